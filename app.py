@@ -1,0 +1,26 @@
+"""Entry point: `streamlit run app.py`. Builds the navigation from ui/registry.py."""
+import streamlit as st
+
+import ui
+from ui import registry
+
+st.set_page_config(
+    page_title="Neural networks from scratch",
+    page_icon=":material/neurology:",
+    layout="wide",
+)
+
+sections = {}
+for page in registry.existing_pages():
+    sections.setdefault(page["section"], []).append(
+        st.Page(page["path"], title=page["title"], icon=page["icon"],
+                url_path=page["url"], default=page.get("default", False))
+    )
+navigation = st.navigation(sections, expanded=True)
+
+with st.sidebar:
+    ui.toggle("Presenter mode", key="present",
+              help="For a projector: larger type, explanations collapsed, secondary controls tucked away.")
+ui.presenter_css()
+
+navigation.run()

@@ -1,0 +1,42 @@
+"""Helpers for AppTest page tests: open a page, read what it printed."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_page(path, query=None, timeout=120):
+    """Run app.py, switch to `path` (e.g. 'pages/ch03_cross_entropy.py') and return the AppTest."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    if path != "pages/home.py":
+        at.switch_page(path).run()
+    return at
+
+
+def page_output(at):
+    """Everything a page printed that a person reads: metrics, text, tables, messages."""
+    out = []
+    out += [f"{m.label}={m.value}" for m in at.metric]
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "latex", "code",
+                 "success", "info", "warning", "error"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    out += [e.value.to_string() for e in at.dataframe]
+    out += [e.value.to_string() for e in at.table]
+    out += [str(e.value) for e in at.json]
+    return "\n".join(out)
+
+
+def metric(at, label):
+    """The value of the st.metric whose label is `label`."""
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise KeyError(f"no metric {label!r}; have {[m.label for m in at.metric]}")
+
+
+def assert_no_exception(at):
+    assert not at.exception, "\n".join(str(e.value) for e in at.exception)

@@ -1,0 +1,22 @@
+"""Shared test setup: the repo root on sys.path, MNIST from ../shared/data/mnist."""
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+# Pages and core read MNIST from $MNIST_DIR first (the real 10,000-image test split).
+if SHARED_MNIST.exists():
+    os.environ.setdefault("MNIST_DIR", str(SHARED_MNIST))
+
+# Tests must be runnable from any working directory (AppTest resolves app.py against the cwd).
+os.chdir(ROOT)
+
+
+@pytest.fixture
+def mnist_dir():
+    if not SHARED_MNIST.exists():
+        pytest.skip(f"MNIST test split not found at {SHARED_MNIST}")
+    return SHARED_MNIST

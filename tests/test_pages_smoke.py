@@ -1,0 +1,40 @@
+"""Every page in the registry renders without an exception, and its main widget changes its output."""
+import pytest
+
+from tests.apptest_utils import assert_no_exception, open_page, page_output
+from ui import registry
+
+# page file -> how to move its main widget: (widget kind, key, new value)
+MAIN_WIDGET = {
+    "pages/home.py": ("toggle", "present", True),  # presenter mode hides the lead paragraph
+}
+
+PAGES = [p["path"] for p in registry.existing_pages()]
+
+
+def test_registry_lists_home_and_every_page_file():
+    listed = {p["path"] for p in registry.PAGES}
+    on_disk = {f"pages/{f.name}" for f in (registry.ROOT / "pages").glob("*.py")}
+    assert on_disk <= listed, f"page files missing from ui/registry.py: {on_disk - listed}"
+    assert "pages/home.py" in PAGES
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_renders(path):
+    at = open_page(path)
+    assert_no_exception(at)
+    assert at.title, f"{path} shows no title"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_main_widget_changes_output(path):
+    assert path in MAIN_WIDGET, f"declare the main widget of {path} in MAIN_WIDGET"
+    probe = MAIN_WIDGET[path]
+    if probe is None:
+        pytest.skip(f"{path} has no widget")
+    kind, key, value = probe
+    at = open_page(path)
+    before = page_output(at)
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert_no_exception(at)
+    assert page_output(at) != before, f"moving {key} on {path} changed nothing on screen"

@@ -1,0 +1,199 @@
+"""Shared Streamlit helpers, so that every page is thin and looks alike.
+
+A page reads its widgets through the wrappers below (each widget is bound to
+the URL, so a link restores it), calls one or two `core` functions, draws its
+figures with `plot`, and shows the `core` source it ran with `show_source`.
+"""
+import functools
+import inspect
+import math
+
+import streamlit as st
+
+# Okabe-Ito: a palette that colour-blind viewers can tell apart, also on a projector.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+COLORS = {
+    "forward": "#0072B2",   # values flowing forward: blue
+    "backward": "#E69F00",  # gradients flowing backward: orange
+    "correct": "#009E73",   # the correct class: teal
+    "wrong": "#D55E00",     # mistakes, divergence: vermilion
+    "scratch": "#E69F00",   # our from-scratch code
+    "torch": "#009E73",     # the torch.nn version
+    "sgd": "#D55E00",
+    "momentum": "#E69F00",
+    "nesterov": "#CC79A7",
+    "adam": "#009E73",
+    "rmsprop": "#56B4E9",
+    "neutral": "#8A94A6",
+}
+# Diverging colour scale for weights, gradients and decision boundaries (blue < 0 < orange).
+DIVERGING = [[0.0, "#0072B2"], [0.5, "#F7F7F7"], [1.0, "#E69F00"]]
+
+
+# ---------------------------------------------------------------- presenter mode
+def presenter():
+    """True when the projector-friendly presenter mode is on (toggle in the sidebar, or ?present=true)."""
+    return bool(st.session_state.get("present", False))
+
+
+def presenter_css():
+    """Larger type and thicker focus when presenting; called once per run by app.py."""
+    if presenter():
+        st.html(
+            "<style>"
+            "html { font-size: 21px; }"
+            "[data-testid='stMarkdownContainer'] p, [data-testid='stMarkdownContainer'] li { font-size: 1.15rem; }"
+            "[data-testid='stMetricValue'] { font-size: 2.6rem; }"
+            "h1 { font-size: 2.6rem !important; }"
+            "</style>"
+        )
+
+
+# ---------------------------------------------------------------- page furniture
+def header(title, lead):
+    """Page title and a one-paragraph lead (shortened to nothing when presenting)."""
+    st.title(title)
+    if not presenter():
+        st.markdown(lead)
+
+
+def explain(markdown, title="What is going on", expanded=True):
+    """An explanation in plain words; collapsed in presenter mode so the picture gets the screen."""
+    with st.expander(f":material/lightbulb: {title}", expanded=expanded and not presenter()):
+        st.markdown(markdown)
+
+
+def more_controls(label="More controls"):
+    """A container for the controls a first look does not need (collapsed in presenter mode)."""
+    return st.expander(f":material/tune: {label}", expanded=not presenter())
+
+
+@functools.lru_cache(maxsize=256)
+def _source(func):
+    return inspect.getsource(func)
+
+
+def show_source(*funcs, title="The `core` code that computed this", expanded=False):
+    """Show, verbatim, the source of the `core` functions this page just ran."""
+    with st.expander(f":material/code: {title}", expanded=expanded):
+        for func in funcs:
+            st.caption(f"`{func.__module__}.{func.__qualname__}`")
+            st.code(_source(func), language="python")
+
+
+def plot(fig, key=None, height=None):
+    """Draw a Plotly figure with the app's palette (bigger type and lines when presenting)."""
+    big = presenter()
+    fig.update_layout(
+        template="plotly_white",
+        colorway=PALETTE,
+        font=dict(size=20 if big else 14),
+        margin=dict(l=10, r=10, t=50 if fig.layout.title.text else 20, b=10),
+    )
+    if height:
+        fig.update_layout(height=height)
+    if big:
+        fig.update_traces(selector=dict(type="scatter"), line_width=4)
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+
+
+def stat_table(rows, **kwargs):
+    """A read-only table of computed numbers (AppTest can read it back)."""
+    st.dataframe(rows, hide_index=True, **kwargs)
+
+
+# ---------------------------------------------------------------- widgets bound to the URL
+def _matches(raw, value):
+    """Does the text `raw` from a link describe `value`?"""
+    if isinstance(value, bool):
+        return raw.lower() in (str(value).lower(), "1" if value else "0")
+    if isinstance(value, (int, float)):
+        try:
+            return math.isclose(float(raw), float(value), rel_tol=1e-9, abs_tol=1e-12)
+        except ValueError:
+            return False
+    return raw == str(value)
+
+
+def _bound(widget, *args, key, **kwargs):
+    """Create a widget whose value lives in the URL (?key=value) and say so when a link's value was refused."""
+    raw = st.query_params.get(key)
+    value = widget(*args, key=key, bind="query-params", **kwargs)
+    if raw is not None and not _matches(raw, value):
+        st.warning(
+            f"The link asked for `{key}={raw}`, which this control cannot take; using `{value}` instead.",
+            icon=":material/link_off:",
+        )
+    return value
+
+
+def slider(label, min_value, max_value, value, *, key, **kwargs):
+    return _bound(st.slider, label, min_value, max_value, value, key=key, **kwargs)
+
+
+def select_slider(label, options, value, *, key, **kwargs):
+    return _bound(st.select_slider, label, options=options, value=value, key=key, **kwargs)
+
+
+def selectbox(label, options, index=0, *, key, **kwargs):
+    return _bound(st.selectbox, label, options, index=index, key=key, **kwargs)
+
+
+def radio(label, options, index=0, *, key, **kwargs):
+    return _bound(st.radio, label, options, index=index, key=key, **kwargs)
+
+
+def segmented(label, options, default, *, key, **kwargs):
+    """A one-of-few choice shown as buttons; never empty (falls back to the default)."""
+    value = _bound(st.segmented_control, label, options, default=default, key=key, **kwargs)
+    return default if value is None else value
+
+
+def toggle(label, value=False, *, key, **kwargs):
+    return _bound(st.toggle, label, value=value, key=key, **kwargs)
+
+
+def number_input(label, min_value, max_value, value, *, key, **kwargs):
+    return _bound(st.number_input, label, min_value=min_value, max_value=max_value, value=value, key=key, **kwargs)
+
+
+def text_input(label, value, *, key, max_chars=200, **kwargs):
+    return _bound(st.text_input, label, value=value, key=key, max_chars=max_chars, **kwargs)
+
+
+def seed(key, value=0, label="Seed"):
+    """The random seed of a simulation: same seed, same picture."""
+    return number_input(label, 0, 99_999, value, key=key, step=1,
+                        help="Every random choice on this page is drawn from this seed.")
+
+
+# ---------------------------------------------------------------- quizzes
+QUIZ_STATE = "quiz_scores"  # {quiz id: True/False for the first answer given}
+
+
+def quiz(qid, question, options, answer, why):
+    """One multiple-choice question with feedback; the first answer counts towards the home-page score."""
+    st.subheader(":material/quiz: Check yourself")
+    choice = st.radio(question, options, index=None, key=f"quiz_{qid}")
+    if choice is None:
+        st.caption("Pick an answer to see the explanation.")
+        return None
+    correct = options.index(choice) == answer
+    st.session_state.setdefault(QUIZ_STATE, {}).setdefault(qid, correct)
+    if correct:
+        st.success(f"Right. {why}", icon=":material/check_circle:")
+    else:
+        st.error(f"Not quite: the answer is **{options[answer]}**. {why}", icon=":material/cancel:")
+    return correct
+
+
+def quiz_scores():
+    """{quiz id: first answer correct?} for this session."""
+    return dict(st.session_state.get(QUIZ_STATE, {}))
+
+
+# ---------------------------------------------------------------- export
+def download_script(code, file_name, label="Download as a Python script", key=None):
+    """Offer a standalone script that reproduces this page's numbers."""
+    st.download_button(label, code, file_name=file_name, mime="text/x-python",
+                       icon=":material/download:", key=key)
