@@ -1,0 +1,500 @@
+"""Data for the lessons: shuffling and batching, toy 2-D datasets, MNIST.
+
+Everything here returns plain torch tensors:
+    X: [N, features] float32      y: [N] int64 class labels
+
+Three parts:
+  1. batches / batch_indices   - what torch.utils.data.DataLoader(shuffle=True) does
+  2. make_2d, train_test_split - small 2-D classification problems for pictures
+  3. load_mnist, download_mnist - the MNIST digits, read straight from the IDX .gz files
+
+Run `python -m core.data download` to fetch MNIST into <repo>/data/mnist.
+"""
+
+import gzip
+import hashlib
+import http.client
+import math
+import os
+import struct
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+import torch
+
+# ---------------------------------------------------------------------------
+# 1. Shuffling and batching
+# ---------------------------------------------------------------------------
+
+
+def num_batches(N, batch_size):
+    """Number of mini-batches in one epoch: ceil(N / B). 60000 images, B=64 -> 938."""
+    return (N + batch_size - 1) // batch_size
+
+
+def batch_indices(N, batch_size, shuffle=True, generator=None):
+    """The row indices of every mini-batch of one epoch, as a list of int64 tensors.
+
+    shuffle=True draws one random permutation of 0..N-1 (torch.randperm, so the
+    same generator seed gives the same order as DataLoader(shuffle=True,
+    generator=...)) and cuts it into pieces of batch_size. Every index appears
+    exactly once; the last batch holds the N % batch_size leftovers, if any.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if N < 0:
+        raise ValueError(f"N must be >= 0, got {N}")
+    if shuffle:
+        order = torch.randperm(N, generator=generator)  # [N], each index once
+    else:
+        order = torch.arange(N)  # [N], 0, 1, 2, ...
+    if N == 0:
+        return []
+    return list(torch.split(order, batch_size))  # [B], [B], ..., [N % B]
+
+
+def batches(X, y, batch_size, shuffle=True, generator=None):
+    """Yield (xb, yb) mini-batches covering the whole dataset once (one epoch).
+
+    X: [N, ...]  y: [N]   ->   xb: [B, ...]  yb: [B]   (last batch may be shorter)
+    """
+    N = X.shape[0]
+    if y.shape[0] != N:
+        raise ValueError(f"X has {N} rows but y has {y.shape[0]} labels")
+    if not shuffle:  # slices are views: no copying needed
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        for start in range(0, N, batch_size):
+            yield X[start:start + batch_size], y[start:start + batch_size]
+        return
+    for idx in batch_indices(N, batch_size, shuffle=True, generator=generator):
+        yield X[idx], y[idx]  # fancy indexing gathers rows: [B, ...], [B]
+
+
+# ---------------------------------------------------------------------------
+# 2. Toy 2-D datasets
+# ---------------------------------------------------------------------------
+
+DATASETS_2D = ["spiral", "moons", "circles", "xor", "blobs"]
+
+# (fewest, most) classes each dataset can have; the default is in DEFAULT_CLASSES_2D.
+CLASSES_2D = {"spiral": (2, 10), "moons": (2, 2), "circles": (2, 2),
+              "xor": (2, 2), "blobs": (2, 10)}
+DEFAULT_CLASSES_2D = {"spiral": 3, "moons": 2, "circles": 2, "xor": 2, "blobs": 3}
+
+MAX_POINTS_2D = 1_000_000
+
+
+def _class_sizes(n, k):
+    """Split n points over k classes as evenly as possible: 10 over 3 -> [4, 3, 3]."""
+    return [n // k + (1 if c < n % k else 0) for c in range(k)]
+
+
+def _spiral(sizes, g):
+    parts = []
+    k = len(sizes)
+    for c, m in enumerate(sizes):
+        r = torch.linspace(0.05, 1.0, m)                  # [m] radius grows along the arm
+        t = 2 * math.pi * c / k + 4.0 * r                 # [m] angle: arm c starts at 2*pi*c/k
+        parts.append(torch.stack([r * torch.cos(t), r * torch.sin(t)], dim=1))
+    return parts
+
+
+def _moons(sizes, g):
+    t0 = torch.rand(sizes[0], generator=g) * math.pi     # upper half circle
+    t1 = torch.rand(sizes[1], generator=g) * math.pi     # lower half circle, shifted
+    upper = torch.stack([torch.cos(t0), torch.sin(t0)], dim=1)
+    lower = torch.stack([1 - torch.cos(t1), 0.5 - torch.sin(t1)], dim=1)
+    shift = torch.tensor([0.5, 0.25])                     # centre the pair on (0, 0)
+    return [upper - shift, lower - shift]
+
+
+def _circles(sizes, g):
+    parts = []
+    for c, radius in enumerate([1.0, 0.5]):               # class 0 outside, class 1 inside
+        t = torch.rand(sizes[c], generator=g) * 2 * math.pi
+        parts.append(radius * torch.stack([torch.cos(t), torch.sin(t)], dim=1))
+    return parts
+
+
+def _xor(sizes, g):
+    # label = (x > 0) XOR (y > 0): class 0 in quadrants I and III, class 1 in II and IV
+    parts = []
+    for c, m in enumerate(sizes):
+        p = torch.rand(m, 2, generator=g) * 0.9 + 0.05    # [m, 2] in the first quadrant
+        flip = torch.randint(0, 2, (m,), generator=g) * 2 - 1   # +1 or -1 per point
+        if c == 0:
+            p = p * flip[:, None]                         # (+,+) or (-,-)
+        else:
+            p = p * torch.stack([flip, -flip], dim=1)     # (+,-) or (-,+)
+        parts.append(p)
+    return parts
+
+
+def _blobs(sizes, g):
+    k = len(sizes)
+    parts = []
+    for c, m in enumerate(sizes):
+        angle = 2 * math.pi * c / k                       # centres evenly on the unit circle
+        centre = torch.tensor([math.cos(angle), math.sin(angle)])
+        parts.append(centre.expand(m, 2).clone())
+    return parts
+
+
+_MAKERS_2D = {"spiral": _spiral, "moons": _moons, "circles": _circles,
+              "xor": _xor, "blobs": _blobs}
+
+
+def make_2d(name, n=300, noise=0.1, seed=0, n_classes=None):
+    """A 2-D classification dataset: X [n, 2] float32, y [n] int64 in 0..n_classes-1.
+
+    name       one of DATASETS_2D:
+               "spiral"  n_classes interleaved spiral arms (2..10, default 3)
+               "moons"   two interleaving half circles (exactly 2 classes)
+               "circles" a ring around a smaller ring (exactly 2 classes)
+               "xor"     opposite quadrants share a class (exactly 2 classes)
+               "blobs"   n_classes round clusters around the unit circle (2..10, default 3)
+    n          total number of points, shared as evenly as possible by the classes
+    noise      standard deviation of Gaussian noise added to each coordinate
+               (for blobs it is the spread of each cluster; 0 puts every point on its centre)
+    seed       same seed -> same points
+    Points are shuffled (classes mixed); coordinates lie roughly in [-1.5, 1.5].
+    """
+    key = str(name).lower()
+    if key not in _MAKERS_2D:
+        raise ValueError(f"unknown 2-D dataset {name!r}; choose one of {', '.join(DATASETS_2D)}")
+    lo, hi = CLASSES_2D[key]
+    k = DEFAULT_CLASSES_2D[key] if n_classes is None else n_classes
+    if isinstance(k, bool) or not isinstance(k, int) or not lo <= k <= hi:
+        allowed = f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
+        raise ValueError(f"{key} supports {allowed} classes, got n_classes={n_classes!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not k <= n <= MAX_POINTS_2D:
+        raise ValueError(f"n must be a whole number from {k} (one point per class) "
+                         f"to {MAX_POINTS_2D:,}, got {n!r}")
+    noise = float(noise)
+    if not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+
+    g = torch.Generator().manual_seed(int(seed))
+    sizes = _class_sizes(n, k)
+    parts = _MAKERS_2D[key](sizes, g)                                  # k tensors [m_c, 2]
+    X = torch.cat(parts).float()                                       # [n, 2]
+    y = torch.cat([torch.full((m,), c, dtype=torch.int64) for c, m in enumerate(sizes)])
+    X = X + noise * torch.randn(n, 2, generator=g)                     # [n, 2]
+    order = torch.randperm(n, generator=g)                             # mix the classes
+    return X[order].contiguous(), y[order].contiguous()
+
+
+def train_test_split(X, y, test_fraction=0.2, seed=0):
+    """Shuffle rows, keep round(N * test_fraction) for testing (at least one row each side).
+
+    Returns X_train, X_test, y_train, y_test (the order scikit-learn uses).
+    """
+    N = X.shape[0]
+    if y.shape[0] != N:
+        raise ValueError(f"X has {N} rows but y has {y.shape[0]} labels")
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
+    if N < 2:
+        raise ValueError(f"need at least 2 rows to split, got {N}")
+    n_test = min(max(round(N * float(test_fraction)), 1), N - 1)
+    order = torch.randperm(N, generator=torch.Generator().manual_seed(int(seed)))
+    test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
+
+
+# ---------------------------------------------------------------------------
+# 3. MNIST: finding, reading and downloading the IDX .gz files
+# ---------------------------------------------------------------------------
+
+MNIST_FILES = {  # split -> (images file, labels file)
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+MNIST_BYTES = {  # compressed sizes, used only to weight the progress bar
+    "train-images-idx3-ubyte.gz": 9_912_422,
+    "train-labels-idx1-ubyte.gz": 28_881,
+    "t10k-images-idx3-ubyte.gz": 1_648_877,
+    "t10k-labels-idx1-ubyte.gz": 4_542,
+}
+MNIST_MIRRORS = [  # tried in this order
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+]
+IDX_IMAGES_MAGIC = 2051  # big-endian int32 at the start of an images file
+IDX_LABELS_MAGIC = 2049  # ... of a labels file
+
+# <repo>/data/mnist: git-ignored, where download_mnist() puts the files by default.
+PROJECT_MNIST_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist"
+DOWNLOAD_HINT = ("run `python -m core.data download` (or call core.data.download_mnist()) "
+                 "to fetch it, or set MNIST_DIR to a folder that holds the .gz files")
+
+
+class MnistError(Exception):
+    """Anything that stops MNIST from loading or downloading; the message says how to fix it."""
+
+
+class MnistNotFoundError(MnistError, FileNotFoundError):
+    """The .gz files are not in any of the folders searched."""
+
+
+class MnistCorruptError(MnistError, ValueError):
+    """A file is there but is not a valid MNIST IDX .gz file."""
+
+
+class MnistDownloadError(MnistError, OSError):
+    """Downloading failed: no network, wrong checksum, cut connection, unwritable folder."""
+
+
+def _check_split(split):
+    if split not in MNIST_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+
+
+def mnist_search_dirs(root=None):
+    """The folders load_mnist looks in, in order: root, $MNIST_DIR, <repo>/data/mnist."""
+    dirs = []
+    if root is not None:
+        dirs.append(Path(root))
+    if os.environ.get("MNIST_DIR"):
+        dirs.append(Path(os.environ["MNIST_DIR"]))
+    dirs.append(PROJECT_MNIST_DIR)
+    unique = []
+    for d in dirs:
+        if d not in unique:
+            unique.append(d)
+    return unique
+
+
+def find_mnist_dir(split, root=None):
+    """First folder (see mnist_search_dirs) holding both .gz files of split, or None."""
+    _check_split(split)
+    for d in mnist_search_dirs(root):
+        if all((d / f).is_file() for f in MNIST_FILES[split]):
+            return d
+    return None
+
+
+def mnist_available(split="test", root=None):
+    """True when both files of split were found (they are not read or checked here)."""
+    return find_mnist_dir(split, root) is not None
+
+
+def _read_gz(path):
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
+        raise MnistCorruptError(
+            f"{path} is not a readable gzip file ({type(e).__name__}: {e}). It is probably "
+            f"truncated or damaged: delete it and {DOWNLOAD_HINT}.") from e
+
+
+def read_idx(path, magic):
+    """Parse one IDX file: return (uint8 tensor, dims).
+
+    Layout: int32 magic, int32 count[, int32 rows, int32 cols] (big-endian), then
+    count * rows * cols unsigned bytes.  magic 2051 = images (3 dims), 2049 = labels (1 dim).
+    """
+    raw = _read_gz(path)
+    ndim = {IDX_IMAGES_MAGIC: 3, IDX_LABELS_MAGIC: 1}[magic]
+    header = 4 + 4 * ndim
+    kind = "images" if magic == IDX_IMAGES_MAGIC else "labels"
+    fix = f"delete it and {DOWNLOAD_HINT}"
+    found_magic = struct.unpack(">i", raw[:4])[0] if len(raw) >= 4 else None
+    if found_magic != magic:
+        raise MnistCorruptError(
+            f"{path} has magic number {found_magic}, expected {magic} for an IDX {kind} file; "
+            f"the file is damaged or is not MNIST {kind}: {fix}.")
+    if len(raw) < header:
+        raise MnistCorruptError(f"{path} is too short ({len(raw)} bytes) to hold an IDX header; {fix}.")
+    dims = struct.unpack(f">{ndim}i", raw[4:header])
+    expected = math.prod(dims)
+    if len(raw) - header != expected:
+        raise MnistCorruptError(
+            f"{path} header promises {' x '.join(map(str, dims))} = {expected} bytes of {kind} "
+            f"but holds {len(raw) - header}; the file is truncated or damaged: {fix}.")
+    data = torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=header)
+    return data.reshape(dims), dims
+
+
+def load_mnist(split="test", root=None):
+    """MNIST digits as X [N, 784] float32 in [0, 1] and y [N] int64 in 0..9.
+
+    split "train" (N = 60,000) or "test" (N = 10,000). Looks for the standard IDX
+    .gz files in root, then $MNIST_DIR, then <repo>/data/mnist.
+    """
+    _check_split(split)
+    folder = find_mnist_dir(split, root)
+    if folder is None:
+        looked = "; ".join(
+            f"{d} (missing {', '.join(f for f in MNIST_FILES[split] if not (d / f).is_file())})"
+            for d in mnist_search_dirs(root))
+        raise MnistNotFoundError(
+            f"MNIST {split} split not found. Looked in: {looked}. To fix: {DOWNLOAD_HINT}.")
+    images_file, labels_file = (folder / f for f in MNIST_FILES[split])
+    images, (n_img, rows, cols) = read_idx(images_file, IDX_IMAGES_MAGIC)  # [N, 28, 28] uint8
+    labels, (n_lab,) = read_idx(labels_file, IDX_LABELS_MAGIC)             # [N] uint8
+    if (rows, cols) != (28, 28):
+        raise MnistCorruptError(f"{images_file} holds {rows}x{cols} images, MNIST digits are 28x28; "
+                                f"delete it and {DOWNLOAD_HINT}.")
+    if n_img != n_lab:
+        raise MnistCorruptError(
+            f"{images_file} holds {n_img} images but {labels_file} holds {n_lab} labels; "
+            f"the two files do not belong together: delete them and {DOWNLOAD_HINT}.")
+    if n_lab and int(labels.max()) > 9:
+        raise MnistCorruptError(f"{labels_file} contains label {int(labels.max())}; MNIST labels "
+                                f"are 0-9: delete it and {DOWNLOAD_HINT}.")
+    X = images.reshape(n_img, rows * cols).float() / 255.0   # [N, 784] in [0, 1]
+    y = labels.long()                                        # [N] int64
+    return X, y
+
+
+def _md5(path):
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fetch(url, dest, md5, timeout, report):
+    """Stream url into a temporary file next to dest; rename it to dest only when complete
+    and its md5 matches. The temporary file is deleted on any failure."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        h = hashlib.md5()
+        got = 0
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            length = resp.headers.get("Content-Length")
+            length = int(length) if length and length.isdigit() else None
+            while True:
+                chunk = resp.read(1 << 16)
+                if not chunk:
+                    break
+                out.write(chunk)
+                h.update(chunk)
+                got += len(chunk)
+                report(got, length)
+        if length is not None and got != length:
+            raise MnistDownloadError(f"connection closed after {got:,} of {length:,} bytes from {url}")
+        if h.hexdigest() != md5:
+            raise MnistDownloadError(f"checksum mismatch for {url}: md5 {h.hexdigest()}, "
+                                     f"expected {md5} (damaged or wrong file)")
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def download_mnist(root=None, splits=("train", "test"), progress=None,
+                   base_url=None, timeout=30.0):
+    """Download the MNIST .gz files into root (default <repo>/data/mnist); return that folder.
+
+    base_url   a mirror URL or a list of them, tried in order (default MNIST_MIRRORS)
+    progress   optional callback progress(fraction in [0, 1], message)
+    Files already present with the right MD5 are kept. Each file is streamed to a
+    temporary file in the same folder and renamed into place only once complete and
+    MD5-verified, so a failed download never leaves a partial file behind.
+    Raises MnistDownloadError with a readable message when nothing works.
+    """
+    folder = Path(root) if root is not None else PROJECT_MNIST_DIR
+    mirrors = MNIST_MIRRORS if base_url is None else (
+        [base_url] if isinstance(base_url, str) else list(base_url))
+    if isinstance(splits, str):
+        splits = (splits,)
+    for s in splits:
+        _check_split(s)
+    names = [f for s in splits for f in MNIST_FILES[s]]
+    total = sum(MNIST_BYTES[f] for f in names)
+    done = 0  # bytes of finished files, for the progress fraction
+
+    def say(fraction, message):
+        if progress is not None:
+            progress(min(max(fraction, 0.0), 1.0), message)
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.TemporaryFile(dir=folder)  # fail early on a read-only folder
+        probe.close()
+    except OSError as e:
+        raise MnistDownloadError(
+            f"cannot write to {folder} ({e.strerror or e}); pass root= a writable folder "
+            f"(or run `python -m core.data download --root DIR`) and point MNIST_DIR at it.") from e
+
+    for name in names:
+        dest = folder / name
+        if dest.is_file() and _md5(dest) == MNIST_MD5[name]:
+            done += MNIST_BYTES[name]
+            say(done / total, f"{name} already present")
+            continue
+        errors = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + "/" + name
+
+            def report(got, length, name=name, url=url):
+                size = length or MNIST_BYTES[name]
+                part = min(got / size, 1.0) * MNIST_BYTES[name]
+                say((done + part) / total, f"downloading {name} from {url}: {got / 1e6:.1f} MB")
+
+            try:
+                _fetch(url, dest, MNIST_MD5[name], timeout, report)
+                break
+            except MnistDownloadError as e:
+                errors.append(str(e))
+            except urllib.error.HTTPError as e:
+                errors.append(f"{url}: HTTP {e.code} {e.reason}")
+            except urllib.error.URLError as e:
+                errors.append(f"{url}: cannot connect ({e.reason})")
+            except PermissionError as e:
+                raise MnistDownloadError(f"cannot write to {folder}: {e}; pass root= a writable folder.") from e
+            except (OSError, ValueError, http.client.HTTPException) as e:  # timeouts, resets
+                errors.append(f"{url}: {type(e).__name__}: {e}")
+        else:
+            raise MnistDownloadError(
+                f"could not download {name} from any mirror:\n  " + "\n  ".join(errors) +
+                f"\nCheck the internet connection (this machine may have none), or copy the MNIST "
+                f".gz files into {folder} by hand, or set MNIST_DIR to a folder that holds them.")
+        done += MNIST_BYTES[name]
+        say(done / total, f"{name} downloaded and verified")
+    say(1.0, f"MNIST files ready in {folder}")
+    return folder
+
+
+def _main(argv=None):
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m core.data", description="MNIST helper")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dl = sub.add_parser("download", help="download and verify the MNIST .gz files")
+    dl.add_argument("--root", default=None, help=f"target folder (default {PROJECT_MNIST_DIR})")
+    dl.add_argument("--split", choices=["train", "test", "both"], default="both")
+    args = parser.parse_args(argv)
+    splits = ("train", "test") if args.split == "both" else (args.split,)
+
+    def show(fraction, message):
+        print(f"\r[{fraction:6.1%}] {message[:100]:<100}", end="", flush=True)
+
+    try:
+        folder = download_mnist(args.root, splits=splits, progress=show)
+    except MnistError as e:
+        print(f"\nerror: {e}", file=sys.stderr)
+        return 1
+    print(f"\ndone: {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

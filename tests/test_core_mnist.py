@@ -1,0 +1,274 @@
+"""MNIST: reading the IDX .gz files, clear errors for bad files, downloading (core.data).
+
+The download is tested for real against a small HTTP server on 127.0.0.1 that serves
+the shared MNIST test-split files (no internet needed).
+"""
+
+import gzip
+import hashlib
+import http.server
+import shutil
+import struct
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+import core.data as data
+from core.data import (MnistCorruptError, MnistDownloadError, MnistError, MnistNotFoundError,
+                       download_mnist, find_mnist_dir, load_mnist, mnist_available)
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared/data/mnist"
+IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
+
+
+@pytest.fixture
+def mnist_dir(monkeypatch):
+    assert (SHARED_MNIST / IMAGES).is_file(), f"shared MNIST test split missing at {SHARED_MNIST}"
+    monkeypatch.setenv("MNIST_DIR", str(SHARED_MNIST))
+    return SHARED_MNIST
+
+
+@pytest.fixture
+def nowhere(monkeypatch, tmp_path):
+    """No MNIST anywhere except where a test puts it."""
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "project-data-mnist")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def test_load_real_test_split(mnist_dir):
+    X, y = load_mnist("test")
+    assert X.shape == (10000, 784) and X.dtype == torch.float32
+    assert y.shape == (10000,) and y.dtype == torch.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert sorted(y.unique().tolist()) == list(range(10))
+    assert torch.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert y[:5].tolist() == [7, 2, 1, 0, 4]            # the famous first test digits
+    assert 0.1 < X.mean() < 0.15                        # mostly black background
+    assert find_mnist_dir("test") == mnist_dir and mnist_available("test")
+
+
+def test_root_argument_wins_over_env(mnist_dir, tmp_path):
+    _write_idx_pair(tmp_path, n=3)
+    X, y = load_mnist("test", root=tmp_path)
+    assert X.shape == (3, 784) and y.tolist() == [0, 1, 2]
+
+
+def test_missing_files_error_says_where_and_how(nowhere, tmp_path):
+    assert not mnist_available("train", root=tmp_path)
+    assert find_mnist_dir("train", root=tmp_path) is None
+    with pytest.raises(MnistNotFoundError) as err:
+        load_mnist("train", root=tmp_path)
+    msg = str(err.value)
+    assert str(tmp_path) in msg and "project-data-mnist" in msg
+    assert "train-images-idx3-ubyte.gz" in msg and "python -m core.data download" in msg
+    assert isinstance(err.value, FileNotFoundError) and isinstance(err.value, MnistError)
+
+
+def test_bad_split_name():
+    with pytest.raises(ValueError, match="split"):
+        load_mnist("validation")
+
+
+def _idx_images(n, rows=28, cols=28, magic=2051):
+    pixels = bytes((i * 7) % 256 for i in range(n * rows * cols))
+    return struct.pack(">iiii", magic, n, rows, cols) + pixels
+
+
+def _idx_labels(n, magic=2049):
+    return struct.pack(">ii", magic, n) + bytes(i % 10 for i in range(n))
+
+
+def _write_idx_pair(folder, n=3, images=None, labels=None):
+    (folder / IMAGES).write_bytes(gzip.compress(images if images is not None else _idx_images(n)))
+    (folder / LABELS).write_bytes(gzip.compress(labels if labels is not None else _idx_labels(n)))
+
+
+def test_small_valid_files_parse_exactly(nowhere, tmp_path):
+    _write_idx_pair(tmp_path, n=4)
+    X, y = load_mnist("test", root=tmp_path)
+    assert y.tolist() == [0, 1, 2, 3]
+    assert X[0, 1].item() == pytest.approx(7 / 255) and X[1, 0].item() == pytest.approx((784 * 7 % 256) / 255)
+
+
+def test_truncated_gzip(nowhere, tmp_path):
+    _write_idx_pair(tmp_path)
+    whole = (SHARED_MNIST / IMAGES).read_bytes()
+    (tmp_path / IMAGES).write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(MnistCorruptError, match=r"not a readable gzip file.*truncated.*download"):
+        load_mnist("test", root=tmp_path)
+
+
+def test_not_gzip_at_all(nowhere, tmp_path):
+    _write_idx_pair(tmp_path)
+    (tmp_path / LABELS).write_bytes(b"<html>404 Not Found</html>")
+    with pytest.raises(MnistCorruptError, match=LABELS):
+        load_mnist("test", root=tmp_path)
+
+
+def test_wrong_magic(nowhere, tmp_path):
+    _write_idx_pair(tmp_path, images=_idx_labels(3))          # labels where images belong
+    with pytest.raises(MnistCorruptError, match="magic number 2049, expected 2051"):
+        load_mnist("test", root=tmp_path)
+    _write_idx_pair(tmp_path, labels=_idx_images(3))
+    with pytest.raises(MnistCorruptError, match="magic number 2051, expected 2049"):
+        load_mnist("test", root=tmp_path)
+
+
+def test_payload_shorter_than_header_promises(nowhere, tmp_path):
+    _write_idx_pair(tmp_path, images=_idx_images(3)[:-100])
+    with pytest.raises(MnistCorruptError, match=r"3 x 28 x 28 = 2352 bytes of images but holds 2252"):
+        load_mnist("test", root=tmp_path)
+
+
+def test_image_and_label_counts_differ(nowhere, tmp_path):
+    _write_idx_pair(tmp_path, images=_idx_images(5), labels=_idx_labels(4))
+    with pytest.raises(MnistCorruptError, match="5 images but .* 4 labels"):
+        load_mnist("test", root=tmp_path)
+
+
+def test_wrong_image_size_and_bad_label(nowhere, tmp_path):
+    _write_idx_pair(tmp_path, images=_idx_images(2, rows=10, cols=10), labels=_idx_labels(2))
+    with pytest.raises(MnistCorruptError, match="10x10 images"):
+        load_mnist("test", root=tmp_path)
+    _write_idx_pair(tmp_path, labels=struct.pack(">ii", 2049, 3) + bytes([1, 2, 200]))
+    with pytest.raises(MnistCorruptError, match="label 200"):
+        load_mnist("test", root=tmp_path)
+
+
+# ---------------------------------------------------------------- downloading
+
+
+class _Server:
+    """Serves self.files {name: bytes} on 127.0.0.1; names in self.drop get cut half-way."""
+
+    def __init__(self):
+        self.files, self.drop, self.requests = {}, set(), []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                name = self.path.rsplit("/", 1)[-1]
+                server.requests.append(self.path)
+                body = server.files.get(name)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if name in server.drop:          # promise everything, send half, hang up
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/mnist/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = _Server()
+    for name in (IMAGES, LABELS):
+        s.files[name] = (SHARED_MNIST / name).read_bytes()
+    yield s
+    s.close()
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_download_checksum_ok_then_loadable(server, nowhere, tmp_path):
+    target = tmp_path / "dl"
+    calls = []
+    out = download_mnist(target, splits="test", base_url=server.url, timeout=5,
+                         progress=lambda f, m: calls.append((f, m)))
+    assert out == target
+    assert _leftovers(target) == [IMAGES, LABELS]                # no temp files
+    for name in (IMAGES, LABELS):
+        assert hashlib.md5((target / name).read_bytes()).hexdigest() == data.MNIST_MD5[name]
+    X, y = load_mnist("test", root=target)
+    assert X.shape == (10000, 784) and sorted(y.unique().tolist()) == list(range(10))
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0 <= fractions[0] < 1
+    assert len(server.requests) == 2
+    # second call: files present with the right md5 -> nothing fetched
+    download_mnist(target, splits="test", base_url=server.url, timeout=5)
+    assert len(server.requests) == 2
+
+
+def test_download_wrong_checksum_leaves_nothing(server, tmp_path):
+    body = bytearray(server.files[LABELS])
+    body[100] ^= 0xFF                                            # one byte damaged
+    server.files[LABELS] = bytes(body)
+    target = tmp_path / "dl"
+    with pytest.raises(MnistDownloadError) as err:
+        download_mnist(target, splits="test", base_url=server.url, timeout=5)
+    msg = str(err.value)
+    assert "checksum mismatch" in msg and LABELS in msg and data.MNIST_MD5[LABELS] in msg
+    assert _leftovers(target) == [IMAGES]                        # the good file stays, no temp file
+
+
+def test_download_connection_dropped_half_way(server, tmp_path):
+    server.drop.add(IMAGES)
+    target = tmp_path / "dl"
+    with pytest.raises(MnistDownloadError) as err:
+        download_mnist(target, splits="test", base_url=server.url, timeout=5)
+    assert f"connection closed after 824,438 of 1,648,877 bytes" in str(err.value)
+    assert _leftovers(target) == []                              # no partial file
+
+
+def test_download_replaces_damaged_existing_file(server, tmp_path):
+    target = tmp_path / "dl"
+    target.mkdir()
+    (target / IMAGES).write_bytes(b"half a file")
+    download_mnist(target, splits="test", base_url=server.url, timeout=5)
+    assert hashlib.md5((target / IMAGES).read_bytes()).hexdigest() == data.MNIST_MD5[IMAGES]
+
+
+def test_download_falls_back_to_next_mirror(server, tmp_path):
+    broken = server.url.replace("/mnist/", "/gone/")
+    server.files.pop(IMAGES)
+    good = _Server()
+    good.files[IMAGES] = (SHARED_MNIST / IMAGES).read_bytes()
+    try:
+        download_mnist(tmp_path, splits="test", base_url=[broken, good.url], timeout=5)
+    finally:
+        good.close()
+    assert _leftovers(tmp_path) == [IMAGES, LABELS]
+    assert any("gone" in r for r in server.requests)
+
+
+def test_download_no_network_message(tmp_path):
+    s = _Server()
+    url = s.url
+    s.close()                                                    # nothing listens there now
+    with pytest.raises(MnistDownloadError) as err:
+        download_mnist(tmp_path / "dl", splits="test", base_url=url, timeout=5)
+    msg = str(err.value)
+    assert "cannot connect" in msg and "internet connection" in msg and "MNIST_DIR" in msg
+    assert _leftovers(tmp_path / "dl") == []
+
+
+def test_download_unwritable_folder(server, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(MnistDownloadError, match="cannot write to .*a-file"):
+        download_mnist(blocker / "mnist", splits="test", base_url=server.url, timeout=5)
+    assert server.requests == []
