@@ -1,0 +1,189 @@
+"""Turn a formula typed by a person, such as  x**3*(6*x**2 - 15*x + 10),  into an activation function.
+
+Typed text is never given to Python's eval/exec or to sympy's own parser. Instead:
+  1. `check_formula` reads the text with `ast.parse` (which only builds a tree, it runs nothing)
+     and refuses anything but numbers, the name x, + - * / **, and a short list of functions;
+  2. simpleeval, a small evaluator that only knows the names we hand it, builds a sympy expression;
+  3. `to_torch` walks that sympy tree and calls the matching torch function for each node.
+The derivative comes from sympy (`sympy.diff`), so it can be checked against autograd.
+"""
+import ast
+import operator
+
+import sympy
+import torch
+from simpleeval import SimpleEval
+
+X = sympy.Symbol("x", real=True)
+
+MAX_LENGTH = 200        # characters
+MAX_NODES = 80          # pieces of the expression tree
+MAX_DEPTH = 16          # nesting
+MAX_CONSTANT = 1e6      # largest number allowed in a formula
+MAX_EXPONENT = 12       # x**n: |n| at most this (a constant)
+
+FUNCTIONS = {           # name a student may type -> the sympy function it builds
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tanh": sympy.tanh,
+    "abs": sympy.Abs,
+    "sigmoid": lambda z: 1 / (1 + sympy.exp(-z)),
+    "softplus": lambda z: sympy.log(1 + sympy.exp(z)),
+    "relu": lambda z: sympy.Max(z, 0),
+}
+NAMES = {"x": X, "pi": sympy.pi, "e": sympy.E}
+OPERATORS = {            # the only operators the evaluator knows (powers were size-checked before)
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos,
+}
+_BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_UNARY = (ast.USub, ast.UAdd)
+
+
+class FormulaError(ValueError):
+    """The formula was refused; the message says why, in words for the person who typed it."""
+
+
+def _constant_value(node):
+    """The number a node stands for, if it is a (signed) literal number, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
+        inner = _constant_value(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
+
+
+def _check_node(node, depth):
+    if depth > MAX_DEPTH:
+        raise FormulaError(f"the formula is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(node, ast.Expression):
+        return _check_node(node.body, depth + 1)
+    if isinstance(node, ast.Constant):
+        if type(node.value) not in (int, float):
+            raise FormulaError(f"only numbers may appear as constants, not {node.value!r}")
+        if abs(node.value) > MAX_CONSTANT:
+            raise FormulaError(f"numbers larger than {MAX_CONSTANT:g} are not allowed")
+        return
+    if isinstance(node, ast.Name):
+        if node.id not in NAMES:
+            raise FormulaError(f"unknown name '{node.id}': use x, pi, e, or one of {', '.join(FUNCTIONS)}")
+        return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
+        return _check_node(node.operand, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, _BINARY):
+        if isinstance(node.op, ast.Pow):
+            exponent = _constant_value(node.right)
+            if exponent is None:
+                raise FormulaError("a power must have a plain number as its exponent, e.g. x**3")
+            if abs(exponent) > MAX_EXPONENT:
+                raise FormulaError(f"exponents larger than {MAX_EXPONENT} are not allowed")
+        _check_node(node.left, depth + 1)
+        return _check_node(node.right, depth + 1)
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            raise FormulaError(f"only these functions can be called: {', '.join(FUNCTIONS)}")
+        if node.keywords or len(node.args) != 1:
+            raise FormulaError(f"{node.func.id}(...) takes exactly one argument")
+        return _check_node(node.args[0], depth + 1)
+    if isinstance(node, ast.BinOp):
+        raise FormulaError(f"the operator '{type(node.op).__name__}' is not allowed: use + - * / **")
+    if isinstance(node, ast.Attribute):
+        raise FormulaError("attribute access (a dot after a name) is not allowed")
+    raise FormulaError(f"'{type(node).__name__}' is not allowed: use numbers, x, + - * / ** and functions")
+
+
+def check_formula(text):
+    """Refuse anything that is not a small arithmetic formula in x; returns the cleaned text."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError("type a formula in x, for example x**3*(6*x**2 - 15*x + 10)")
+    text = text.strip()
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"the formula is longer than {MAX_LENGTH} characters")
+    if not text.isascii() or not text.isprintable():
+        raise FormulaError("use plain ASCII characters only (letters, digits, + - * / ( ) . and spaces)")
+    try:
+        tree = ast.parse(text, mode="eval")  # builds a syntax tree; runs nothing
+    except SyntaxError as err:
+        raise FormulaError(f"this is not a valid formula ({err.msg})") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise FormulaError(f"the formula has more than {MAX_NODES} parts")
+    _check_node(tree, 0)
+    if not any(isinstance(n, ast.Name) and n.id == "x" for n in ast.walk(tree)):
+        raise FormulaError("the formula must use x")
+    return text
+
+
+def parse_activation(text):
+    """Formula text -> (sympy expression f(x), sympy expression f'(x))."""
+    text = check_formula(text)
+    evaluator = SimpleEval(operators=dict(OPERATORS), names=dict(NAMES), functions=dict(FUNCTIONS))
+    try:
+        expr = sympy.sympify(evaluator.eval(text))
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError) as err:
+        raise FormulaError(f"the formula cannot be computed ({err})") from None
+    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+        raise FormulaError("the formula divides by zero or is infinite")
+    if not expr.has(X):
+        raise FormulaError("the formula does not depend on x after simplification")
+    return expr, sympy.diff(expr, X)
+
+
+_TORCH_FUNCTIONS = {
+    sympy.exp: torch.exp, sympy.log: torch.log, sympy.sin: torch.sin, sympy.cos: torch.cos,
+    sympy.tanh: torch.tanh, sympy.Abs: torch.abs, sympy.sign: torch.sign,
+}
+
+
+def to_torch(expr, x):
+    """Evaluate a sympy expression on the tensor x, node by node, with torch operations."""
+    if expr == X:
+        return x
+    if expr.is_Number or expr.is_NumberSymbol:
+        return torch.full_like(x, float(expr))
+    args = [to_torch(a, x) for a in expr.args]
+    if expr.is_Add:
+        return sum(args[1:], args[0])
+    if expr.is_Mul:
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if expr.is_Pow:
+        return torch.pow(args[0], args[1])
+    if isinstance(expr, sympy.Max):
+        return torch.maximum(args[0], args[1]) if len(args) == 2 else torch.stack(args).amax(0)
+    if isinstance(expr, sympy.Heaviside):
+        return torch.heaviside(args[0], torch.zeros_like(x))
+    if expr.func in _TORCH_FUNCTIONS:
+        return _TORCH_FUNCTIONS[expr.func](args[0])
+    raise FormulaError(f"cannot evaluate '{expr.func.__name__}' with torch")
+
+
+def activation_from_formula(text):
+    """Formula text -> dict(f=torch function, f_prime=torch function, expr=..., derivative=...)."""
+    expr, derivative = parse_activation(text)
+    return {
+        "f": lambda x: to_torch(expr, x),
+        "f_prime": lambda x: to_torch(derivative, x),
+        "expr": expr,
+        "derivative": derivative,
+    }
+
+
+def compare_derivative(activation, lo=-2.0, hi=2.0, n=401):
+    """Symbolic derivative vs autograd on a grid of x values (float64): the largest difference."""
+    x = torch.linspace(lo, hi, n, dtype=torch.float64, requires_grad=True)
+    y = activation["f"](x)
+    (autograd,) = torch.autograd.grad(y.sum(), x)
+    symbolic = activation["f_prime"](x.detach())
+    finite = torch.isfinite(autograd) & torch.isfinite(symbolic)
+    diff = (autograd - symbolic).abs()[finite]
+    return {
+        "x": x.detach(), "f": y.detach(), "symbolic": symbolic, "autograd": autograd,
+        "max_abs_diff": float(diff.max()) if diff.numel() else float("nan"),
+        "finite_points": int(finite.sum()),
+    }
