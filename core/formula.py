@@ -15,6 +15,7 @@ import torch
 from simpleeval import SimpleEval
 
 X = sympy.Symbol("x", real=True)
+SMOOTHSTEP = "x**3*(6*x**2 - 15*x + 10)"  # the tutorial's custom activation
 
 MAX_LENGTH = 200        # characters
 MAX_NODES = 80          # pieces of the expression tree

@@ -7,6 +7,7 @@ from ui import registry
 # page file -> how to move its main widget: (widget kind, key, new value)
 MAIN_WIDGET = {
     "pages/home.py": ("toggle", "present", True),  # presenter mode hides the lead paragraph
+    "pages/t3_binary_activation.py": ("slider", "ca_hidden", 2),
 }
 
 PAGES = [p["path"] for p in registry.existing_pages()]

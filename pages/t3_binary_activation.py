@@ -1,0 +1,156 @@
+"""Tutorials 001 + 003: a binary classifier with a sigmoid output, a hand-made layer, and an activation you type."""
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.subplots import make_subplots
+
+import ui
+from core import binary, data, formula, losses, network
+
+ui.header(
+    "Binary classifier & your own activation",
+    "A network that answers yes or no: one output squashed by a sigmoid into a probability and scored "
+    "with binary cross-entropy. Its layers are built by hand from `nn.Parameter`, and its hidden "
+    "activation is whatever formula in `x` you type below.",
+)
+
+PRESETS = {
+    "SmoothStep": formula.SMOOTHSTEP,
+    "ReLU": "relu(x)",
+    "tanh": "tanh(x)",
+    "Swish": "x*sigmoid(x)",
+    "Gaussian bump": "exp(-x**2)",
+    "Linear (no activation)": "x",
+}
+
+st.subheader("1 · Type an activation")
+text = ui.text_input("f(x) =", formula.SMOOTHSTEP, key="ca_f",
+                     help="Numbers, x, + - * / **, and exp log sqrt sin cos tanh abs sigmoid softplus relu.")
+
+
+def _use_preset(expression):
+    st.session_state["ca_f"] = expression
+
+
+for col, (name, expression) in zip(st.columns(len(PRESETS)), PRESETS.items()):
+    col.button(name, key=f"ca_preset_{name}", on_click=_use_preset, args=(expression,), width="stretch")
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def analyse(text):
+    """Parse the formula and compare its sympy derivative with autograd (cached per formula)."""
+    act = formula.activation_from_formula(text)
+    check = formula.compare_derivative(act)
+    return {"expr": str(act["expr"]), "derivative": str(act["derivative"]),
+            "x": check["x"].numpy(), "f": check["f"].numpy(), "symbolic": check["symbolic"].numpy(),
+            "autograd": check["autograd"].numpy(), "max_abs_diff": check["max_abs_diff"]}
+
+
+try:
+    result = analyse(text)
+except formula.FormulaError as err:
+    st.error(f"That formula was not accepted: {err}.", icon=":material/block:")
+    st.stop()
+
+c1, c2 = st.columns([1, 2])
+with c1:
+    st.markdown(f"**f(x)** = `{result['expr']}`")
+    st.markdown(f"**f'(x)** (sympy) = `{result['derivative']}`")
+    st.metric("max |sympy f' - autograd f'| on [-2, 2]", f"{result['max_abs_diff']:.2e}")
+with c2:
+    fig = go.Figure()
+    fig.add_scatter(x=result["x"], y=result["f"], name="f(x)", line_color=ui.COLORS["forward"])
+    fig.add_scatter(x=result["x"], y=result["symbolic"], name="f'(x), sympy", line_color=ui.COLORS["backward"])
+    fig.add_scatter(x=result["x"], y=result["autograd"], name="f'(x), autograd",
+                    line=dict(color="black", dash="dot"))
+    fig.update_layout(height=320, xaxis_title="x", yaxis_range=[-3, 3])
+    ui.plot(fig, key="ca_fplot")
+
+st.subheader("2 · Use it as the hidden activation of a yes/no classifier")
+cols = st.columns(4)
+with cols[0]:
+    dataset = ui.selectbox("Dataset", ["moons", "circles", "xor"], key="ca_data")
+with cols[1]:
+    hidden = ui.slider("Hidden units", 1, 64, 16, key="ca_hidden")
+with cols[2]:
+    lr = ui.select_slider("Learning rate (Adam)", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0],
+                          0.05, key="ca_lr")
+with cols[3]:
+    epochs = ui.slider("Epochs (full batch)", 10, 1000, 300, step=10, key="ca_epochs")
+with ui.more_controls():
+    m1, m2 = st.columns(2)
+    with m1:
+        noise = ui.slider("Noise", 0.0, 0.5, 0.15, key="ca_noise")
+    with m2:
+        seed = ui.seed("ca_seed")
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def train(text, dataset, hidden, lr, epochs, noise, seed):
+    """Train the classifier for these settings (pure result, shared by everyone with the same settings)."""
+    act = formula.activation_from_formula(text)
+    X, y = data.make_2d(dataset, n=300, noise=noise, seed=seed)
+    model = binary.binary_classifier(hidden, act["f"], seed=seed, name=text)
+    history = binary.train_binary(model, X, y, lr=lr, epochs=epochs)
+    axis, grid = binary.probability_grid(model)
+    with torch.no_grad():
+        probs = network.sigmoid(model(X).squeeze(1))
+        finite = bool(torch.isfinite(probs).all())
+        ours = float(losses.binary_cross_entropy(probs, y.float())) if finite else float("nan")
+        theirs = float(torch.nn.functional.binary_cross_entropy(probs, y.float())) if finite else float("nan")
+    return {"X": X.numpy(), "y": y.numpy(), "history": history, "axis": axis.numpy(), "grid": grid.numpy(),
+            "bce_ours": ours, "bce_torch": theirs, "n_params": sum(p.numel() for p in model.parameters())}
+
+
+with st.spinner("Training..."):
+    run = train(text, dataset, hidden, lr, epochs, noise, seed)
+hist = run["history"]
+
+if hist["diverged"]:
+    st.warning(f"Training stopped: {hist['diverged']}. The activation or the learning rate blew the numbers "
+               "up (try a smaller learning rate, or an activation that grows more slowly).",
+               icon=":material/warning:")
+m = st.columns(4)
+m[0].metric("Final training loss (BCE)", f"{hist['loss'][-1]:.4f}" if hist["loss"] else "n/a")
+m[1].metric("Training accuracy", f"{hist['accuracy'][-1]:.1%}" if hist["accuracy"] else "n/a")
+m[2].metric("Epochs run", len(hist["loss"]))
+m[3].metric("|our BCE - F.binary_cross_entropy|", f"{abs(run['bce_ours'] - run['bce_torch']):.1e}"
+            if all(map(lambda v: v == v, (run["bce_ours"], run["bce_torch"]))) else "n/a")
+
+fig = make_subplots(rows=1, cols=2, subplot_titles=("P(class 1) over the plane", "Loss per epoch"))
+fig.add_heatmap(x=run["axis"], y=run["axis"], z=run["grid"], zmin=0, zmax=1, colorscale=ui.DIVERGING,
+                showscale=False, row=1, col=1)
+for label, colour in ((0, ui.COLORS["forward"]), (1, ui.COLORS["backward"])):
+    pts = run["X"][run["y"] == label]
+    fig.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"class {label}",
+                    marker=dict(color=colour, size=6, line=dict(color="black", width=0.5)), row=1, col=1)
+fig.add_scatter(y=hist["loss"], name="BCE", line_color=ui.COLORS["wrong"], row=1, col=2)
+fig.update_xaxes(range=[-2, 2], row=1, col=1)
+fig.update_yaxes(range=[-2, 2], row=1, col=1)
+fig.update_yaxes(type="log", row=1, col=2)
+fig.update_layout(height=420)
+ui.plot(fig, key="ca_train")
+
+st.subheader("3 · A layer made of nn.Parameter is nn.Linear")
+check = binary.compare_custom_linear()
+ui.stat_table([{"compared with nn.Linear": k, "max abs difference": v} for k, v in check.items()
+               if k != "parameters found"])
+st.caption(f"`model.parameters()` finds {check['parameters found']} tensors in one CustomLinear "
+           f"(weight and bias) because they are wrapped in `nn.Parameter`; this classifier has "
+           f"{run['n_params']:,} numbers to learn.")
+
+ui.explain(
+    "**Sigmoid + binary cross-entropy.** With two classes one output is enough: the sigmoid turns the "
+    "logit z into p = 1 / (1 + e^-z), the probability of class 1, and the loss is "
+    "-[t log p + (1 - t) log(1 - p)]. Its gradient with respect to z is simply p - t, the same shape of "
+    "formula as softmax minus one-hot. Training uses the logit form of the same loss, which never takes "
+    "log(0) even when p rounds to exactly 1.\n\n"
+    "**Your activation.** The text is read as a syntax tree, checked against a short list of allowed "
+    "pieces, built into a sympy expression, and evaluated with torch operations. sympy differentiates it "
+    "symbolically; autograd differentiates the torch version numerically; the metric above says how far apart "
+    "they are. An activation that is linear (try `x`) cannot bend the boundary: the network collapses into a "
+    "single linear layer. SmoothStep is flat at 0 and 1 and grows like x^5 outside, so a large learning rate "
+    "can make it blow up."
+)
+ui.show_source(formula.check_formula, formula.to_torch, binary.CustomLinear, binary.train_binary,
+               losses.bce_with_logits, losses.binary_cross_entropy)
