@@ -1,8 +1,14 @@
 """Entry point: `streamlit run app.py`. Builds the navigation from ui/registry.py."""
 import streamlit as st
+import torch
 
 import ui
 from ui import registry
+
+# One server process serves a whole class. Each computation runs on one thread, so sessions that
+# compute at the same time share the cores instead of spinning against each other (measured on
+# 2 busy cores: a 784-128-64-10 training step took 1.4 ms on 1 thread, 56-125 ms on 2).
+torch.set_num_threads(1)
 
 st.set_page_config(
     page_title="Neural networks from scratch",

@@ -3,6 +3,10 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# Like app.py: one thread per computation (the test machine has 2 cores shared with a server and a browser).
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"

@@ -4,10 +4,11 @@ import pytest
 from tests.apptest_utils import assert_no_exception, open_page, page_output
 from ui import registry
 
-# page file -> how to move its main widget: (widget kind, key, new value)
+# page file -> how to move its main widget: (AppTest widget kind, key, new value); kind "button" clicks
 MAIN_WIDGET = {
     "pages/home.py": ("toggle", "present", True),  # presenter mode hides the lead paragraph
     "pages/t3_binary_activation.py": ("slider", "ca_hidden", 2),
+    "pages/t1_custom_layer_mlp.py": ("button", "dm_train", None),
 }
 
 PAGES = [p["path"] for p in registry.existing_pages()]
@@ -36,6 +37,9 @@ def test_main_widget_changes_output(path):
     kind, key, value = probe
     at = open_page(path)
     before = page_output(at)
-    getattr(at, kind)(key=key).set_value(value).run()
+    if kind == "button":
+        at.button(key=key).click().run()
+    else:
+        getattr(at, kind)(key=key).set_value(value).run()
     assert_no_exception(at)
     assert page_output(at) != before, f"moving {key} on {path} changed nothing on screen"

@@ -1,0 +1,115 @@
+"""Tutorial 001: a linear layer from nn.Parameter, a 784-128-64-10 MLP, and the overfitting gap."""
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+import ui
+from core import binary, data, deeper_mlp
+
+ui.header(
+    "Custom layer & a deeper MLP",
+    "Build a layer yourself from two `nn.Parameter` tensors, stack three of them into a 784-128-64-10 "
+    "network, train it on real digits, and measure the gap between the accuracy on images it learned "
+    "from and on images it has never seen.",
+)
+
+
+@st.cache_resource(show_spinner="Loading MNIST...")
+def mnist():
+    """(train pool, held-out set, description); read-only, shared by every session."""
+    return data.mnist_train_test()
+
+
+try:
+    X_pool, y_pool, X_test, y_test, source = mnist()
+except data.MnistError as err:
+    st.error(f"No MNIST digits could be read: {err}", icon=":material/error:")
+    st.stop()
+
+st.subheader("1 · The layer and the network")
+model0 = deeper_mlp.custom_mlp(seed=0)
+rows = [{"parameter": name, "shape": str(list(p.shape)), "numbers": p.numel(), "is nn.Parameter": isinstance(p, torch.nn.Parameter)}
+        for name, p in model0.named_parameters()]
+c1, c2 = st.columns([3, 2])
+with c1:
+    ui.stat_table(rows)
+with c2:
+    st.metric("Parameters found by model.parameters()", f"{sum(r['numbers'] for r in rows):,}")
+    with torch.no_grad():
+        x = X_test[:256]
+        diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
+    st.metric("max |custom layers - nn.Linear| on 256 digits", f"{diff:.1e}")
+
+st.subheader("2 · Train it and watch the gap")
+cols = st.columns(4)
+with cols[0]:
+    n_train = ui.select_slider("Training images", [100, 250, 500, 1000, 2000, 4000, len(X_pool)], 500,
+                               key="dm_n")
+with cols[1]:
+    epochs = ui.slider("Epochs", 1, 40, 15, key="dm_epochs")
+with cols[2]:
+    dropout = ui.slider("Dropout p (hidden layers)", 0.0, 0.8, 0.0, step=0.05, key="dm_dropout")
+with cols[3]:
+    optimizer = ui.segmented("Optimizer", ["sgd", "adam"], "adam", key="dm_opt")
+with ui.more_controls():
+    m1, m2 = st.columns(2)
+    with m1:
+        lr = ui.select_slider("Learning rate", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0], 0.003,
+                              key="dm_lr")
+    with m2:
+        seed = ui.seed("dm_seed")
+
+settings = dict(n_train=n_train, epochs=epochs, dropout=dropout, optimizer=optimizer, lr=lr, seed=seed)
+if st.button("Train", type="primary", icon=":material/play_arrow:", key="dm_train"):
+    model = deeper_mlp.custom_mlp(dropout=dropout, seed=seed)
+    bar = st.progress(0.0, text="Training...")
+    history = []
+    for row in deeper_mlp.train_epochs(model, X_pool[:n_train], y_pool[:n_train], X_test, y_test,
+                                       epochs=epochs, lr=lr, optimizer=optimizer, seed=seed):
+        history.append(row)
+        bar.progress(row["epoch"] / epochs, text=f"Epoch {row['epoch']} of {epochs}")
+    bar.empty()
+    st.session_state["dm_result"] = {"settings": settings, "history": history}
+
+result = st.session_state.get("dm_result")
+if result is None:
+    st.info("Press **Train** to train the network with these settings.", icon=":material/play_arrow:")
+else:
+    if result["settings"] != settings:
+        st.caption("These results are for the settings of the last run; press Train to rerun.")
+    history = [h for h in result["history"] if not h["diverged"]]
+    failed = [h for h in result["history"] if h["diverged"]]
+    if failed:
+        st.warning(f"Training stopped: {failed[0]['diverged']}. The learning rate is too large: each step "
+                   "overshoots and the weights blow up. Lower it and press Train again.", icon=":material/warning:")
+    if history:
+        last = history[-1]
+        m = st.columns(3)
+        m[0].metric("Training accuracy", f"{last['train_acc']:.1%}")
+        m[1].metric("Held-out accuracy", f"{last['test_acc']:.1%}")
+        m[2].metric("Gap (overfitting)", f"{last['gap']:.1%}")
+        epochs_axis = [h["epoch"] for h in history]
+        fig = go.Figure()
+        fig.add_scatter(x=epochs_axis, y=[h["train_acc"] for h in history], name="training images",
+                        line_color=ui.COLORS["forward"])
+        fig.add_scatter(x=epochs_axis, y=[h["test_acc"] for h in history], name="held-out images",
+                        line_color=ui.COLORS["backward"], fill="tonexty", fillcolor="rgba(213,94,0,0.12)")
+        fig.update_layout(xaxis_title="epoch", yaxis_title="accuracy", yaxis_tickformat=".0%", height=380,
+                          title="The shaded band is the overfitting gap")
+        ui.plot(fig, key="dm_curves")
+        ui.stat_table([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items() if k != "diverged"}
+                       for h in history])
+st.caption(f"Data: {source}. Evaluation runs in `model.eval()` mode inside `torch.no_grad()`.")
+
+ui.explain(
+    "**nn.Parameter** is a tensor with a flag that says *learn me*: assigning one as an attribute of an "
+    "`nn.Module` registers it, so `model.parameters()` finds it and the optimizer updates it. That is all "
+    "`nn.Linear` does too, which is why the two agree above to rounding error (the last digits differ only because torch adds the bias inside one fused multiply-add).\n\n"
+    "**Overfitting.** With few training images the network can memorise them: training accuracy climbs "
+    "towards 100% while accuracy on new images stalls; the gap between the curves is what it memorised "
+    "rather than learned. More data narrows it; dropout (switched off by `model.eval()` when evaluating) "
+    "is another remedy.\n\n"
+    "**Evaluation.** `model.eval()` turns dropout off; `torch.no_grad()` skips building the graph, since no "
+    "gradient is needed to measure accuracy."
+)
+ui.show_source(binary.CustomLinear, deeper_mlp.custom_mlp, deeper_mlp.train_epochs, deeper_mlp.evaluate)
