@@ -1,0 +1,93 @@
+"""Chapter 2 page (shape propagation) and core.shapes."""
+import pytest
+import torch
+
+from core import network, shapes
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+
+PAGE = "pages/ch02_shapes.py"
+
+
+def test_trace_matches_core_forward_and_torch_nn():
+    params = network.init_mlp([784, 32, 10], seed=3)
+    x = torch.rand(7, 784, generator=torch.Generator().manual_seed(1))
+    steps = {s["name"]: s for s in shapes.trace_forward(params, x)}
+    logits, _ = network.forward(params, x)
+    torch.testing.assert_close(steps["logits"]["value"], logits)
+    torch.testing.assert_close(steps["logits"]["value"], network.to_torch_sequential(params)(x).detach())
+    torch.testing.assert_close(steps["probs"]["value"], torch.softmax(logits, dim=1))
+    assert steps["x @ W1"]["shape"] == (7, 32) and steps["x @ W1"]["madds"] == 7 * 784 * 32
+    assert steps["h @ W2"]["madds"] == 7 * 32 * 10
+    assert steps["b1 broadcast"]["shape"] == (7, 32)
+    assert shapes.owned_bytes(steps["b1 broadcast"]["value"]) == 32 * 4  # a view, no copy
+    assert bool((steps["h"]["value"] >= 0).all())
+
+
+@pytest.mark.parametrize("H", [1, 10, 64, 128])
+def test_every_break_case_reports_torch_error_or_shape(H):
+    params = network.init_mlp([784, H, 10], seed=0)
+    x = torch.rand(4, 784)
+    for case in shapes.BREAKS:
+        out = shapes.break_forward(params, x, case)
+        assert (out["error"] is None) != (out["shape"] is None)
+    assert "cannot be multiplied (4x784 and %dx784)" % H in shapes.break_forward(params, x, "W1 transposed")["error"]
+    assert shapes.break_forward(params, x, "one image without a batch axis")["shape"] == (H,)
+
+
+def test_page_default_prints_shapes_and_costs():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert metric(at, "Output shape") == "[64, 10]"
+    assert metric(at, "Multiply-adds (both matmuls)") == f"{64 * 784 * 128 + 64 * 128 * 10:,}"
+    assert float(metric(at, "max |trace - core.network.forward|")) == 0.0
+    table = at.dataframe[0].value
+    assert list(table["shape"][:3]) == ["[64, 784]", "[784, 128]", "[64, 128]"]
+    assert "real MNIST test images" in page_output(at)
+
+
+def test_sliders_change_shapes_at_extremes():
+    at = open_page(PAGE)
+    at.slider(key="shape_b").set_value(512).run()
+    at.slider(key="shape_h").set_value(1).run()
+    assert_no_exception(at)
+    assert metric(at, "Output shape") == "[512, 10]"
+    assert metric(at, "Multiply-adds (both matmuls)") == f"{512 * 784 * 1 + 512 * 1 * 10:,}"
+    at.slider(key="shape_b").set_value(1).run()
+    at.slider(key="shape_h").set_value(512).run()
+    assert_no_exception(at)
+    assert "[1, 512]" in at.dataframe[0].value.to_string()
+
+
+def test_break_it_shows_torch_message():
+    at = open_page(PAGE)
+    at.selectbox(key="shape_break").set_value("image not flattened").run()
+    assert_no_exception(at)
+    assert at.error and any("mat1 and mat2 shapes cannot be multiplied (1792x28 and 784x128)" in c.value
+                            for c in at.code)
+    at.selectbox(key="shape_break").set_value("one image without a batch axis").run()
+    assert any("shape [128]" in s.value for s in at.success)
+
+
+def test_link_restores_and_bad_link_warns():
+    at = open_page(PAGE, query={"shape_b": "32", "shape_h": "16"})
+    assert at.slider(key="shape_b").value == 32 and metric(at, "Output shape") == "[32, 10]"
+    at = open_page(PAGE, query={"shape_b": "abc"})
+    assert at.slider(key="shape_b").value == 64 and at.warning
+
+
+def test_missing_mnist_falls_back_to_labelled_random_pixels(monkeypatch, tmp_path):
+    import streamlit as st
+
+    from core import data
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path)
+    st.cache_resource.clear()  # forget the MNIST already loaded in this process
+    st.cache_data.clear()
+    try:
+        at = open_page(PAGE)
+        assert_no_exception(at)
+        assert "random pixels" in page_output(at) and at.warning
+        assert "real MNIST" not in page_output(at)
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
