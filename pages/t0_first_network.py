@@ -1,0 +1,196 @@
+"""Tutorial 000: your first neural network, dose in and effectiveness out, and one trained bias."""
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.subplots import make_subplots
+
+import ui
+from core import dose
+
+ui.header(
+    "Your first neural network",
+    "One number goes in (the dose of a drug, from 0 to 1), one number comes out (how well it works). "
+    "In between sit two hidden units with a ReLU each. The whole network is seven numbers; below they "
+    "start at the values of the tutorial's diagram, and you can move every one of them.",
+)
+
+T = dose.TUTORIAL_PARAMS
+LABELS = {"w00": "w00 (dose -> top unit)", "b00": "b00 (top unit bias)", "w01": "w01 (top unit -> output)",
+          "w10": "w10 (dose -> bottom unit)", "b10": "b10 (bottom unit bias)",
+          "w11": "w11 (bottom unit -> output)", "final_bias": "final bias"}
+RANGES = {"w00": (-20.0, 20.0), "b00": (-20.0, 20.0), "w01": (-50.0, 50.0), "w10": (-20.0, 20.0),
+          "b10": (-20.0, 20.0), "w11": (-50.0, 50.0), "final_bias": (-50.0, 50.0)}
+
+st.subheader("1 · Seven numbers make the network")
+params = {}
+with st.sidebar:
+    st.markdown("**Weights and biases**")
+    for name in T:
+        lo, hi = RANGES[name]
+        params[name] = ui.slider(LABELS[name], lo, hi, T[name], step=0.05, key=f"fn_{name}")
+
+    def _reset():
+        for name in T:
+            st.session_state[f"fn_{name}"] = T[name]
+
+    st.button("Back to the tutorial's values", key="fn_reset", on_click=_reset, icon=":material/restart_alt:")
+
+steps = ["1 · top unit", "2 · bottom unit", "3 · sum of both branches", "4 · + final bias, then ReLU"]
+shown = ui.segmented("Build the output step by step", steps, steps[-1], key="fn_step")
+k = steps.index(shown) + 1
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def curve(values):
+    """The network's intermediate values over doses 0..1 (pure function of the seven numbers)."""
+    doses = torch.linspace(0, 1, 201)
+    with torch.no_grad():
+        out = dose.dose_forward(dose.as_tensors(dict(values)), doses)
+    return {"dose": doses.numpy(), **{key: v.numpy() for key, v in out.items()}}
+
+
+c = curve(tuple(params.items()))
+fig = go.Figure()
+fig.add_scatter(x=c["dose"], y=c["top_scaled"], name=f"top: relu(dose*{params['w00']:g} + {params['b00']:g}) "
+                f"* {params['w01']:g}", line=dict(color=ui.PALETTE[0], dash="dot" if k > 1 else "solid"))
+if k >= 2:
+    fig.add_scatter(x=c["dose"], y=c["bottom_scaled"], name=f"bottom: relu(dose*{params['w10']:g} + "
+                    f"{params['b10']:g}) * {params['w11']:g}",
+                    line=dict(color=ui.PALETTE[1], dash="dot" if k > 2 else "solid"))
+if k >= 3:
+    fig.add_scatter(x=c["dose"], y=c["top_scaled"] + c["bottom_scaled"], name="top + bottom",
+                    line=dict(color=ui.PALETTE[4], dash="dot" if k > 3 else "solid"))
+if k >= 4:
+    fig.add_scatter(x=c["dose"], y=c["output"], name=f"relu(top + bottom + {params['final_bias']:g}) = output",
+                    line=dict(color=ui.COLORS["correct"], width=4))
+fig.add_scatter(x=dose.TRAIN_DOSES, y=dose.TRAIN_EFFECT, mode="markers", name="training points",
+                marker=dict(color="black", size=12, symbol="diamond"))
+fig.update_layout(height=430, xaxis_title="dose", yaxis_title="value", legend=dict(orientation="h", y=-0.2))
+ui.plot(fig, key="fn_curve")
+
+idx = [0, 100, 200]  # doses 0, 0.5, 1 on the 201-point grid
+ui.stat_table([{"dose": f"{c['dose'][i]:.1f}", "top unit (after ReLU)": float(c["top"][i]),
+                "x w01": float(c["top_scaled"][i]), "bottom unit (after ReLU)": float(c["bottom"][i]),
+                "x w11": float(c["bottom_scaled"][i]), "sum + final bias": float(c["summed"][i]),
+                "output": float(c["output"][i])} for i in idx])
+m = st.columns(3)
+for col, i, target in zip(m, idx, dose.TRAIN_EFFECT):
+    col.metric(f"Output at dose {c['dose'][i]:.1f}", f"{c['output'][i]:.4f}", help=f"target {target:g}")
+
+ui.explain(
+    "Each hidden unit computes `dose * weight + bias` and passes it through ReLU, which keeps positive "
+    "numbers and turns negative ones into 0: a bent line. With the tutorial's values, the top unit is 0 until the dose reaches "
+    "0.85 / 1.7 = 0.5 and then rises steeply; multiplied by -40.8 it becomes a cliff going down. The "
+    "bottom unit rises from dose 0 and is scaled by 2.7. Adding the two bent lines gives a tent that "
+    "peaks at dose 0.5; the final bias of -16 slides the tent down so that only its tip stays above 0, "
+    "and the last ReLU cuts off everything below. Result: a medium dose works (about 1.0), a low or a "
+    "high dose does nothing. Step through the four stages above to watch it being built.",
+    title="How two bent lines make a bump",
+)
+ui.show_source(dose.dose_forward)
+
+# ---------------------------------------------------------------- training
+st.subheader("2 · Forget the final bias and learn it back")
+st.markdown(
+    "Now pretend we do not know the final bias. It starts at 0; the other six numbers stay as set above "
+    "(frozen). Each epoch runs the three training points through the network, adds up their squared errors "
+    "and their gradients, and stops as soon as the epoch's total squared error is below 0.0001; otherwise "
+    "it takes one SGD step on the bias."
+)
+cols = st.columns(3)
+with cols[0]:
+    lr = ui.select_slider("Learning rate", [0.001, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.9, 1.0, 2.0],
+                          0.1, key="fn_lr")
+with cols[1]:
+    start = ui.slider("Starting bias", -30.0, 30.0, 0.0, step=0.5, key="fn_start")
+with cols[2]:
+    max_epochs = ui.slider("Epochs at most", 10, 1000, 100, step=10, key="fn_epochs")
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def train(values, lr, start, max_epochs):
+    p = dict(values)
+    hist = dose.train_final_bias(p, lr=lr, start_bias=start, max_epochs=max_epochs)
+    res = dose.residuals({**p, "final_bias": hist["final_bias"]})
+    return hist, res.tolist()
+
+
+hist, res = train(tuple(params.items()), lr, start, max_epochs)
+n_epochs = len(hist["loss"])
+m = st.columns(4)
+m[0].metric("Stopped at epoch", hist["stop_epoch"] if hist["stop_epoch"] is not None else "did not stop",
+            help="Counted from 0 like the tutorial's loop, so it is also the number of SGD steps taken.")
+m[1].metric("Final bias", f"{hist['final_bias']:.4f}")
+m[2].metric("Last epoch's total squared error", f"{hist['loss'][-1]:.6f}" if math.isfinite(hist["loss"][-1])
+            else str(hist["loss"][-1]))
+m[3].metric("Epochs run", n_epochs)
+
+if hist["diverged"]:
+    st.error("The bias ran away (the loss became huge or not a number). The learning rate is too large for "
+             "these weights; try a smaller one.", icon=":material/error:")
+elif hist["stuck"]:
+    st.warning(
+        f"Training is stuck at bias {hist['final_bias']:.4f}: the last ReLU outputs 0 at all three training "
+        "points, so its slope, and with it the gradient of the bias, is exactly 0. A step that is too large "
+        "threw the bias so far down that no point can pull it back (a 'dead' ReLU). Try a smaller learning rate.",
+        icon=":material/warning:")
+elif hist["stop_epoch"] is None:
+    st.info(f"The total squared error is still above 0.0001 after {n_epochs} epochs: give it more epochs "
+            "or a larger learning rate.", icon=":material/hourglass_empty:")
+else:
+    st.success(f"Converged: after {hist['stop_epoch']} SGD steps the three points are fitted to a total "
+               f"squared error below 0.0001, with final bias {hist['final_bias']:.4f}.",
+               icon=":material/check_circle:")
+
+is_tutorial = (all(math.isclose(params[n], T[n]) for n in T if n != "final_bias") and lr == 0.1 and start == 0.0
+               and max_epochs >= 35)
+if is_tutorial:
+    st.caption("With the tutorial's weights and learning rate this reproduces its printout: training stops "
+               "at epoch 34 with the final bias at -16.0019.")
+
+fig = make_subplots(rows=1, cols=2, subplot_titles=("Bias at the start of each epoch",
+                                                    "Total squared error per epoch (log scale)"))
+fig.add_scatter(y=hist["bias"], mode="lines+markers", name="final bias", line_color=ui.COLORS["forward"],
+                row=1, col=1)
+fig.add_hline(y=T["final_bias"], line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=1,
+              annotation_text="tutorial's -16")
+losses = [v if math.isfinite(v) and v > 0 else None for v in hist["loss"]]
+fig.add_scatter(y=losses, mode="lines+markers", name="total squared error", line_color=ui.COLORS["wrong"],
+                row=1, col=2)
+fig.add_hline(y=1e-4, line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=2,
+              annotation_text="stop below 0.0001")
+fig.update_yaxes(type="log", row=1, col=2)
+fig.update_xaxes(title_text="epoch")
+fig.update_layout(height=360, showlegend=False)
+ui.plot(fig, key="fn_train")
+
+st.markdown("**Residuals after training** (target minus prediction at each training point)")
+trained = curve(tuple({**params, "final_bias": hist["final_bias"]}.items()))
+ui.stat_table([{"dose": d, "target": t, "prediction": t - r, "residual": r}
+               for d, t, r in zip(dose.TRAIN_DOSES, dose.TRAIN_EFFECT, res)])
+fig = go.Figure()
+fig.add_scatter(x=trained["dose"], y=trained["output"], name="trained network", line_color=ui.COLORS["correct"])
+for d, t, r in zip(dose.TRAIN_DOSES, dose.TRAIN_EFFECT, res):
+    fig.add_scatter(x=[d, d], y=[t, t - r], mode="lines", line=dict(color=ui.COLORS["wrong"], width=3),
+                    showlegend=False)
+fig.add_scatter(x=dose.TRAIN_DOSES, y=dose.TRAIN_EFFECT, mode="markers", name="training points",
+                marker=dict(color="black", size=12, symbol="diamond"))
+fig.update_layout(height=320, xaxis_title="dose", yaxis_title="effectiveness")
+ui.plot(fig, key="fn_resid")
+
+ui.explain(
+    "The loss of one point is (prediction - target)^2. Calling `backward()` once per point does not "
+    "replace the gradient stored in the bias, it **adds** to it, so after three points `bias.grad` holds "
+    "the gradient of the whole epoch's loss. One SGD step then moves the bias by `-lr * grad`, and the "
+    "gradient is set back to zero before the next epoch.\n\n"
+    "Only the middle point pulls on the bias here: at doses 0 and 1 the final ReLU's input is at or below 0, "
+    "so the output is a flat 0 and its slope with respect to the bias is 0. At dose 0.5 the gradient is "
+    "2 * (prediction - 1); with lr = 0.1 each step removes 20 % of the remaining error, so the bias "
+    "creeps towards -16 geometrically: 0, -3.20, -5.76, -7.81, ... The check happens before the step, so "
+    "the epoch number printed when training stops equals the number of steps taken.",
+    title="Why the bias lands near -16",
+)
+ui.show_source(dose.train_final_bias)
+ui.download_script(dose.script_dose(params, lr=lr, start_bias=start, max_epochs=max_epochs), "first_network.py", key="fn_dl")

@@ -1,0 +1,65 @@
+"""core.dose: the tutorial's dose network and its one trained bias."""
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from core import dose
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_forward_matches_the_tutorials_module_written_with_f_relu():
+    p = dose.as_tensors(dose.TUTORIAL_PARAMS)
+    d = torch.linspace(0, 1, 11)
+    expected = F.relu(F.relu(d * 1.7 - 0.85) * -40.8 + F.relu(d * 12.6 + 0.0) * 2.7 - 16.0)
+    out = dose.dose_forward(p, d)
+    assert torch.equal(out["output"], expected)
+    # the bump: only the medium dose works
+    assert out["output"][5].item() > 0.9 and out["output"][0].item() == 0 and out["output"][10].item() == 0
+    assert torch.allclose(out["summed"], out["top_scaled"] + out["bottom_scaled"] - 16.0)
+
+
+def test_reproduces_tutorial_stop_epoch_and_final_bias_exactly():
+    hist = dose.train_final_bias(dose.TUTORIAL_PARAMS, lr=0.1, start_bias=0.0)
+    assert hist["stop_epoch"] == 34
+    assert f"{hist['final_bias']:.4f}" == "-16.0019"
+    assert hist["loss"][-1] < 1e-4 <= hist["loss"][-2]
+    assert [round(b, 4) for b in hist["bias"][:4]] == [0.0, -3.202, -5.7636, -7.8129]
+
+
+def test_same_as_nn_module_with_torch_optim_sgd():
+    for lr, start in [(0.1, 0.0), (0.05, 3.0), (0.3, -5.0)]:
+        hist = dose.train_final_bias(dose.TUTORIAL_PARAMS, lr=lr, start_bias=start)
+        epoch, bias = dose.train_final_bias_torch(dose.TUTORIAL_PARAMS, lr=lr, start_bias=start)
+        assert hist["stop_epoch"] == epoch and hist["final_bias"] == bias
+
+
+def test_gradient_accumulates_over_the_three_points():
+    # The first epoch's summed gradient equals autograd of the summed loss.
+    hist = dose.train_final_bias(dose.TUTORIAL_PARAMS, max_epochs=1)
+    b = torch.tensor(0.0, requires_grad=True)
+    p = {**dose.as_tensors(dose.TUTORIAL_PARAMS), "final_bias": b}
+    out = dose.dose_forward(p, torch.tensor(dose.TRAIN_DOSES))["output"]
+    ((out - torch.tensor(dose.TRAIN_EFFECT)) ** 2).sum().backward()
+    assert abs(hist["grad"][0] - b.grad.item()) < 1e-4
+
+
+def test_too_large_step_kills_the_relu_and_is_reported():
+    hist = dose.train_final_bias(dose.TUTORIAL_PARAMS, lr=1.0)
+    assert hist["stuck"] and hist["stop_epoch"] is None and hist["grad"][-1] == 0
+
+
+def test_residuals_after_training_are_small():
+    hist = dose.train_final_bias(dose.TUTORIAL_PARAMS)
+    res = dose.residuals({**dose.TUTORIAL_PARAMS, "final_bias": hist["final_bias"]})
+    assert (res ** 2).sum().item() < 1e-4
+
+
+def test_generated_script_prints_the_same_numbers():
+    code = dose.script_dose(dose.TUTORIAL_PARAMS, lr=0.1)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "stop_epoch 34" in out.stdout and "final_bias -16.0019" in out.stdout

@@ -1,0 +1,45 @@
+"""Page: your first neural network (tutorial 000)."""
+from tests.apptest_utils import assert_no_exception, metric, open_page
+
+PAGE = "pages/t0_first_network.py"
+
+
+def test_defaults_reproduce_the_tutorial():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert metric(at, "Stopped at epoch") == "34"
+    assert metric(at, "Final bias") == "-16.0019"
+    assert metric(at, "Output at dose 0.5") == "1.0100"
+    assert metric(at, "Output at dose 0.0") == "0.0000"
+    assert at.success and "34" in at.success[0].value
+    assert len(at.dataframe) == 2
+
+
+def test_weight_slider_changes_curve_and_training():
+    at = open_page(PAGE)
+    at.slider(key="fn_w11").set_value(3.0).run()
+    assert_no_exception(at)
+    # 0.5 * 12.6 * 3.0 - 16 = 2.9 at dose 0.5
+    assert metric(at, "Output at dose 0.5") == "2.9000"
+    assert metric(at, "Final bias") != "-16.0019"
+
+
+def test_large_lr_reports_dead_relu_and_extremes_do_not_break():
+    at = open_page(PAGE)
+    at.select_slider(key="fn_lr").set_value(2.0).run()
+    assert_no_exception(at)
+    assert at.warning and "stuck" in at.warning[0].value
+    assert metric(at, "Stopped at epoch") == "did not stop"
+    for key, value in [("fn_w00", -20.0), ("fn_w01", 50.0), ("fn_final_bias", 50.0), ("fn_start", 30.0),
+                       ("fn_epochs", 10)]:
+        at.slider(key=key).set_value(value).run()
+        assert_no_exception(at)
+    at.select_slider(key="fn_lr").set_value(0.001).run()
+    assert_no_exception(at)
+
+
+def test_link_restores_values_and_bad_link_warns():
+    at = open_page(PAGE, query={"fn_w01": "-30", "fn_lr": "0.05"})
+    assert at.slider(key="fn_w01").value == -30.0 and at.select_slider(key="fn_lr").value == 0.05
+    at = open_page(PAGE, query={"fn_w01": "abc"})
+    assert at.slider(key="fn_w01").value == -40.8 and at.warning
