@@ -1,0 +1,285 @@
+"""Live training, a few steps at a time, for the training-loop page.
+
+Everything a browser page needs to train a small network frame by frame lives in one plain
+dict `state` (weights, optimizer memory, step counter, where we are in the epoch, history):
+
+    state = new_state([2, 16, 16, 3], seed=0, activation="relu")
+    train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=5)   # again and again
+
+Each step is the loop of chapter 7, written out:
+    1. take the next mini-batch of a shuffled epoch       next_batch
+    2. forward pass                                        core.network.forward
+    3. loss and its gradient with respect to the logits    loss_and_logit_grad
+    4. backward pass (chain rule by hand)                  backward_from_logit_grad
+    5. update the weights with the scheduled lr            core.optim.sgd_step / adam_step
+
+Three losses: cross-entropy, MSE between softmax probabilities and one-hot targets, and MSE
+between the raw logits and one-hot targets. Training never raises on divergence: the step that
+meets an inf / nan loss (or a loss BLOWUP times the first one) stops and writes the reason into
+state["diverged"].
+"""
+import base64
+import io
+import math
+
+import torch
+
+from core.losses import cross_entropy, cross_entropy_grad, mse_grad, mse_loss, one_hot, softmax
+from core.network import ACTIVATIONS, forward, init_mlp
+from core.optim import adam_step, sgd_step
+
+LOSSES = ("cross_entropy", "mse_probs", "mse_logits")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "step", "cosine")
+MOMENTUM = 0.9  # the "momentum" optimizer is SGD with this momentum
+BLOWUP = 100.0  # a batch loss above BLOWUP x the first step's loss counts as diverged
+
+
+# ----------------------------------------------------------------- learning-rate schedules
+def scheduled_lr(base_lr, step, schedule="constant", total_steps=1000, step_size=200, gamma=0.5,
+                 min_lr=0.0):
+    """The learning rate for update number `step` (0 for the first update).
+
+    constant: base_lr every step
+    step:     base_lr * gamma ** (step // step_size)         (like torch.optim.lr_scheduler.StepLR)
+    cosine:   min_lr + (base_lr - min_lr) * (1 + cos(pi * t / total_steps)) / 2, t = min(step, total)
+              half a cosine from base_lr down to min_lr, then flat (like CosineAnnealingLR up to T_max)
+    """
+    if schedule == "constant":
+        return base_lr
+    if schedule == "step":
+        return base_lr * gamma ** (step // step_size)
+    if schedule == "cosine":
+        t = min(step, total_steps)
+        return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * t / total_steps)) / 2
+    raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+
+
+# ------------------------------------------------------------------------------ losses
+def softmax_mse_loss(logits, targets):
+    """MSE between softmax probabilities [B, C] and one-hot rows [B, C]."""
+    return mse_loss(softmax(logits), targets)
+
+
+def softmax_mse_grad(logits, targets):
+    """dLoss/dlogits for softmax_mse_loss: the MSE gradient pushed back through softmax.
+
+    With p = softmax(z) and g = dL/dp = 2 (p - t) / N, softmax's Jacobian gives
+        dL/dz_j = p_j * (g_j - sum_k g_k p_k)          [B, C]
+    """
+    p = softmax(logits)                                       # [B, C]
+    g = mse_grad(p, targets)                                  # [B, C]
+    return p * (g - (g * p).sum(dim=1, keepdim=True))         # [B, C] - [B, 1]
+
+
+def loss_and_logit_grad(logits, y, loss="cross_entropy"):
+    """(loss as a 0-d tensor, dLoss/dlogits [B, C]) for labels y [B]."""
+    if loss == "cross_entropy":
+        return cross_entropy(logits, y), cross_entropy_grad(logits, y)
+    targets = one_hot(y, logits.shape[1], dtype=logits.dtype)   # [B, C]
+    if loss == "mse_probs":
+        return softmax_mse_loss(logits, targets), softmax_mse_grad(logits, targets)
+    if loss == "mse_logits":
+        return mse_loss(logits, targets), mse_grad(logits, targets)
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def backward_from_logit_grad(params, cache, d_logits):
+    """Chain rule from dL/dlogits down to every weight; returns [{"W": dL/dW, "b": dL/db}, ...].
+
+    The same walk as core.backward, but it starts from any gradient of the logits, so one
+    backward pass serves every loss.
+    """
+    layers = cache["layers"]
+    _, slope = ACTIVATIONS[cache["activation"]]
+    grads = [None] * len(params)
+    d_z = d_logits                                            # [B, out] of the last layer
+    for i in reversed(range(len(params))):
+        grads[i] = {"W": layers[i]["x"].T @ d_z,              # [in, B] @ [B, out] -> [in, out]
+                    "b": d_z.sum(dim=0)}                      # [out]
+        if i > 0:
+            d_h = d_z @ params[i]["W"].T                      # [B, out] @ [out, in] -> [B, in]
+            d_z = d_h * slope(layers[i - 1]["z"])             # through the activation
+    return grads
+
+
+# ------------------------------------------------------------------------------- state
+def new_state(sizes, seed=0, activation="relu"):
+    """Fresh weights (He init for ReLU, Xavier for tanh / sigmoid) and an empty history."""
+    init = "kaiming" if activation == "relu" else "xavier"
+    return {"params": init_mlp(sizes, init=init, seed=seed), "opt_state": {}, "optimizer": None,
+            "step": 0, "epoch": 0, "order": None, "cursor": 0, "seed": seed, "diverged": None,
+            "first_loss": None,
+            "history": {"step": [], "lr": [], "batch_loss": [], "train_loss": [], "test_loss": [],
+                        "train_acc": [], "test_acc": []}}
+
+
+def make_live_config(optimizer="adam", lr=0.01, loss="cross_entropy", batch_size=32,
+                     activation="relu", schedule="constant", total_steps=1000, step_size=200, gamma=0.5):
+    """Check the settings once; returns a dict for live_step."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if int(batch_size) < 1 or int(total_steps) < 1 or int(step_size) < 1:
+        raise ValueError("batch_size, total_steps and step_size must be at least 1")
+    return {"optimizer": optimizer, "lr": float(lr), "loss": loss, "batch_size": int(batch_size),
+            "activation": activation, "schedule": schedule, "total_steps": int(total_steps),
+            "step_size": int(step_size), "gamma": float(gamma)}
+
+
+def next_batch(state, N, batch_size):
+    """Row indices of the next mini-batch; a new shuffled epoch starts when the last one is used up.
+
+    The shuffle of epoch e is drawn from seed * 100003 + e, so a run is repeatable.
+    """
+    if state["order"] is None or state["cursor"] >= N:
+        g = torch.Generator().manual_seed(state["seed"] * 100_003 + state["epoch"])
+        state["order"] = torch.randperm(N, generator=g)          # [N]
+        state["cursor"] = 0
+        state["epoch"] += 1
+    idx = state["order"][state["cursor"]:state["cursor"] + batch_size]   # [B] (last one may be shorter)
+    state["cursor"] += batch_size
+    return idx
+
+
+def _weights_finite(params):
+    return all(bool(torch.isfinite(t).all()) for layer in params for t in layer.values())
+
+
+def live_step(state, X, y, config):
+    """One training step on the next batch of (X [N, in], y [N]); changes state in place.
+
+    Returns {"loss", "lr", "diverged"}; the loss is measured before the update.
+    """
+    if config["optimizer"] != state["optimizer"]:      # switching optimizer: start its memory afresh
+        state["opt_state"], state["optimizer"] = {}, config["optimizer"]
+    lr = scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
+                      config["step_size"], config["gamma"])
+    idx = next_batch(state, X.shape[0], config["batch_size"])
+    xb, yb = X[idx], y[idx]                                           # [B, in], [B]
+    with torch.no_grad():
+        logits, cache = forward(state["params"], xb, config["activation"])     # [B, C]
+        loss, d_logits = loss_and_logit_grad(logits, yb, config["loss"])
+        loss = loss.item()
+        if state["first_loss"] is None:
+            state["first_loss"] = loss
+        if not math.isfinite(loss) or loss > BLOWUP * max(state["first_loss"], 1e-3):
+            return _diverge(state, loss, lr)
+        grads = backward_from_logit_grad(state["params"], cache, d_logits)
+        if config["optimizer"] == "adam":
+            adam_step(state["params"], grads, state["opt_state"], lr)
+        else:
+            momentum = MOMENTUM if config["optimizer"] == "momentum" else 0.0
+            sgd_step(state["params"], grads, state["opt_state"], lr, momentum)
+    state["step"] += 1
+    if not _weights_finite(state["params"]):
+        return _diverge(state, float("inf"), lr)
+    return {"loss": loss, "lr": lr, "diverged": False}
+
+
+def _diverge(state, loss, lr):
+    if math.isnan(loss):
+        what = "the loss became nan (not a number)"
+    elif math.isinf(loss):
+        what = "the loss (or a weight) became inf"
+    else:
+        what = (f"the loss reached {loss:.4g}, more than {BLOWUP:g} times its first value "
+                f"{state['first_loss']:.4g}")
+    state["diverged"] = f"At step {state['step'] + 1} {what}, with learning rate {lr:g}."
+    return {"loss": loss, "lr": lr, "diverged": True}
+
+
+def evaluate_live(params, X, y, activation="relu", loss="cross_entropy"):
+    """Mean loss (the training loss chosen) and accuracy on the whole of (X, y)."""
+    with torch.no_grad():
+        logits, _ = forward(params, X, activation)               # [N, C]
+        value, _ = loss_and_logit_grad(logits, y, loss)
+        acc = (logits.argmax(dim=1) == y).float().mean().item()
+    return {"loss": value.item(), "acc": acc}
+
+
+def train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=5, max_points=2000):
+    """Run up to n_steps steps (fewer if training diverges), then measure and log one history point."""
+    if state["diverged"]:
+        return state
+    last = None
+    for _ in range(n_steps):
+        last = live_step(state, X_train, y_train, config)
+        if last["diverged"]:
+            return state
+    train = evaluate_live(state["params"], X_train, y_train, config["activation"], config["loss"])
+    test = evaluate_live(state["params"], X_test, y_test, config["activation"], config["loss"])
+    h = state["history"]
+    for key, value in (("step", state["step"]), ("lr", last["lr"]), ("batch_loss", last["loss"]),
+                       ("train_loss", train["loss"]), ("test_loss", test["loss"]),
+                       ("train_acc", train["acc"]), ("test_acc", test["acc"])):
+        h[key].append(value)
+    if len(h["step"]) > max_points:        # keep the curves light: drop every other old point
+        for key in h:
+            h[key] = h[key][:-1][::2] + h[key][-1:]
+    return state
+
+
+# ------------------------------------------------------------------------- pictures
+def plane_grid(X, n=60, margin=0.25):
+    """An n x n grid over the data's bounding box (plus a margin): xs [n], ys [n], points [n*n, 2]."""
+    lo = X.min(dim=0).values - margin                            # [2]
+    hi = X.max(dim=0).values + margin                            # [2]
+    xs = torch.linspace(lo[0].item(), hi[0].item(), n)
+    ys = torch.linspace(lo[1].item(), hi[1].item(), n)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")               # [n, n]: row = y, column = x
+    return xs, ys, torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+def grid_probs(params, points, n, activation="relu"):
+    """softmax of the network's outputs at every grid point: [n*n, 2] -> [n, n, C] (row = y)."""
+    with torch.no_grad():
+        logits, _ = forward(params, points, activation)          # [n*n, C]
+        return softmax(logits).reshape(n, n, -1)
+
+
+def hidden_unit_maps(params, points, n, activation="relu", max_units=16):
+    """Output of the first hidden layer's units over the plane: [units, n, n] (at most max_units)."""
+    with torch.no_grad():
+        _, cache = forward(params, points, activation)
+        h = cache["layers"][0]["a"][:, :max_units]               # [n*n, units]
+        return h.T.reshape(-1, n, n)
+
+
+def blend_class_colors(probs, colors):
+    """Mix the class colours by probability: probs [n, n, C] @ colors [C, 3] -> uint8 [n, n, 3].
+
+    A confident region shows its class's colour; a 50/50 region shows the average of two colours.
+    """
+    rgb = probs @ torch.as_tensor(colors, dtype=probs.dtype)     # [n, n, C] @ [C, 3] -> [n, n, 3]
+    return rgb.clamp(0, 255).round().to(torch.uint8)
+
+
+def diverging_colors(values, low=(0, 114, 178), mid=(247, 247, 247), high=(230, 159, 0)):
+    """Map values [..] to colours: -max|v| -> low (blue), 0 -> mid (white), +max|v| -> high (orange)."""
+    scale = values.abs().max().clamp(min=1e-12)
+    t = (values / scale).unsqueeze(-1)                           # [..., 1] in [-1, 1]
+    low, mid, high = (torch.tensor(c, dtype=torch.float32) for c in (low, mid, high))
+    rgb = torch.where(t < 0, mid + (mid - low) * t, mid + (high - mid) * t)
+    return rgb.clamp(0, 255).round().to(torch.uint8)             # [..., 3]
+
+
+def png_data_uri(rgb):
+    """A uint8 [H, W, 3] picture as a small PNG data URI (row 0 drawn at the top)."""
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.fromarray(rgb.numpy()).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def hex_to_rgb(color):
+    """'#E69F00' -> (230, 159, 0)."""
+    color = color.lstrip("#")
+    return tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))

@@ -1,0 +1,249 @@
+"""core.live: schedules, losses and the hand backward pass checked against torch; the live loop."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core import data, live
+from core.backward import backward as core_backward
+from core.network import forward, init_mlp, to_torch_sequential
+
+
+# ------------------------------------------------------------------ schedules vs torch
+def _torch_lrs(scheduler_factory, base_lr, n):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=base_lr)
+    sched = scheduler_factory(opt)
+    lrs = []
+    for _ in range(n):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
+def test_step_schedule_matches_steplr():
+    theirs = _torch_lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.3), 0.2, 40)
+    ours = [live.scheduled_lr(0.2, t, "step", step_size=7, gamma=0.3) for t in range(40)]
+    assert ours == pytest.approx(theirs, rel=1e-12)
+
+
+def test_cosine_schedule_matches_cosine_annealing_until_t_max():
+    theirs = _torch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30, eta_min=0.001),
+                        0.1, 31)
+    ours = [live.scheduled_lr(0.1, t, "cosine", total_steps=30, min_lr=0.001) for t in range(31)]
+    assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+    assert live.scheduled_lr(0.1, 500, "cosine", total_steps=30, min_lr=0.001) == pytest.approx(0.001)
+
+
+def test_constant_schedule_and_bad_name():
+    assert live.scheduled_lr(0.05, 12345) == 0.05
+    with pytest.raises(ValueError):
+        live.scheduled_lr(0.05, 1, "warp")
+
+
+# ------------------------------------------------------------------ losses and gradients
+@pytest.mark.parametrize("loss", live.LOSSES)
+def test_loss_and_logit_grad_match_autograd(loss):
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(9, 4, generator=g, dtype=torch.float64) * 3
+    y = torch.randint(0, 4, (9,), generator=g)
+    value, grad = live.loss_and_logit_grad(logits, y, loss)
+    z = logits.clone().requires_grad_(True)
+    t = F.one_hot(y, 4).to(z.dtype)
+    ref = {"cross_entropy": lambda: F.cross_entropy(z, y),
+           "mse_probs": lambda: F.mse_loss(F.softmax(z, dim=1), t),
+           "mse_logits": lambda: F.mse_loss(z, t)}[loss]()
+    ref.backward()
+    assert value.item() == pytest.approx(ref.item(), rel=1e-12)
+    assert torch.allclose(grad, z.grad, atol=1e-14, rtol=1e-10)
+
+
+def test_unknown_loss_is_refused():
+    with pytest.raises(ValueError):
+        live.loss_and_logit_grad(torch.zeros(2, 2), torch.zeros(2, dtype=torch.long), "hinge")
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("loss", live.LOSSES)
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_backward_from_logit_grad_matches_autograd(activation, loss, depth):
+    sizes = [2] + [7] * depth + [3]
+    params = init_mlp(sizes, seed=3, dtype=torch.float64)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(11, 2, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (11,), generator=g)
+    logits, cache = forward(params, x, activation)
+    _, d_logits = live.loss_and_logit_grad(logits, y, loss)
+    ours = live.backward_from_logit_grad(params, cache, d_logits)
+
+    leaves = [{k: t.clone().requires_grad_(True) for k, t in layer.items()} for layer in params]
+    out, _ = forward(leaves, x, activation)
+    value, _ = live.loss_and_logit_grad(out, y, loss)
+    value.backward()
+    for mine, leaf in zip(ours, leaves):
+        for k in ("W", "b"):
+            assert mine[k].shape == leaf[k].shape
+            assert torch.allclose(mine[k], leaf[k].grad, atol=1e-12, rtol=1e-9), (k, loss, activation)
+
+
+def test_backward_from_logit_grad_equals_core_backward_for_cross_entropy():
+    params = init_mlp([2, 5, 5, 3], seed=0)
+    x = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    logits, cache = forward(params, x)
+    _, d_logits = live.loss_and_logit_grad(logits, y)
+    ours = live.backward_from_logit_grad(params, cache, d_logits)
+    theirs = core_backward(params, cache, y)
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a["W"], b["W"]) and torch.equal(a["b"], b["b"])
+
+
+# ------------------------------------------------------------------ the live loop vs torch.nn + torch.optim
+@pytest.mark.parametrize("optimizer", live.OPTIMIZERS)
+@pytest.mark.parametrize("loss", live.LOSSES)
+def test_live_steps_match_torch_training(optimizer, loss):
+    X, y = data.make_2d("spiral", n=120, noise=0.1, seed=2, n_classes=3)
+    state = live.new_state([2, 8, 8, 3], seed=4, activation="tanh")
+    model = to_torch_sequential(state["params"], "tanh")
+    config = live.make_live_config(optimizer, 0.05, loss, batch_size=25, activation="tanh",
+                                   schedule="step", step_size=4, gamma=0.5)
+    opt = {"sgd": lambda p: torch.optim.SGD(p, lr=0.05),
+           "momentum": lambda p: torch.optim.SGD(p, lr=0.05, momentum=live.MOMENTUM),
+           "adam": lambda p: torch.optim.Adam(p, lr=0.05)}[optimizer](model.parameters())
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+    shadow = live.new_state([2, 8, 8, 3], seed=4, activation="tanh")   # replays the same batch order
+    for _ in range(12):                                  # crosses an epoch boundary (120 / 25 = 5 batches)
+        idx = live.next_batch(shadow, X.shape[0], 25)
+        out = live.live_step(state, X, y, config)
+        logits = model(X[idx])
+        t = F.one_hot(y[idx], 3).float()
+        ref = {"cross_entropy": lambda: F.cross_entropy(logits, y[idx]),
+               "mse_probs": lambda: F.mse_loss(F.softmax(logits, dim=1), t),
+               "mse_logits": lambda: F.mse_loss(logits, t)}[loss]()
+        assert out["loss"] == pytest.approx(ref.item(), rel=1e-5)
+        assert out["lr"] == pytest.approx(opt.param_groups[0]["lr"])
+        opt.zero_grad()
+        ref.backward()
+        opt.step()
+        sched.step()
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    for layer, lin in zip(state["params"], linears):
+        assert torch.allclose(layer["W"], lin.weight.T, atol=1e-5)
+        assert torch.allclose(layer["b"], lin.bias, atol=1e-5)
+    assert state["step"] == 12 and state["epoch"] == 3
+
+
+def test_next_batch_visits_every_row_once_per_epoch():
+    state = live.new_state([2, 3, 2], seed=9)
+    seen = torch.cat([live.next_batch(state, 23, 5) for _ in range(5)])
+    assert sorted(seen.tolist()) == list(range(23)) and state["epoch"] == 1
+    live.next_batch(state, 23, 5)
+    assert state["epoch"] == 2
+
+
+def _moons():
+    X, y = data.make_2d("moons", n=200, noise=0.1, seed=0)
+    return data.train_test_split(X, y, 0.25, seed=0)
+
+
+def test_train_frame_lowers_loss_and_logs_history():
+    X_tr, X_te, y_tr, y_te = _moons()
+    state = live.new_state([2, 16, 2], seed=0)
+    config = live.make_live_config("adam", 0.03, "cross_entropy", batch_size=32)
+    for _ in range(10):
+        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
+    h = state["history"]
+    assert state["step"] == 50 and h["step"] == list(range(5, 55, 5))
+    assert h["train_loss"][-1] < 0.6 * h["train_loss"][0]
+    assert h["test_acc"][-1] > 0.8
+    ref = F.cross_entropy(to_torch_sequential(state["params"])(X_te), y_te).item()
+    assert h["test_loss"][-1] == pytest.approx(ref, rel=1e-5)
+
+
+def test_same_seed_same_run():
+    X_tr, X_te, y_tr, y_te = _moons()
+    config = live.make_live_config("momentum", 0.1, "mse_probs", batch_size=16, schedule="cosine", total_steps=30)
+    runs = []
+    for _ in range(2):
+        state = live.new_state([2, 8, 2], seed=3)
+        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=30)
+        runs.append(state["history"])
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("optimizer,loss", [("sgd", "mse_logits"), ("adam", "cross_entropy"),
+                                            ("sgd", "cross_entropy")])
+def test_huge_learning_rate_is_detected_and_halts(optimizer, loss):
+    X_tr, X_te, y_tr, y_te = _moons()
+    state = live.new_state([2, 16, 16, 2], seed=0)
+    config = live.make_live_config(optimizer, 10.0, loss, batch_size=32)
+    for _ in range(20):
+        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
+    assert state["diverged"] and "learning rate 10" in state["diverged"]
+    stopped_at = state["step"]
+    live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
+    assert state["step"] == stopped_at          # halted: no more steps
+    assert all(math.isfinite(v) for v in state["history"]["train_loss"])
+
+
+def test_switching_optimizer_resets_its_memory():
+    X_tr, _, y_tr, _ = _moons()
+    state = live.new_state([2, 4, 2], seed=0)
+    live.live_step(state, X_tr, y_tr, live.make_live_config("adam", 0.01))
+    assert "m" in state["opt_state"]
+    live.live_step(state, X_tr, y_tr, live.make_live_config("momentum", 0.01))
+    assert "m" not in state["opt_state"] and "velocity" in state["opt_state"]
+
+
+def test_history_is_thinned():
+    X_tr, X_te, y_tr, y_te = _moons()
+    state = live.new_state([2, 4, 2], seed=0)
+    config = live.make_live_config("sgd", 0.01)
+    for _ in range(25):
+        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=1, max_points=10)
+    h = state["history"]
+    assert len(h["step"]) <= 10 and h["step"][-1] == 25 and h["step"] == sorted(h["step"])
+    assert all(len(v) == len(h["step"]) for v in h.values())
+
+
+@pytest.mark.parametrize("kwargs", [dict(optimizer="rmsprop"), dict(loss="hinge"), dict(lr=0.0),
+                                    dict(lr=float("nan")), dict(batch_size=0), dict(schedule="x")])
+def test_bad_config_is_refused(kwargs):
+    with pytest.raises(ValueError):
+        live.make_live_config(**kwargs)
+
+
+# ------------------------------------------------------------------ pictures
+def test_grid_probabilities_and_colours():
+    X, y = data.make_2d("blobs", n=90, noise=0.1, seed=0, n_classes=3)
+    params = init_mlp([2, 6, 3], seed=0)
+    xs, ys, pts = live.plane_grid(X, n=20)
+    assert xs.shape == (20,) and pts.shape == (400, 2)
+    assert xs[0] < X[:, 0].min() and ys[-1] > X[:, 1].max()
+    # row r, column c of the grid is the point (xs[c], ys[r])
+    assert torch.equal(pts.reshape(20, 20, 2)[3, 7], torch.stack([xs[7], ys[3]]))
+    probs = live.grid_probs(params, pts, 20)
+    assert probs.shape == (20, 20, 3)
+    assert torch.allclose(probs.sum(-1), torch.ones(20, 20), atol=1e-6)
+    ref = F.softmax(to_torch_sequential(params)(pts[45:46]), dim=1)[0]
+    assert torch.allclose(probs[2, 5], ref, atol=1e-6)
+    img = live.blend_class_colors(torch.tensor([[[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]]),
+                                  [(0, 0, 0), (200, 100, 50), (9, 9, 9)])
+    assert img.dtype == torch.uint8 and img.tolist() == [[[0, 0, 0], [100, 50, 25]]]
+    assert live.png_data_uri(live.blend_class_colors(probs, [(0, 0, 0)] * 3)).startswith("data:image/png;base64,")
+    assert live.hex_to_rgb("#E69F00") == (230, 159, 0)
+
+
+def test_hidden_unit_maps_and_diverging_colours():
+    params = init_mlp([2, 20, 2], seed=0)
+    X = torch.tensor([[-1.0, -1.0], [1.0, 1.0]])
+    _, _, pts = live.plane_grid(X, n=10)
+    maps = live.hidden_unit_maps(params, pts, 10, max_units=16)
+    assert maps.shape == (16, 10, 10)
+    ref = torch.relu(pts @ params[0]["W"] + params[0]["b"])[:, 4].reshape(10, 10)
+    assert torch.allclose(maps[4], ref)
+    c = live.diverging_colors(torch.tensor([-2.0, 0.0, 2.0]))
+    assert c.tolist() == [[0, 114, 178], [247, 247, 247], [230, 159, 0]]
+    assert live.diverging_colors(torch.zeros(3)).tolist() == [[247, 247, 247]] * 3
