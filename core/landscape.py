@@ -1,0 +1,330 @@
+"""Optimizers on 2-D loss surfaces: where does each one roll, and does it arrive?
+
+A surface is a loss f(p) of a point p = [x, y] (a tensor of 2 numbers) together with its
+gradient grad(p) = [df/dx, df/dy], written out by hand (the tests check it against autograd).
+An optimizer from core.optim walks downhill from a starting point; `trajectory` records every
+point it visits and then `classify` says how the walk ended:
+
+    converged       reached the lowest value of the surface
+    local minimum   came to rest in a valley that is not the lowest one
+    saddle point    came to rest where the surface curves up one way and down the other
+    diverged        a number became inf/nan or the point flew more than RADIUS away
+    rolling away    still heading downhill on a surface that has no lowest point (the saddle)
+    stalled         used up all its steps without getting anywhere it could stop
+
+`torch_trajectory` walks the same surface with torch.optim instead, so the page can show that our
+hand-written optimizers trace the very same path, and `autograd_gap` checks our hand-written
+gradients against autograd at every point of the path.
+
+Everything runs in float64: on 2 numbers it costs nothing and keeps rounding out of the picture.
+"""
+import math
+
+import torch
+
+from core.optim import adam_step, rmsprop_step, sgd_step
+
+DTYPE = torch.float64
+RADIUS = 1e4          # a point farther than this from the origin has flown off: diverged
+GRAD_TOL = 1e-3       # |gradient| below this counts as "at rest"
+LOSS_TOL = 1e-3       # f - f_min below this counts as "at the lowest value"
+
+
+# --------------------------------------------------------------- the surfaces
+def ravine(p):
+    """A long narrow valley: f = 0.5 * (x^2 + 25 y^2). Curvature 1 along x, 25 along y."""
+    x, y = p[0], p[1]
+    return 0.5 * (x ** 2 + 25 * y ** 2)
+
+
+def ravine_grad(p):
+    x, y = p[0], p[1]
+    return torch.stack([x, 25 * y])  # [df/dx, df/dy]
+
+
+def rosenbrock(p):
+    """Rosenbrock's banana: f = (1 - x)^2 + 100 (y - x^2)^2, lowest value 0 at (1, 1)."""
+    x, y = p[0], p[1]
+    return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
+
+
+def rosenbrock_grad(p):
+    x, y = p[0], p[1]
+    dx = -2 * (1 - x) - 400 * x * (y - x ** 2)  # chain rule through (y - x^2)
+    dy = 200 * (y - x ** 2)
+    return torch.stack([dx, dy])
+
+
+def saddle(p):
+    """A saddle: f = x^2 - y^2. Flat at (0, 0), uphill along x, downhill along y, no lowest point."""
+    x, y = p[0], p[1]
+    return x ** 2 - y ** 2
+
+
+def saddle_grad(p):
+    x, y = p[0], p[1]
+    return torch.stack([2 * x, -2 * y])
+
+
+def himmelblau(p):
+    """Himmelblau: f = (x^2 + y - 11)^2 + (x + y^2 - 7)^2, four valleys, all with f = 0."""
+    x, y = p[0], p[1]
+    return (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2
+
+
+def himmelblau_grad(p):
+    x, y = p[0], p[1]
+    a = x ** 2 + y - 11
+    b = x + y ** 2 - 7
+    return torch.stack([4 * x * a + 2 * b, 2 * a + 4 * y * b])
+
+
+def rastrigin(p):
+    """Rastrigin: f = 20 + sum over x, y of (t^2 - 10 cos(2 pi t)). An egg box of local minima, lowest 0 at (0, 0)."""
+    x, y = p[0], p[1]
+    return 20 + x ** 2 - 10 * torch.cos(2 * math.pi * x) + y ** 2 - 10 * torch.cos(2 * math.pi * y)
+
+
+def rastrigin_grad(p):
+    x, y = p[0], p[1]
+    return torch.stack([2 * x + 20 * math.pi * torch.sin(2 * math.pi * x),
+                        2 * y + 20 * math.pi * torch.sin(2 * math.pi * y)])
+
+
+# name -> the surface, its gradient, where to look, and sensible starting settings
+SURFACES = {
+    "Ravine": dict(f=ravine, grad=ravine_grad, f_min=0.0, minima=[(0.0, 0.0)],
+                   view=(-5.0, 5.0, -2.5, 2.5), start=(-4.5, 2.0), lr_sgd=0.05, lr_adaptive=0.3,
+                   log_contours=True),
+    "Rosenbrock": dict(f=rosenbrock, grad=rosenbrock_grad, f_min=0.0, minima=[(1.0, 1.0)],
+                       view=(-2.0, 2.0, -1.0, 3.0), start=(-1.5, 2.5), lr_sgd=0.001, lr_adaptive=0.1,
+                       log_contours=True),
+    "Saddle": dict(f=saddle, grad=saddle_grad, f_min=None, minima=[],
+                   view=(-2.0, 2.0, -2.0, 2.0), start=(1.8, 0.01), lr_sgd=0.01, lr_adaptive=0.01,
+                   log_contours=False),
+    "Himmelblau": dict(f=himmelblau, grad=himmelblau_grad, f_min=0.0,
+                       minima=[(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186),
+                               (3.584428, -1.848126)],
+                       view=(-5.0, 5.0, -5.0, 5.0), start=(-0.5, -0.5), lr_sgd=0.01, lr_adaptive=0.3,
+                       log_contours=True),
+    "Rastrigin": dict(f=rastrigin, grad=rastrigin_grad, f_min=0.0, minima=[(0.0, 0.0)],
+                      view=(-5.12, 5.12, -5.12, 5.12), start=(3.3, -2.2), lr_sgd=0.001, lr_adaptive=0.3,
+                      log_contours=False),
+}
+
+OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adam", "RMSprop")
+
+
+def point(x, y):
+    """A point on the map as a float64 tensor [2]."""
+    return torch.tensor([float(x), float(y)], dtype=DTYPE)
+
+
+def grid(name, n=120, x_range=None, y_range=None):
+    """The surface sampled on an n x n grid: (xs [n], ys [n], Z [n, n] with Z[i, j] = f(xs[j], ys[i])).
+
+    The ranges default to the surface's view.
+    """
+    x_lo, x_hi, y_lo, y_hi = SURFACES[name]["view"]
+    x_lo, x_hi = x_range or (x_lo, x_hi)
+    y_lo, y_hi = y_range or (y_lo, y_hi)
+    xs = torch.linspace(x_lo, x_hi, n, dtype=DTYPE)
+    ys = torch.linspace(y_lo, y_hi, n, dtype=DTYPE)
+    Y, X = torch.meshgrid(ys, xs, indexing="ij")  # [n, n] each, rows follow y
+    Z = SURFACES[name]["f"](torch.stack([X, Y]))  # the formulas broadcast over the grid
+    return xs, ys, Z
+
+
+# --------------------------------------------------------- walking downhill
+def optimizer_step(name, p, g, state, hp):
+    """One update of the point p (in place) by the optimizer `name`, using core.optim; hp holds the hyperparameters."""
+    if name == "SGD":
+        sgd_step(p, g, state, hp["lr"])
+    elif name == "Momentum":
+        sgd_step(p, g, state, hp["lr"], momentum=hp["momentum"])
+    elif name == "Nesterov":
+        sgd_step(p, g, state, hp["lr"], momentum=hp["momentum"], nesterov=True)
+    elif name == "Adam":
+        adam_step(p, g, state, hp["lr"], betas=hp["betas"])
+    elif name == "RMSprop":
+        rmsprop_step(p, g, state, hp["lr"], alpha=hp["alpha"])
+    else:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
+
+
+def flew_off(p, loss):
+    """True when the walk has blown up: inf/nan anywhere, or the point is farther than RADIUS."""
+    x, y = p.tolist()
+    return not (math.isfinite(loss) and math.hypot(x, y) <= RADIUS)  # hypot is inf/nan if x or y is
+
+
+def trajectory(surface, optimizer, start, steps, hp):
+    """Walk `steps` steps from `start` with our optimizer and the hand-written gradient.
+
+    Returns {"path": [k, 2] points visited (start first), "loss": [k] f at each point,
+    "grad_norm": [k] |gradient| at each point, "diverged_at": step index where it blew up or None}.
+    On divergence the walk stops and the bad point is left out, so k <= steps + 1.
+    """
+    f, grad = SURFACES[surface]["f"], SURFACES[surface]["grad"]
+    p = point(*start)
+    state = {}
+    path, losses, gnorms = [], [], []
+    diverged_at = None
+    for step in range(steps + 1):
+        loss = float(f(p))
+        if flew_off(p, loss):
+            diverged_at = step
+            break
+        g = grad(p)  # [2]
+        path.append(p.tolist())
+        losses.append(loss)
+        gnorms.append(math.hypot(*g.tolist()))
+        if step < steps:
+            optimizer_step(optimizer, p, g, state, hp)
+    return {"path": torch.tensor(path, dtype=DTYPE).reshape(-1, 2), "loss": torch.tensor(losses, dtype=DTYPE),
+            "grad_norm": torch.tensor(gnorms, dtype=DTYPE), "diverged_at": diverged_at}
+
+
+def make_torch_optimizer(optimizer, p, hp):
+    """The torch.optim optimizer that matches our optimizer `optimizer` (same hyperparameters)."""
+    if optimizer == "SGD":
+        return torch.optim.SGD([p], lr=hp["lr"])
+    if optimizer in ("Momentum", "Nesterov"):
+        # with momentum 0 Nesterov is plain SGD; torch.optim refuses nesterov=True there, so ask for plain SGD
+        nesterov = optimizer == "Nesterov" and hp["momentum"] > 0
+        return torch.optim.SGD([p], lr=hp["lr"], momentum=hp["momentum"], nesterov=nesterov)
+    if optimizer == "Adam":
+        return torch.optim.Adam([p], lr=hp["lr"], betas=hp["betas"])
+    if optimizer == "RMSprop":
+        return torch.optim.RMSprop([p], lr=hp["lr"], alpha=hp["alpha"])
+    raise ValueError(f"unknown optimizer {optimizer!r}; choose from {OPTIMIZERS}")
+
+
+def torch_trajectory(surface, optimizer, start, steps, hp):
+    """The same walk with torch.optim doing the steps (fed the same hand-written gradient).
+
+    Returns the points visited, [steps + 1, 2] (fewer if it blows up, exactly like `trajectory`).
+    Feeding the same gradient isolates the optimizer: any difference would be ours.
+    (`autograd_gap` checks the gradient itself.)
+    """
+    f, grad = SURFACES[surface]["f"], SURFACES[surface]["grad"]
+    p = point(*start).requires_grad_(True)
+    opt = make_torch_optimizer(optimizer, p, hp)
+    path = []
+    for step in range(steps + 1):
+        with torch.no_grad():
+            if flew_off(p, float(f(p))):
+                break
+            path.append(p.tolist())
+            p.grad = grad(p)  # [2], what loss.backward() would have stored in p.grad
+        if step < steps:
+            opt.step()
+    return torch.tensor(path, dtype=DTYPE).reshape(-1, 2)
+
+
+def autograd_gradients(surface, points):
+    """Autograd's gradient of f at many points at once: points [k, 2] -> [k, 2].
+
+    The surface formulas work element by element, so f of all k points is one call, and the
+    gradient of their sum with respect to each point is that point's own gradient.
+    """
+    P = points.detach().clone().requires_grad_(True)  # [k, 2]
+    SURFACES[surface]["f"](P.T).sum().backward()  # f(P.T): [k]
+    return P.grad
+
+
+def autograd_gap(surface, points):
+    """Largest |hand-written gradient - autograd gradient| over the points [k, 2] of a path."""
+    if len(points) == 0:
+        return 0.0
+    hand = SURFACES[surface]["grad"](points.T).T  # [2, k] -> [k, 2]
+    return float((hand - autograd_gradients(surface, points)).abs().max())
+
+
+def max_path_difference(ours, theirs):
+    """Largest |ours - theirs| over the points both walks visited (inf if one stopped earlier)."""
+    if len(ours) != len(theirs):
+        return math.inf
+    return float((ours - theirs).abs().max()) if len(ours) else 0.0
+
+
+# ---------------------------------------------------------- how did it end?
+def curvature_signs(surface, p):
+    """Eigenvalues of the Hessian (matrix of second derivatives) at p, by autograd: all > 0 means a valley floor."""
+    f = SURFACES[surface]["f"]
+    H = torch.autograd.functional.hessian(f, p.detach().clone())  # [2, 2]
+    return torch.linalg.eigvalsh(H)  # [2], ascending
+
+
+def nearest_minimum(surface, p):
+    """(distance, (x, y)) of the closest listed lowest point, or (inf, None) when the surface has none."""
+    best = (math.inf, None)
+    for m in SURFACES[surface]["minima"]:
+        d = float((p - point(*m)).norm())
+        best = min(best, (d, m), key=lambda t: t[0])
+    return best
+
+
+def classify(surface, walk):
+    """Say how a walk ended: {"status", "reason", "steps", "final_loss", "grad_norm", "end"}."""
+    path, losses, gnorms = walk["path"], walk["loss"], walk["grad_norm"]
+    if len(path) == 0:
+        return {"steps": 0, "final_loss": math.nan, "grad_norm": math.nan, "end": (math.nan, math.nan),
+                "status": "diverged", "reason": "the starting point itself is inf, nan or off the map"}
+    end = path[-1]
+    out = {"steps": len(path) - 1, "final_loss": float(losses[-1]), "grad_norm": float(gnorms[-1]),
+           "end": (float(end[0]), float(end[1]))}
+    if walk["diverged_at"] is not None:
+        out.update(status="diverged",
+                   reason=f"blew up at step {walk['diverged_at']}: the next point was inf/nan or more than "
+                          f"{RADIUS:g} away; the path is cut there")
+        return out
+    f_min = SURFACES[surface]["f_min"]
+    at_rest = out["grad_norm"] < GRAD_TOL
+    at_bottom = f_min is not None and out["final_loss"] - f_min < LOSS_TOL
+    if at_bottom:
+        dist, m = nearest_minimum(surface, end)
+        where = f" near ({m[0]:.3g}, {m[1]:.3g})" if dist < 0.1 else ""
+        out.update(status="converged", reason=f"reached the lowest value f = {f_min:g}{where}")
+    elif at_rest:
+        eig = curvature_signs(surface, end)
+        if float(eig[0]) < 0 < float(eig[1]):
+            out.update(status="saddle point",
+                       reason="the gradient is ~0 but the surface still falls away in one direction")
+        else:
+            out.update(status="local minimum",
+                       reason=f"stuck in a valley with f = {out['final_loss']:.3g}, not the lowest one")
+    elif f_min is None:
+        out.update(status="rolling away",
+                   reason=f"still heading downhill (f = {out['final_loss']:.3g}): this surface has no lowest point")
+    else:
+        out.update(status="stalled",
+                   reason=f"ran out of steps with |gradient| = {out['grad_norm']:.3g} still above {GRAD_TOL:g}")
+    return out
+
+
+def check_against_torch(surface, optimizer, start, steps, hp, path):
+    """Compare our walk `path` [k, 2] with torch.optim's and our gradients with autograd's along it.
+
+    Returns {"torch_diff": max |our path - torch.optim path|, "grad_gap": max |hand gradient - autograd|}.
+    """
+    path = torch.as_tensor(path, dtype=DTYPE)
+    theirs = torch_trajectory(surface, optimizer, start, steps, hp)
+    return {"torch_diff": max_path_difference(path, theirs), "grad_gap": autograd_gap(surface, path)}
+
+
+def race(surface, optimizers, start, steps, hyper, check_torch=True):
+    """Run every optimizer in `optimizers` from `start`; hyper[name] holds each one's hyperparameters.
+
+    Returns {name: {"walk": trajectory(...), "verdict": classify(...),
+                    "torch_diff": max |our path - torch.optim's path|,
+                    "grad_gap": max |hand gradient - autograd| along our path}} (None, None without check_torch).
+    """
+    results = {}
+    for name in optimizers:
+        walk = trajectory(surface, name, start, steps, hyper[name])
+        entry = {"walk": walk, "verdict": classify(surface, walk), "torch_diff": None, "grad_gap": None}
+        if check_torch:
+            entry.update(check_against_torch(surface, name, start, steps, hyper[name], walk["path"]))
+        results[name] = entry
+    return results

@@ -1,0 +1,224 @@
+"""Chapter 5: optimizers by hand, racing across 2-D loss surfaces."""
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from core import landscape, optim
+
+ui.header(
+    "5 · Optimizer landscape",
+    "An optimizer only ever sees the slope under its feet. Here the network's 101,770 weights are "
+    "replaced by just two numbers, `p = [x, y]`, so you can watch the walk on a map. Every step is taken "
+    "by the same `core.optim` functions that train the digit network: SGD, SGD with momentum, Nesterov, "
+    "Adam and RMSprop.",
+)
+
+LRS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
+SGD_FAMILY = ("SGD", "Momentum", "Nesterov")
+SURFACE_NOTES = {
+    "Ravine": "A narrow valley, 25 times steeper across than along: plain SGD zig-zags across it.",
+    "Rosenbrock": "A curved banana-shaped valley whose floor is almost flat: easy to find, slow to follow.",
+    "Saddle": "Flat in the middle, uphill along x, downhill along y, and no lowest point at all.",
+    "Himmelblau": "Four valleys of equal depth: where you start decides where you end up.",
+    "Rastrigin": "An egg box: dozens of local minima around the one lowest point at (0, 0).",
+}
+
+
+def _suggest():
+    """When the surface changes, move the start point and learning rates to values that suit it."""
+    spec = landscape.SURFACES[st.session_state["opt_surf"]]
+    st.session_state["opt_x0"], st.session_state["opt_y0"] = spec["start"]
+    st.session_state["opt_lr"] = spec["lr_sgd"]
+    st.session_state["opt_lra"] = spec["lr_adaptive"]
+
+
+c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
+with c1:
+    surface = ui.selectbox("Loss surface", list(landscape.SURFACES), key="opt_surf", on_change=_suggest)
+    st.caption(SURFACE_NOTES[surface])
+with c2:
+    x0 = ui.slider("Start x0", -5.0, 5.0, -4.5, step=0.05, key="opt_x0")
+    y0 = ui.slider("Start y0", -5.0, 5.0, 2.0, step=0.05, key="opt_y0")
+with c3:
+    lr = ui.select_slider("Learning rate: SGD family", LRS, 0.05, key="opt_lr",
+                          help="SGD, momentum and Nesterov move by lr x gradient.")
+    lr_adaptive = ui.select_slider("Learning rate: Adam / RMSprop", LRS, 0.3, key="opt_lra",
+                                   help="Adam and RMSprop move by about lr per step, whatever the gradient's size.")
+with c4:
+    momentum = ui.slider("Momentum mu", 0.0, 0.99, 0.9, step=0.01, key="opt_mom")
+    steps = ui.slider("Steps", 10, 500, 150, step=10, key="opt_steps")
+
+with ui.more_controls("Optimizers and their settings"):
+    chosen = []
+    for col, name in zip(st.columns(len(landscape.OPTIMIZERS)), landscape.OPTIMIZERS):
+        with col:
+            if ui.toggle(name, True, key=f"opt_on_{name.lower()}"):
+                chosen.append(name)
+    b1, b2, b3 = st.columns(3)
+    beta1 = b1.slider("Adam beta1 (momentum of the mean)", 0.0, 0.99, 0.9, step=0.01, key="opt_b1")
+    beta2 = b2.select_slider("Adam beta2 (memory of squared gradients)", [0.9, 0.99, 0.999, 0.9999], 0.999,
+                             key="opt_b2")
+    alpha = b3.select_slider("RMSprop alpha", [0.9, 0.99, 0.999], 0.99, key="opt_alpha")
+    check = ui.toggle("Check every path against torch.optim", True, key="opt_check")
+
+if not chosen:
+    st.info("Switch on at least one optimizer above to see it walk.", icon=":material/info:")
+    st.stop()
+
+
+@st.cache_data(max_entries=200, show_spinner="Walking downhill...")
+def run_race(surface, start, steps, hyper_items, chosen):
+    """All chosen optimizers from one start point (cached per widget values)."""
+    hyper = {name: dict(hp) for name, hp in hyper_items}
+    results = landscape.race(surface, chosen, start, steps, hyper, check_torch=False)
+    return {name: {"path": r["walk"]["path"].numpy(), "loss": r["walk"]["loss"].numpy(),
+                   "verdict": r["verdict"], "hp": hyper[name]}
+            for name, r in results.items()}
+
+
+@st.cache_data(max_entries=200, show_spinner="Replaying every walk with torch.optim...")
+def run_check(surface, start, steps, hp_items, name, path):
+    """One optimizer's walk replayed by torch.optim (cached per widget values)."""
+    return landscape.check_against_torch(surface, name, start, steps, dict(hp_items), path)
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def contour_grid(surface, x_range, y_range, n=120):
+    xs, ys, Z = landscape.grid(surface, n, x_range, y_range)
+    return xs.numpy(), ys.numpy(), Z.numpy()
+
+
+def _hp(name):
+    if name in SGD_FAMILY:
+        return (("lr", lr), ("momentum", momentum))
+    return (("lr", lr_adaptive), ("betas", (beta1, beta2)), ("alpha", alpha))
+
+
+spec = landscape.SURFACES[surface]
+results = run_race(surface, (x0, y0), steps, tuple((n, _hp(n)) for n in landscape.OPTIMIZERS),
+                   tuple(chosen))
+
+# ------------------------------------------------------------------ the map
+x_lo, x_hi, y_lo, y_hi = spec["view"]
+pad_x, pad_y = 0.05 * (x_hi - x_lo), 0.05 * (y_hi - y_lo)
+x_range = (min(x_lo, x0 - pad_x), max(x_hi, x0 + pad_x))
+y_range = (min(y_lo, y0 - pad_y), max(y_hi, y0 + pad_y))
+xs, ys, Z = contour_grid(surface, x_range, y_range)
+if spec["log_contours"]:
+    Zshow, ztitle = np.log10(Z - spec["f_min"] + 1e-3), "log10(f - f_min)"
+else:
+    Zshow, ztitle = Z, "f"
+
+left, right = st.columns([3, 2])
+with left:
+    fig = go.Figure()
+    fig.add_contour(x=xs, y=ys, z=Zshow, colorscale="Greys", reversescale=True, ncontours=30,
+                    contours=dict(showlines=True), line=dict(width=0.5), opacity=0.75,
+                    colorbar=dict(title=ztitle), hoverinfo="skip", name="surface")
+    if spec["minima"]:
+        mx, my = zip(*spec["minima"])
+        fig.add_scatter(x=mx, y=my, mode="markers", name="lowest point",
+                        marker=dict(symbol="star", size=16, color="white", line=dict(color="black", width=1)))
+    fig.add_scatter(x=[x0], y=[y0], mode="markers", name="start",
+                    marker=dict(symbol="circle-open", size=16, color="black", line=dict(width=3)))
+    for name, r in results.items():
+        color = ui.COLORS[name.lower()]
+        path = r["path"]
+        fig.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name,
+                        line=dict(color=color, width=2.5), marker=dict(size=4, color=color))
+        end_symbol = "x" if r["verdict"]["status"] == "diverged" else "diamond"
+        fig.add_scatter(x=path[-1:, 0], y=path[-1:, 1], mode="markers", showlegend=False,
+                        marker=dict(symbol=end_symbol, size=13, color=color, line=dict(color="black", width=1)))
+    fig.update_layout(height=520, xaxis=dict(range=x_range, title="x"),
+                      yaxis=dict(range=y_range, title="y"), legend=dict(orientation="h", y=-0.15))
+    ui.plot(fig, key="opt_map")
+with right:
+    fig = go.Figure()
+    log_y = spec["f_min"] is not None
+    for name, r in results.items():
+        loss = r["loss"] - spec["f_min"] if log_y else r["loss"]
+        if log_y:
+            loss = np.maximum(loss, 1e-16)  # a log axis cannot show exact zeros
+        fig.add_scatter(y=loss, mode="lines", name=name, line=dict(color=ui.COLORS[name.lower()], width=2.5))
+    fig.update_layout(height=520, xaxis_title="step", yaxis_title="f - f_min" if log_y else "f",
+                      yaxis_type="log" if log_y else "linear", legend=dict(orientation="h", y=-0.15))
+    ui.plot(fig, key="opt_loss")
+    st.caption("Loss after each step, on a log scale: a straight falling line means the distance to the "
+               "bottom shrinks by the same factor every step." if log_y else
+               "Loss after each step. The saddle has no lowest point, so the loss can fall for ever.")
+
+# ------------------------------------------------------------ how each ended
+st.subheader("How each walk ended")
+rows = []
+for name, r in results.items():
+    v = r["verdict"]
+    rows.append({"optimizer": name, "status": v["status"], "steps taken": v["steps"],
+                 "final loss": f"{v['final_loss']:.4g}", "|gradient|": f"{v['grad_norm']:.3g}",
+                 "end point": f"({v['end'][0]:.3f}, {v['end'][1]:.3f})", "why": v["reason"]})
+ui.stat_table(rows, width="stretch")
+diverged = [name for name, r in results.items() if r["verdict"]["status"] == "diverged"]
+if diverged:
+    st.warning(f"**{', '.join(diverged)} diverged**: each step overshot so far that the next slope was even "
+               "steeper, and the numbers grew until they left the map. The path is cut at the last good point. "
+               "Try a smaller learning rate.", icon=":material/warning:")
+best = min(results, key=lambda n: results[n]["verdict"]["final_loss"]
+           if results[n]["verdict"]["status"] != "diverged" else math.inf)
+st.metric("Lowest final loss", f"{results[best]['verdict']['final_loss']:.4g}", help=f"reached by {best}")
+
+# ------------------------------------------------------- same path as torch.optim?
+st.subheader("Same path as torch.optim?")
+if check:
+    for name, r in results.items():
+        r.update(run_check(surface, (x0, y0), steps, _hp(name), name, r["path"]))
+    rows = [{"optimizer": name, "torch.optim class": _torch,
+             "max |our path - torch.optim path|": f"{r['torch_diff']:.2e}",
+             "max |hand gradient - autograd|": f"{r['grad_gap']:.2e}"}
+            for (name, r), _torch in zip(results.items(),
+                                         [{"SGD": "SGD", "Momentum": "SGD(momentum)", "Nesterov": "SGD(nesterov=True)",
+                                           "Adam": "Adam", "RMSprop": "RMSprop"}[n] for n in results])]
+    ui.stat_table(rows, width="stretch")
+    worst = max(r["torch_diff"] for r in results.values())
+    if worst < 1e-6:
+        st.success(f"Every path matches torch.optim to within {worst:.1e}: same numbers, step for step.",
+                   icon=":material/check_circle:")
+    else:
+        st.error(f"A path differs from torch.optim by {worst:.2e}.", icon=":material/error:")
+    st.caption("torch.optim is fed the same hand-written gradient, so the first column tests the optimizer "
+               "alone; the second compares that gradient with autograd's at every point of our path.")
+else:
+    st.caption("Switched off under *Optimizers and their settings*.")
+
+ui.explain(f"""
+- **SGD** steps straight downhill: `p = p - lr * grad`. In the ravine the slope across the valley is
+  25 times the slope along it, so a learning rate big enough to make progress along the floor makes it
+  bounce from wall to wall; above lr = 2/25 = 0.08 each bounce is bigger than the last and it diverges.
+- **Momentum** keeps a velocity `v = mu * v + grad` and steps along `v`. The back-and-forth parts of the
+  gradient cancel in `v`, the steady downhill part adds up: up to `1 / (1 - mu)` = 10 times faster for mu = 0.9.
+  **Nesterov** uses the same velocity but corrects the step with the slope one step ahead, so it overshoots less.
+- **Adam** divides each coordinate's step by the root of a running average of that coordinate's squared
+  gradient, so every coordinate moves about `lr` per step whether its slope is tiny or huge. That is why
+  it has its own learning-rate slider, and why it walks off the flat saddle faster than SGD.
+  **RMSprop** is the same division without Adam's running mean and bias correction.
+- With two numbers instead of 101,770 the rules are exactly the ones that train the digit network:
+  `p` here is a tensor of shape `[2]`, there it is `W1 [784, 128]`, `b1 [128]`, `W2 [128, 10]`, `b2 [10]`.
+- A walk **diverges** when a number becomes inf or NaN or the point leaves a radius of {landscape.RADIUS:g};
+  it is **stalled** when it used all its steps still on a slope (|gradient| > {landscape.GRAD_TOL:g}).
+""")
+ui.show_source(spec["f"], spec["grad"], landscape.optimizer_step, optim.sgd_update, optim.adam_update,
+               optim.rmsprop_update, landscape.trajectory, landscape.classify)
+
+ui.quiz(
+    "ch5",
+    "In a training loop you call `loss.backward()` every step but never reset `W.grad` to zero. What happens?",
+    ["Nothing: backward() overwrites the old gradient each time",
+     "Each step uses the sum of all gradients so far, so the steps grow and point in stale directions",
+     "PyTorch raises an error on the second call to backward()",
+     "The weights stop changing because the gradient is cleared automatically after step()"],
+    answer=1,
+    why="backward() adds into `.grad` instead of replacing it. Without `.grad.zero_()` (or "
+        "`optimizer.zero_grad()`) step k moves the weights by the sum of k gradients: a few steps later the "
+        "update is huge and mostly remembers old batches, so training goes astray or diverges.",
+)

@@ -1,0 +1,96 @@
+"""core.landscape: hand-written gradients vs autograd, our optimizers vs torch.optim, walk verdicts."""
+import math
+
+import pytest
+import torch
+
+from core import landscape as L
+
+HP = {"SGD": dict(lr=0.01), "Momentum": dict(lr=0.01, momentum=0.9), "Nesterov": dict(lr=0.01, momentum=0.9),
+      "Adam": dict(lr=0.1, betas=(0.9, 0.999)), "RMSprop": dict(lr=0.05, alpha=0.99)}
+
+
+@pytest.mark.parametrize("surface", list(L.SURFACES))
+def test_hand_gradient_equals_autograd(surface):
+    g = torch.Generator().manual_seed(0)
+    x_lo, x_hi, y_lo, y_hi = L.SURFACES[surface]["view"]
+    pts = torch.rand(50, 2, generator=g, dtype=L.DTYPE)
+    pts = pts * torch.tensor([x_hi - x_lo, y_hi - y_lo], dtype=L.DTYPE) + torch.tensor([x_lo, y_lo], dtype=L.DTYPE)
+    for p in pts:
+        q = p.clone().requires_grad_(True)
+        L.SURFACES[surface]["f"](q).backward()
+        hand = L.SURFACES[surface]["grad"](p)
+        assert torch.allclose(hand, q.grad, rtol=1e-12, atol=1e-10), (surface, p, hand, q.grad)
+    assert L.autograd_gap(surface, pts) < 1e-9  # the batched version used by the page agrees
+
+
+@pytest.mark.parametrize("surface", list(L.SURFACES))
+def test_listed_minima_are_flat_and_lowest(surface):
+    spec = L.SURFACES[surface]
+    for m in spec["minima"]:
+        p = L.point(*m)
+        assert float(spec["f"](p)) == pytest.approx(spec["f_min"], abs=1e-8)
+        assert float(spec["grad"](p).norm()) < 1e-4
+
+
+@pytest.mark.parametrize("surface", ["Ravine", "Rosenbrock", "Himmelblau", "Rastrigin", "Saddle"])
+@pytest.mark.parametrize("opt", L.OPTIMIZERS)
+def test_our_optimizers_trace_torch_optim_paths(surface, opt):
+    hp = dict(HP[opt], lr=HP[opt]["lr"] / 10) if surface in ("Rosenbrock", "Rastrigin") and opt in ("SGD", "Momentum", "Nesterov") else HP[opt]
+    start = L.SURFACES[surface]["start"]
+    walk = L.trajectory(surface, opt, start, 120, hp)
+    theirs = L.torch_trajectory(surface, opt, start, 120, hp)
+    assert walk["path"].shape == theirs.shape
+    assert L.max_path_difference(walk["path"], theirs) < 1e-6
+
+
+def test_torch_optim_with_autograd_gives_the_same_path():
+    """Independent of our gradient: torch.optim + loss.backward() on the Rosenbrock surface."""
+    start, hp = (-1.5, 2.5), dict(lr=0.05, betas=(0.9, 0.999))
+    p = L.point(*start).requires_grad_(True)
+    opt = torch.optim.Adam([p], lr=hp["lr"], betas=hp["betas"])
+    ref = [p.detach().clone()]
+    for _ in range(100):
+        opt.zero_grad()
+        L.rosenbrock(p).backward()
+        opt.step()
+        ref.append(p.detach().clone())
+    ours = L.trajectory("Rosenbrock", "Adam", start, 100, hp)["path"]
+    assert float((ours - torch.stack(ref)).abs().max()) < 1e-6
+
+
+def test_lr_10_on_the_ravine_diverges_and_is_cut():
+    for opt in ("SGD", "Momentum", "Nesterov"):
+        walk = L.trajectory("Ravine", opt, (-4.5, 2.0), 200, dict(lr=10.0, momentum=0.9))
+        verdict = L.classify("Ravine", walk)
+        assert verdict["status"] == "diverged" and walk["diverged_at"] is not None
+        assert len(walk["path"]) < 10
+        assert torch.isfinite(walk["path"]).all() and float(walk["path"].norm(dim=1).max()) <= L.RADIUS
+    # the torch comparison sees the same cut
+    r = L.race("Ravine", ["SGD"], (-4.5, 2.0), 200, {"SGD": dict(lr=10.0)})
+    assert r["SGD"]["torch_diff"] == 0.0
+
+
+def test_verdicts():
+    conv = L.classify("Ravine", L.trajectory("Ravine", "Adam", (-4.5, 2.0), 300, HP["Adam"]))
+    assert conv["status"] == "converged"
+    stall = L.classify("Rosenbrock", L.trajectory("Rosenbrock", "SGD", (-1.5, 2.5), 20, dict(lr=1e-4)))
+    assert stall["status"] == "stalled"
+    local = L.classify("Rastrigin", L.trajectory("Rastrigin", "SGD", (3.3, -2.2), 300, dict(lr=0.001)))
+    assert local["status"] == "local minimum" and local["final_loss"] > 1
+    sad = L.classify("Saddle", L.trajectory("Saddle", "SGD", (1.5, 0.0), 300, dict(lr=0.05)))
+    assert sad["status"] == "saddle point"  # started exactly on the ridge, y = 0: it never leaves
+    away = L.classify("Saddle", L.trajectory("Saddle", "Adam", (1.5, 0.01), 100, HP["Adam"]))
+    assert away["status"] == "rolling away" and away["final_loss"] < 0
+
+
+def test_nan_start_never_raises():
+    walk = L.trajectory("Rosenbrock", "SGD", (math.inf, 0.0), 10, dict(lr=0.1))
+    assert walk["diverged_at"] == 0 and len(walk["path"]) == 0
+    assert L.classify("Rosenbrock", walk)["status"] == "diverged"
+
+
+def test_grid_shape_and_values():
+    xs, ys, Z = L.grid("Himmelblau", 30)
+    assert Z.shape == (30, 30)
+    assert float(Z[5, 7]) == pytest.approx(float(L.himmelblau(L.point(xs[7], ys[5]))))

@@ -1,0 +1,75 @@
+"""Chapter 5 page: the optimizer race, its verdict table and the torch.optim check."""
+from core import landscape as L
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+
+PAGE = "pages/ch05_optimizers.py"
+
+
+def _table(at, column):
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise KeyError(column)
+
+
+def test_defaults_show_status_table_and_torch_check():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    status = _table(at, "status")
+    assert list(status["optimizer"]) == list(L.OPTIMIZERS)
+    assert set(status["status"]) <= {"converged", "stalled", "diverged", "local minimum", "saddle point",
+                                     "rolling away"}
+    # the page's numbers are core's numbers for the default widget values
+    walk = L.trajectory("Ravine", "Adam", (-4.5, 2.0), 150, dict(lr=0.3, betas=(0.9, 0.999)))
+    verdict = L.classify("Ravine", walk)
+    row = status[status["optimizer"] == "Adam"].iloc[0]
+    assert row["status"] == verdict["status"] and float(row["final loss"]) == float(f"{verdict['final_loss']:.4g}")
+    check = _table(at, "max |our path - torch.optim path|")
+    assert all(float(v) < 1e-6 for v in check["max |our path - torch.optim path|"])
+    assert all(float(v) < 1e-6 for v in check["max |hand gradient - autograd|"])
+    assert at.success and "matches torch.optim" in at.success[0].value
+
+
+def test_lr_10_diverges_with_a_warning_not_an_exception():
+    at = open_page(PAGE)
+    at.select_slider(key="opt_lr").set_value(10.0).run()
+    at.select_slider(key="opt_lra").set_value(10.0).run()
+    assert_no_exception(at)
+    status = _table(at, "status")
+    assert (status[status["optimizer"] == "SGD"]["status"] == "diverged").all()
+    assert any("diverged" in w.value for w in at.warning)
+    check = _table(at, "max |our path - torch.optim path|")
+    assert all(float(v) < 1e-6 for v in check["max |our path - torch.optim path|"])
+
+
+def test_surface_start_and_extremes():
+    at = open_page(PAGE)
+    before = page_output(at)
+    at.selectbox(key="opt_surf").set_value("Rastrigin").run()
+    assert_no_exception(at)
+    # switching surface moves the start point and learning rates to that surface's suggestion
+    assert at.slider(key="opt_x0").value == L.SURFACES["Rastrigin"]["start"][0]
+    assert "local minimum" in set(_table(at, "status")["status"])
+    at.slider(key="opt_x0").set_value(5.0).run()
+    at.slider(key="opt_y0").set_value(-5.0).run()
+    at.slider(key="opt_mom").set_value(0.0).run()
+    at.slider(key="opt_steps").set_value(10).run()
+    assert_no_exception(at)
+    assert page_output(at) != before
+    assert set(_table(at, "status")["steps taken"]) <= set(range(11))
+
+
+def test_switching_all_optimizers_off_says_so():
+    at = open_page(PAGE)
+    for name in L.OPTIMIZERS:
+        at.toggle(key=f"opt_on_{name.lower()}").set_value(False).run()
+    assert_no_exception(at)
+    assert at.info and "at least one optimizer" in at.info[0].value
+
+
+def test_link_restores_values_and_bad_link_warns():
+    at = open_page(PAGE, query={"opt_surf": "Saddle", "opt_steps": "40"})
+    assert at.selectbox(key="opt_surf").value == "Saddle" and at.slider(key="opt_steps").value == 40
+    assert "rolling away" in set(_table(at, "status")["status"]) or "diverged" in set(_table(at, "status")["status"])
+    at = open_page(PAGE, query={"opt_steps": "abc"})
+    assert at.slider(key="opt_steps").value == 150 and at.warning
