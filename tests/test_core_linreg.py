@@ -1,0 +1,85 @@
+"""core.linreg: hand-written linear regression vs torch.nn / torch.optim."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from core import linreg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_data_is_deterministic_and_on_the_line():
+    x1, y1 = linreg.make_data(2.0, -1.0, 0.0, seed=3)
+    x2, y2 = linreg.make_data(2.0, -1.0, 0.0, seed=3)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert torch.allclose(y1, 2.0 * x1 - 1.0) and x1.min() >= -1 and x1.max() <= 1
+
+
+def test_recovers_the_line_and_matches_least_squares():
+    x, y = linreg.make_data(3.0, 0.5, 0.2, seed=1)
+    h = linreg.train_manual(x, y, lr=0.5, steps=300)
+    A = torch.stack([x, torch.ones_like(x)], 1).double()
+    w, b = torch.linalg.lstsq(A, y.double().unsqueeze(1)).solution.squeeze(1).tolist()
+    assert abs(h["final_w"] - w) < 1e-4 and abs(h["final_b"] - b) < 1e-4
+    assert linreg.verdict(h) == "ok"
+
+
+def test_gradient_is_autograd_of_mse():
+    x, y = linreg.make_data(seed=2)
+    h = linreg.train_manual(x, y, lr=0.1, steps=1)
+    # at w = b = 0: dL/dw = -2 mean(x y), dL/db = -2 mean(y)
+    assert h["w_grad"][0] == pytest.approx((-2 * (x * y).mean()).item(), abs=1e-6)
+    assert h["b_grad"][0] == pytest.approx((-2 * y.mean()).item(), abs=1e-6)
+
+
+def test_manual_loop_equals_nn_linear_mse_sgd():
+    x, y = linreg.make_data(seed=4)
+    for lr in (0.01, 0.3):
+        a = linreg.train_manual(x, y, lr, 60)
+        b = linreg.train_torch(x, y, lr, 60)
+        assert linreg.max_diff(a["w"], b["w"]) < 1e-5 and linreg.max_diff(a["loss"], b["loss"]) < 1e-5
+
+
+def test_forgetting_zero_grad_sums_all_gradients():
+    x, y = linreg.make_data(seed=0)
+    h = linreg.train_manual(x, y, lr=0.1, steps=3, zero_grad=False)
+    # reproduce by hand: the step uses the running sum of the per-step gradients
+    w = b = 0.0
+    gw_sum = gb_sum = 0.0
+    for _ in range(3):
+        r = w * x + b - y
+        gw_sum += (2 * (r * x).mean()).item()
+        gb_sum += (2 * r.mean()).item()
+        w, b = w - 0.1 * gw_sum, b - 0.1 * gb_sum
+    assert h["final_w"] == pytest.approx(w, abs=1e-5) and h["final_b"] == pytest.approx(b, abs=1e-5)
+    right = linreg.train_manual(x, y, lr=0.1, steps=200)
+    wrong = linreg.train_manual(x, y, lr=0.1, steps=200, zero_grad=False)
+    assert wrong["loss"][-1] > 5 * right["loss"][-1]
+    assert linreg.verdict(wrong) != "ok"
+
+
+def test_divergence_detected():
+    x, y = linreg.make_data(seed=0)
+    h = linreg.train_manual(x, y, lr=2.0, steps=500)
+    assert h["diverged"] is not None and linreg.verdict(h) == "diverged"
+    assert linreg.verdict(linreg.train_manual(x, y, lr=1.0, steps=100)) == "oscillating"
+
+
+def test_mapping_rows_all_agree_with_torch():
+    x, y = linreg.make_data(seed=5)
+    rows = linreg.mapping_checks(x, y, lr=0.3)
+    assert len(rows) == 5
+    assert all(r["max_abs_diff"] < 1e-6 for r in rows), rows
+
+
+def test_generated_script_reproduces_page_numbers():
+    for zero in (True, False):
+        code = linreg.script_linreg(1.5, 0.5, 0.4, 0.3, 80, 7, zero_grad=zero)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert out.returncode == 0, out.stderr
+        x, y = linreg.make_data(1.5, 0.5, 0.4, seed=7)
+        h = linreg.train_manual(x, y, 0.3, 80, zero_grad=zero)
+        assert f"w {h['final_w']:.4f}" in out.stdout and f"b {h['final_b']:.4f}" in out.stdout

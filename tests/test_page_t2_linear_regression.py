@@ -1,0 +1,49 @@
+"""Page: linear regression by hand (tutorial 002)."""
+from core import linreg
+from tests.apptest_utils import assert_no_exception, metric, open_page
+
+PAGE = "pages/t2_linear_regression.py"
+
+
+def test_defaults_fit_the_line_and_table_agrees():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    x, y = linreg.make_data(2.0, -1.0, 0.3, seed=0)
+    h = linreg.train_manual(x, y, 0.1, 100)
+    assert metric(at, "Learned w") == f"{h['final_w']:.4f}"
+    assert metric(at, "Learned b") == f"{h['final_b']:.4f}"
+    assert at.success
+    assert float(metric(at, "Largest difference in the table")) < 1e-6
+    table = at.dataframe[1].value
+    assert len(table) == 6 and table["same?"].str.contains("equal").all()
+
+
+def test_forgetting_zero_grad_changes_the_result_and_warns():
+    at = open_page(PAGE)
+    before = metric(at, "Last MSE")
+    at.toggle(key="lr_forget").set_value(True).run()
+    assert_no_exception(at)
+    assert metric(at, "Last MSE") != before and float(metric(at, "Last MSE")) > float(before)
+    assert at.warning or at.error
+
+
+def test_large_lr_diverges_with_message_and_extremes():
+    at = open_page(PAGE)
+    at.select_slider(key="lr_lr").set_value(2.0).run()
+    assert_no_exception(at)
+    assert at.error and "Diverged" in at.error[0].value
+    at.select_slider(key="lr_lr").set_value(1.0).run()
+    assert at.warning and "flipping sign" in at.warning[0].value
+    for key, value in [("lr_steps", 1), ("lr_steps", 500), ("lr_noise", 3.0), ("lr_w", -5.0), ("lr_b", 5.0),
+                       ("lr_noise", 0.0)]:
+        at.slider(key=key).set_value(value).run()
+        assert_no_exception(at)
+    at.number_input(key="lr_seed").set_value(99_999).run()
+    assert_no_exception(at)
+
+
+def test_link_restores_and_bad_link_warns():
+    at = open_page(PAGE, query={"lr_w": "-3", "lr_steps": "40"})
+    assert at.slider(key="lr_w").value == -3.0 and at.slider(key="lr_steps").value == 40
+    at = open_page(PAGE, query={"lr_steps": "abc"})
+    assert at.slider(key="lr_steps").value == 100 and at.warning
