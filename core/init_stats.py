@@ -48,11 +48,12 @@ def compare_inits(inits=("normal", "kaiming", "xavier"), **kwargs):
     return {name: activation_spread(name, **kwargs) for name in inits}
 
 
-def first_blowup(rows, low=1e-6, high=1e6):
-    """(layer, "exploded" / "vanished") at the first layer whose spread leaves [low, high], or None."""
+def first_blowup(rows, factor=100.0):
+    """(layer, "exploded" / "vanished") at the first layer whose spread is `factor` times larger /
+    smaller than the input's (std 1), or None when every layer stays within that range."""
     for row in rows:
-        if not row["finite"] or row["std"] > high:
+        if not row["finite"] or row["std"] > factor:
             return row["layer"], "exploded"
-        if row["std"] < low:
+        if row["std"] < 1 / factor:
             return row["layer"], "vanished"
     return None
