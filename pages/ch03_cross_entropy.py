@@ -1,0 +1,152 @@
+"""Chapter 3: softmax, cross-entropy and its gradient for one example; the naive softmax overflowing; MSE compared."""
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from core import cross_entropy_lab as lab
+from core import losses
+
+ui.header(
+    "3 · Cross-entropy explorer",
+    "The network's last layer gives raw scores, the logits. Softmax turns them into probabilities, and "
+    "cross-entropy scores the prediction with one number: minus the log of the probability given to the "
+    "correct class. Drag the logits and watch the probabilities, the loss and the gradient that training "
+    "will follow.",
+)
+
+DEFAULTS = [2.0, 1.0, 0.1, -1.0, 0.5, -0.5, 1.5, -2.0, 0.0, 3.0]
+SCALES = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+
+left, right = st.columns([1, 2])
+with left:
+    n = ui.slider("Number of classes", 2, 10, 4, key="ce_n")
+    y = ui.selectbox("Correct class", list(range(10)), index=0, key="ce_y",
+                     help="Which class the example really belongs to.")
+    if y >= n:
+        st.warning(f"Class {y} does not exist with {n} classes; using class 0 as the correct one.",
+                   icon=":material/warning:")
+        y = 0
+    z = [ui.slider(f"Logit z{i}", -10.0, 10.0, DEFAULTS[i], step=0.1, key=f"ce_z{i}") for i in range(n)]
+    scale = ui.select_slider("Scale: multiply every logit by", SCALES, 1.0, key="ce_scale",
+                             help="Large scales push the logits past 88, where exp() overflows float32.")
+
+
+
+def two_panels(left_title, right_title, height):
+    """An empty figure with two side-by-side plots (built as a plain layout: make_subplots is slow)."""
+    return go.Figure(layout=dict(
+        height=height, xaxis=dict(domain=[0, 0.45]), xaxis2=dict(domain=[0.55, 1], anchor="y2"),
+        yaxis2=dict(anchor="x2"),
+        annotations=[dict(text=t, x=x, y=1.0, xref="paper", yref="paper", showarrow=False, yanchor="bottom",
+                          font=dict(size=15)) for t, x in ((left_title, 0.225), (right_title, 0.775))]))
+
+
+res = lab.explore(z, y, scale)
+classes = [f"class {i}" for i in range(n)]
+naive_ok = all(math.isfinite(v) for v in res["naive_probs"])
+
+with right:
+    m = st.columns(4)
+    m[0].metric("Cross-entropy loss", f"{res['loss']:.4f}")
+    m[1].metric("p(correct class)", f"{res['p_correct']:.4f}")
+    m[2].metric("|ours - F.cross_entropy|", f"{res['loss_diff']:.1e}")
+    m[3].metric("MSE loss (probs vs one-hot)", f"{res['mse_loss']:.4f}")
+
+    colours = [ui.COLORS["correct"] if i == y else ui.COLORS["neutral"] for i in range(n)]
+    fig = two_panels("softmax probabilities", "gradient dLoss/dz", 360)
+    fig.add_bar(x=classes, y=res["probs"], marker_color=colours, text=[f"{p:.3f}" for p in res["probs"]],
+                textposition="outside", showlegend=False)
+    fig.add_bar(x=classes, y=res["grad"], name="cross-entropy: softmax - one_hot",
+                marker_color=ui.COLORS["backward"], xaxis="x2", yaxis="y2")
+    fig.add_bar(x=classes, y=res["mse_grad"], name="MSE on the probabilities",
+                marker_color=ui.COLORS["wrong"], xaxis="x2", yaxis="y2")
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.15), yaxis=dict(range=[0, 1.15]))
+    ui.plot(fig, key="ce_bars")
+    st.caption(f"The correct class ({y}) is in teal. Its gradient is p - 1 = {res['grad'][y]:+.4f} (pushed up "
+               "when a step goes against the gradient); every other class gets +p (pushed down). The "
+               f"gradient entries sum to {sum(res['grad']):+.1e}.")
+
+# ---------------------------------------------------------------- the -log(p) curve
+c1, c2 = st.columns(2)
+with c1:
+    p_axis = np.logspace(-4, 0, 200)
+    curve = go.Figure()
+    curve.add_scatter(x=p_axis, y=-np.log(p_axis), name="-log(p)", line_color=ui.COLORS["forward"])
+    p_shown = max(res["p_correct"], 1e-4)
+    curve.add_scatter(x=[p_shown], y=[res["loss"]], mode="markers", name="this example",
+                      marker=dict(color=ui.COLORS["correct"], size=14, line=dict(color="black", width=1)))
+    curve.update_layout(height=340, title="Loss = -log(p of the correct class)", xaxis_title="p(correct)",
+                        yaxis_title="loss", showlegend=False)
+    curve.update_xaxes(type="log")
+    ui.plot(curve, key="ce_curve")
+    if res["p_correct"] < 1e-4:
+        st.caption(f"p(correct) = {res['p_correct']:.1e} is off the left edge; the point sits at the edge, "
+                   f"at its true loss {res['loss']:.1f}.")
+with c2:
+    st.markdown("**Naive vs stable softmax at this scale**")
+    fmt = lambda v: f"{v:.4g}"  # noqa: E731  (inf and nan print as themselves)
+    ui.stat_table([{"class": c, "z * scale": fmt(zs), "exp(z) (naive)": fmt(e), "naive softmax": fmt(pn),
+                    "stable softmax": fmt(ps)}
+                   for c, zs, e, pn, ps in zip(classes, res["z"], res["exp_naive"], res["naive_probs"],
+                                               res["probs"])], width="stretch")
+    if naive_ok:
+        st.success("At this scale the naive softmax still works: every exp(z) fits in float32 "
+                   f"(largest z = {max(res['z']):.1f}, the limit is about {lab.FLOAT32_EXP_LIMIT:.2f}).",
+                   icon=":material/check_circle:")
+    else:
+        st.error(f"The naive softmax broke: exp(z) overflowed to inf for z above {lab.FLOAT32_EXP_LIMIT:.2f}, "
+                 "and inf / inf = nan. The stable softmax subtracted the largest logit first, so its largest "
+                 "exp is exp(0) = 1 and nothing overflows.", icon=":material/error:")
+
+# ---------------------------------------------------------------- CE vs MSE when confidently wrong
+st.subheader("Why not mean squared error? Slide the correct logit from very wrong to very right")
+sweep = lab.sweep_correct(z, y, np.linspace(-15, 15, 121))
+fig2 = two_panels("loss", "gradient on the correct logit", 360)
+for name, colour in (("ce", ui.COLORS["backward"]), ("mse", ui.COLORS["wrong"])):
+    label = "cross-entropy" if name == "ce" else "MSE"
+    fig2.add_scatter(x=sweep["value"], y=sweep[f"{name}_loss"], name=label, line_color=colour)
+    fig2.add_scatter(x=sweep["value"], y=sweep[f"{name}_grad"], name=label, line_color=colour,
+                     showlegend=False, xaxis="x2", yaxis="y2")
+fig2.update_xaxes(title_text="logit of the correct class")
+st.caption("The other logits stay at their slider values (unscaled) while the correct one slides.")
+ui.plot(fig2, key="ce_sweep")
+k = 0  # the most wrong point of the sweep
+ui.stat_table([{"correct logit": sweep["value"][k], "p(correct)": f"{sweep['p_correct'][k]:.2e}",
+                "cross-entropy": round(sweep["ce_loss"][k], 4), "CE gradient": round(sweep["ce_grad"][k], 6),
+                "MSE": round(sweep["mse_loss"][k], 4), "MSE gradient": f"{sweep['mse_grad'][k]:.2e}"}])
+st.caption("When the network is confidently wrong (left end), cross-entropy's gradient on the correct logit is "
+           "close to -1, a full-strength push; the MSE gradient has almost vanished, because the softmax is "
+           "flat out there and MSE's loss is capped at a small number. That is why classifiers use cross-entropy.")
+
+ui.explain(
+    "**Softmax** exponentiates each logit and divides by the total, so the outputs are positive and sum to 1. "
+    "Adding the same number to every logit changes nothing, because it multiplies every exp by the same "
+    "factor, which cancels in the division.\n\n"
+    "**Overflow.** float32 cannot hold exp(z) for z above about 88.7: it becomes inf, and inf / inf is nan. "
+    "The stable softmax subtracts the largest logit before exponentiating (allowed, by the point above): the "
+    "largest exp is then exactly 1 and the others lie between 0 and 1.\n\n"
+    "**Cross-entropy** only looks at the probability of the correct class: -log(p). Certain and right "
+    "(p = 1) costs 0; p = 0.5 costs 0.69; certain and wrong costs without limit. Its gradient with respect "
+    "to the logits is simply softmax(z) - one_hot(y). For a batch of B examples the loss is the mean, so "
+    "each row's gradient is divided by B; here B = 1.\n\n"
+    "**The check.** The metric `|ours - F.cross_entropy|` compares our loss with PyTorch's built-in on the "
+    "very logits above, at every scale."
+)
+ui.show_source(losses.naive_softmax, losses.softmax, losses.log_softmax, losses.cross_entropy_per_example,
+               losses.cross_entropy, losses.cross_entropy_grad, lab.softmax_vjp, lab.mse_on_softmax, lab.explore,
+               lab.sweep_correct)
+
+ui.quiz(
+    "ch3",
+    "Before exponentiating, a softmax implementation subtracts the row's largest logit. Why?",
+    ["It makes the probabilities sum to 1",
+     "It keeps every exp() at or below 1 so large logits cannot overflow, and the result is unchanged",
+     "It makes the loss smaller so training converges faster",
+     "It turns negative logits into positive ones"],
+    answer=1,
+    why="Subtracting a constant from every logit multiplies numerator and denominator by the same factor, so "
+        "the probabilities do not change; but the largest exponent becomes exp(0) = 1, so nothing overflows.",
+)

@@ -1,0 +1,96 @@
+"""Chapter 3 page (cross-entropy explorer) and core.cross_entropy_lab."""
+import math
+
+import torch
+import torch.nn.functional as F
+
+from core import cross_entropy_lab as lab
+from tests.apptest_utils import assert_no_exception, metric, open_page
+
+PAGE = "pages/ch03_cross_entropy.py"
+
+
+def test_mse_on_softmax_gradient_matches_autograd():
+    z = torch.randn(5, 7, generator=torch.Generator().manual_seed(0)) * 3
+    y = torch.tensor([0, 3, 6, 2, 2])
+    loss, grad = lab.mse_on_softmax(z, y)
+    z_ = z.clone().requires_grad_(True)
+    ref = F.mse_loss(torch.softmax(z_, dim=1), F.one_hot(y, 7).float())
+    ref.backward()
+    torch.testing.assert_close(loss, ref.detach())
+    torch.testing.assert_close(grad, z_.grad)
+
+
+def test_explore_matches_torch_and_shows_naive_overflow():
+    z = [2.0, 1.0, 0.1, -1.0]
+    r = lab.explore(z, 2, 1.0)
+    t = torch.tensor([z])
+    assert math.isclose(r["loss"], F.cross_entropy(t, torch.tensor([2])).item(), rel_tol=1e-6)
+    torch.testing.assert_close(torch.tensor(r["probs"]), torch.softmax(t, 1)[0])
+    t.requires_grad_(True)
+    F.cross_entropy(t, torch.tensor([2])).backward()
+    torch.testing.assert_close(torch.tensor(r["grad"]), t.grad[0])
+    big = lab.explore(z, 0, 1000.0)
+    assert math.isinf(big["exp_naive"][0]) and math.isnan(big["naive_probs"][0])
+    assert all(math.isfinite(p) for p in big["probs"]) and big["loss_diff"] == 0.0
+
+
+def test_sweep_ce_gradient_stays_strong_when_mse_vanishes():
+    s = lab.sweep_correct([2.0, 1.0, 0.1, -1.0], 0, [-15.0, 0.0, 15.0])
+    assert s["ce_grad"][0] < -0.99  # confidently wrong: full push
+    assert abs(s["mse_grad"][0]) < 1e-5  # MSE barely moves
+    assert s["ce_loss"][0] > 15 and s["mse_loss"][0] < 0.5
+
+
+def test_page_default_equals_torch():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    z = torch.tensor([[2.0, 1.0, 0.1, -1.0]])
+    ref = F.cross_entropy(z, torch.tensor([0])).item()
+    assert metric(at, "Cross-entropy loss") == f"{ref:.4f}"
+    assert float(metric(at, "|ours - F.cross_entropy|")) < 1e-6
+    assert metric(at, "p(correct class)") == f"{torch.softmax(z, 1)[0, 0].item():.4f}"
+    assert at.success  # naive softmax still fine at scale 1
+
+
+def test_logit_slider_and_correct_class_change_the_loss():
+    at = open_page(PAGE)
+    at.slider(key="ce_z0").set_value(-10.0).run()
+    at.selectbox(key="ce_y").set_value(0).run()
+    z = torch.tensor([[-10.0, 1.0, 0.1, -1.0]])
+    assert metric(at, "Cross-entropy loss") == f"{F.cross_entropy(z, torch.tensor([0])).item():.4f}"
+    at.selectbox(key="ce_y").set_value(1).run()
+    assert metric(at, "Cross-entropy loss") == f"{F.cross_entropy(z, torch.tensor([1])).item():.4f}"
+
+
+def test_scale_1000_breaks_naive_softmax_only():
+    at = open_page(PAGE)
+    at.select_slider(key="ce_scale").set_value(1000.0).run()
+    assert_no_exception(at)
+    assert at.error and "naive softmax broke" in at.error[0].value
+    table = at.dataframe[0].value
+    assert "inf" in list(table["exp(z) (naive)"]) and "nan" in list(table["naive softmax"])
+    assert "nan" not in list(table["stable softmax"])
+    z = torch.tensor([[2000.0, 1000.0, 100.0, -1000.0]])
+    assert metric(at, "Cross-entropy loss") == f"{F.cross_entropy(z, torch.tensor([0])).item():.4f}"
+    assert float(metric(at, "|ours - F.cross_entropy|")) == 0.0
+
+
+def test_class_count_extremes_and_missing_class():
+    at = open_page(PAGE)
+    at.slider(key="ce_n").set_value(10).run()
+    at.selectbox(key="ce_y").set_value(9).run()
+    assert_no_exception(at)
+    assert len(at.dataframe[0].value) == 10
+    at.slider(key="ce_n").set_value(2).run()
+    assert_no_exception(at)
+    assert any("does not exist" in w.value for w in at.warning)
+    z = torch.tensor([[2.0, 1.0]])
+    assert metric(at, "Cross-entropy loss") == f"{F.cross_entropy(z, torch.tensor([0])).item():.4f}"
+
+
+def test_link_restores_and_bad_link_warns():
+    at = open_page(PAGE, query={"ce_scale": "100.0", "ce_z1": "5"})
+    assert at.select_slider(key="ce_scale").value == 100.0 and at.slider(key="ce_z1").value == 5.0
+    at = open_page(PAGE, query={"ce_scale": "abc"})
+    assert at.select_slider(key="ce_scale").value == 1.0 and at.warning
