@@ -1,0 +1,216 @@
+"""Chapter 0: the challenge. Draw a digit and watch a 784-128-10 network of four raw tensors read it."""
+from pathlib import Path
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+import ui
+from core import data, digits, metrics
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
+
+ui.header(
+    "0 · Draw a digit",
+    "The goal of this course: a network that reads handwritten digits, built from nothing but four "
+    "tensors, `W1 [784, 128]`, `b1 [128]`, `W2 [128, 10]` and `b2 [10]`, and trained by a loop we write "
+    "ourselves. The one below was trained by exactly that code (`core.train`, no `torch.nn`, no "
+    "`torch.optim`). Draw a digit and see what it thinks.",
+)
+
+
+# ------------------------------------------------------------------ shared, read-only resources
+@st.cache_resource(show_spinner=False)
+def load_model():
+    """The trained weights and the note saying how they were made (shared by every session: read-only)."""
+    return digits.load_weights(MODEL_PATH), digits.load_model_info(MODEL_PATH)
+
+
+@st.cache_resource(show_spinner=False)
+def held_out_digits(n_test):
+    """The MNIST images the model never trained on: (X [N, 784], y [N]) or None when MNIST is missing."""
+    if not data.mnist_available("test"):
+        return None
+    X, y = data.load_mnist("test")
+    if n_test == data.HELD_OUT:          # trained on the first 8,000 of the test split
+        return X[-n_test:], y[-n_test:]
+    return X, y                          # trained on full MNIST: the whole test split is unseen
+
+
+@st.cache_data(show_spinner=False)
+def measured_accuracy(n_test):
+    """Accuracy of the shipped model on its held-out images, measured now (once per server)."""
+    params, _ = load_model()
+    held = held_out_digits(n_test)
+    if held is None:
+        return None
+    X, y = held
+    return metrics.accuracy(metrics.predictions(params, X), y)
+
+
+if not MODEL_PATH.exists():
+    st.error(f"The trained model {MODEL_PATH.name} is missing. Create it with "
+             "`python scripts/train_digit_model.py` (about a minute).", icon=":material/error:")
+    st.stop()
+
+params, info = load_model()
+n_test = int(info.get("n_test", data.HELD_OUT))
+held = held_out_digits(n_test)
+
+# ------------------------------------------------------------------ input: a drawing or an MNIST digit
+SOURCES = ["Draw", "MNIST test digit"]
+source = ui.segmented("Read from", SOURCES, "Draw", key="draw_src",
+                      help="Draw your own digit, or pick one of the held-out MNIST images the network never trained on.")
+
+x, label, where = None, None, ""
+if source == "Draw":
+    with ui.more_controls("Pen"):
+        stroke = ui.slider("Pen width (canvas pixels)", 8, 40, 18, key="draw_pen",
+                           help="MNIST strokes are about 2 pixels wide after shrinking the digit to 20x20; "
+                                "on this 280x280 canvas that is a pen of about 18.")
+    left, right = st.columns([1, 1])
+    with left:
+        try:
+            from streamlit_drawable_canvas import st_canvas
+        except Exception as err:  # the component could not be loaded: say so, keep the page usable
+            st_canvas = None
+            st.warning(f"The drawing canvas could not be loaded ({type(err).__name__}). "
+                       "Switch to *MNIST test digit* above.", icon=":material/block:")
+        canvas = None
+        if st_canvas is not None:
+            st.caption("Draw one digit, large, in the black square (use the bin icon to clear it).")
+            canvas = st_canvas(fill_color=None, stroke_width=stroke, stroke_color="#FFFFFF",
+                               background_color="#000000", height=280, width=280, drawing_mode="freedraw",
+                               return_image_data=True, key="draw_canvas")
+    image = getattr(canvas, "image_data", None) if canvas is not None else None
+    x = digits.preprocess(image) if image is not None else None
+    where = "your drawing"
+    with right:
+        if x is None:
+            st.info("Nothing drawn yet. Draw a digit from 0 to 9 on the black square and the network "
+                    "will read it as soon as you let go of the mouse.", icon=":material/draw:")
+else:
+    if held is None:
+        st.warning("No MNIST images were found, so there is nothing to pick from. Get them with "
+                   "`python -m core.data download`, or set `MNIST_DIR` to a folder holding "
+                   "`t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz`.", icon=":material/folder_off:")
+    else:
+        X_held, y_held = held
+        idx = ui.slider(f"Held-out MNIST digit (0 to {len(X_held) - 1:,})", 0, len(X_held) - 1, 0,
+                        key="draw_idx", help="Images the network never saw while training.")
+        x, label = X_held[idx], int(y_held[idx])
+        where = f"held-out MNIST digit #{idx}"
+
+# ------------------------------------------------------------------ what the network says
+if x is not None:
+    out = digits.read_digit(params, x)                         # logits [10], probs [10], hidden [128]
+    sal = digits.saliency(params, x, out["prediction"])        # d logit_pred / d x   [784]
+    probs = out["probs"].tolist()
+
+    cols = st.columns(3)
+    cols[0].metric("Prediction", out["prediction"])
+    cols[1].metric("Confidence", f"{probs[out['prediction']]:.1%}")
+    if label is not None:
+        verdict = "right" if label == out["prediction"] else "wrong"
+        cols[2].metric("True label", label, delta=verdict, delta_color="normal" if verdict == "right" else "inverse",
+                       delta_arrow="off")
+    st.caption(f"Reading {where}: 784 pixels -> 128 hidden units -> 10 scores -> softmax.")
+
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        fig = px.imshow(x.reshape(28, 28).numpy(), color_continuous_scale="gray", zmin=0, zmax=1,
+                        title="What the network sees: 28 x 28")
+        fig.update_layout(coloraxis_showscale=False)
+        fig.update_xaxes(showticklabels=False)
+        fig.update_yaxes(showticklabels=False)
+        ui.plot(fig, key="draw_input", height=320)
+    with c2:
+        colors = [ui.COLORS["correct"] if d == out["prediction"] else ui.COLORS["neutral"] for d in range(10)]
+        fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=probs, marker_color=colors,
+                               text=[f"{p:.0%}" for p in probs], textposition="outside"))
+        fig.update_layout(title="softmax(logits): one probability per digit", yaxis_range=[0, 1.1],
+                          xaxis_title="digit", yaxis_title="probability")
+        ui.plot(fig, key="draw_probs", height=320)
+
+    with st.expander(":material/table: All 10 scores", expanded=False):
+        ui.stat_table([{"digit": d, "logit": round(float(out["logits"][d]), 3), "probability": round(p, 4)}
+                       for d, p in enumerate(probs)])
+
+    c3, c4 = st.columns(2)
+    with c3:
+        hidden = out["hidden"]
+        fig = px.imshow(hidden.reshape(8, 16).numpy(), color_continuous_scale="Blues", zmin=0,
+                        title=f"The 128 hidden units after ReLU ({int((hidden > 0).sum())} active)",
+                        labels=dict(color="activation"))
+        fig.update_xaxes(showticklabels=False)
+        fig.update_yaxes(showticklabels=False)
+        ui.plot(fig, key="draw_hidden", height=300)
+        st.caption("Each square is one hidden unit (arranged 8 x 16 only to fit the screen). "
+                   "White ones were switched off by ReLU.")
+    with c4:
+        s = sal.reshape(28, 28).numpy()
+        bound = float(abs(s).max()) or 1.0
+        fig = px.imshow(s, color_continuous_scale=ui.DIVERGING, zmin=-bound, zmax=bound,
+                        title=f"Saliency: d logit[{out['prediction']}] / d pixel")
+        fig.update_xaxes(showticklabels=False)
+        fig.update_yaxes(showticklabels=False)
+        ui.plot(fig, key="draw_saliency", height=300)
+        st.caption("Orange: more ink here would raise the score of the predicted digit. "
+                   "Blue: ink here speaks against it.")
+
+# ------------------------------------------------------------------ the model itself
+st.subheader("The network")
+acc_now = measured_accuracy(n_test)
+m1, m2, m3 = st.columns(3)
+m1.metric("Parameters", f"{sum(t.numel() for layer in params for t in layer.values()):,}")
+m2.metric("Held-out accuracy (measured now)", "not available" if acc_now is None else f"{acc_now:.2%}")
+m3.metric("Images it trained on", f"{info.get('n_train', 0):,}")
+st.caption(f"Trained on {info.get('trained_on', 'unknown data')} with {info.get('optimizer', 'Adam')}, "
+           f"{info.get('epochs', '?')} epochs, batch {info.get('batch_size', '?')}, seed {info.get('seed', '?')} "
+           f"on {info.get('date', '?')} (`{info.get('command', 'scripts/train_digit_model.py')}`). "
+           f"Accuracy written down at training time: {info.get('test_accuracy', float('nan')):.2%} "
+           f"on {n_test:,} images it never saw."
+           + ("" if acc_now is not None else " MNIST is not on this machine, so it could not be re-checked now."))
+
+ui.explain(
+    """
+**How your drawing becomes 784 numbers.** MNIST digits were made in a particular way, and the network
+only knows digits made that way, so your drawing goes through the same steps:
+
+1. cut out the smallest box that holds all the ink,
+2. shrink it, keeping its proportions, until its longer side is 20 pixels,
+3. place it in a 28 x 28 square so that its centre of mass (the ink-weighted average position) sits
+   at the middle, pixel (14, 14),
+4. flatten the square row by row into a vector `x` of shape `[784]`, values from 0 (no ink) to 1.
+
+**How the network reads it.** `h = relu(x @ W1 + b1)` turns `[784]` into 128 hidden numbers,
+`logits = h @ W2 + b2` turns those into 10 scores, and softmax turns scores into probabilities.
+The biggest wins.
+
+**Saliency.** The chain rule tells us how the winning score would change if one pixel got a bit more ink:
+`d logit_k / d x = (W2[:, k] * relu'(z)) @ W1.T`, a `[128] @ [128, 784]` product. Only hidden units that
+are switched on (`z > 0`) pass the gradient back. The tests check this hand-derived formula against
+`torch.autograd`.
+
+The network never saw your handwriting: drawings that are thin, off-centre or unlike the 1980s US
+census forms MNIST came from are harder. Everything on this page, from the pixels to the weights, is
+ordinary tensors and matrix products.
+""")
+ui.show_source(digits.preprocess, digits.read_digit, digits.saliency)
+
+ui.quiz(
+    "ch0",
+    "This course builds a digit reader 'from scratch'. What does that mean here?",
+    [
+        "We write our own tensor library in C before starting",
+        "Layers, loss, gradients, optimizer and training loop are written by hand with plain tensors; "
+        "torch.nn and torch.optim are only used afterwards to check our numbers",
+        "The network is trained without any labelled examples",
+        "All weights start at exactly zero",
+    ],
+    answer=1,
+    why="We keep PyTorch's tensors (and use autograd only as a checker), but every piece that "
+        "torch.nn and torch.optim would normally hide is code we write and can read line by line. "
+        "The whole network is just four tensors holding 101,770 numbers.",
+)
