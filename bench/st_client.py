@@ -1,0 +1,120 @@
+"""A minimal Streamlit client that speaks the browser's websocket protocol, for load tests.
+
+A real browser costs ~200 MB and a core; this costs a socket. Each `StudentSession` opens
+`/_stcore/stream`, asks for a page (BackMsg.rerun_script with a ClientState), reads ForwardMsgs
+until `script_finished`, and rebuilds the page with Streamlit's own testing parser
+(`parse_tree_from_messages`), so widgets can be found by key and moved exactly as AppTest does.
+"""
+import asyncio
+import collections
+import time
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
+from streamlit.testing.v1.element_tree import parse_tree_from_messages
+
+class _ClientSideState(dict):
+    """Stands in for AppTest's session state when the parser asks a widget for its formatting function:
+    a browser shows options with str(), and that is what the widget state of a selection carries."""
+
+    def __missing__(self, key):
+        return collections.defaultdict(lambda: str)
+
+
+class _Runner:
+    _session_state = _ClientSideState()
+
+
+FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+
+
+class StudentSession:
+    """One browser tab's worth of protocol: connect, open pages, move widgets, read what came back."""
+
+    def __init__(self, base_url):
+        self.ws_url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
+        self.ws = None
+        self.tree = None
+        self.messages = []
+        self.page_name = ""
+        self.page_hash = ""
+        self.moved = {}  # widget id -> WidgetState the user set (a browser sends these back on every rerun)
+        self.pages = {}  # url path -> page script hash, from the app's st.navigation
+
+    async def __aenter__(self):
+        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
+                                           open_timeout=30, ping_interval=None)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()
+
+    async def _rerun(self, widget_states=None, query_string="", timeout=60.0):
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = query_string
+        state.page_name = self.page_name
+        state.page_script_hash = self.page_hash
+        if widget_states is not None:
+            state.widget_states.CopyFrom(widget_states)
+        await self.ws.send(msg.SerializeToString())
+        messages = []
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
+            fwd = ForwardMsg()
+            fwd.ParseFromString(raw)
+            kind = fwd.WhichOneof("type")
+            if kind == "navigation":  # st.navigation says which page it ran, and lists them all
+                self.page_hash = fwd.navigation.page_script_hash
+                self.pages = {p.url_pathname: p.page_script_hash for p in fwd.navigation.app_pages}
+            elif kind == "script_finished":
+                self.messages = messages
+                self.tree = parse_tree_from_messages(messages)
+                self.tree._runner = _Runner()
+                return fwd.script_finished
+            if kind == "delta":
+                messages.append(fwd)
+
+    async def open(self, url_path="", query_string=""):
+        """Go to a page by its address (`st.Page(url_path=...)`), as a click in the sidebar does.
+
+        The first run loads the app's entry script, whose st.navigation lists every page with its
+        script hash; pages are then asked for by hash (a page name alone would let Streamlit run a
+        file from pages/ on its own, without app.py around it).
+        """
+        if not self.pages:
+            self.page_name, self.page_hash = "", ""
+            await self._rerun(query_string=query_string)
+        self.page_hash, self.moved = self.pages[url_path], {}
+        return await self._rerun(query_string=query_string)
+
+    async def set_widget(self, kind, key, value):
+        """Move one widget (AppTest's kind name: "slider", "selectbox", ...) and rerun; returns seconds taken."""
+        widget = getattr(self.tree, kind)(key=key).set_value(value)
+        self.moved[widget.id] = widget._widget_state
+        return await self._timed_rerun()
+
+    async def click(self, key):
+        button = self.tree.button(key=key).click()
+        return await self._timed_rerun(extra=button._widget_state)  # a click is a one-off trigger
+
+    async def _timed_rerun(self, extra=None):
+        states = WidgetStates()
+        states.widgets.extend(list(self.moved.values()) + ([extra] if extra is not None else []))
+        start = time.perf_counter()
+        status = await self._rerun(widget_states=states)
+        return time.perf_counter() - start, status
+
+    # --- reading the page -------------------------------------------------------------------------------
+    def exceptions(self):
+        return [e.value for e in self.tree.exception]
+
+    def metrics(self):
+        return {m.label: m.value for m in self.tree.metric}
+
+    def texts(self):
+        return [e.value for kind in ("markdown", "caption", "text", "error", "warning", "info", "success")
+                for e in getattr(self.tree, kind)]
