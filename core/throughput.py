@@ -1,0 +1,253 @@
+"""CPU vs GPU: measure, on the machine running this code, how fast the network's arithmetic goes.
+
+Two workloads, for a sweep of batch sizes B:
+    matmul      x [B, 784] @ W [784, 128]                  the first layer, the lesson's 64 x 784 @ 784 x 128
+    train step  forward + hand-written backward + SGD on the 784-128-10 network (core.network,
+                core.backward, core.optim), exactly one step of the from-scratch training loop
+
+Rates are given as samples per second (B / seconds per call) and GFLOP/s (matrix-multiply
+floating-point operations per second / 1e9; the element-wise work is small and not counted).
+
+A GPU works asynchronously: `x @ W` on "cuda" only *queues* the work and Python moves on at once.
+A timer must therefore wait for the queue to empty (`synchronize`) before it reads the clock,
+otherwise it measures how fast Python can hand out work, not how fast the GPU does it.
+On the CPU every operation has finished when Python gets control back, so there is nothing to wait for.
+"""
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from core.backward import backward
+from core.network import forward, init_mlp
+from core.optim import sgd_step
+
+SIZES = (784, 128, 10)                    # the lesson's network
+LESSON_MATMUL = (64, 784, 128)            # x [64, 784] @ W1 [784, 128]
+DEFAULT_BATCHES = (1, 16, 64, 256, 1024, 4096)
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "bench" / "gpu_reference.json"
+SCHEMA = 1
+
+
+# ------------------------------------------------------------------ devices
+def devices():
+    """The devices torch can use here: always "cpu", plus "cuda" (NVIDIA) or "mps" (Apple) when present."""
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return found
+
+
+def device_name(device):
+    """A readable name for a device."""
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    if device == "mps":
+        return "Apple GPU (MPS)"
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def synchronize(device):
+    """Wait until every operation queued on `device` has finished (nothing to wait for on the CPU)."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+    elif device == "mps":
+        torch.mps.synchronize()
+
+
+# ------------------------------------------------------------ counting work
+def matmul_flops(B, F, H):
+    """Floating-point operations of [B, F] @ [F, H]: each of the B*H outputs needs F multiplies and F adds."""
+    return 2 * B * F * H
+
+
+def train_step_flops(B, sizes=SIZES):
+    """Matmul FLOPs of one training step: forward x @ W per layer, backward h.T @ dz (dW) per layer
+    and dz @ W.T (dh) for every layer but the first (nobody needs the gradient of the input)."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    forward_flops = sum(matmul_flops(B, i, o) for i, o in pairs)
+    grad_W = sum(matmul_flops(B, i, o) for i, o in pairs)
+    grad_h = sum(matmul_flops(B, i, o) for i, o in pairs[1:])
+    return forward_flops + grad_W + grad_h
+
+
+# ---------------------------------------------------------------- workloads
+def make_matmul(B, F, H, device, seed=0):
+    """A function that computes x [B, F] @ W [F, H] on `device` (random numbers, drawn once)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, F, generator=gen).to(device)
+    W = torch.randn(F, H, generator=gen).to(device)
+    return lambda: x @ W  # [B, F] @ [F, H] -> [B, H]
+
+
+def make_train_step(B, device, seed=0, sizes=SIZES, lr=0.01):
+    """A function that does one from-scratch training step of a `sizes` network on a random batch of B."""
+    gen = torch.Generator().manual_seed(seed)
+    params = init_mlp(list(sizes), seed=seed, device=device)
+    x = torch.rand(B, sizes[0], generator=gen).to(device)  # [B, 784], pixel-like values in [0, 1)
+    y = torch.randint(0, sizes[-1], (B,), generator=gen).to(device)  # [B] labels
+    state = {}
+
+    def step():
+        logits, cache = forward(params, x)  # [B, 10]
+        grads = backward(params, cache, y)  # like params
+        sgd_step(params, grads, state, lr)  # weights change in place
+    step.params = params  # so a test can look at the weights
+    return step
+
+
+# ------------------------------------------------------------------ timing
+def time_call(fn, device, budget_s=0.02, repeats=3, sync=True):
+    """Seconds one call of fn takes on `device`: best of `repeats` rounds of n calls each.
+
+    n is chosen so that a round lasts about budget_s. With sync=False the clock is read as soon
+    as Python has *issued* the n calls (the mistake); the queue is drained afterwards, untimed.
+    Returns (seconds per call, n).
+    """
+    fn()
+    synchronize(device)  # warm-up: the first call pays for allocation and library start-up
+    one = math.inf
+    for _ in range(2):  # how long does one call take? (the faster of two, in case one was interrupted)
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        one = min(one, time.perf_counter() - start)
+    n = max(1, min(10_000, int(budget_s / max(one, 1e-7))))
+    best = math.inf
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if sync:
+            synchronize(device)
+        best = min(best, (time.perf_counter() - start) / n)
+        synchronize(device)  # let the device finish before the next round (not timed)
+    return best, n
+
+
+def measure_sweep(device="cpu", batches=DEFAULT_BATCHES, budget_s=0.02, repeats=3, progress=None, seed=0):
+    """Time both workloads for every batch size on `device`.
+
+    Returns {"device", "device_name", "threads", "torch", "rows": [{"op", "batch", "shape", "seconds",
+    "samples_per_s", "gflops", "calls"}, ...]}. progress(fraction, text) is called after each timing.
+    """
+    F, H = LESSON_MATMUL[1:]
+    jobs = [("matmul", B) for B in batches] + [("train step", B) for B in batches]
+    rows = []
+    for i, (op, B) in enumerate(jobs):
+        if op == "matmul":
+            fn, flops, shape = make_matmul(B, F, H, device, seed), matmul_flops(B, F, H), f"[{B}, {F}] @ [{F}, {H}]"
+        else:
+            fn, flops, shape = make_train_step(B, device, seed), train_step_flops(B), f"{'-'.join(map(str, SIZES))}, batch {B}"
+        seconds, calls = time_call(fn, device, budget_s, repeats)
+        rows.append({"op": op, "batch": B, "shape": shape, "seconds": seconds, "samples_per_s": B / seconds,
+                     "gflops": flops / seconds / 1e9, "calls": calls})
+        if progress:
+            progress((i + 1) / len(jobs), f"{device}: {op}, batch {B}")
+    return {"device": device, "device_name": device_name(device), "threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(), "torch": torch.__version__, "rows": rows}
+
+
+def sync_demo(device="cpu", size=LESSON_MATMUL, calls=200, seed=0):
+    """Time `calls` matmuls of `size` = (B, F, H) twice: waiting for the device, and not waiting.
+
+    Returns {"device", "size", "calls", "with_sync_s", "without_sync_s", "ratio"} (total seconds for all calls;
+    ratio = with / without). On the CPU the two agree up to noise: there is no queue to forget.
+    """
+    fn = make_matmul(*size, device, seed)
+    fn()
+    synchronize(device)
+    out = {"device": device, "size": list(size), "calls": calls}
+    for key, sync in (("with_sync_s", True), ("without_sync_s", False)):
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        if sync:
+            synchronize(device)
+        out[key] = time.perf_counter() - start
+        synchronize(device)
+    out["ratio"] = out["with_sync_s"] / out["without_sync_s"]
+    return out
+
+
+def measure_all(batches=DEFAULT_BATCHES, budget_s=0.02, progress=None, seed=0):
+    """The page's measurement: a sweep on every device found here, plus the sync demo on each.
+
+    Returns {"devices": [...], "sweeps": {device: measure_sweep(...)}, "sync": {device: sync_demo(...)},
+    "seconds": wall time of the whole measurement}.
+    """
+    start = time.perf_counter()
+    found = devices()
+    sweeps, sync = {}, {}
+    for k, device in enumerate(found):
+        def part(fraction, text, k=k):
+            if progress:
+                progress((k + fraction) / len(found), text)
+        sweeps[device] = measure_sweep(device, batches, budget_s, progress=part, seed=seed)
+        sync[device] = sync_demo(device, seed=seed)
+    return {"devices": found, "sweeps": sweeps, "sync": sync, "seconds": time.perf_counter() - start}
+
+
+# ------------------------------------------------------------- reading them
+def rate_table(sweep, op, key="samples_per_s"):
+    """{batch: rate} for one workload of a sweep."""
+    return {row["batch"]: row[key] for row in sweep["rows"] if row["op"] == op}
+
+
+def crossover(slow_sweep, fast_sweep, op):
+    """The smallest batch at which fast_sweep beats slow_sweep in samples/s for `op` (None if never, on the batches both measured)."""
+    a, b = rate_table(slow_sweep, op), rate_table(fast_sweep, op)
+    for B in sorted(set(a) & set(b)):
+        if b[B] > a[B]:
+            return B
+    return None
+
+
+def batches_done(rates, duration_s, frames=40):
+    """For an animation: how many batches each device has finished at evenly spaced times.
+
+    rates: {label: batches per second}. Returns (times [frames + 1] in seconds, {label: [counts]}).
+    """
+    times = [duration_s * k / frames for k in range(frames + 1)]
+    return times, {label: [math.floor(rate * t) for t in times] for label, rate in rates.items()}
+
+
+def make_reference(device, batches=DEFAULT_BATCHES, budget_s=0.2, progress=None):
+    """Everything bench/gpu_reference.py records on a GPU machine: the sweep on its GPU and on its own CPU,
+    and the synchronize demo at the lesson's size and at a large size. The page reads this with load_reference."""
+    if device not in devices() or device == "cpu":
+        raise RuntimeError(f"no {device!r} GPU here: torch.cuda.is_available() = {torch.cuda.is_available()}")
+    return {
+        "schema": SCHEMA,
+        "recorded_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "script": "bench/gpu_reference.py",
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device": device,
+        "device_name": device_name(device),
+        "batches": list(batches),
+        "gpu": measure_sweep(device, batches, budget_s, progress=progress),
+        "cpu": measure_sweep("cpu", batches, budget_s, progress=progress),
+        "sync": {"lesson": sync_demo(device, LESSON_MATMUL, calls=1000),
+                 "large": sync_demo(device, (4096, 4096, 4096), calls=50)},
+        "cpu_sync": sync_demo("cpu", LESSON_MATMUL, calls=1000),
+    }
+
+
+def load_reference(path=None):
+    """The GPU figures recorded by bench/gpu_reference.py on a real GPU, or None if none were recorded."""
+    path = Path(path or REFERENCE_FILE)
+    if not path.exists():
+        return None
+    ref = json.loads(path.read_text())
+    if ref.get("schema") != SCHEMA or "gpu" not in ref or "rows" not in ref["gpu"]:
+        raise ValueError(f"{path} is not a gpu_reference.py file of schema {SCHEMA}")
+    return ref

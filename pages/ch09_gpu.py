@@ -1,0 +1,240 @@
+"""Chapter 9: CPU vs GPU throughput, measured for real on the machine serving this page."""
+import os
+import threading
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+import ui
+from core import throughput
+
+REMEASURE_EVERY_S = 30  # per server: at most one new measurement every 30 s, whoever asks
+
+ui.header(
+    "9 · CPU vs GPU",
+    "Moving the from-scratch loop to a GPU changes where the tensors live, not a single formula. "
+    "Whether it pays depends on how much work each call carries. The numbers below are timed "
+    "on the computer that is serving this page, right now, with the project's own code.",
+)
+
+
+# ---------------------------------------------------------------- this machine
+cuda, mps = torch.cuda.is_available(), throughput.devices().count("mps") > 0
+c = st.columns(4)
+c[0].metric("CPU cores", os.cpu_count())
+c[1].metric("Threads torch uses", torch.get_num_threads(),
+            help="torch.get_num_threads(). This app runs every computation on one thread, so that 30 students "
+                 "share the cores fairly.")
+c[2].metric("CUDA GPU", "yes" if cuda else "no", help="torch.cuda.is_available()")
+c[3].metric("Apple MPS GPU", "yes" if mps else "no", help="torch.backends.mps.is_available()")
+if not (cuda or mps):
+    st.info("This machine has no GPU: `torch.cuda.is_available()` and `torch.backends.mps.is_available()` "
+            "are both False, so only the CPU can be measured here. GPU figures, if shown, were recorded "
+            "elsewhere by `bench/gpu_reference.py` and are labelled so.", icon=":material/memory:")
+
+
+# ------------------------------------------------ one measurement per server
+@st.cache_resource
+def shared_measurement():
+    """One slot for the whole server: {"lock", "result", "at"}.
+
+    Every session reads the same result; only the session holding the lock replaces it (with a new
+    dict, never by editing the old one), so 30 students opening the page at once cause one measurement.
+    """
+    return {"lock": threading.Lock(), "result": None, "at": 0.0}
+
+
+def ensure_measured(slot, force=False):
+    """Measure if nothing was measured yet (or on request, at most every REMEASURE_EVERY_S seconds)."""
+    if slot["result"] is not None and not force:
+        return
+    if not slot["lock"].acquire(blocking=False):
+        with st.spinner("Someone else's measurement is running on this server; waiting for it..."):
+            with slot["lock"]:
+                pass
+        return
+    try:
+        stale = slot["result"] is None or time.time() - slot["at"] >= REMEASURE_EVERY_S
+        if stale:
+            bar = st.progress(0.0, text="Measuring...")
+            result = throughput.measure_all(progress=lambda f, text: bar.progress(min(f, 1.0), text=text))
+            slot["result"], slot["at"] = result, time.time()
+            bar.empty()
+    finally:
+        slot["lock"].release()
+
+
+slot = shared_measurement()
+left, right = st.columns([1, 3])
+with left:
+    again = st.button("Measure again", key="gpu_remeasure", icon=":material/refresh:")
+if again and slot["result"] is not None and time.time() - slot["at"] < REMEASURE_EVERY_S:
+    wait = REMEASURE_EVERY_S - (time.time() - slot["at"])
+    st.info(f"The last measurement is only {time.time() - slot['at']:.0f} s old; this server measures at most "
+            f"once every {REMEASURE_EVERY_S} s, so try again in {wait:.0f} s.", icon=":material/timer:")
+    again = False
+ensure_measured(slot, force=again)
+result = slot["result"]
+age = time.time() - slot["at"]
+with right:
+    st.caption(f"Measured {age:.0f} s ago on this server, in {result['seconds']:.2f} s, on: "
+               + ", ".join(f"`{d}` ({result['sweeps'][d]['device_name']})" for d in result["devices"])
+               + ". Each number is the best of 3 timing rounds.")
+
+reference = throughput.load_reference()
+
+with ui.more_controls("What to show"):
+    op = ui.segmented("Workload", ["train step", "matmul"], "train step", key="gpu_op",
+                      help="train step = forward + hand-written backward + SGD on 784-128-10; "
+                           "matmul = x [B, 784] @ W1 [784, 128].")
+    unit = ui.segmented("Rate", ["samples/s", "GFLOP/s"], "samples/s", key="gpu_unit")
+key = "samples_per_s" if unit == "samples/s" else "gflops"
+
+# sweeps to show: (label, sweep, line style)
+series = [(f"this server, {d}", result["sweeps"][d], "solid") for d in result["devices"]]
+if reference:
+    when = reference["recorded_utc"][:10]
+    series.append((f"reference GPU: {reference['device_name']} ({when})", reference["gpu"], "dash"))
+    series.append((f"reference machine's CPU, {reference['cpu']['threads']} threads ({when})",
+                   reference["cpu"], "dot"))
+
+# ------------------------------------------------------------------ the sweep
+st.subheader(f"Throughput of one {op}, by batch size")
+fig = go.Figure()
+for i, (label, sweep, dash) in enumerate(series):
+    rates = throughput.rate_table(sweep, op, key)
+    fig.add_scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=label,
+                    line=dict(dash=dash, width=3, color=ui.PALETTE[i % len(ui.PALETTE)]))
+fig.add_vline(x=64, line=dict(color=ui.COLORS["neutral"], dash="dot"),
+              annotation_text="the lesson's batch of 64")
+fig.update_layout(height=420, xaxis=dict(type="log", title="batch size B"),
+                  yaxis=dict(type="log", title=unit), legend=dict(orientation="h", y=-0.2))
+ui.plot(fig, key="gpu_sweep")
+
+rows = []
+for label, sweep, _ in series:
+    for row in sweep["rows"]:
+        if row["op"] == op:
+            rows.append({"measured on": label, "batch": row["batch"], "work": row["shape"],
+                         "ms per call": round(row["seconds"] * 1e3, 4),
+                         "samples/s": round(row["samples_per_s"]), "GFLOP/s": round(row["gflops"], 2)})
+ui.stat_table(rows, width="stretch")
+
+local_cpu = result["sweeps"]["cpu"]
+lesson = {r["op"]: r for r in local_cpu["rows"] if r["batch"] == 64}
+c = st.columns(3)
+c[0].metric("This CPU: 64 x 784 @ 784 x 128", f"{lesson['matmul']['seconds'] * 1e3:.3f} ms",
+            help=f"{throughput.matmul_flops(*throughput.LESSON_MATMUL) / 1e6:.1f} million floating-point operations")
+c[1].metric("This CPU: train step, batch 64", f"{lesson['train step']['seconds'] * 1e3:.3f} ms")
+c[2].metric("This CPU: samples/s training", f"{lesson['train step']['samples_per_s']:,.0f}")
+
+# ------------------------------------------------------- where the GPU wins
+st.subheader("Where does the GPU overtake the CPU?")
+gpus_here = [d for d in result["devices"] if d != "cpu"]
+for d in gpus_here:
+    B = throughput.crossover(local_cpu, result["sweeps"][d], op)
+    st.markdown(f"- On this server, `{d}` beats the CPU for a {op} "
+                + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes."))
+if reference:
+    B = throughput.crossover(reference["cpu"], reference["gpu"], op)
+    st.markdown(f"- On the reference machine, its {reference['device_name']} beats its own CPU "
+                + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes."))
+    B = throughput.crossover(local_cpu, reference["gpu"], op)
+    st.markdown(f"- Against this server's CPU (one thread), the reference GPU wins "
+                + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes.")
+                + " (Different machines: a rough comparison.)")
+if not gpus_here and not reference:
+    st.warning("No GPU here and **no reference GPU measurement recorded yet** (`bench/gpu_reference.json` "
+               "is missing), so this page cannot say where a GPU overtakes the CPU. Run "
+               "`python bench/gpu_reference.py` on a machine with a GPU to record one.",
+               icon=":material/help:")
+
+# ------------------------------------------------------------ the sync mistake
+st.subheader("The mistake: timing a GPU without synchronize")
+sync_rows = [{"measured on": f"this server, {d}", "work": f"{s['calls']} x {s['size']}",
+              "with synchronize (ms)": round(s["with_sync_s"] * 1e3, 3),
+              "without (ms)": round(s["without_sync_s"] * 1e3, 3), "ratio": round(s["ratio"], 2)}
+             for d, s in result["sync"].items()]
+if reference:
+    for name, s in reference["sync"].items():
+        sync_rows.append({"measured on": f"reference GPU ({name} size)", "work": f"{s['calls']} x {s['size']}",
+                          "with synchronize (ms)": round(s["with_sync_s"] * 1e3, 3),
+                          "without (ms)": round(s["without_sync_s"] * 1e3, 3), "ratio": round(s["ratio"], 2)})
+ui.stat_table(sync_rows, width="stretch")
+if not gpus_here:
+    st.caption("On a CPU the two timings agree up to noise: every operation has finished when Python gets "
+               "control back, so forgetting `synchronize` changes nothing here. The mistake only shows on a GPU, "
+               "where `x @ W` just queues the work"
+               + (": see the reference rows." if reference else "; no GPU measurement is available to show it."))
+
+# -------------------------------------------------------------- the animation
+st.subheader("Batches of 64 trained in the same time")
+rates = {label: throughput.rate_table(sweep, "train step", "samples_per_s").get(64, 0) / 64
+         for label, sweep, _ in series}
+rates = {k: v for k, v in rates.items() if v > 0}
+slowest = min(rates.values())
+duration = 20 / slowest  # long enough for the slowest device to finish 20 batches
+times, counts = throughput.batches_done(rates, duration, frames=40)
+labels = list(rates)
+top = max(c[-1] for c in counts.values()) * 1.15 + 1
+
+
+def _bars(k):
+    return go.Bar(y=labels, x=[counts[lab][k] for lab in labels], orientation="h",
+                  text=[f"{counts[lab][k]:,}" for lab in labels], textposition="outside",
+                  marker_color=[ui.PALETTE[i % len(ui.PALETTE)] for i in range(len(labels))])
+
+
+anim = go.Figure(
+    data=[_bars(0)],
+    frames=[go.Frame(data=[_bars(k)], name=str(k)) for k in range(len(times))],
+)
+anim.update_layout(
+    height=150 + 60 * len(labels), xaxis=dict(range=[0, top], title="training steps finished (batch of 64)"),
+    yaxis=dict(autorange="reversed"), showlegend=False,
+    updatemenus=[dict(type="buttons", x=0, y=1.25, xanchor="left", buttons=[
+        dict(label="Play", method="animate",
+             args=[None, dict(frame=dict(duration=100, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
+        dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
+    sliders=[dict(active=0, currentvalue=dict(prefix="elapsed: "), pad=dict(t=40), steps=[
+        dict(label=f"{t * 1e3:.1f} ms", method="animate",
+             args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
+        for k, t in enumerate(times)])],
+)
+ui.plot(anim, key="gpu_race")
+st.caption(f"Press Play: {duration * 1e3:.1f} ms of real time, slowed down. Each bar advances at the measured "
+           "rate of one from-scratch training step on a batch of 64 ("
+           + "; ".join(f"{lab}: {r:,.0f} steps/s" for lab, r in rates.items()) + ").")
+
+ui.explain(f"""
+- **The one change**: create the tensors on the GPU (`device="cuda"`, or `.to("cuda")` for ones you already
+  have): `W1 [784, 128]`, `b1 [128]`, `W2 [128, 10]`, `b2 [10]` and each batch `x [64, 784]`, `y [64]`.
+  Forward, backward and the update then run there unchanged: `core.throughput.make_train_step` calls the
+  very same `core` functions with a `device` argument.
+- **Work per call**: `x @ W1` for a batch of 64 is 64 x 784 x 128 = 6.4 million multiply-adds. A GPU has
+  thousands of arithmetic units, but starting each operation costs a few microseconds whatever its size,
+  so on tiny batches that overhead dominates and the CPU can win; the bigger the batch, the better the GPU
+  is used. That is where the curves cross.
+- **Asynchronous GPUs**: on `cuda`, `x @ W` returns before the product is computed; the work waits in a
+  queue. `torch.cuda.synchronize()` blocks until the queue is empty. A timer read without it measures
+  how fast Python hands out work, which can look hundreds of times faster than the truth.
+- **Timing here**: one call first (to warm up), then rounds of about 20 ms; the best of 3 rounds is shown.
+  The server computes with {torch.get_num_threads()} thread(s) of its {os.cpu_count()} cores, and other
+  visitors share those cores, so repeat measurements wobble.
+""")
+ui.show_source(throughput.make_train_step, throughput.time_call, throughput.synchronize, throughput.sync_demo)
+
+ui.quiz(
+    "ch9",
+    "Your from-scratch training loop runs on the CPU. What must change to run it on a GPU?",
+    ["Rewrite the forward and backward passes with CUDA kernels",
+     "Replace the hand-written tensors by torch.nn layers, which are the only ones that can use a GPU",
+     "Create the weights and move every batch to the GPU (device='cuda' / .to('cuda')); the rest stays as is",
+     "Nothing: PyTorch moves tensors to the GPU automatically when one is present"],
+    answer=2,
+    why="Every torch operation runs on the device its inputs live on. Put W1, b1, W2, b2 and each x, y batch "
+        "on 'cuda' and the same forward, backward and update lines run on the GPU; PyTorch never moves "
+        "tensors by itself, and mixing devices in one operation raises an error.",
+)

@@ -1,0 +1,76 @@
+"""Chapter 9 page: real CPU measurements, the no-GPU path, the shared measurement and its rate limit."""
+import json
+
+import torch
+
+from core import throughput as T
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+
+PAGE = "pages/ch09_gpu.py"
+
+
+def _table(at, column):
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise KeyError(column)
+
+
+def test_page_measures_this_cpu_and_says_when_no_gpu():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert metric(at, "Threads torch uses") == str(torch.get_num_threads())
+    sweep = _table(at, "samples/s")
+    assert set(sweep["batch"]) == set(T.DEFAULT_BATCHES)
+    assert (sweep["samples/s"] > 0).all() and (sweep["GFLOP/s"] > 0).all() and (sweep["ms per call"] > 0).all()
+    assert float(metric(at, "This CPU: samples/s training").replace(",", "")) > 0
+    sync = _table(at, "with synchronize (ms)")
+    assert (sync["with synchronize (ms)"] > 0).all()
+    out = page_output(at)
+    if not torch.cuda.is_available():
+        assert metric(at, "CUDA GPU") == "no"
+        assert "torch.cuda.is_available()" in out and "no GPU" in out
+        if T.load_reference() is None:
+            assert "no reference GPU measurement recorded yet" in out
+        assert "forgetting `synchronize` changes nothing here" in out
+
+
+def test_workload_switch_changes_the_table():
+    at = open_page(PAGE)
+    before = page_output(at)
+    at.segmented_control(key="gpu_op").set_value("matmul").run()
+    assert_no_exception(at)
+    assert "[64, 784] @ [784, 128]" in set(_table(at, "samples/s")["work"])
+    assert page_output(at) != before
+    at.segmented_control(key="gpu_unit").set_value("GFLOP/s").run()
+    assert_no_exception(at)
+
+
+def test_one_shared_measurement_and_rate_limited_remeasure():
+    at = open_page(PAGE)
+    first = _table(at, "samples/s")
+    at2 = open_page(PAGE)  # a second visitor gets the very same numbers, not a new measurement
+    assert _table(at2, "samples/s").equals(first)
+    at2.button(key="gpu_remeasure").click().run()  # measured seconds ago: refused politely
+    assert_no_exception(at2)
+    assert any("measures at most" in i.value for i in at2.info)
+    assert _table(at2, "samples/s").equals(first)
+
+
+def test_reference_file_is_shown_when_present(tmp_path, monkeypatch):
+    # a stand-in file in the exact format bench/gpu_reference.py writes (CPU sweeps posing as the GPU:
+    # this only tests that the page reads and labels the file; no such file is shipped)
+    sweep = T.measure_sweep("cpu", batches=T.DEFAULT_BATCHES, budget_s=0.001, repeats=1)
+    demo = T.sync_demo("cpu", calls=5)
+    ref = {"schema": T.SCHEMA, "recorded_utc": "2000-01-01T00:00:00Z", "script": "test", "torch": torch.__version__,
+           "cuda": None, "device": "cuda", "device_name": "TEST STAND-IN", "batches": list(T.DEFAULT_BATCHES),
+           "gpu": sweep, "cpu": sweep, "sync": {"lesson": demo, "large": demo}, "cpu_sync": demo}
+    path = tmp_path / "ref.json"
+    path.write_text(json.dumps(ref))
+    monkeypatch.setattr(T, "REFERENCE_FILE", path)
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    out = page_output(at)
+    assert "reference GPU: TEST STAND-IN (2000-01-01)" in out
+    assert "no reference GPU measurement recorded yet" not in out
+    assert "On the reference machine" in out
