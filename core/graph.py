@@ -134,7 +134,7 @@ def describe(t, max_numel=12, digits=3):
         return [f"{t.item():.{digits + 1}f}" if t.is_floating_point() else str(t.item())]
     if t.numel() <= max_numel:
         rows = t.reshape(-1, t.shape[-1]) if t.dim() > 1 else t.reshape(1, -1)
-        return ["[" + "  ".join(f"{v:{fmt}}" for v in row.tolist()) + "]" for row in rows]
+        return ["[" + "  ".join(f"{v + 0:{fmt}}" for v in row.tolist()) + "]" for row in rows]  # + 0 turns -0.0 into 0.0
     t = t.to(torch.float64)
     return [f"mean {t.mean().item():+.{digits}f}, std {t.std().item():.{digits}f}",
             f"min {t.min().item():+.{digits}f}, max {t.max().item():+.{digits}f}",
@@ -161,7 +161,7 @@ def _lines_html(lines, color):
 
 
 def to_dot(graph, values=None, highlight=(), grads=None, clusters=None, max_numel=12,
-           forward_color="#0072B2", backward_color="#E69F00", rankdir="LR"):
+           forward_color="#0072B2", backward_color="#E69F00", rankdir="TB"):
     """The graph as a Graphviz DOT string (render with st.graphviz_chart or the `dot` program).
 
     values: {name: tensor} forward values, printed in forward_color under the node that made them.
@@ -177,13 +177,15 @@ def to_dot(graph, values=None, highlight=(), grads=None, clusters=None, max_nume
 
     def node_line(nid):
         node = graph["nodes"][nid]
-        name, lit = node["name"], nid in highlight
+        name, lit = node["name"], nid in highlight or bool(highlight & set(node.get("members", ())))
         fill = "#FCE9C8" if lit else ("#EEF2F7" if node["kind"] == "data" else "#FFFFFF")
         border = backward_color if lit else (forward_color if node["kind"] != "data" else "#8A94A6")
-        title = name if node["kind"] == "data" else (
+        title = name if node["kind"] == "data" else f"{name} = {node['title']}" if node["kind"] == "group" else (
             f"{name} ({node['op']})" if name else node["op"])
         rows = (f'<TR><TD ALIGN="LEFT"><B>{html.escape(title)}</B></TD></TR>'
                 f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="10">{_shape_text(node["shape"])}</FONT></TD></TR>')
+        if node["kind"] == "group":  # several autograd nodes drawn as one box: list their ops
+            rows += _lines_html(node["ops"], "#555555")
         if name in values:
             rows += _lines_html(describe(values[name], max_numel), forward_color)
         if name in grads and lit:
@@ -198,8 +200,10 @@ def to_dot(graph, values=None, highlight=(), grads=None, clusters=None, max_nume
         out += ["  " + node_line(nid) for nid in sorted(ids, key=node_order) if nid in graph["nodes"]]
         out.append("  }")
     out += [node_line(nid) for nid in sorted(graph["nodes"], key=node_order) if nid not in in_cluster]
+    lit_ids = {nid for nid, node in graph["nodes"].items()
+               if nid in highlight or highlight & set(node.get("members", ()))}
     for src, dst, kind in graph["edges"]:
-        if src in highlight and dst in highlight:
+        if src in lit_ids and dst in lit_ids:
             out.append(f'  {src} -> {dst} [color="{backward_color}", penwidth=2.5, dir=back];')
         elif kind == "data":
             out.append(f"  {src} -> {dst} [style=dashed];")
@@ -210,8 +214,35 @@ def to_dot(graph, values=None, highlight=(), grads=None, clusters=None, max_nume
 
 
 def node_order(nid):
-    """Sort key: data nodes first, then n0, n1, ... numerically."""
-    return (0, nid) if nid.startswith("d_") else (1, int(nid[1:]))
+    """Sort key: data nodes first, then n0, n1, ... numerically, then groups."""
+    if nid.startswith("d_"):
+        return (0, nid, 0)
+    if nid.startswith("n"):
+        return (1, "", int(nid[1:]))
+    return (2, nid, 0)
+
+
+def collapse(graph, ids, title, gid="group"):
+    """A copy of the graph with the nodes `ids` merged into one box called `title`.
+
+    The box lists the ops it stands for (kind "group", "members" = the merged ids); edges into
+    and out of the set are redirected to it, edges inside it disappear. Handy for the ~9 small
+    ops of a hand-written cross-entropy, which would otherwise dominate the picture.
+    """
+    ids = set(ids)
+    named = [graph["nodes"][n] for n in sorted(ids, key=node_order) if graph["nodes"][n]["name"]]
+    nodes = {nid: node for nid, node in graph["nodes"].items() if nid not in ids}
+    ops = [graph["nodes"][n]["op"] for n in sorted(ids, key=node_order)]
+    nodes[gid] = {"id": gid, "op": "group", "kind": "group", "name": named[0]["name"] if named else title,
+                  "title": title, "shape": named[0]["shape"] if named else (), "members": sorted(ids),
+                  "ops": [f"{len(ops)} autograd nodes:"] + [", ".join(ops[i:i + 3]) for i in range(0, len(ops), 3)]}
+    edges = []
+    for src, dst, kind in graph["edges"]:
+        src, dst = (gid if src in ids else src), (gid if dst in ids else dst)
+        if src != dst and (src, dst, kind) not in edges:
+            edges.append((src, dst, kind))
+    root = gid if graph["root"] in ids else graph["root"]
+    return {"nodes": nodes, "edges": edges, "root": root}
 
 
 # --------------------------------------------------------------- the page's whole experiment

@@ -10,8 +10,8 @@ from core import backward, data, graph, network
 ui.header(
     "4 · Computation graph & gradient flow",
     "While the forward pass runs, PyTorch quietly writes down every operation it performs. The picture "
-    "below is that record, read straight out of `loss.grad_fn`: the weights on the left, the loss on "
-    "the right. Press **Step backward** to walk it from right to left, one gradient at a time, "
+    "below is that record, read straight out of `loss.grad_fn`: the weights at the top, the loss at "
+    "the bottom. Press **Step backward** to walk it from the bottom up, one gradient at a time, "
     "exactly as our hand-written backward pass computes them, and check each one against autograd.",
 )
 
@@ -30,6 +30,8 @@ with st.sidebar:
                              format_func=lambda v: {"core": "core.losses.cross_entropy (every op)",
                                                     "torch": "F.cross_entropy (fused)"}[v],
                              help="Same number, different graph: autograd records whatever code ran.")
+        all_ops = ui.toggle("Show every op of the loss", False, key="g_ops",
+                            help="Draw each autograd node of the loss on its own instead of one box.")
 sizes = (n_in, n_hid, n_cls) if tiny else (784, 128, 10)
 
 
@@ -85,48 +87,51 @@ m2.metric("Loss", f"{demo['loss']:.6f}")
 
 lit = steps[done - 1]["nodes"] if done else set()
 grads = {s["target"]: s["value"] for s in steps[:done]}
-dot = graph.to_dot(demo["graph"], values, lit, grads, clusters={"cross-entropy loss": demo["loss_nodes"]},
-                   max_numel=16, forward_color=ui.COLORS["forward"], backward_color=ui.COLORS["backward"])
-st.graphviz_chart(dot, width="stretch")
-st.caption(f"Blue: forward values. Orange: nodes the backward pass has reached, with their gradient. "
-           f"Dashed arrows: data that needs no gradient (x, y). {len(demo['graph']['nodes'])} nodes, "
-           f"{len(demo['graph']['edges'])} edges, read from `loss.grad_fn.next_functions`.")
+if all_ops:
+    shown, boxes = demo["graph"], {"cross-entropy loss": demo["loss_nodes"]}
+else:
+    shown, boxes = graph.collapse(demo["graph"], demo["loss_nodes"], "cross_entropy(logits, y)", "loss_ops"), None
+dot = graph.to_dot(shown, values, lit, grads, clusters=boxes, max_numel=16,
+                   forward_color=ui.COLORS["forward"], backward_color=ui.COLORS["backward"])
+graph_col, step_col = st.columns([1, 1])
+with graph_col:
+    st.graphviz_chart(dot, width="stretch")
+    st.caption(f"Blue: forward values. Orange: nodes the backward pass has reached, with their gradient. "
+               f"Dashed arrows: data that needs no gradient (x, y). {len(demo['graph']['nodes'])} nodes, "
+               f"{len(demo['graph']['edges'])} edges, read from `loss.grad_fn.next_functions`.")
 
 # ---------------------------------------------------------------- the gradient just computed
-if done == 0:
-    st.info("Nothing computed yet. Press **Step backward**: the first gradient is the one at the loss end, "
-            "dL/dlogits.", icon=":material/touch_app:")
-else:
-    step = steps[done - 1]
-    walked = ", ".join(f"{demo['graph']['nodes'][n]['op']}" + (f" ({demo['graph']['nodes'][n]['name']})"
-                                                                 if demo['graph']['nodes'][n]['name'] else "")
-                       for n in sorted(step["new_nodes"], key=graph.node_order))
-    st.subheader(f"Step {done}: {step['name']} = {step['formula']}")
-    st.markdown(f"Shape `{list(step['shape'])}`. Graph nodes reached in this step: {walked}.")
-    c1, c2 = st.columns(2)
-    if step["value"].numel() <= 256:
-        def table(t):
-            t = t.reshape(1, -1) if t.dim() == 1 else t
-            return pd.DataFrame(t.numpy(), columns=[str(j) for j in range(t.shape[1])])
-        with c1:
-            st.markdown("**By hand** (`core.backward.backward_steps`)")
-            st.dataframe(table(step["value"]), key="g_hand_df", hide_index=False)
-        with c2:
-            st.markdown("**Autograd** (`.grad` after `loss.backward()`)")
-            st.dataframe(table(step["autograd"]), key="g_auto_df", hide_index=False)
+with step_col:
+    if done == 0:
+        st.info("Nothing computed yet. Press **Step backward**: the first gradient is the one at the loss end, "
+                "dL/dlogits.", icon=":material/touch_app:")
     else:
-        with c1:
-            st.markdown("**By hand**, summarised (too many numbers to print)")
-            ui.stat_table([{"": k, "value": str(v)} for k, v in graph.stats(step["value"]).items()])
-        with c2:
-            st.markdown("**Autograd**, summarised")
-            ui.stat_table([{"": k, "value": str(v)} for k, v in graph.stats(step["autograd"]).items()])
-    st.metric(f"max |hand - autograd| for {step['name']}", f"{step['max_abs_diff']:.2e}")
+        step = steps[done - 1]
+        walked = ", ".join(f"{demo['graph']['nodes'][n]['op']}" + (f" ({demo['graph']['nodes'][n]['name']})"
+                                                                     if demo['graph']['nodes'][n]['name'] else "")
+                           for n in sorted(step["new_nodes"], key=graph.node_order))
+        st.subheader(f"Step {done}: {step['name']} = {step['formula']}")
+        st.markdown(f"Shape `{list(step['shape'])}`. Graph nodes reached in this step: {walked}.")
+        if step["value"].numel() <= 64:
+            def table(t):
+                t = t.reshape(1, -1) if t.dim() == 1 else t
+                return pd.DataFrame(t.numpy(), columns=[str(j) for j in range(t.shape[1])])
+            st.markdown("**By hand** (`core.backward.backward_steps`)")
+            st.dataframe(table(step["value"]), key="g_hand_df")
+            st.markdown("**Autograd** (`.grad` after `loss.backward()`)")
+            st.dataframe(table(step["autograd"]), key="g_auto_df")
+        else:
+            st.markdown("Too many numbers to print; summaries of the hand-derived and the autograd gradient:")
+            hand_stats, auto_stats = graph.stats(step["value"]), graph.stats(step["autograd"])
+            ui.stat_table([{"": k, "by hand": str(v), "autograd": str(auto_stats[k])} for k, v in hand_stats.items()])
+        st.metric(f"max |hand - autograd| for {step['name']}", f"{step['max_abs_diff']:.2e}")
 
-    st.markdown("**Gradients computed so far**")
-    ui.stat_table([{"step": i + 1, "gradient": s["name"], "formula": s["formula"], "shape": str(list(s["shape"])),
-                    "norm": s["value"].norm().item(), "max |hand - autograd|": s["max_abs_diff"]}
-                   for i, s in enumerate(steps[:done])])
+        st.markdown("**Gradients computed so far**")
+        ui.stat_table([{"step": i + 1, "gradient": s["name"], "formula": s["formula"], "shape": str(list(s["shape"])),
+                        "norm": s["value"].norm().item(), "max |hand - autograd|": s["max_abs_diff"]}
+                       for i, s in enumerate(steps[:done])],
+                      column_config={"max |hand - autograd|": st.column_config.NumberColumn(format="%.2e"),
+                                     "norm": st.column_config.NumberColumn(format="%.4f")})
 
 # ---------------------------------------------------------------- ReLU mask and formulas
 left, right = st.columns([1, 1.4])
@@ -159,7 +164,8 @@ with right:
 st.subheader("Three ways to the same gradients")
 FD_ENTRIES = None if tiny else 20  # each finite-difference entry costs two forward passes
 check = run_check(sizes, batch, seed, use_mnist, loss_impl, FD_ENTRIES)
-ui.stat_table(check)
+ui.stat_table(check, column_config={c: st.column_config.NumberColumn(format="%.2e")
+                                    for c in ("max |diff| vs autograd", "max |diff| vs finite diff")})
 entries_note = "every entry" if FD_ENTRIES is None else f"{FD_ENTRIES} random entries per tensor"
 st.caption(f"In float64. Finite differences nudge a weight by +-1e-6 and re-run the forward pass ({entries_note}); "
            "they need no calculus at all, so agreeing with them is independent evidence that the formulas are right.")
