@@ -206,25 +206,36 @@ def evaluate_live(params, X, y, activation="relu", loss="cross_entropy"):
 
 
 def train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=5, max_points=2000):
-    """Run up to n_steps steps (fewer if training diverges), then measure and log one history point."""
+    """Run up to n_steps steps (fewer if training diverges), then measure and log one history point.
+
+    n_steps=0 only logs the current point (the starting loss before any training).
+    """
     if state["diverged"]:
         return state
-    last = None
+    lr = scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
+                      config["step_size"], config["gamma"])
+    batch_loss = float("nan")
     for _ in range(n_steps):
         last = live_step(state, X_train, y_train, config)
         if last["diverged"]:
             return state
+        lr, batch_loss = last["lr"], last["loss"]
+    record(state, X_train, y_train, X_test, y_test, config, lr, batch_loss, max_points)
+    return state
+
+
+def record(state, X_train, y_train, X_test, y_test, config, lr, batch_loss, max_points=2000):
+    """Append the current step, lr, batch loss and train / test loss and accuracy to state["history"]."""
     train = evaluate_live(state["params"], X_train, y_train, config["activation"], config["loss"])
     test = evaluate_live(state["params"], X_test, y_test, config["activation"], config["loss"])
     h = state["history"]
-    for key, value in (("step", state["step"]), ("lr", last["lr"]), ("batch_loss", last["loss"]),
+    for key, value in (("step", state["step"]), ("lr", lr), ("batch_loss", batch_loss),
                        ("train_loss", train["loss"]), ("test_loss", test["loss"]),
                        ("train_acc", train["acc"]), ("test_acc", test["acc"])):
         h[key].append(value)
     if len(h["step"]) > max_points:        # keep the curves light: drop every other old point
         for key in h:
             h[key] = h[key][:-1][::2] + h[key][-1:]
-    return state
 
 
 # ------------------------------------------------------------------------- pictures
@@ -279,7 +290,7 @@ def png_data_uri(rgb):
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def hex_to_rgb(color):
-    """'#E69F00' -> (230, 159, 0)."""
+def hex_to_rgb(color, lighten=0.0):
+    """'#E69F00' -> (230, 159, 0); lighten=0.5 moves each channel half way to white."""
     color = color.lstrip("#")
-    return tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(round(c + (255 - c) * lighten) for c in (int(color[i:i + 2], 16) for i in (0, 2, 4)))

@@ -197,6 +197,15 @@ def test_switching_optimizer_resets_its_memory():
     assert "m" not in state["opt_state"] and "velocity" in state["opt_state"]
 
 
+def test_zero_steps_logs_the_starting_point():
+    X_tr, X_te, y_tr, y_te = _moons()
+    state = live.new_state([2, 4, 2], seed=0)
+    live.train_frame(state, X_tr, y_tr, X_te, y_te, live.make_live_config("sgd", 0.5), n_steps=0)
+    h = state["history"]
+    assert state["step"] == 0 and h["step"] == [0] and h["lr"] == [0.5]
+    assert h["train_loss"][0] == pytest.approx(F.cross_entropy(to_torch_sequential(state["params"])(X_tr), y_tr).item())
+
+
 def test_history_is_thinned():
     X_tr, X_te, y_tr, y_te = _moons()
     state = live.new_state([2, 4, 2], seed=0)
@@ -234,6 +243,7 @@ def test_grid_probabilities_and_colours():
     assert img.dtype == torch.uint8 and img.tolist() == [[[0, 0, 0], [100, 50, 25]]]
     assert live.png_data_uri(live.blend_class_colors(probs, [(0, 0, 0)] * 3)).startswith("data:image/png;base64,")
     assert live.hex_to_rgb("#E69F00") == (230, 159, 0)
+    assert live.hex_to_rgb("#E69F00", lighten=0.5) == (242, 207, 128)
 
 
 def test_hidden_unit_maps_and_diverging_colours():

@@ -1,0 +1,299 @@
+"""Chapter 7: the full training loop, live on a 2-D dataset."""
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import ui
+from core import data, live, network, optim
+
+ui.header(
+    "7 · Live training",
+    "Everything from the first six chapters, joined into one loop: take a shuffled mini-batch, run it "
+    "forward, measure the loss, push the gradient backward by hand, nudge every weight. Press **Play** and "
+    "watch a small network carve up the plane; the coloured background is what it currently believes.",
+)
+
+LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+# what the control shows (and the link holds) -> the name core.live uses
+OPTIMIZERS = {"SGD": "sgd", "Momentum": "momentum", "Adam": "adam"}
+LOSSES = {"cross-entropy": "cross_entropy", "MSE on probabilities": "mse_probs", "MSE on logits": "mse_logits"}
+GRID = 60      # decision-boundary picture: GRID x GRID points
+THUMB = 32     # hidden-unit thumbnails: THUMB x THUMB points
+MAX_UNITS = 16
+
+# ------------------------------------------------------------------ controls
+c = st.columns([1.2, 1.3, 2.2, 1.6])
+with c[0]:
+    dataset = ui.selectbox("Dataset", data.DATASETS_2D, key="tr_data")
+with c[1]:
+    optimizer = OPTIMIZERS[ui.segmented("Optimizer", list(OPTIMIZERS), "Adam", key="tr_opt",
+                                        help=f"Momentum = SGD with momentum {live.MOMENTUM}.")]
+with c[2]:
+    lr = ui.select_slider("Learning rate", LR_OPTIONS, 0.03, key="tr_lr")
+with c[3]:
+    loss_name = LOSSES[ui.selectbox("Loss", list(LOSSES), key="tr_loss",
+                                    help="MSE compares with one-hot targets: either the softmax "
+                                         "probabilities or the raw logits.")]
+
+with ui.more_controls("Data, network and schedule"):
+    m = st.columns(4)
+    with m[0]:
+        classes_wanted = ui.slider("Classes", 2, 6, 3, key="tr_classes")
+        noise = ui.slider("Noise", 0.0, 0.5, 0.1, step=0.01, key="tr_noise")
+        n_points = ui.slider("Points", 50, 1000, 300, step=10, key="tr_n")
+    with m[1]:
+        test_fraction = ui.slider("Held-out test share", 0.1, 0.5, 0.2, step=0.05, key="tr_test")
+        depth = ui.slider("Hidden layers", 1, 3, 2, key="tr_depth")
+        width = ui.slider("Units per hidden layer", 2, 64, 16, key="tr_width")
+    with m[2]:
+        activation = ui.segmented("Activation", ["relu", "tanh", "sigmoid"], "relu", key="tr_act")
+        batch_wanted = ui.slider("Batch size", 1, 512, 32, key="tr_batch")
+        steps_per_frame = ui.slider("Steps per frame", 1, 50, 5, key="tr_spf",
+                                    help="Training steps between two redraws (also what Step does).")
+    with m[3]:
+        schedule = ui.selectbox("Learning-rate schedule", list(live.SCHEDULES), key="tr_sched",
+                                help="step: halve the rate every T/4 steps; cosine: glide to 0 over T steps.")
+        horizon = ui.slider("Schedule length T (steps)", 50, 5000, 1000, step=50, key="tr_T")
+        seed = ui.seed("tr_seed")
+    show_units = ui.toggle("Show the first hidden layer's units", True, key="tr_units")
+
+lo, hi = data.CLASSES_2D[dataset]
+n_classes = min(max(classes_wanted, lo), hi)
+if n_classes != classes_wanted:
+    st.caption(f"The {dataset} dataset always has {n_classes} classes; the Classes slider applies to "
+               "spiral and blobs.")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dataset_split(dataset, n_points, noise, seed, n_classes, test_fraction):
+    """Points, their train/test split and the two grids over the plane (pure, shared read-only)."""
+    X, y = data.make_2d(dataset, n=n_points, noise=noise, seed=seed, n_classes=n_classes)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction, seed=seed)
+    xs, ys, points = live.plane_grid(X, n=GRID)
+    _, _, thumb_points = live.plane_grid(X, n=THUMB)
+    return dict(X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test,
+                xs=xs, ys=ys, points=points, thumb_points=thumb_points)
+
+
+d = dataset_split(dataset, n_points, noise, seed, n_classes, test_fraction)
+n_train = d["X_train"].shape[0]
+batch_size = min(batch_wanted, n_train)
+if batch_wanted > n_train:
+    st.info(f"Batch size {batch_wanted} is larger than the {n_train} training points: each step uses the "
+            f"whole training set (batch size {batch_size}, plain full-batch gradient descent).",
+            icon=":material/info:")
+
+config = live.make_live_config(optimizer, lr, loss_name, batch_size, activation, schedule,
+                               total_steps=horizon, step_size=max(horizon // 4, 1), gamma=0.5)
+sizes = [2] + [width] * depth + [n_classes]
+
+# ------------------------------------------------------------------ per-session training state
+structure = (dataset, n_classes, noise, n_points, test_fraction, depth, width, activation, seed)
+
+
+def fresh_state():
+    state = live.new_state(sizes, seed=seed, activation=activation)
+    live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, n_steps=0)
+    return state
+
+
+if st.session_state.get("tr_state") is None or st.session_state.get("tr_structure") != structure:
+    if st.session_state.get("tr_structure") not in (None, structure):
+        st.toast("The data or the network changed: training starts again from fresh weights.",
+                 icon=":material/restart_alt:")
+    st.session_state["tr_state"] = fresh_state()
+    st.session_state["tr_structure"] = structure
+state = st.session_state["tr_state"]
+
+
+def _play():
+    st.session_state["tr_playing"] = True
+
+
+def _pause():
+    st.session_state["tr_playing"] = False
+
+
+def _reset():
+    st.session_state["tr_state"] = None
+    st.session_state["tr_playing"] = False
+
+
+def _reset_lower_lr():
+    _reset()
+    current = st.session_state.get("tr_lr", 0.03)
+    st.session_state["tr_lr"] = LR_OPTIONS[max(LR_OPTIONS.index(current) - 2, 0)] if current in LR_OPTIONS \
+        else 0.03
+
+
+playing = bool(st.session_state.get("tr_playing")) and not state["diverged"]
+b = st.columns([1, 1, 1, 1, 4])
+b[0].button("Play", key="tr_play", icon=":material/play_arrow:", on_click=_play, disabled=playing or bool(state["diverged"]),
+            type="primary", width="stretch")
+b[1].button("Pause", key="tr_pause", icon=":material/pause:", on_click=_pause, disabled=not playing,
+            width="stretch")
+step_clicked = b[2].button("Step", key="tr_step", icon=":material/skip_next:",
+                           disabled=playing or bool(state["diverged"]),
+                           width="stretch", help=f"Run {steps_per_frame} training step(s) and stop.")
+b[3].button("Reset", key="tr_reset", icon=":material/restart_alt:", on_click=_reset, width="stretch")
+b[4].caption(f"Network {' -> '.join(map(str, sizes))} ({network.count_params(state['params']):,} weights), "
+             f"{n_train} training points, {d['X_test'].shape[0]} held out, batch {batch_size}: "
+             f"{math.ceil(n_train / batch_size)} steps per epoch.")
+
+if step_clicked and not state["diverged"]:
+    live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
+
+class_rgb = [live.hex_to_rgb(ui.PALETTE[k], lighten=0.55) for k in range(n_classes)]
+
+
+# ------------------------------------------------------------------ pictures (redrawn every frame)
+def boundary_figure(state):
+    probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
+    picture = live.png_data_uri(live.blend_class_colors(probs, class_rgb))
+    xs, ys = d["xs"], d["ys"]
+    dx, dy = (xs[1] - xs[0]).item(), (ys[1] - ys[0]).item()
+    fig = go.Figure(go.Image(source=picture, x0=xs[0].item(), dx=dx, y0=ys[0].item(), dy=dy, hoverinfo="skip"))
+    for k in range(n_classes):
+        for part, symbol, show in (("train", "circle", True), ("test", "x", False)):
+            pts = d[f"X_{part}"][d[f"y_{part}"] == k]
+            fig.add_scatter(x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers",
+                            name=f"class {k}", legendgroup=f"c{k}", showlegend=show,
+                            marker=dict(color=ui.PALETTE[k], size=7 if part == "train" else 8, symbol=symbol,
+                                        line=dict(color="black", width=0.6)),
+                            hovertemplate=f"class {k} ({part})<extra></extra>")
+    fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False, title="x1")
+    fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False, title="x2",
+                     scaleanchor="x", autorange=False)
+    fig.update_layout(title="What the network predicts (circles: training points, crosses: test points)",
+                      height=470, legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def curves_figure(h):
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("Loss (log scale)", "Accuracy", "Learning rate"),
+                        column_widths=[0.4, 0.4, 0.2])
+    for part, colour in (("train", ui.COLORS["forward"]), ("test", ui.PALETTE[4])):
+        fig.add_scatter(x=h["step"], y=h[f"{part}_loss"], name=f"{part} loss", line_color=colour, row=1, col=1)
+        fig.add_scatter(x=h["step"], y=h[f"{part}_acc"], name=f"{part} accuracy", line=dict(color=colour, dash="dot"),
+                        row=1, col=2)
+    fig.add_scatter(x=h["step"], y=h["lr"], name="lr", line_color=ui.COLORS["neutral"], showlegend=False,
+                    row=1, col=3)
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_xaxes(title="step")
+    fig.update_layout(height=300, legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def units_figure(state):
+    maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)  # [U, 32, 32]
+    n_units = maps.shape[0]
+    cols = min(n_units, 8)
+    rows = math.ceil(n_units / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u + 1}" for u in range(n_units)],
+                        horizontal_spacing=0.01, vertical_spacing=0.12)
+    for u in range(n_units):
+        picture = live.diverging_colors(maps[u].flip(0))      # flip: the top row of a picture is the largest x2
+        fig.add_trace(go.Image(source=live.png_data_uri(picture), hoverinfo="skip"),
+                      row=u // cols + 1, col=u % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=120 * rows + 40, margin=dict(t=30))
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+@st.fragment(run_every=0.1 if playing else None)
+def live_view():
+    state = st.session_state["tr_state"]
+    if st.session_state.get("tr_playing") and not state["diverged"]:
+        live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
+        if state["diverged"]:
+            st.session_state["tr_playing"] = False
+            st.rerun()          # redraw the whole page, now with the timer switched off
+    h = state["history"]
+    k = st.columns(7)
+    k[0].metric("Step", state["step"])
+    k[1].metric("Epoch", state["epoch"])
+    k[2].metric("Train loss", f"{h['train_loss'][-1]:.4f}")
+    k[3].metric("Test loss", f"{h['test_loss'][-1]:.4f}")
+    k[4].metric("Train accuracy", f"{h['train_acc'][-1]:.1%}")
+    k[5].metric("Test accuracy", f"{h['test_acc'][-1]:.1%}")
+    lr_now = live.scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
+                               config["step_size"], config["gamma"])
+    k[6].metric("Learning rate now", f"{lr_now:.3g}", help="The learning rate the next step will use.")
+    if state["diverged"]:
+        st.error(f"**Training diverged and was halted.** {state['diverged']} A learning rate this large makes "
+                 "each step overshoot: the update jumps past the bottom of the loss valley onto the far wall, "
+                 "higher than where it started, so the next gradient is larger still and every step "
+                 "amplifies the last until the numbers overflow. To recover, press **Reset** and lower the "
+                 "learning rate (Adam and momentum usually want 0.001 to 0.03 here).",
+                 icon=":material/error:")
+        st.button("Reset with a learning rate 10 times smaller", key="tr_reset_lower",
+                  icon=":material/south:", on_click=_reset_lower_lr)
+    left, right = st.columns([1, 1.25])
+    with left:
+        ui.plot(boundary_figure(state), key="tr_boundary")
+    with right:
+        ui.plot(curves_figure(h), key="tr_curves")
+        gap = h["train_acc"][-1] - h["test_acc"][-1]
+        st.caption(f"Last point: step {h['step'][-1]}, train/test accuracy gap {gap:+.1%}. "
+                   "The test points never take part in a step: they show how well the rule generalises.")
+    if show_units:
+        ui.plot(units_figure(state), key="tr_units_fig")
+        st.caption(f"The first {min(width, MAX_UNITS)} units of hidden layer 1 over the same plane (orange: "
+                   "positive, blue: negative, white: zero, each on its own scale). Each unit computes "
+                   f"{activation}(w1 x1 + w2 x2 + b), so its edge is always a straight line; the layers after "
+                   "it combine these lines into the curved boundary. An all-white ReLU unit is dead.")
+
+
+live_view()
+
+# ------------------------------------------------------------------ explanation, code, quiz
+ui.explain(
+    f"""
+**One step of the loop**, as the code below runs it (B = batch size, C = classes):
+
+1. `next_batch`: the next B rows of a shuffled epoch, `xb [B, 2]`, `yb [B]`. When the epoch's
+   permutation is used up, a new one is drawn: one epoch = every training point once.
+2. `forward`: `xb @ W1 + b1 -> [B, {width}]`, the activation, ... , then `@ W_last + b_last -> logits [B, C]`.
+3. `loss_and_logit_grad`: the loss and its gradient with respect to the logits, `[B, C]`.
+4. `backward_from_logit_grad`: the chain rule from the logits down to every `W` and `b`, same shapes as the weights.
+5. the optimizer step moves every weight against its gradient, scaled by the learning rate of this step.
+
+The curves are measured on the *whole* training and test sets after each frame, not on one batch.
+
+**Learning-rate schedules** start big (fast progress) and end small (settle into the valley):
+*step* halves the rate every T/4 steps, *cosine* glides from the chosen rate to 0 along half a cosine over T steps.
+
+**Three losses.** Cross-entropy's gradient is `softmax - one_hot`: large when the network is confidently
+wrong. MSE on softmax probabilities has to pass its gradient through softmax, which multiplies it by
+roughly `p (1 - p)`; a confidently wrong network gets almost no push, so it learns slowly or gets stuck.
+MSE on raw logits treats class scores as numbers to regress to 0 and 1, and with a large learning rate
+it overshoots fastest.
+
+**Divergence.** If a step is too long it lands higher up the opposite wall of the valley, where the slope is
+steeper, so the next step is longer still. The loss then grows geometrically until it overflows to `inf`
+and turns into `nan`. The page stops as soon as the loss is not a finite number or has grown to
+{live.BLOWUP:g} times its first value. Try SGD with learning rate 10 and an MSE loss, or Adam at 10.
+
+The same twenty-odd lines of loop, run for 10 epochs on MNIST with a 784-128-10 network, reach about 98%
+test accuracy (page 7b trains on real digits).
+""")
+ui.show_source(live.live_step, live.next_batch, live.loss_and_logit_grad, live.softmax_mse_grad,
+               live.backward_from_logit_grad, live.scheduled_lr, network.forward, optim.sgd_step,
+               optim.adam_step, live.train_frame)
+ui.quiz(
+    "ch7",
+    "Within a single training step, in which order does the loop do its work?",
+    ["Backward pass, forward pass, loss, weight update",
+     "Forward pass, weight update, loss, backward pass",
+     "Forward pass, loss, backward pass, weight update (then the old gradients are discarded)",
+     "Weight update, forward pass, backward pass, loss"],
+    answer=2,
+    why="The loss needs the forward pass's logits, the backward pass needs the loss (it starts from "
+        "dLoss/dlogits), and the update needs the gradients. Gradients are then cleared (or, here, simply "
+        "recomputed) so the next batch does not add onto them.",
+)
