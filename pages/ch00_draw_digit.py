@@ -64,13 +64,9 @@ source = ui.segmented("Read from", SOURCES, "Draw", key="draw_src",
                       help="Draw your own digit, or pick one of the held-out MNIST images the network never trained on.")
 
 x, label, where = None, None, ""
-if source == "Draw":
-    with ui.more_controls("Pen"):
-        stroke = ui.slider("Pen width (canvas pixels)", 8, 40, 18, key="draw_pen",
-                           help="MNIST strokes are about 2 pixels wide after shrinking the digit to 20x20; "
-                                "on this 280x280 canvas that is a pen of about 18.")
-    left, right = st.columns([1, 1])
-    with left:
+left, right = st.columns([1, 1.4])
+with left:
+    if source == "Draw":
         try:
             from streamlit_drawable_canvas import st_canvas
         except Exception as err:  # the component could not be loaded: say so, keep the page usable
@@ -79,19 +75,18 @@ if source == "Draw":
                        "Switch to *MNIST test digit* above.", icon=":material/block:")
         canvas = None
         if st_canvas is not None:
-            st.caption("Draw one digit, large, in the black square (use the bin icon to clear it).")
+            with ui.more_controls("Pen"):
+                stroke = ui.slider("Pen width (canvas pixels)", 8, 40, 18, key="draw_pen",
+                                   help="MNIST strokes are about 2 pixels wide once the digit is shrunk to "
+                                        "20x20; on this 280x280 canvas that is a pen of about 18.")
             canvas = st_canvas(fill_color=None, stroke_width=stroke, stroke_color="#FFFFFF",
                                background_color="#000000", height=280, width=280, drawing_mode="freedraw",
                                return_image_data=True, key="draw_canvas")
-    image = getattr(canvas, "image_data", None) if canvas is not None else None
-    x = digits.preprocess(image) if image is not None else None
-    where = "your drawing"
-    with right:
-        if x is None:
-            st.info("Nothing drawn yet. Draw a digit from 0 to 9 on the black square and the network "
-                    "will read it as soon as you let go of the mouse.", icon=":material/draw:")
-else:
-    if held is None:
+            st.caption("Draw one digit, large, in the black square. The bin icon above it clears it.")
+        image = getattr(canvas, "image_data", None) if canvas is not None else None
+        x = digits.preprocess(image) if image is not None else None
+        where = "your drawing"
+    elif held is None:
         st.warning("No MNIST images were found, so there is nothing to pick from. Get them with "
                    "`python -m core.data download`, or set `MNIST_DIR` to a folder holding "
                    "`t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz`.", icon=":material/folder_off:")
@@ -102,62 +97,65 @@ else:
         x, label = X_held[idx], int(y_held[idx])
         where = f"held-out MNIST digit #{idx}"
 
-# ------------------------------------------------------------------ what the network says
-if x is not None:
+if x is None:
+    with right:
+        if source == "Draw":
+            st.info("Nothing drawn yet. Draw a digit from 0 to 9 on the black square and the network "
+                    "will read it as soon as you let go of the mouse.", icon=":material/draw:")
+else:
     out = digits.read_digit(params, x)                         # logits [10], probs [10], hidden [128]
     sal = digits.saliency(params, x, out["prediction"])        # d logit_pred / d x   [784]
     probs = out["probs"].tolist()
 
-    cols = st.columns(3)
-    cols[0].metric("Prediction", out["prediction"])
-    cols[1].metric("Confidence", f"{probs[out['prediction']]:.1%}")
-    if label is not None:
-        verdict = "right" if label == out["prediction"] else "wrong"
-        cols[2].metric("True label", label, delta=verdict, delta_color="normal" if verdict == "right" else "inverse",
-                       delta_arrow="off")
-    st.caption(f"Reading {where}: 784 pixels -> 128 hidden units -> 10 scores -> softmax.")
-
-    c1, c2 = st.columns([1, 2])
-    with c1:
-        fig = px.imshow(x.reshape(28, 28).numpy(), color_continuous_scale="gray", zmin=0, zmax=1,
-                        title="What the network sees: 28 x 28")
-        fig.update_layout(coloraxis_showscale=False)
+    def image_figure(img, title, **kwargs):
+        fig = px.imshow(img, title=title, **kwargs)
         fig.update_xaxes(showticklabels=False)
         fig.update_yaxes(showticklabels=False)
-        ui.plot(fig, key="draw_input", height=320)
-    with c2:
+        return fig
+
+    with right:
+        cols = st.columns(3)
+        cols[0].metric("Prediction", out["prediction"])
+        cols[1].metric("Confidence", f"{probs[out['prediction']]:.1%}")
+        if label is not None:
+            right_answer = label == out["prediction"]
+            cols[2].metric("True label", label, delta="right" if right_answer else "wrong",
+                           delta_color="normal" if right_answer else "inverse", delta_arrow="off")
         colors = [ui.COLORS["correct"] if d == out["prediction"] else ui.COLORS["neutral"] for d in range(10)]
         fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=probs, marker_color=colors,
                                text=[f"{p:.0%}" for p in probs], textposition="outside"))
-        fig.update_layout(title="softmax(logits): one probability per digit", yaxis_range=[0, 1.1],
+        fig.update_layout(title="softmax(logits): one probability per digit", yaxis_range=[0, 1.15],
                           xaxis_title="digit", yaxis_title="probability")
-        ui.plot(fig, key="draw_probs", height=320)
+        ui.plot(fig, key="draw_probs", height=300)
+        st.caption(f"Reading {where}: 784 pixels -> 128 hidden units -> 10 scores -> softmax.")
+
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        fig = image_figure(x.reshape(28, 28).numpy(), "What the network sees: 28 x 28",
+                           color_continuous_scale="gray", zmin=0, zmax=1)
+        fig.update_layout(coloraxis_showscale=False)
+        ui.plot(fig, key="draw_input", height=320)
+        st.caption("Your ink, cropped, shrunk to fit 20 x 20 and centred by its centre of mass.")
+    with c2:
+        hidden = out["hidden"]
+        fig = image_figure(hidden.reshape(8, 16).numpy(),
+                           f"128 hidden units after ReLU ({int((hidden > 0).sum())} on)",
+                           color_continuous_scale="Blues", zmin=0, labels=dict(color="value"))
+        ui.plot(fig, key="draw_hidden", height=320)
+        st.caption("One square per hidden unit (laid out 8 x 16 only to fit). White ones were "
+                   "switched off by ReLU.")
+    with c3:
+        s_img = sal.reshape(28, 28).numpy()
+        bound = float(abs(s_img).max()) or 1.0
+        fig = image_figure(s_img, f"Saliency: d logit[{out['prediction']}] / d pixel",
+                           color_continuous_scale=ui.DIVERGING, zmin=-bound, zmax=bound)
+        ui.plot(fig, key="draw_saliency", height=320)
+        st.caption("Orange: more ink here would raise the predicted digit's score. Blue: ink here "
+                   "counts against it.")
 
     with st.expander(":material/table: All 10 scores", expanded=False):
         ui.stat_table([{"digit": d, "logit": round(float(out["logits"][d]), 3), "probability": round(p, 4)}
                        for d, p in enumerate(probs)])
-
-    c3, c4 = st.columns(2)
-    with c3:
-        hidden = out["hidden"]
-        fig = px.imshow(hidden.reshape(8, 16).numpy(), color_continuous_scale="Blues", zmin=0,
-                        title=f"The 128 hidden units after ReLU ({int((hidden > 0).sum())} active)",
-                        labels=dict(color="activation"))
-        fig.update_xaxes(showticklabels=False)
-        fig.update_yaxes(showticklabels=False)
-        ui.plot(fig, key="draw_hidden", height=300)
-        st.caption("Each square is one hidden unit (arranged 8 x 16 only to fit the screen). "
-                   "White ones were switched off by ReLU.")
-    with c4:
-        s = sal.reshape(28, 28).numpy()
-        bound = float(abs(s).max()) or 1.0
-        fig = px.imshow(s, color_continuous_scale=ui.DIVERGING, zmin=-bound, zmax=bound,
-                        title=f"Saliency: d logit[{out['prediction']}] / d pixel")
-        fig.update_xaxes(showticklabels=False)
-        fig.update_yaxes(showticklabels=False)
-        ui.plot(fig, key="draw_saliency", height=300)
-        st.caption("Orange: more ink here would raise the score of the predicted digit. "
-                   "Blue: ink here speaks against it.")
 
 # ------------------------------------------------------------------ the model itself
 st.subheader("The network")
