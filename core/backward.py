@@ -1,0 +1,76 @@
+"""The backward pass written by hand: the chain rule applied layer by layer, no autograd.
+
+Naming (layers counted from 1, L layers in all):
+    h0 = x                        the input batch        [B, in]
+    z_n = h_(n-1) @ W_n + b_n     pre-activation         [B, width_n]
+    h_n = f(z_n)                  hidden activation      (hidden layers only)
+    z_L = logits                  the last layer has no activation
+Going backwards, each layer turns dL/dz_n into dL/dW_n, dL/db_n and dL/dh_(n-1);
+the activation's slope then turns dL/dh_(n-1) into dL/dz_(n-1).
+"""
+from core.losses import LOSSES
+from core.network import ACTIVATIONS
+
+# How the first gradient (the loss with respect to the logits) is written, per loss.
+LOSS_GRAD_FORMULA = {
+    "cross_entropy": "(softmax(logits) - one_hot(y)) / B",
+    "mse": "2 * (logits - y) / N",
+    "bce_with_logits": "(sigmoid(logits) - y) / N",
+}
+
+# How the activation's slope is written; {z} is replaced by the pre-activation's name.
+SLOPE_FORMULA = {
+    "relu": "({z} > 0)",
+    "sigmoid": "sigmoid({z}) * (1 - sigmoid({z}))",
+    "tanh": "(1 - tanh({z})^2)",
+    "leaky_relu": "(1 where {z} > 0 else 0.01)",
+}
+
+
+def _step(name, value, formula, layer, kind):
+    """One node of the backward pass, as shown on screen."""
+    return {"name": name, "value": value, "formula": formula, "shape": tuple(value.shape),
+            "layer": layer, "kind": kind}
+
+
+def backward_steps(params, cache, targets, loss="cross_entropy"):
+    """Every gradient of the backward pass, in the order it is computed.
+
+    Returns a list of dicts {"name", "value", "formula", "shape", "layer", "kind"}:
+    dL/dlogits, dL/dW_L, dL/db_L, dL/dh_(L-1), dL/dz_(L-1), dL/dW_(L-1), ... down to dL/dW1, dL/db1.
+    "layer" is the 0-based index into params; "kind" is "z", "W", "b" or "h".
+    """
+    layers = cache["layers"]
+    _, slope = ACTIVATIONS[cache["activation"]]
+    _, loss_grad = LOSSES[loss]
+    L = len(params)
+    d_z = loss_grad(layers[-1]["z"], targets)  # [B, C]
+    steps = [_step("dL/dlogits", d_z, LOSS_GRAD_FORMULA[loss], L - 1, "z")]
+    for i in reversed(range(L)):
+        n = i + 1  # layer number as written in formulas
+        h_in = "x" if n == 1 else f"h{n - 1}"
+        d_W = layers[i]["x"].T @ d_z  # [in, B] @ [B, out] -> [in, out]
+        d_b = d_z.sum(dim=0)  # [B, out] -> [out]
+        steps.append(_step(f"dL/dW{n}", d_W, f"{h_in}.T @ dL/dz{n}", i, "W"))
+        steps.append(_step(f"dL/db{n}", d_b, f"sum of dL/dz{n} over the batch", i, "b"))
+        if i == 0:
+            break
+        d_h = d_z @ params[i]["W"].T  # [B, out] @ [out, in] -> [B, in]
+        d_z = d_h * slope(layers[i - 1]["z"])  # [B, in] * [B, in], element by element
+        steps.append(_step(f"dL/dh{n - 1}", d_h, f"dL/dz{n} @ W{n}.T", i - 1, "h"))
+        slope_text = SLOPE_FORMULA[cache["activation"]].format(z=f"z{n - 1}")
+        steps.append(_step(f"dL/dz{n - 1}", d_z, f"dL/dh{n - 1} * {slope_text}", i - 1, "z"))
+    return steps
+
+
+def backward(params, cache, targets, loss="cross_entropy"):
+    """Gradients of the mean loss for every weight, shaped like params: [{"W": dL/dW, "b": dL/db}, ...].
+
+    `cache` comes from core.network.forward; `targets` are labels [B] for cross-entropy
+    (or target values shaped like the logits for "mse" and "bce_with_logits").
+    """
+    grads = [{} for _ in params]
+    for step in backward_steps(params, cache, targets, loss):
+        if step["kind"] in ("W", "b"):
+            grads[step["layer"]][step["kind"]] = step["value"]
+    return grads

@@ -1,0 +1,106 @@
+"""Optimizers by hand: SGD (with momentum / Nesterov), Adam and RMSprop.
+
+Each optimizer is a per-tensor rule (sgd_update, adam_update, rmsprop_update) plus a *_step
+function that applies it to every weight. Weights change in place. Whatever must be remembered
+between steps (velocities, moments, the step count) lives in a plain dict `state` that the caller
+keeps, one dict per optimizer, starting as {}.
+
+params and grads may be our list of {"W", "b"} layers, a list of tensors, a dict name -> tensor
+or a single tensor; grads must have the same structure.
+
+The arithmetic follows torch.optim's own order of operations (for example m.lerp_ for Adam's
+running mean), so in float32 our weights match torch.optim.SGD / Adam / RMSprop bit for bit.
+"""
+import torch
+
+
+def tensor_pairs(params, grads):
+    """Walk params and grads side by side and list the (weight, gradient) tensor pairs."""
+    if isinstance(params, torch.Tensor):
+        return [(params, grads)]
+    if isinstance(params, dict):
+        return [pair for key in params for pair in tensor_pairs(params[key], grads[key])]
+    return [pair for p, g in zip(params, grads, strict=True) for pair in tensor_pairs(p, g)]
+
+
+# ------------------------------------------------------------------------ SGD
+def sgd_update(p, g, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """Move one weight tensor p against its gradient g; return the new velocity (None without momentum)."""
+    if weight_decay != 0:
+        g = g.add(p, alpha=weight_decay)  # g + wd * p  (L2 penalty on the weights)
+    if momentum != 0:
+        if velocity is None:
+            velocity = g.clone()  # first step: v = g
+        else:
+            velocity.mul_(momentum).add_(g)  # v = mu * v + g
+        g = g.add(velocity, alpha=momentum) if nesterov else velocity  # Nesterov looks ahead: g + mu * v
+    p.add_(g, alpha=-lr)  # p = p - lr * g
+    return velocity
+
+
+def sgd_step(params, grads, state, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """One SGD step on every weight, like torch.optim.SGD(..., dampening=0).step()."""
+    pairs = tensor_pairs(params, grads)
+    velocities = state.setdefault("velocity", [None] * len(pairs))
+    with torch.no_grad():
+        for i, (p, g) in enumerate(pairs):
+            velocities[i] = sgd_update(p, g, velocities[i], lr, momentum, nesterov, weight_decay)
+    state["step"] = state.get("step", 0) + 1
+    return params
+
+
+# ----------------------------------------------------------------------- Adam
+def adam_update(p, g, m, v, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """Adam on one tensor: m and v are running averages of g and g*g (updated in place); step counts from 1."""
+    beta1, beta2 = betas
+    if weight_decay != 0:
+        g = g.add(p, alpha=weight_decay)  # g + wd * p
+    m.lerp_(g, 1 - beta1)  # m = beta1 * m + (1 - beta1) * g
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v = beta2 * v + (1 - beta2) * g^2
+    bias1 = 1 - beta1 ** step  # both averages start at 0, so early on they are too small:
+    bias2 = 1 - beta2 ** step  # m_hat = m / bias1 and v_hat = v / bias2 undo that
+    denom = (v.sqrt() / bias2 ** 0.5).add_(eps)  # sqrt(v_hat) + eps
+    p.addcdiv_(m, denom, value=-lr / bias1)  # p = p - lr * m_hat / (sqrt(v_hat) + eps)
+
+
+def adam_step(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """One Adam step on every weight, like torch.optim.Adam(...).step()."""
+    pairs = tensor_pairs(params, grads)
+    if "m" not in state:
+        state["m"] = [torch.zeros_like(p) for p, _ in pairs]
+        state["v"] = [torch.zeros_like(p) for p, _ in pairs]
+        state["step"] = 0
+    state["step"] += 1
+    with torch.no_grad():
+        for (p, g), m, v in zip(pairs, state["m"], state["v"]):
+            adam_update(p, g, m, v, state["step"], lr, betas, eps, weight_decay)
+    return params
+
+
+# -------------------------------------------------------------------- RMSprop
+def rmsprop_update(p, g, square_avg, velocity, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0,
+                   weight_decay=0.0):
+    """RMSprop on one tensor: divide g by the root of a running average of g*g (buffers updated in place)."""
+    if weight_decay != 0:
+        g = g.add(p, alpha=weight_decay)  # g + wd * p
+    square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # s = alpha * s + (1 - alpha) * g^2
+    denom = square_avg.sqrt().add_(eps)  # sqrt(s) + eps
+    if momentum > 0:
+        velocity.mul_(momentum).addcdiv_(g, denom)  # v = mu * v + g / denom
+        p.add_(velocity, alpha=-lr)  # p = p - lr * v
+    else:
+        p.addcdiv_(g, denom, value=-lr)  # p = p - lr * g / denom
+
+
+def rmsprop_step(params, grads, state, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
+    """One RMSprop step on every weight, like torch.optim.RMSprop(...).step() (centered=False)."""
+    pairs = tensor_pairs(params, grads)
+    if "square_avg" not in state:
+        state["square_avg"] = [torch.zeros_like(p) for p, _ in pairs]
+        state["velocity"] = [torch.zeros_like(p) for p, _ in pairs]
+        state["step"] = 0
+    state["step"] += 1
+    with torch.no_grad():
+        for (p, g), s, v in zip(pairs, state["square_avg"], state["velocity"]):
+            rmsprop_update(p, g, s, v, lr, alpha, eps, momentum, weight_decay)
+    return params
