@@ -1,0 +1,184 @@
+"""Chapter 1: a network is four tensors. What they hold, what they cost, and why their scale matters."""
+from pathlib import Path
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from core import digits, init_stats, network
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
+INITS = ["kaiming", "xavier", "normal"]
+INIT_LABELS = {"kaiming": "Kaiming: randn * sqrt(2 / fan_in)", "xavier": "Xavier: randn * sqrt(2 / (fan_in + fan_out))",
+               "normal": "plain randn (std 1)"}
+
+ui.header(
+    "1 · Raw tensors",
+    "Our whole digit reader is four tensors: two weight matrices and two bias vectors. Here they are, "
+    "read straight from memory: their shapes, their type, how many numbers they hold and how many bytes "
+    "that takes. Below, the reason the scale of the starting random numbers matters so much.",
+)
+
+
+@st.cache_resource(show_spinner=False)
+def trained_weights():
+    """The trained 784-128-10 from models/ (shared by every session: read-only)."""
+    return digits.load_weights(MODEL_PATH)
+
+
+@st.cache_data(max_entries=64, show_spinner="Pushing random data through the stack...")
+def spreads(depth, width, seed):
+    """Activation spread layer by layer for the three initialisations (cached per setting)."""
+    return init_stats.compare_inits(INITS, depth=depth, width=width, n_samples=128, seed=seed)
+
+
+# ------------------------------------------------------------------ the four tensors
+with st.sidebar:
+    st.subheader("Weights")
+    init = ui.selectbox("Initialisation", INITS, 0, key="tensors_init", format_func=lambda k: INIT_LABELS[k])
+    seed = ui.seed("tensors_seed")
+    use_trained = ui.toggle("Show the trained weights instead", False, key="tensors_trained",
+                            help="The weights the Draw-a-digit page uses, after training.",
+                            disabled=not MODEL_PATH.exists())
+
+if use_trained and MODEL_PATH.exists():
+    params = trained_weights()
+    origin = "trained weights from `models/mnist_784_128_10.pt`"
+else:
+    params = network.init_mlp([784, 128, 10], init=init, seed=seed)   # fresh random weights, biases 0
+    origin = f"fresh `{init}` weights, seed {seed}"
+
+# The lesson's W1 = torch.randn(784, 128, requires_grad=True): ask autograd to watch each tensor.
+tensors = [(name, t.detach().clone().requires_grad_(True)) for name, t in network.named_tensors(params)]
+
+rows = []
+for name, t in tensors:
+    rows.append({
+        "tensor": name, "shape": str(list(t.shape)), "dtype": str(t.dtype).replace("torch.", ""),
+        "device": str(t.device), "requires_grad": t.requires_grad, "grad": "None" if t.grad is None else "set",
+        "numbers": f"{t.numel():,}", "bytes": f"{t.numel() * t.element_size():,}",
+        "mean": f"{t.mean().item():.4f}", "std": f"{t.std().item():.4f}" if t.numel() > 1 else "-",
+        "min": f"{t.min().item():.4f}", "max": f"{t.max().item():.4f}",
+    })
+
+n_params = network.count_params(params)
+n_bytes = network.count_bytes(params)
+st.subheader(f"The four tensors ({origin})")
+c1, c2, c3 = st.columns(3)
+c1.metric("Parameters", f"{n_params:,}")
+c2.metric("Bytes", f"{n_bytes:,}")
+c3.metric("Share held by W1", f"{tensors[0][1].numel() / n_params:.1%}")
+ui.stat_table(rows)
+st.caption(f"784 x 128 + 128 + 128 x 10 + 10 = {n_params:,} numbers, each a 4-byte float32: "
+           f"{n_bytes:,} bytes, about {n_bytes / 1000:.0f} kB ({n_bytes / 1024:.0f} KiB). `.grad` stays None until a backward pass fills it.")
+
+W1 = tensors[0][1].detach()
+W2 = tensors[2][1].detach()
+left, right = st.columns([1, 1])
+with left:
+    bound = float(W1.abs().max()) or 1.0
+    fig = px.imshow(W1.numpy(), color_continuous_scale=ui.DIVERGING, zmin=-bound, zmax=bound, aspect="auto",
+                    labels=dict(x="hidden unit (column)", y="input pixel (row)", color="weight"),
+                    title="W1 [784, 128]: one column per hidden unit")
+    ui.plot(fig, key="tensors_w1", height=520)
+with right:
+    unit = ui.slider("Hidden unit", 0, 127, 0, key="tensors_unit",
+                     help="Column j of W1 holds the 784 weights hidden unit j gives to the pixels.")
+    col = W1[:, unit]
+    b = float(col.abs().max()) or 1.0
+    fig = px.imshow(col.reshape(28, 28).numpy(), color_continuous_scale=ui.DIVERGING, zmin=-b, zmax=b,
+                    title=f"W1[:, {unit}] reshaped to 28 x 28")
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    ui.plot(fig, key="tensors_unit_map", height=400)
+    st.caption(f"Unit {unit}: weights from {col.min().item():.3f} to {col.max().item():.3f}. Orange pixels "
+               "push the unit up, blue ones down. After training these look like pen-stroke detectors; "
+               "fresh from the random generator they are noise.")
+
+with st.expander(":material/grid_on: W2 [128, 10] and the biases", expanded=False):
+    b2w = float(W2.abs().max()) or 1.0
+    fig = px.imshow(W2.T.numpy(), color_continuous_scale=ui.DIVERGING, zmin=-b2w, zmax=b2w, aspect="auto",
+                    labels=dict(x="hidden unit", y="digit", color="weight"), title="W2, drawn as [10, 128]")
+    ui.plot(fig, key="tensors_w2", height=300)
+    fig = go.Figure(go.Bar(y=tensors[1][1].detach().numpy(), marker_color=ui.COLORS["forward"]))
+    fig.update_layout(title="b1 [128]", xaxis_title="hidden unit")
+    ui.plot(fig, key="tensors_b1", height=250)
+    st.caption("Fresh biases are all zero: the random weights already make every unit different.")
+
+ui.show_source(network.init_mlp, network.count_params, network.count_bytes)
+
+# ------------------------------------------------------------------ why scale matters
+st.header("Why the scale of the random numbers matters")
+st.markdown("Stack many `[width, width]` layers, each `h = relu(h @ W)`, and send 128 random inputs "
+            "(spread 1) through them. Watch the spread (standard deviation) of what comes out of each layer.")
+s1, s2 = st.columns(2)
+with s1:
+    depth = ui.slider("Depth (layers)", 1, 50, 20, key="tensors_depth")
+with s2:
+    width = ui.select_slider("Width (units per layer)", [8, 16, 32, 64, 128, 256, 512], 128, key="tensors_width")
+
+runs = spreads(depth, width, seed)
+fig = go.Figure()
+for name in INITS:
+    ys = [r["std"] if r["finite"] else None for r in runs[name]]
+    fig.add_trace(go.Scatter(x=[r["layer"] for r in runs[name]], y=ys, mode="lines+markers", name=INIT_LABELS[name],
+                             line=dict(color={"kaiming": ui.COLORS["correct"], "xavier": ui.COLORS["forward"],
+                                              "normal": ui.COLORS["wrong"]}[name])))
+fig.add_hline(y=1.0, line_dash="dot", line_color=ui.COLORS["neutral"], annotation_text="input spread 1")
+fig.update_layout(title="Spread of the activations, layer by layer (log scale)", xaxis_title="layer",
+                  yaxis_title="std of relu(h @ W)", yaxis_type="log")
+ui.plot(fig, key="tensors_spread", height=420)
+
+summary = []
+for name in INITS:
+    last = runs[name][-1]
+    blow = init_stats.first_blowup(runs[name])
+    summary.append({
+        "initialisation": INIT_LABELS[name],
+        f"std after layer {depth}": "overflow (inf)" if not last["finite"] else f"{last['std']:.3g}",
+        "zeros in last layer": f"{last['dead']:.0%}",
+        "units dead for every input": f"{last['dead_units']:.0%}",
+        "spread left 1/100..100 at": "never" if blow is None else f"layer {blow[0]} ({blow[1]})",
+    })
+ui.stat_table(summary)
+overflow = [INIT_LABELS[n] for n in INITS if not runs[n][-1]["finite"]]
+if overflow:
+    st.warning(f"With {', '.join(overflow)} the numbers grew past the largest float32 (about 3.4e38) and "
+               "became inf: the curve stops where that happened. A network like that cannot be trained.",
+               icon=":material/warning:")
+
+ui.explain(
+    f"""
+**Why plain `randn` explodes.** Each output of `h @ W` adds up `width` products. With weights of
+spread 1 the sum has spread about `sqrt(width)`, and ReLU keeps roughly half of its energy, so every
+layer multiplies the spread by about `sqrt(width / 2)`: {(width / 2) ** 0.5:.1f} for width {width}.
+After {depth} layers that is a factor of about {(width / 2) ** (depth / 2):.2g}.
+
+**Why Kaiming does not.** Multiplying the weights by `sqrt(2 / fan_in)` cancels exactly that factor,
+so the spread stays near where it started, however deep the stack. For the 784-128 first layer the
+factor is `sqrt(2 / 784)` = 0.0505: weights mostly between -0.15 and 0.15 instead of -3 and 3.
+
+**Xavier** uses `sqrt(2 / (fan_in + fan_out))`, designed for tanh. With ReLU it is too small by
+`sqrt(2)`, so the variance halves every layer and the signal fades away.
+
+**Dead units.** The share of zeros barely depends on the scale (multiplying all weights by a positive
+number cannot change a sign), but it grows with depth in narrow stacks: once a unit outputs 0 for every
+input, no gradient flows through it.
+""")
+ui.show_source(init_stats.activation_spread, init_stats.first_blowup)
+
+ui.quiz(
+    "ch1",
+    "We create W1 with requires_grad=True. What does that flag do?",
+    [
+        "It makes the random numbers drawn for W1 smaller, so training is stable",
+        "It tells PyTorch to record every operation done with W1, so that .backward() can later fill W1.grad",
+        "It moves W1 onto the GPU",
+        "It freezes W1 so the optimizer cannot change it",
+    ],
+    answer=1,
+    why="With the flag on, every result computed from W1 remembers how it was made. That record is the "
+        "computation graph; .backward() walks it in reverse to put d loss / d W1 into W1.grad. "
+        "Without it W1 is just an array of numbers and no gradient is ever computed for it.",
+)
