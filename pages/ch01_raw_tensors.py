@@ -137,8 +137,8 @@ for name in INITS:
     summary.append({
         "initialisation": INIT_LABELS[name],
         f"std after layer {depth}": "overflow (inf)" if not last["finite"] else f"{last['std']:.3g}",
-        "zeros in last layer": f"{last['dead']:.0%}",
-        "units dead for every input": f"{last['dead_units']:.0%}",
+        "zeros in last layer": f"{last['dead']:.0%}" if last["finite"] else "-",
+        "units dead for every input": f"{last['dead_units']:.0%}" if last["finite"] else "-",
         "spread left 1/100..100 at": "never" if blow is None else f"layer {blow[0]} ({blow[1]})",
     })
 ui.stat_table(summary)
