@@ -157,10 +157,10 @@ def mapping(true_w, true_b, noise, lr, seed):
 
 TOL = 1e-6
 rows = mapping(true_w, true_b, noise, lr, seed)
-ui.stat_table([{"manual step": row["manual"], "torch abstraction": row["torch"],
-                "max abs diff": row["max_abs_diff"],
-                "same?": ":material/check: equal" if row["max_abs_diff"] <= TOL else ":material/close: differs"}
-               for row in rows])
+st.markdown("| manual step | torch abstraction | max abs diff | same? |\n|---|---|---|---|\n" + "\n".join(
+    f"| `{row['manual']}` | `{row['torch']}` | {row['max_abs_diff']:.1e} | "
+    + (":material/check: equal |" if row["max_abs_diff"] <= TOL else ":material/close: differs |")
+    for row in rows))
 worst = max(row["max_abs_diff"] for row in rows)
 st.metric("Largest difference in the table", f"{worst:.1e}")
 if lr > 1.0:

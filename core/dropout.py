@@ -1,0 +1,83 @@
+"""Dropout written by hand, and checked against nn.Dropout (lesson chapter 11).
+
+During training each number of a batch x [B, F] is kept with probability 1 - p and set to 0
+with probability p; the survivors are multiplied by 1 / (1 - p) ("inverted dropout") so that
+the expected value of every entry stays x. In evaluation mode dropout does nothing.
+"""
+import torch
+
+
+def dropout_mask(shape, p, generator=None):
+    """Keep-mask of 0s and 1s: each entry is 1 with probability 1 - p.
+
+    bernoulli_(1 - p) is the same draw nn.Dropout makes, so from the same random state
+    (same generator seed, or the same torch.manual_seed) it gives the same mask.
+    """
+    return torch.empty(shape).bernoulli_(1 - p, generator=generator)  # [B, F]
+
+
+def dropout(x, p=0.5, training=True, generator=None):
+    """Inverted dropout: x * mask / (1 - p) in training, x unchanged in evaluation.  [B, F] -> [B, F]"""
+    if not 0 <= p < 1:
+        raise ValueError(f"p must be in [0, 1), got {p}")
+    if not training:
+        return x  # evaluation: every unit is used, nothing to rescale
+    mask = dropout_mask(x.shape, p, generator).to(x.dtype)  # [B, F]
+    return x * (mask * (1 / (1 - p)))  # survivors scaled up by 1 / (1 - p)
+
+
+def lesson_dropout(x, p=0.5, training=True):
+    """The lesson's version: the mask comes from torch.rand_like(x) > p.
+
+    Same probabilities as dropout(), but it reads the random numbers differently, so from the same
+    random state its mask is a different (equally valid) sample.
+    """
+    if not training:
+        return x
+    mask = (torch.rand_like(x) > p).float()  # [B, F]
+    return x * mask / (1 - p)
+
+
+def compare_with_nn_dropout(x, p, seed):
+    """Run our dropout and nn.Dropout from the same torch.manual_seed(seed) in train and eval mode.
+
+    Returns {"ours", "torch" (training outputs), "mask" (our 0/1 mask), "train_max_diff",
+             "same_mask", "eval_max_diff", "eval_is_identity", "kept_fraction"}.
+    nn.Dropout's own mask is read off by feeding it a tensor of ones from the same random state.
+    The global random state is restored afterwards.
+    """
+    layer = torch.nn.Dropout(p)
+    saved = torch.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        ours = dropout(x, p, training=True)  # global generator, like nn.Dropout
+        torch.manual_seed(seed)
+        mask = dropout_mask(x.shape, p)  # the mask that call used
+        torch.manual_seed(seed)
+        theirs = layer.train()(x)
+        torch.manual_seed(seed)
+        torch_mask = (layer(torch.ones_like(x)) != 0).to(x.dtype)
+    finally:
+        torch.set_rng_state(saved)
+    eval_ours = dropout(x, p, training=False)
+    eval_theirs = layer.eval()(x)
+    return {"ours": ours, "torch": theirs, "mask": mask,
+            "train_max_diff": (ours - theirs).abs().max().item(),
+            "same_mask": bool(torch.equal(mask, torch_mask)),
+            "eval_max_diff": (eval_ours - eval_theirs).abs().max().item(),
+            "eval_is_identity": bool(torch.equal(eval_ours, x)),
+            "kept_fraction": mask.mean().item()}
+
+
+def running_mean(x, p, n_samples, seed=0, scale=True):
+    """Mean of dropout(x) over 1, 2, ..., n_samples independent masks: [n_samples].
+
+    With scale=True (inverted dropout) it settles on x.mean(); without the 1 / (1 - p) it settles on
+    (1 - p) * x.mean(): the layer after dropout would see inputs that are too small.
+    """
+    g = torch.Generator().manual_seed(seed)
+    means = torch.empty(n_samples)
+    for i in range(n_samples):
+        out = dropout(x, p, training=True, generator=g)  # [B, F]
+        means[i] = out.mean() if scale else (out * (1 - p)).mean()
+    return torch.cumsum(means, 0) / torch.arange(1, n_samples + 1)  # running average

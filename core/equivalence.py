@@ -1,0 +1,321 @@
+"""What torch.nn adds: each torch.nn / torch.optim / DataLoader piece next to its raw-tensor
+equivalent from `core`, run on the same numbers, with the largest difference measured.
+
+Every check_* function takes a batch x [B, in] (float32), labels y [B] (int64) and a seed, builds
+the same starting weights for both sides, and returns a dict with at least
+    "max_abs_diff": largest |ours - torch| over every number compared (0.0 = bit for bit).
+"""
+import io
+import math
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from core import backward as bw
+from core import data, losses, network, optim
+
+# Two float32 computations that sum in a different order agree to about this much.
+TOLERANCE = 1e-5
+
+
+def _setup(x, seed, hidden=128, n_classes=10):
+    """Our weights (list of {"W", "b"}) and an nn.Sequential holding the same numbers."""
+    params = network.init_mlp([x.shape[1], hidden, n_classes], seed=seed)
+    for layer in params:  # non-zero biases, so that a transposed or missing bias would show
+        layer["b"] = 0.1 * torch.randn(layer["b"].shape, generator=torch.Generator().manual_seed(seed + 1))
+    return params, network.to_torch_sequential(params)
+
+
+def _diff(a, b):
+    return (a - b).abs().max().item() if a.numel() else 0.0
+
+
+# ------------------------------------------------------------------ layers
+def check_weights(x, y, seed=0):
+    """nn.Linear(in, out)'s starting weights are plain random tensors: uniform in +-1/sqrt(in).
+
+    torch draws weight [out, in] first, then bias [out], from the global generator; we draw the
+    same two tensors by hand after the same torch.manual_seed and compare.
+    """
+    fan_in, fan_out = x.shape[1], 128
+    saved = torch.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        layer = torch.nn.Linear(fan_in, fan_out)
+        torch.manual_seed(seed)
+        bound = math.sqrt(3.0) * math.sqrt(2.0 / (1 + 5)) / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5))
+        W_t = torch.empty(fan_out, fan_in).uniform_(-bound, bound)  # [out, in], as nn.Linear stores it
+        b = torch.empty(fan_out).uniform_(-1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))  # [out]
+    finally:
+        torch.set_rng_state(saved)
+    W = W_t.T  # [in, out]: the layout x @ W + b uses
+    return {"max_abs_diff": max(_diff(W, layer.weight.detach().T), _diff(b, layer.bias.detach())),
+            "bound": bound, "shape_ours": tuple(W.shape), "shape_torch": tuple(layer.weight.shape)}
+
+
+def check_linear(x, y, seed=0):
+    """x @ W + b  vs  nn.Linear (whose weight is W.T):  [B, in] @ [in, out] + [out] -> [B, out]."""
+    params, model = _setup(x, seed)
+    ours = x @ params[0]["W"] + params[0]["b"]  # [B, 128]
+    with torch.no_grad():
+        theirs = model[0](x)  # [B, 128]
+    return {"max_abs_diff": _diff(ours, theirs), "shape": tuple(ours.shape)}
+
+
+def check_relu(x, y, seed=0):
+    """torch.clamp(z, min=0)  vs  nn.ReLU()(z) on the first layer's pre-activations [B, 128]."""
+    params, _ = _setup(x, seed)
+    z = x @ params[0]["W"] + params[0]["b"]  # [B, 128]
+    ours = network.relu(z)
+    theirs = torch.nn.ReLU()(z)
+    return {"max_abs_diff": _diff(ours, theirs), "fraction_zero": (ours == 0).float().mean().item()}
+
+
+def check_forward(x, y, seed=0):
+    """Our whole forward pass vs nn.Sequential(Linear, ReLU, Linear): logits [B, 10]."""
+    params, model = _setup(x, seed)
+    ours, _ = network.forward(params, x)
+    with torch.no_grad():
+        theirs = model(x)
+    return {"max_abs_diff": _diff(ours, theirs), "shape": tuple(ours.shape)}
+
+
+def check_cross_entropy(x, y, seed=0):
+    """softmax + negative log-likelihood by hand  vs  F.cross_entropy on the same logits."""
+    params, _ = _setup(x, seed)
+    logits, _ = network.forward(params, x)
+    ours = losses.cross_entropy(logits, y)
+    theirs = F.cross_entropy(logits, y)
+    return {"max_abs_diff": abs(ours.item() - theirs.item()), "ours": ours.item(), "torch": theirs.item()}
+
+
+def _autograd_grads(model, x, y):
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(x), y).backward()
+    return [(m.weight.grad.T, m.bias.grad) for m in model if isinstance(m, torch.nn.Linear)]
+
+
+def check_backward(x, y, seed=0):
+    """Our hand-derived backward pass  vs  loss.backward() through nn.Sequential: all four gradients."""
+    params, model = _setup(x, seed)
+    _, cache = network.forward(params, x)
+    ours = bw.backward(params, cache, y)
+    theirs = _autograd_grads(model, x, y)
+    diff = max(max(_diff(g["W"], tw), _diff(g["b"], tb)) for g, (tw, tb) in zip(ours, theirs))
+    return {"max_abs_diff": diff}
+
+
+# --------------------------------------------------------------- optimizers
+def _optimizer_race(x, y, seed, steps, ours_step, make_torch_opt):
+    """Take `steps` steps with our optimizer and with torch's from the same weights; compare weights."""
+    params, model = _setup(x, seed)
+    state = {}
+    optimizer = make_torch_opt(model.parameters())
+    for _ in range(steps):
+        logits, cache = network.forward(params, x)
+        ours_step(params, bw.backward(params, cache, y), state)
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    from core.train import max_weight_difference
+    return {"max_abs_diff": max_weight_difference(params, model), "steps": steps}
+
+
+def check_sgd(x, y, seed=0, lr=0.1, momentum=0.9, steps=3):
+    """W -= lr * grad (with momentum)  vs  torch.optim.SGD.step(), after `steps` steps."""
+    return _optimizer_race(x, y, seed, steps,
+                           lambda p, g, s: optim.sgd_step(p, g, s, lr=lr, momentum=momentum),
+                           lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum))
+
+
+def check_adam(x, y, seed=0, lr=1e-3, steps=3):
+    """Our Adam (running means m, v, bias correction)  vs  torch.optim.Adam.step(), after `steps` steps."""
+    return _optimizer_race(x, y, seed, steps,
+                           lambda p, g, s: optim.adam_step(p, g, s, lr=lr),
+                           lambda ps: torch.optim.Adam(ps, lr=lr))
+
+
+def check_zero_grad(x, y, seed=0):
+    """W.grad.zero_()  vs  optimizer.zero_grad(), compared on the gradient of the NEXT backward().
+
+    Without either, the second backward() would add onto the first gradient (the check reports that too).
+    """
+    params, model = _setup(x, seed)
+    tensors = [t.clone().requires_grad_(True) for _, t in network.named_tensors(params)]  # W1, b1, W2, b2
+
+    def scratch_loss():
+        h = network.relu(x @ tensors[0] + tensors[1])  # [B, 128]
+        return losses.cross_entropy(h @ tensors[2] + tensors[3], y)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    scratch_loss().backward()
+    F.cross_entropy(model(x), y).backward()
+    for t in tensors:
+        t.grad.zero_()
+    optimizer.zero_grad()
+    torch_grad_is_none = model[0].weight.grad is None  # zero_grad() sets .grad to None by default
+    scratch_loss().backward()
+    F.cross_entropy(model(x), y).backward()
+    ours = [tensors[0].grad, tensors[1].grad, tensors[2].grad, tensors[3].grad]
+    theirs = [g for pair in [(m.weight.grad.T, m.bias.grad) for m in model if isinstance(m, torch.nn.Linear)]
+              for g in pair]
+    ours = [g.clone() for g in ours]
+    scratch_loss().backward()  # a third backward with no zeroing: gradients double up
+    doubled = max(_diff(t.grad, 2 * o) for t, o in zip(tensors, ours))
+    return {"max_abs_diff": max(_diff(a, b) for a, b in zip(ours, theirs)),
+            "torch_grad_none_after_zero_grad": torch_grad_is_none, "forgetting_doubles": doubled}
+
+
+# -------------------------------------------------------------------- data
+def check_dataloader(x, y, seed=0, batch_size=16):
+    """randperm + slice (core.data.batch_indices)  vs  DataLoader(shuffle=True, generator=seed).
+
+    DataLoader first draws one int64 from its generator (a base seed for worker processes) and then
+    calls randperm: after drawing that number too, our batches come out in exactly the same order.
+    Returns the order difference (0 = same order) and whether the batches are the same sets.
+    """
+    N = x.shape[0]
+    loader = DataLoader(TensorDataset(torch.arange(N)), batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    theirs = [b[0] for b in loader]
+    g = torch.Generator().manual_seed(seed)
+    torch.empty((), dtype=torch.int64).random_(generator=g)  # the base seed DataLoader draws first
+    ours = data.batch_indices(N, batch_size, shuffle=True, generator=g)
+    naive = data.batch_indices(N, batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    same_len = len(ours) == len(theirs)
+    diff = max(_diff(a.float(), b.float()) for a, b in zip(ours, theirs)) if same_len else math.inf
+    return {"max_abs_diff": diff, "n_batches": len(ours),
+            "same_sets": sorted(map(tuple, (sorted(b.tolist()) for b in ours)))
+            == sorted(map(tuple, (sorted(b.tolist()) for b in theirs))),
+            "covers_each_once": sorted(torch.cat(ours).tolist()) == list(range(N)),
+            "naive_same_order": all(torch.equal(a, b) for a, b in zip(naive, theirs)),
+            "first_batch_ours": ours[0].tolist(), "first_batch_torch": theirs[0].tolist()}
+
+
+def check_to_device(x, y, seed=0, device=None):
+    """tensor.to(device) on each of our four tensors  vs  model.to(device) (which moves every parameter).
+
+    device defaults to "cuda" when a GPU is present, else "cpu" (then the move is a no-op).
+    """
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    params, model = _setup(x, seed)
+    moved = [{"W": layer["W"].to(device), "b": layer["b"].to(device)} for layer in params]
+    model = model.to(device)
+    ours, _ = network.forward(moved, x.to(device))
+    with torch.no_grad():
+        theirs = model(x.to(device))
+    return {"max_abs_diff": _diff(ours.cpu(), theirs.cpu()), "device": device,
+            "all_moved": all(p.device.type == device for p in model.parameters())}
+
+
+def check_dropout(x, y, seed=0, p=0.5):
+    """mask = bernoulli(1 - p); x * mask / (1 - p)  vs  nn.Dropout(p), from the same random state."""
+    from core.dropout import compare_with_nn_dropout
+    r = compare_with_nn_dropout(x, p, seed)
+    return {"max_abs_diff": max(r["train_max_diff"], r["eval_max_diff"]), "same_mask": r["same_mask"],
+            "eval_is_identity": r["eval_is_identity"], "kept_fraction": r["kept_fraction"]}
+
+
+# --------------------------------------------------------------- save / load
+def to_state_dict(params):
+    """Our {"W", "b"} layers as the state_dict of the matching nn.Sequential(Linear, ReLU, Linear, ...).
+
+    Layer i of ours is module 2*i of the Sequential (ReLUs sit in between); nn.Linear stores W.T.
+    """
+    return {f"{2 * i}.{name}": tensor for i, layer in enumerate(params)
+            for name, tensor in (("weight", layer["W"].T.contiguous()), ("bias", layer["b"].clone()))}
+
+
+def check_state_dict(x, y, seed=0):
+    """Save our tensors with torch.save, load them into a fresh nn.Sequential, compare the outputs."""
+    params, _ = _setup(x, seed)
+    buffer = io.BytesIO()
+    torch.save(to_state_dict(params), buffer)
+    buffer.seek(0)
+    fresh = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    result = fresh.load_state_dict(torch.load(buffer, weights_only=True))
+    ours, _ = network.forward(params, x)
+    with torch.no_grad():
+        theirs = fresh(x)
+    return {"max_abs_diff": _diff(ours, theirs), "bytes": buffer.getbuffer().nbytes,
+            "missing": list(result.missing_keys), "unexpected": list(result.unexpected_keys),
+            "keys": list(to_state_dict(params))}
+
+
+def check_parameters(x, y, seed=0):
+    """model.parameters() finds every tensor we had to list by hand: same count, same numbers."""
+    params, model = _setup(x, seed)
+    ours = [t for _, t in network.named_tensors(params)]
+    theirs = [p.detach() for p in model.parameters()]
+    theirs = [t.T if t.dim() == 2 else t for t in theirs]
+    same = len(ours) == len(theirs)
+    return {"max_abs_diff": max(_diff(a, b) for a, b in zip(ours, theirs)) if same else math.inf,
+            "count_ours": len(ours), "count_torch": len(theirs),
+            "numbers": sum(t.numel() for t in ours)}
+
+
+# ------------------------------------------------------------------- hooks
+def activation_stats(x, seed=0):
+    """Forward hooks on every layer of nn.Sequential(Linear, ReLU, Linear): one row per layer with
+    the output's shape, mean, std and fraction of exact zeros, plus the max difference to the same
+    tensor in our forward cache (z for Linear layers, a for ReLU)."""
+    params, model = _setup(x, seed)
+    rows = []
+
+    def hook(module, inputs, output):
+        rows.append({"layer": f"{len(rows)}: {module.__class__.__name__}", "output shape": str(list(output.shape)),
+                     "mean": output.mean().item(), "std": output.std().item(),
+                     "fraction zero": (output == 0).float().mean().item(), "_out": output.detach()})
+
+    handles = [m.register_forward_hook(hook) for m in model]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    _, cache = network.forward(params, x)
+    ours = [cache["layers"][0]["z"], cache["layers"][0]["a"], cache["layers"][1]["z"]]
+    for row, mine in zip(rows, ours):
+        row["max |hook - our cache|"] = _diff(row.pop("_out"), mine)
+    return rows
+
+
+# The lesson's equivalence table, in its order: (from scratch, torch.nn, check function).
+EQUIVALENCE_TABLE = [
+    ("W = random tensor [in, out]", "nn.Linear(in, out).weight (stored [out, in])", check_weights),
+    ("torch.clamp(z, min=0)", "nn.ReLU()(z) / F.relu(z)", check_relu),
+    ("softmax + NLL (core.losses)", "F.cross_entropy(logits, y)", check_cross_entropy),
+    ("hand-derived backward (core.backward)", "loss.backward()", check_backward),
+    ("W -= lr * grad (core.optim.sgd_step)", "optim.SGD(...).step()", check_sgd),
+    ("our Adam (core.optim.adam_step)", "optim.Adam(...).step()", check_adam),
+    ("W.grad.zero_()", "optimizer.zero_grad()", check_zero_grad),
+    ("randperm + slice (core.data)", "DataLoader(shuffle=True)", check_dataloader),
+    ("tensor.to(device) per tensor", "model.to(device)", check_to_device),
+]
+
+
+def equivalence_table(x, y, seed=0, tol=TOLERANCE):
+    """Run every row of EQUIVALENCE_TABLE; return rows {"from scratch", "torch.nn", "max abs diff", "equal"}."""
+    rows = []
+    for scratch, torch_name, check in EQUIVALENCE_TABLE:
+        diff = check(x, y, seed)["max_abs_diff"]
+        rows.append({"from scratch": scratch, "torch.nn": torch_name, "max abs diff": diff,
+                     "equal": bool(diff <= tol)})
+    return rows
+
+
+def pick_batch(X, y, batch_size, seed=0):
+    """batch_size rows of (X [N, 784], y [N]) chosen by seed; with X None, clearly random pixels and labels."""
+    g = torch.Generator().manual_seed(seed)
+    if X is None:
+        return torch.rand(batch_size, 784, generator=g), torch.randint(0, 10, (batch_size,), generator=g)
+    idx = torch.randperm(len(X), generator=g)[:batch_size]  # [B] which rows form the batch
+    return X[idx], y[idx]
+
+
+def hidden_activations(x, seed=0, hidden=128):
+    """The first hidden layer's ReLU output h = relu(x @ W1 + b1) [B, hidden]: what dropout acts on."""
+    params, _ = _setup(x, seed, hidden=hidden)
+    return network.relu(x @ params[0]["W"] + params[0]["b"])  # [B, 784] @ [784, H] -> [B, H]

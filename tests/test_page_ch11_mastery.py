@@ -1,0 +1,63 @@
+"""Page: chapter 11, the equivalence table and dropout from scratch."""
+from tests.apptest_utils import assert_no_exception, metric, open_page
+
+PAGE = "pages/ch11_mastery.py"
+
+
+def _table(at):
+    return next(m.value for m in at.markdown if m.value.startswith("| from scratch"))
+
+
+def test_table_all_rows_checked_and_tolerance_matters():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert metric(at, "Rows equal within tolerance") == "9 / 9"
+    assert _table(at).count(":material/check: equal") == 9
+    assert float(metric(at, "Largest difference")) < 1e-5
+    at.select_slider(key="ms_tol").set_value(-9).run()
+    assert_no_exception(at)
+    n = int(metric(at, "Rows equal within tolerance").split("/")[0])
+    assert 3 <= n < 9  # exact rows (weights, ReLU, DataLoader) stay equal, rounding-level rows do not
+    assert ":material/close: differs" in _table(at) and metric(at, "Tolerance") == "1e-9"
+
+
+def test_dropout_defaults_match_nn_dropout_and_keep_the_mean():
+    at = open_page(PAGE)
+    assert metric(at, "Scale for survivors 1/(1-p)") == "2.000"
+    assert metric(at, "max |ours - nn.Dropout|") == "0.0e+00"
+    assert metric(at, "Same mask as nn.Dropout") == "yes"
+    kept = float(metric(at, "Fraction kept in this mask"))
+    assert 0.45 < kept < 0.55
+    mean_h = float(metric(at, "Mean of h (no dropout)"))
+    assert abs(float(metric(at, "Mean over 500 masks, with 1/(1-p)")) - mean_h) < 0.02 * mean_h
+    assert abs(float(metric(at, "Mean over 500 masks, without")) - 0.5 * mean_h) < 0.02 * mean_h
+
+
+def test_p_slider_extremes_and_eval_mode():
+    at = open_page(PAGE)
+    at.slider(key="ms_p").set_value(0.95).run()
+    assert_no_exception(at)
+    assert metric(at, "Scale for survivors 1/(1-p)") == "20.000"
+    assert float(metric(at, "Fraction kept in this mask")) < 0.1
+    at.slider(key="ms_p").set_value(0.0).run()
+    assert metric(at, "Fraction kept in this mask") == "1.000"
+    at.slider(key="ms_p").set_value(0.3).run()
+    at.segmented_control(key="ms_mode").set_value("eval").run()
+    assert_no_exception(at)
+    assert metric(at, "eval output == input") == "yes"
+    assert metric(at, "max |ours - nn.Dropout|") == "0.0e+00"
+
+
+def test_batch_size_extremes_and_links():
+    at = open_page(PAGE, query={"ms_batch": "1", "ms_p": "0.7"})
+    assert_no_exception(at)
+    assert at.slider(key="ms_p").value == 0.7 and metric(at, "Rows equal within tolerance") == "9 / 9"
+    at = open_page(PAGE, query={"ms_batch": "256", "ms_p": "2"})
+    assert_no_exception(at)
+    assert at.slider(key="ms_p").value == 0.5 and at.warning
+
+
+def test_quiz_counts():
+    at = open_page(PAGE)
+    at.radio(key="quiz_ch11").set_value(at.radio(key="quiz_ch11").options[1]).run()
+    assert at.success
