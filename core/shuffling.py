@@ -1,0 +1,90 @@
+"""Why a data loader shuffles: batches of a class-sorted dataset, their class mix, and what training sees.
+
+Shuffling and slicing themselves are core.data.batch_indices (randperm, then cut into pieces of
+batch_size). This module adds what the chapter-6 page measures about them:
+
+  * sorted_labels:    a toy dataset stored sorted by class, like files saved folder by folder;
+  * class_mix:        how many items of each class every batch holds, and the entropy of that mix;
+  * sorted_blobs, train_ordering:  the same small network trained on the same class-sorted data,
+                      same start, same steps; only the order in which the examples arrive differs.
+"""
+import math
+
+import torch
+
+from core.data import batch_indices, make_2d
+from core.metrics import evaluate
+from core.network import init_mlp
+from core.train import make_config, train_step
+
+ORDERINGS = ("sorted (no shuffle)", "shuffled once", "reshuffled every epoch")
+
+
+def sorted_labels(n_classes=6, per_class=10):
+    """Labels [n_classes * per_class] stored class by class: 0,0,...,0,1,1,...: a dataset sorted on disk."""
+    return torch.arange(n_classes).repeat_interleave(per_class)
+
+
+def epoch_order(N, batch_size, shuffle, seed):
+    """The batches of one epoch as lists of item indices (core.data.batch_indices with a seeded generator)."""
+    g = torch.Generator().manual_seed(seed)
+    return [b.tolist() for b in batch_indices(N, batch_size, shuffle=shuffle, generator=g)]
+
+
+def entropy_bits(counts):
+    """Shannon entropy of a class mix in bits: 0 when one class fills the batch, log2(k) for k equal classes."""
+    total = sum(counts)
+    return -sum(c / total * math.log2(c / total) for c in counts if c > 0) + 0.0  # + 0.0: no "-0.0"
+
+
+def class_mix(labels, batches, n_classes):
+    """For every batch: its size, the count of each class, and the entropy of that mix (bits)."""
+    rows = []
+    for i, idx in enumerate(batches):
+        counts = torch.bincount(labels[idx], minlength=n_classes).tolist()  # [n_classes]
+        rows.append({"batch": i, "size": len(idx), "counts": counts, "entropy": entropy_bits(counts)})
+    return rows
+
+
+def sorted_blobs(n_classes=6, per_class=50, noise=0.3, seed=0):
+    """2-D blobs (core.data.make_2d) stored sorted by class: X [N, 2], y [N] = 0,0,...,1,1,...."""
+    X, y = make_2d("blobs", n=n_classes * per_class, noise=noise, seed=seed, n_classes=n_classes)
+    by_class = torch.argsort(y, stable=True)  # a stable sort keeps each class's points in their order
+    return X[by_class], y[by_class]
+
+
+def train_ordering(ordering, X, y, batch_size=20, lr=0.3, epochs=5, hidden=16, seed=0):
+    """Train a 2-hidden-C MLP with plain SGD on (X, y), feeding the examples in one of ORDERINGS.
+
+    Every call with the same seed starts from the same weights and takes the same steps with the same
+    learning rate; "shuffled once" and "reshuffled every epoch" share their first-epoch permutation,
+    so the only difference between the three runs is the order of the examples.
+    After every step the loss and accuracy are measured on the whole training set.
+    Returns {"loss": [...], "acc": [...]} (entry 0 = before training) and "diverged": a message or None.
+    """
+    if ordering not in ORDERINGS:
+        raise ValueError(f"ordering must be one of {ORDERINGS}, got {ordering!r}")
+    N, n_classes = len(y), int(y.max()) + 1
+    params = init_mlp([X.shape[1], hidden, n_classes], seed=seed)  # identical start for every ordering
+    state, config = {}, make_config("sgd", lr=lr)
+    g = torch.Generator().manual_seed(seed + 1)
+    first = torch.randperm(N, generator=g)  # the permutation both shuffled runs use in epoch 1
+    start = evaluate(params, X, y)
+    curve = {"loss": [start["loss"]], "acc": [start["acc"]], "diverged": None}
+    for epoch in range(epochs):
+        if ordering == "sorted (no shuffle)":
+            order = torch.arange(N).split(batch_size)  # class 0 first, then class 1, ...
+        elif ordering == "shuffled once" or epoch == 0:
+            order = first.split(batch_size)  # the same mixed order every epoch
+        else:
+            order = batch_indices(N, batch_size, shuffle=True, generator=g)  # a fresh permutation
+        for idx in order:
+            step = train_step(params, state, X[idx], y[idx], config)  # forward, backward, SGD update
+            after = evaluate(params, X, y)  # the whole training set, after this step
+            if step["diverged"] or not math.isfinite(after["loss"]):
+                curve["diverged"] = (f"the loss became inf or nan at step {len(curve['loss'])}; "
+                                     f"lower the learning rate (now {lr:g})")
+                return curve
+            curve["loss"].append(after["loss"])
+            curve["acc"].append(after["acc"])
+    return curve

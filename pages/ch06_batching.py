@@ -1,0 +1,155 @@
+"""Chapter 6: what a data loader does (randperm + slice), and what skipping the shuffle costs."""
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from core import data, shuffling
+
+ui.header(
+    "6 · Shuffling & batching",
+    "A data loader does two things: it draws a random order of the examples (`torch.randperm`) and cuts "
+    "that order into mini-batches of B examples. Below, 60 items of 6 classes are stored sorted by class, "
+    "as a dataset often is on disk. Switch the shuffle off and on and watch what each batch contains; "
+    "then see what the order does to training.",
+)
+
+N_CLASSES, PER_CLASS = 6, 10
+N = N_CLASSES * PER_CLASS
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    shuffle = ui.toggle("Shuffle (randperm)", False, key="bat_shuffle")
+with c2:
+    B = ui.slider("Batch size B", 1, N, 8, key="bat_b")
+with c3:
+    seed = ui.seed("bat_seed")
+
+labels = shuffling.sorted_labels(N_CLASSES, PER_CLASS)  # [60]: 0 x10, 1 x10, ...
+batches = shuffling.epoch_order(N, B, shuffle, seed)
+mix = shuffling.class_mix(labels, batches, N_CLASSES)
+n_batches = data.num_batches(N, B)
+
+m = st.columns(4)
+m[0].metric("Batches per epoch", n_batches)
+m[1].metric("Size of the last batch", len(batches[-1]))
+m[2].metric("Mean class entropy per batch (bits)", f"{sum(r['entropy'] for r in mix) / len(mix):.2f}")
+m[3].metric("Batches holding a single class", sum(r["entropy"] == 0 for r in mix))
+st.caption(f"(N + B - 1) // B = ({N} + {B} - 1) // {B} = {n_batches} batches; the last one holds "
+           f"{N} - {B} x {n_batches - 1} = {len(batches[-1])} items.")
+
+order = [i for b in batches for i in b]
+st.markdown("**Order of the items this epoch** (" + ("a random permutation drawn with seed "
+            f"{seed}" if shuffle else "no shuffle: 0, 1, 2, ... as stored") + ")")
+st.code(" ".join(str(i) for i in order), language=None, wrap_lines=True)
+
+# ---------------------------------------------------------------- the batches as a grid
+colours = ui.PALETTE[:N_CLASSES]
+scale = [[pos, colours[c]] for c in range(N_CLASSES) for pos in (c / N_CLASSES, (c + 1) / N_CLASSES)]
+z = [[int(labels[i]) for i in b] + [None] * (B - len(b)) for b in batches]  # ragged last row -> blanks
+text = [[str(i) for i in b] + [""] * (B - len(b)) for b in batches]
+hover = [[f"item {i}, class {int(labels[i])}" for i in b] + [""] * (B - len(b)) for b in batches]
+grid = go.Figure(go.Heatmap(z=z, text=text, texttemplate="%{text}", hovertext=hover, hoverinfo="text",
+                            colorscale=scale, zmin=-0.5, zmax=N_CLASSES - 0.5, xgap=2, ygap=2,
+                            colorbar=dict(title="class", tickvals=list(range(N_CLASSES)))))
+grid.update_yaxes(autorange="reversed", title="batch", tickvals=list(range(n_batches)))
+grid.update_xaxes(title="position in the batch")
+grid.update_layout(height=min(120 + 32 * n_batches, 720),
+                   title="One row per mini-batch; each cell is an item (its index), coloured by its class")
+ui.plot(grid, key="bat_grid")
+
+ui.stat_table([{"batch": r["batch"], "size": r["size"],
+                **{f"class {c}": r["counts"][c] for c in range(N_CLASSES)},
+                "entropy (bits)": round(r["entropy"], 3)} for r in mix], width="stretch")
+st.caption("Entropy measures how mixed a batch is: 0 bits when every item has the same class, "
+           "log2(6) = 2.585 bits when all 6 classes appear equally often.")
+
+# ---------------------------------------------------------------- the consequence
+st.subheader("The consequence: train on sorted vs shuffled data")
+st.markdown("The same network (2 inputs, 16 hidden units, 6 outputs), the same starting weights, the same "
+            "plain-SGD learning rate and the same number of steps, on 300 points in 6 clusters stored "
+            "sorted by class. Only the order in which the points arrive differs.")
+t1, t2, t3 = st.columns(3)
+with t1:
+    train_b = ui.slider("Batch size for training", 10, 300, 20, key="bat_tb")
+with t2:
+    lr = ui.select_slider("Learning rate (SGD)", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], 0.3, key="bat_lr")
+with t3:
+    epochs = ui.slider("Epochs", 1, 10, 5, key="bat_epochs")
+
+
+@st.cache_data(max_entries=300, show_spinner=False)
+def run(ordering, train_b, lr, epochs, seed):
+    """One training run for these settings (pure: same arguments, same curve)."""
+    X, y = shuffling.sorted_blobs(N_CLASSES, 50, noise=0.3, seed=seed)
+    return shuffling.train_ordering(ordering, X, y, batch_size=train_b, lr=lr, epochs=epochs, seed=seed)
+
+
+progress = st.progress(0.0, text="Training three networks...")
+curves = {}
+for k, ordering in enumerate(shuffling.ORDERINGS):
+    curves[ordering] = run(ordering, train_b, lr, epochs, seed)
+    progress.progress((k + 1) / 3, text=f"Trained: {ordering}")
+progress.empty()
+
+for ordering, curve in curves.items():
+    if curve["diverged"]:
+        st.warning(f"{ordering}: training blew up, {curve['diverged']}.", icon=":material/warning:")
+    elif curve["loss"][-1] > curve["loss"][0]:
+        st.warning(f"{ordering}: the loss ended higher than it started ({curve['loss'][0]:.3f} -> "
+                   f"{curve['loss'][-1]:.3f}); the learning rate {lr:g} is too large for this network.",
+                   icon=":material/warning:")
+
+per_epoch = data.num_batches(300, train_b)
+CURVE_COLOURS = dict(zip(shuffling.ORDERINGS, (ui.COLORS["wrong"], ui.COLORS["neutral"], ui.COLORS["correct"])))
+fig = go.Figure()
+for ordering, curve in curves.items():
+    fig.add_scatter(y=curve["loss"], name=ordering, mode="lines", line_color=CURVE_COLOURS[ordering])
+fig.update_layout(height=400, xaxis_title=f"step ({per_epoch} steps per epoch)",
+                  yaxis_title="loss on all 300 training points", legend=dict(orientation="h", y=-0.2),
+                  shapes=[dict(type="line", x0=e * per_epoch, x1=e * per_epoch, y0=0, y1=1, yref="paper",
+                               line=dict(color="#bbbbbb", dash="dot", width=1)) for e in range(1, epochs)])
+ui.plot(fig, key="bat_curves")
+
+
+def last_epoch(values):
+    return values[-per_epoch:] if len(values) > per_epoch else values
+
+
+ui.stat_table([{"order of examples": o, "steps": len(c["loss"]) - 1, "final loss": round(c["loss"][-1], 4),
+                "final accuracy": f"{c['acc'][-1]:.1%}",
+                "worst loss during the last epoch": round(max(last_epoch(c["loss"])), 4)}
+               for o, c in curves.items()], width="stretch")
+st.caption("Dotted lines mark epoch boundaries. Without shuffling, each stretch of steps sees a single class, "
+           "so every update drags the network towards predicting that class and the loss on the whole set "
+           "swings up and down within each epoch.")
+
+ui.explain(
+    "**A data loader is randperm + slice.** `torch.randperm(N)` lists 0..N-1 in a random order; slicing "
+    "it into pieces of B gives the index lists of the batches, and `X[idx]` gathers those rows: shapes "
+    "`[B, features]` and `[B]`. There are (N + B - 1) // B batches; only the last one can be smaller.\n\n"
+    "**Why shuffle.** A mini-batch gradient is supposed to be a cheap estimate of the gradient over the "
+    "whole dataset. That works only if the batch looks like the dataset. A batch holding a single class "
+    "estimates the gradient of a different problem (\"everything is class 3\"), so consecutive steps pull in "
+    "different directions and undo each other.\n\n"
+    "**Why again each epoch.** With a fixed order the network meets the same batches in the same sequence "
+    "every epoch, so the same quirks of that order repeat and add up. A fresh permutation makes each "
+    "epoch's sequence of gradient estimates independent of the last one. (On this small problem the "
+    "difference between 'shuffled once' and 'reshuffled' is small; the difference to 'sorted' is not.)\n\n"
+    "**What the real DataLoader adds:** worker processes that prepare the next batch in parallel, pinned "
+    "memory for faster copies to a GPU, and collation of samples into tensors. The order logic is the same."
+)
+ui.show_source(data.batch_indices, data.num_batches, shuffling.epoch_order, shuffling.class_mix,
+               shuffling.entropy_bits, shuffling.sorted_blobs, shuffling.train_ordering)
+
+ui.quiz(
+    "ch6",
+    "A training loop draws a new random permutation of the data at the start of every epoch. What does that buy?",
+    ["It makes each epoch faster to compute",
+     "Every batch stays a fair sample of the data, and the network never sees the same batches in the same "
+     "sequence twice, so order effects do not repeat epoch after epoch",
+     "It guarantees that every batch contains exactly one example of each class",
+     "It is needed so that the last batch has the same size as the others"],
+    answer=1,
+    why="Shuffling costs time, it does not save it; it does not balance the classes exactly; and the last batch "
+        "is short either way. Its job is to keep batches representative and the sequence of updates fresh.",
+)

@@ -1,0 +1,92 @@
+"""Chapter 6 page (shuffling & batching) and core.shuffling."""
+import math
+
+import torch
+
+from core import data, shuffling
+from tests.apptest_utils import assert_no_exception, metric, open_page
+
+PAGE = "pages/ch06_batching.py"
+
+
+def test_epoch_order_is_dataloader_order():
+    batches = shuffling.epoch_order(60, 8, True, seed=5)
+    # the sampler a DataLoader(shuffle=True) uses: randperm, then groups of batch_size
+    sampler = torch.utils.data.BatchSampler(
+        torch.utils.data.RandomSampler(range(60), generator=torch.Generator().manual_seed(5)), 8, False)
+    assert batches == list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(60))
+    assert shuffling.epoch_order(60, 8, False, seed=5)[0] == list(range(8))
+
+
+def test_class_mix_and_entropy():
+    labels = shuffling.sorted_labels(6, 10)
+    mix = shuffling.class_mix(labels, shuffling.epoch_order(60, 10, False, 0), 6)
+    assert [r["entropy"] for r in mix] == [0.0] * 6
+    assert math.isclose(shuffling.entropy_bits([1, 1, 1, 1, 1, 1]), math.log2(6))
+    assert math.isclose(shuffling.entropy_bits([2, 2, 0]), 1.0)
+
+
+def test_sorted_order_trains_worse_than_shuffled():
+    X, y = shuffling.sorted_blobs(6, 50, noise=0.3, seed=0)
+    assert torch.equal(y, y.sort().values)
+    curves = {o: shuffling.train_ordering(o, X, y, batch_size=20, lr=0.3, epochs=5, seed=0)
+              for o in shuffling.ORDERINGS}
+    assert all(len(c["loss"]) == 1 + 5 * 15 for c in curves.values())
+    assert len({c["loss"][0] for c in curves.values()}) == 1  # same start
+    sorted_, shuffled = curves["sorted (no shuffle)"], curves["reshuffled every epoch"]
+    assert sorted_["loss"][-1] > shuffled["loss"][-1] + 0.1
+    # within the last epoch, the sorted run swings far more
+    spread = lambda c: max(c["loss"][-15:]) - min(c["loss"][-15:])  # noqa: E731
+    assert spread(sorted_) > 2 * spread(shuffled)
+
+
+def test_page_default_sorted_batches_are_pure():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert metric(at, "Batches per epoch") == str(data.num_batches(60, 8)) == "8"
+    assert metric(at, "Size of the last batch") == "4"
+    assert metric(at, "Batches holding a single class") == "4"
+    table = at.dataframe[0].value
+    assert list(table["size"]) == [8] * 7 + [4]
+
+
+def test_shuffle_mixes_the_batches():
+    at = open_page(PAGE)
+    at.toggle(key="bat_shuffle").set_value(True).run()
+    assert_no_exception(at)
+    assert float(metric(at, "Mean class entropy per batch (bits)")) > 1.5
+    assert metric(at, "Batches holding a single class") == "0"
+    first = shuffling.epoch_order(60, 8, True, 0)[0]
+    assert " ".join(map(str, first)) in at.code[0].value
+
+
+def test_batch_size_extremes():
+    at = open_page(PAGE)
+    at.slider(key="bat_b").set_value(1).run()
+    assert_no_exception(at)
+    assert metric(at, "Batches per epoch") == "60" and metric(at, "Size of the last batch") == "1"
+    at.slider(key="bat_b").set_value(60).run()
+    assert metric(at, "Batches per epoch") == "1" and metric(at, "Size of the last batch") == "60"
+    at.slider(key="bat_b").set_value(7).run()
+    assert metric(at, "Batches per epoch") == str((60 + 7 - 1) // 7) and metric(at, "Size of the last batch") == "4"
+
+
+def test_training_table_and_large_lr_warning():
+    at = open_page(PAGE)
+    table = at.dataframe[1].value
+    final = dict(zip(table["order of examples"], table["final loss"]))
+    assert final["sorted (no shuffle)"] > final["reshuffled every epoch"] + 0.1
+    at.select_slider(key="bat_lr").set_value(10.0).run()
+    assert_no_exception(at)
+    at.slider(key="bat_tb").set_value(300).run()  # full batch: one step per epoch
+    assert_no_exception(at)
+    assert list(at.dataframe[1].value["steps"]) == [5, 5, 5]
+
+
+def test_link_restores_and_bad_link_warns():
+    at = open_page(PAGE, query={"bat_b": "12", "bat_shuffle": "true"})
+    assert at.slider(key="bat_b").value == 12 and at.toggle(key="bat_shuffle").value is True
+    assert metric(at, "Batches per epoch") == "5"
+    at = open_page(PAGE, query={"bat_b": "999"})
+    assert at.slider(key="bat_b").value == 8 and at.warning
