@@ -1,0 +1,201 @@
+"""Chapter 8: the hand-written training loop and torch.nn, trained side by side."""
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import ui
+from core import data, metrics, network, train
+
+ui.header(
+    "8 · Scratch vs torch.nn",
+    "The reveal: train the same network twice from the same starting weights on the same batches, once with "
+    "our raw-tensor code (hand-written backward pass and optimizer) and once the usual way with `nn.Sequential`, "
+    "`F.cross_entropy`, `loss.backward()` and `torch.optim`. If `torch.nn` is only packaging, the two runs "
+    "must produce the same numbers, step after step.",
+)
+
+LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0]
+DATASETS = ["MNIST"] + data.DATASETS_2D
+MNIST_HELD_OUT = 2000     # the last 2,000 images of the test split are never trained on
+
+c = st.columns([1.3, 1, 2.2, 1.8])
+with c[0]:
+    dataset = ui.selectbox("Data", DATASETS, key="sv_data",
+                           help="MNIST: images of the 10,000-image test split. The others: 2-D toy data.")
+with c[1]:
+    opt_label = ui.segmented("Optimizer", ["SGD", "Adam"], "SGD", key="sv_opt")
+with c[2]:
+    lr = ui.select_slider("Learning rate", LR_OPTIONS, 0.1, key="sv_lr")
+with c[3]:
+    steps = ui.slider("Training steps", 10, 500, 100, step=10, key="sv_steps")
+with ui.more_controls():
+    m = st.columns(4)
+    with m[0]:
+        batch_size = ui.slider("Batch size", 8, 256, 64, step=8, key="sv_batch")
+    with m[1]:
+        hidden = ui.slider("Hidden units", 8, 256, 128, step=8, key="sv_hidden")
+    with m[2]:
+        n_train = ui.slider("Training examples", 500, 8000, 2000, step=500, key="sv_n",
+                            help="MNIST: the first N images; 2-D data: N points (a quarter more are held out).")
+    with m[3]:
+        seed = ui.seed("sv_seed")
+optimizer = opt_label.lower()
+
+
+@st.cache_resource(show_spinner="Reading MNIST ...")
+def mnist_test_split():
+    """The 10,000 MNIST test images, read once and shared read-only by every session."""
+    return data.load_mnist("test")
+
+
+def get_data(dataset, n_train, seed):
+    """(X_train, y_train, X_held_out, y_held_out, a sentence on where they came from)."""
+    if dataset == "MNIST":
+        X, y = mnist_test_split()
+        n = min(n_train, X.shape[0] - MNIST_HELD_OUT)
+        return (X[:n], y[:n], X[-MNIST_HELD_OUT:], y[-MNIST_HELD_OUT:],
+                f"MNIST: the first {n:,} test-split images to train on, the last {MNIST_HELD_OUT:,} held out")
+    n_classes = data.DEFAULT_CLASSES_2D[dataset]
+    X, y = data.make_2d(dataset, n=n_train + n_train // 4, noise=0.1, seed=seed, n_classes=n_classes)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.2, seed=seed)
+    return X_train, y_train, X_test, y_test, f"{dataset}: {len(y_train):,} points to train on, {len(y_test):,} held out"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed, _progress=None):
+    """Train scratch and torch.nn in lock step; keep only plain numbers (cached per widget values)."""
+    X, y, X_test, y_test, source = get_data(dataset, n_train, seed)
+    sizes = [X.shape[1], hidden, int(y.max()) + 1]
+    params = network.init_mlp(sizes, seed=seed)
+    rows = []
+    for row in train.compare_scratch_vs_torch(params, X, y, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                                              steps=steps, seed=seed):
+        rows.append(row)
+        if _progress is not None and (row["step"] % 10 == 0 or row["diverged"]):
+            _progress(row["step"] / steps)
+    last = rows[-1]
+    result = {"source": source, "sizes": sizes, "n_test": len(y_test),
+              "step": [r["step"] for r in rows], "loss_scratch": [r["loss_scratch"] for r in rows],
+              "loss_torch": [r["loss_torch"] for r in rows], "max_abs_diff": [r["max_abs_diff"] for r in rows],
+              "diverged": last["diverged"], "reason": last.get("reason")}
+    weights_ok = train.all_finite(t for layer in last["params"] for t in layer.values())
+    if weights_ok and train.all_finite(last["model"].parameters()):
+        pred_scratch = metrics.predictions(last["params"], X_test)
+        pred_torch = metrics.predictions(last["model"], X_test)
+        result.update(acc_scratch=metrics.accuracy(pred_scratch, y_test),
+                      acc_torch=metrics.accuracy(pred_torch, y_test),
+                      same=(pred_scratch == pred_torch).float().mean().item(),
+                      n_same=int((pred_scratch == pred_torch).sum()))
+    return result
+
+
+bar = st.progress(0.0, text="Training both networks ...")
+try:
+    r = run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
+                       _progress=lambda f: bar.progress(min(f, 1.0), text="Training both networks ..."))
+except data.MnistError as err:
+    bar.empty()
+    st.error(f"The MNIST digits could not be read, so this comparison cannot run on them. {err} "
+             "Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",
+             icon=":material/error:")
+    st.stop()
+bar.empty()
+
+st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "
+           f"lr {lr:g}, batch {batch_size}, seed {seed}; both start from the same weights and see the same batches.")
+
+if r["diverged"]:
+    st.error(f"Training stopped after {r['step'][-1]} steps: {r['reason']} Both versions blew up at the same step, "
+             "as they should: they are the same computation.", icon=":material/error:")
+
+final_diff = r["max_abs_diff"][-1]
+k = st.columns(5)
+k[0].metric("Max |W_scratch - W_nn.T| at the end", f"{final_diff:.1e}")
+k[1].metric("Largest over all steps", f"{max(r['max_abs_diff']):.1e}")
+loss_gap = abs(r["loss_scratch"][-1] - r["loss_torch"][-1])
+k[2].metric("Last-step loss difference", f"{loss_gap:.1e}" if math.isfinite(loss_gap) else "n/a")
+if "same" in r:
+    k[3].metric("Held-out accuracy (scratch / torch.nn)", f"{r['acc_scratch']:.2%} / {r['acc_torch']:.2%}")
+    k[4].metric("Identical predictions", f"{r['same']:.2%}",
+                help=f"{r['n_same']:,} of {r['n_test']:,} held-out examples get the same predicted class.")
+else:
+    k[3].metric("Held-out accuracy (scratch / torch.nn)", "n/a")
+    k[4].metric("Identical predictions", "n/a")
+
+if final_diff > 1e-3 and not r["diverged"]:
+    st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, but not always in "
+               "the same order (a matrix product can add its terms in a different order), so they differ in the last "
+               "bit, about 1e-7. With a learning rate this large training is chaotic: each step multiplies those "
+               "tiny differences until they become visible. Lower the learning rate and they stay at rounding level.",
+               icon=":material/warning:")
+elif final_diff > 1e-5 and not r["diverged"]:
+    st.info(f"The weights differ by {final_diff:.1e}, a little more than float32 rounding (about 1e-7). Every step "
+            "feeds on the weights left by the previous one, so last-bit differences compound, faster with a larger "
+            "learning rate and with Adam, whose division by the root of the squared gradients enlarges differences "
+            "in tiny gradients. A sudden jump in a single step (see the right plot) happens when a hidden unit's "
+            "input lands within rounding distance of 0 for one example: one version lets that gradient through "
+            "ReLU, the other blocks it. The computation is still the same, as the identical predictions show.",
+            icon=":material/info:")
+
+fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss per step (batch)",
+                                                     "max |W_scratch - W_nn.T| after each step (log scale)"))
+fig.add_scatter(x=r["step"], y=r["loss_scratch"], name="from scratch",
+                line=dict(color=ui.COLORS["scratch"], width=5), row=1, col=1)
+fig.add_scatter(x=r["step"], y=r["loss_torch"], name="torch.nn", line=dict(color=ui.COLORS["torch"], width=2,
+                dash="dash"), row=1, col=1)
+positive = [(s, v) for s, v in zip(r["step"], r["max_abs_diff"]) if v > 0]
+fig.add_scatter(x=[s for s, _ in positive], y=[v for _, v in positive], name="weight difference", mode="lines+markers",
+                marker_size=4, line_color=ui.COLORS["neutral"], row=1, col=2)
+fig.add_hline(y=1.19e-7, line=dict(color=ui.COLORS["wrong"], dash="dot"), row=1, col=2,
+              annotation_text="float32 rounding step near 1 (1.2e-7)", annotation_position="bottom right")
+fig.update_yaxes(type="log", row=1, col=2, exponentformat="e")
+fig.update_xaxes(title="step")
+fig.update_layout(height=400, legend=dict(orientation="h", y=-0.2))
+ui.plot(fig, key="sv_curves")
+exact = len(r["step"]) - len(positive)
+st.caption(f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
+           "(a difference of exactly 0 cannot be drawn on a log scale). The orange and teal loss curves lie on top "
+           "of each other; the teal one is dashed so you can see both.")
+
+st.subheader("The two code paths that just ran")
+left, right = st.columns(2)
+with left:
+    st.markdown("**From scratch**: forward, hand-written backward, hand-written optimizer")
+    ui.show_source(train.train_step, title="core.train.train_step", expanded=True)
+with right:
+    st.markdown("**torch.nn**: `nn.Sequential`, `F.cross_entropy`, autograd, `torch.optim`")
+    ui.show_source(train.torch_train_step, network.to_torch_sequential, title="core.train.torch_train_step",
+                   expanded=True)
+
+ui.explain(
+    """
+**Why they agree.** `nn.Linear(in, out)` holds a weight of shape `[out, in]` and a bias `[out]`, and computes
+`x @ weight.T + bias`: our `x @ W + b` with `W = weight.T`, so the torch model is built by copying our `W1 [in, hidden]`
+transposed into its first layer. `nn.ReLU` is `clamp(min=0)`. `F.cross_entropy` is the same stable log-softmax
+and negative log-likelihood we wrote. `loss.backward()` applies the same chain rule we wrote out by hand, and
+`optimizer.step()` performs the same SGD or Adam update. Both loops draw their batches from one seeded generator.
+
+**Why not exactly zero.** Floating-point addition is not associative: `(a + b) + c` can differ from `a + (b + c)`
+in the last bit. Autograd and our code compute `dL/dW = x.T @ dL/dz` with kernels that may sum in a different order,
+so after a step the weights can differ by about one rounding step of float32 (1.2e-7 for numbers near 1). With SGD
+and a moderate learning rate the differences stay that small. Adam divides each step by the square root of the
+gradient's running square, so where a gradient is almost zero its last-bit differences become a visible part of the
+step: expect about 1e-6. Either way the predictions on held-out data are identical.
+
+**So what does torch.nn add?** No new mathematics. It keeps track of every parameter for you
+(`model.parameters()`), saves and loads them in one call (`state_dict`), and lets you stack layers without naming
+every tensor. That is organisation, not computation.
+""")
+ui.quiz(
+    "ch8",
+    "Our raw-tensor network and its torch.nn twin end with the same weights. What, then, does torch.nn contribute?",
+    ["A more exact gradient than the hand-derived formulas",
+     "Bookkeeping: it finds the parameters, saves and loads them, and stacks layers; the arithmetic is unchanged",
+     "A cleverer update rule that reaches a lower loss",
+     "Hidden extra layers that make training more stable"],
+    answer=1,
+    why="Both runs perform the same matrix products, the same softmax and log, the same chain rule and the same "
+        "update; torch.nn only organises the tensors (parameters(), state_dict, composable modules).",
+)

@@ -1,0 +1,108 @@
+"""Page 8 (scratch vs torch.nn): the two runs agree, the controls change the numbers, extremes and links."""
+import os
+
+import pytest
+import streamlit as st
+import torch
+import torch.nn.functional as F
+
+from core import data
+from core.network import init_mlp, to_torch_sequential
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+
+PAGE = "pages/ch08_scratch_vs_nn.py"
+ACC = "Held-out accuracy (scratch / torch.nn)"
+
+
+def _accs(at):
+    scratch, torch_ = metric(at, ACC).split(" / ")
+    return float(scratch.rstrip("%")) / 100, float(torch_.rstrip("%")) / 100
+
+
+def test_default_mnist_run_agrees(mnist_dir):
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert "MNIST: the first 2,000 test-split images" in page_output(at)
+    assert float(metric(at, "Max |W_scratch - W_nn.T| at the end")) < 1e-5
+    assert float(metric(at, "Largest over all steps")) < 1e-5
+    assert metric(at, "Identical predictions") == "100.00%"
+    a, b = _accs(at)
+    assert a == b and a > 0.7
+    before = page_output(at)
+    at.select_slider(key="sv_lr").set_value(0.01).run()
+    assert page_output(at) != before and _accs(at)[0] != a
+    # at step 82 one ReLU input sits at ~1e-8 and flips sign between the two runs: a one-off jump to ~1e-5
+    assert float(metric(at, "Max |W_scratch - W_nn.T| at the end")) < 1e-4
+    assert metric(at, "Identical predictions") == "100.00%"
+    at.segmented_control(key="sv_opt").set_value("Adam").run()
+    assert_no_exception(at)
+    assert 1e-5 < float(metric(at, "Max |W_scratch - W_nn.T| at the end")) < 1e-3   # Adam compounds rounding
+    assert at.info and metric(at, "Identical predictions") == "100.00%"
+    at.select_slider(key="sv_lr").set_value(0.001).run()
+    assert float(metric(at, "Max |W_scratch - W_nn.T| at the end")) < 1e-5
+    assert metric(at, "Identical predictions") == "100.00%"
+
+
+def test_printed_accuracy_is_what_plain_torch_gets():
+    """Train the torch.nn + torch.optim model here, independently, on the page's data and batches."""
+    at = open_page(PAGE, query={"sv_data": "moons", "sv_opt": "Adam", "sv_lr": "0.01", "sv_steps": "60",
+                                "sv_hidden": "16", "sv_n": "500", "sv_batch": "32"})
+    assert_no_exception(at)
+    X, y = data.make_2d("moons", n=625, noise=0.1, seed=0, n_classes=2)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.2, seed=0)
+    model = to_torch_sequential(init_mlp([2, 16, 2], seed=0))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    gen = torch.Generator().manual_seed(0)
+    step = 0
+    while step < 60:
+        for xb, yb in data.batches(X_train, y_train, 32, True, gen):
+            opt.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+            step += 1
+            if step == 60:
+                break
+    with torch.no_grad():
+        acc = (model(X_test).argmax(1) == y_test).float().mean().item()
+    assert _accs(at) == (pytest.approx(acc, abs=1e-4), pytest.approx(acc, abs=1e-4))
+    assert metric(at, "Identical predictions") == "100.00%"
+
+
+def test_huge_learning_rate_is_explained_not_raised():
+    at = open_page(PAGE, query={"sv_data": "spiral", "sv_lr": "10.0", "sv_steps": "50", "sv_hidden": "32"})
+    assert_no_exception(at)
+    assert at.warning or at.error
+    assert "learning rate" in " ".join(w.value for w in at.warning) + " ".join(e.value for e in at.error)
+
+
+def test_extremes():
+    at = open_page(PAGE, query={"sv_data": "xor", "sv_steps": "10", "sv_batch": "8", "sv_hidden": "8", "sv_n": "500"})
+    assert_no_exception(at)
+    assert "100.00%" == metric(at, "Identical predictions")
+    for kind, key, value in [("slider", "sv_steps", 500), ("slider", "sv_batch", 256), ("slider", "sv_hidden", 256),
+                             ("slider", "sv_n", 8000), ("select_slider", "sv_lr", 0.0001), ("number_input", "sv_seed", 99999)]:
+        getattr(at, kind)(key=key).set_value(value).run()
+        assert_no_exception(at)
+    assert float(metric(at, "Max |W_scratch - W_nn.T| at the end")) < 1e-5
+
+
+def test_links_restore_and_bad_links_warn():
+    at = open_page(PAGE, query={"sv_data": "blobs", "sv_steps": "30"})
+    assert at.selectbox(key="sv_data").value == "blobs" and at.slider(key="sv_steps").value == 30
+    assert "blobs:" in page_output(at)
+    bad = open_page(PAGE, query={"sv_data": "blobs", "sv_lr": "abc"})
+    assert bad.select_slider(key="sv_lr").value == 0.1 and bad.warning
+
+
+def test_missing_mnist_is_an_error_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "nothing")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        at = open_page(PAGE)
+        assert_no_exception(at)
+        assert "could not be read" in at.error[0].value
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
