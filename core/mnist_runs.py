@@ -1,0 +1,104 @@
+"""Training the 784-H-10 digit reader on MNIST, with the numbers a training page wants to show.
+
+    train_with_history  one run (core.train.train_scratch), accuracy on train and test after every epoch
+    race                SGD, momentum and Adam trained side by side on exactly the same mini-batches
+    misclassified       the held-out digits the network gets wrong
+"""
+import math
+
+from core import metrics, network, train
+
+# name shown to students -> (core.train optimizer, momentum)
+OPTIMIZER_KINDS = {"sgd": ("sgd", 0.0), "momentum": ("sgd", 0.9), "adam": ("adam", 0.0)}
+# the usual learning rate of each, used by the race so that each runs at a sensible speed
+RACE_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.001}
+
+
+def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e-3, batch_size=64,
+                       epochs=2, seed=0, progress=None):
+    """Train a fresh 784-hidden-10 network (Kaiming init, `seed`) from scratch; record every epoch.
+
+    Returns {"params", "history": [{"epoch", "train_loss", "train_acc", "test_loss", "test_acc"}],
+             "diverged": reason or None, "steps"}.
+    progress(fraction, text) is called after every step when given.
+    """
+    kind, momentum = OPTIMIZER_KINDS[optimizer]
+    params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
+    total = epochs * math.ceil(X.shape[0] / batch_size)
+    history, losses, reason, step = [], [], None, 0
+    for m in train.train_scratch(params, X, y, optimizer=kind, lr=lr, momentum=momentum,
+                                 batch_size=batch_size, epochs=epochs, seed=seed,
+                                 X_test=X_test, y_test=y_test):
+        step = m["step"]
+        if m["diverged"]:
+            reason = m["reason"]
+            break
+        losses.append(m["loss"])
+        if "test_acc" in m:                                    # end of an epoch
+            on_train = metrics.evaluate(params, X, y)          # the whole training set, after the epoch
+            history.append({"epoch": m["epoch"], "train_loss": on_train["loss"], "train_acc": on_train["acc"],
+                            "test_loss": m["test_loss"], "test_acc": m["test_acc"],
+                            "mean_batch_loss": sum(losses) / len(losses)})
+            losses = []
+        if progress is not None:
+            progress(step / total, f"epoch {m['epoch']}/{epochs}, step {step}/{total}, loss {m['loss']:.3f}")
+    return {"params": params, "history": history, "diverged": reason, "steps": step}
+
+
+def race(X, y, optimizers=("sgd", "momentum", "adam"), hidden=128, batch_size=64, steps=300, seed=0,
+         lrs=None, progress=None):
+    """Train one network per optimizer from the same starting weights on the same batches, in lock step.
+
+    The same seed gives every run the same initial weights and the same shuffled batches, so the only
+    difference is the update rule. Returns {name: [loss at step 1, 2, ...]} (a list stops early if
+    that run diverged).
+    """
+    lrs = dict(RACE_LR, **(lrs or {}))
+    runs = {}
+    for name in optimizers:
+        kind, momentum = OPTIMIZER_KINDS[name]
+        params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
+        runs[name] = train.train_scratch(params, X, y, optimizer=kind, lr=lrs[name], momentum=momentum,
+                                         batch_size=batch_size, steps=steps, seed=seed)
+    curves = {name: [] for name in optimizers}
+    live = dict(runs)
+    for step in range(1, steps + 1):
+        for name in list(live):
+            m = next(live[name], None)
+            if m is None or m["diverged"]:
+                del live[name]
+                continue
+            curves[name].append(m["loss"])
+        if progress is not None:
+            progress(step / steps, f"step {step}/{steps}")
+        if not live:
+            break
+    return curves
+
+
+def moving_average(values, window=20):
+    """Mean of the last `window` values at every position (shorter at the start): smooths a noisy curve."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def misclassified(params, X, y, limit=24):
+    """Indices of rows the network gets wrong (at most `limit`) and its predictions for them."""
+    pred = metrics.predictions(params, X)                      # [N]
+    wrong = (pred != y).nonzero().flatten()[:limit]            # [<= limit]
+    return wrong.tolist(), pred[wrong].tolist()
+
+
+def confusion(params, X, y):
+    """[10, 10] confusion matrix of the network on (X, y): row = true digit, column = predicted."""
+    return metrics.confusion_matrix(y, metrics.predictions(params, X), n_classes=10)
+
+
+def params_to_state_dict(params):
+    """Our weights as the state_dict of nn.Sequential(Linear, ReLU, Linear): keys 0.weight, 0.bias, 2.weight, 2.bias."""
+    return {k: v.detach().clone() for k, v in network.to_torch_sequential(params).state_dict().items()}

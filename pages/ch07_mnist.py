@@ -1,0 +1,200 @@
+"""Chapter 7b: the from-scratch training loop on real MNIST digits."""
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from core import data, mnist_runs, train
+
+ui.header(
+    "7b · Training on MNIST",
+    "The same twenty-odd lines of training loop, now on real handwritten digits: shuffle, cut into "
+    "mini-batches, forward, cross-entropy, backward by hand, optimizer step, repeat. Choose the settings, "
+    "press **Train**, and watch accuracy climb epoch by epoch.",
+)
+
+
+@st.cache_resource(show_spinner="Reading the MNIST files...")
+def load_data():
+    """(X_train, y_train, X_test, y_test, description) or None; shared by every session, never modified."""
+    try:
+        return data.mnist_train_test()
+    except data.MnistError:
+        return None
+
+
+dataset = load_data()
+if dataset is None:
+    st.warning("No MNIST files were found on this machine. The page needs at least the 10,000-image test "
+               "split (`t10k-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz`) in `data/mnist/` or in the "
+               "folder named by the `MNIST_DIR` environment variable. You can also run "
+               "`python -m core.data download`, or try the button below (needs internet).",
+               icon=":material/folder_off:")
+    if st.button("Download MNIST (about 11 MB)", key="mnist_download", icon=":material/download:"):
+        bar = st.progress(0.0, text="Starting the download...")
+        try:
+            data.download_mnist(progress=lambda f, msg: bar.progress(f, text=msg[:120]))
+        except data.MnistError as err:
+            st.error(f"The download failed: {err}", icon=":material/cloud_off:")
+        else:
+            load_data.clear()
+            st.rerun()
+    st.stop()
+
+X_train, y_train, X_test, y_test, source = dataset
+st.info(f"Data: {source}.", icon=":material/dataset:")
+
+# ------------------------------------------------------------------ settings
+OPTIMIZERS = {"adam": "Adam", "momentum": "SGD + momentum 0.9", "sgd": "plain SGD"}
+with st.sidebar:
+    st.subheader("Training settings")
+    epochs = ui.slider("Epochs", 1, 10, 2, key="mnist_epochs", help="Full passes over the training images.")
+    optimizer = ui.selectbox("Optimizer", list(OPTIMIZERS), 0, key="mnist_opt", format_func=OPTIMIZERS.get)
+    lr = ui.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], 1e-3,
+                          key="mnist_lr", help="Adam likes about 0.001, plain SGD about 0.1.")
+    with ui.more_controls():
+        batch_size = ui.select_slider("Batch size", [1, 8, 16, 32, 64, 128, 256, 512, 1024, 8000], 64,
+                                      key="mnist_bs")
+        hidden = ui.select_slider("Hidden units", [8, 16, 32, 64, 128, 256], 128, key="mnist_hidden")
+        seed = ui.seed("mnist_seed")
+
+settings = dict(hidden=hidden, optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed)
+steps_per_epoch = -(-len(X_train) // batch_size)
+st.caption(f"784 -> {hidden} -> 10 network, {OPTIMIZERS[optimizer]} at lr {lr:g}, batches of {batch_size}: "
+           f"{steps_per_epoch:,} steps per epoch, {epochs * steps_per_epoch:,} in all.")
+if batch_size > len(X_train):
+    st.warning(f"A batch of {batch_size:,} is larger than the {len(X_train):,} training images: every "
+               "batch is simply the whole set.", icon=":material/warning:")
+if batch_size == 1 and epochs > 2:
+    st.warning("Batch size 1 means one step per image: this run will take a while.", icon=":material/hourglass:")
+
+# ------------------------------------------------------------------ one training run
+if st.button("Train", key="mnist_train", type="primary", icon=":material/play_arrow:"):
+    bar = st.progress(0.0, text="Training...")
+    result = mnist_runs.train_with_history(X_train, y_train, X_test, y_test,
+                                           progress=lambda f, msg: bar.progress(f, text=msg), **settings)
+    bar.empty()
+    params = result["params"]
+    st.session_state["mnist_result"] = {
+        "settings": settings,
+        "history": result["history"],
+        "diverged": result["diverged"],
+        "confusion": mnist_runs.confusion(params, X_test, y_test).tolist(),
+        "wrong": mnist_runs.misclassified(params, X_test, y_test, limit=24),
+    }
+
+run = st.session_state.get("mnist_result")
+if run is None:
+    st.info("Press **Train** to train a fresh network with these settings "
+            f"(the default, 2 epochs, takes a few seconds).", icon=":material/play_circle:")
+else:
+    if run["settings"] != settings:
+        st.caption("Showing the last run (settings changed since; press **Train** to run them).")
+    s = run["settings"]
+    if run["diverged"]:
+        st.error(f"Training stopped: {run['diverged']}", icon=":material/error:")
+    hist = run["history"]
+    if hist:
+        last = hist[-1]
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Test accuracy", f"{last['test_acc']:.2%}")
+        c2.metric("Train accuracy", f"{last['train_acc']:.2%}")
+        c3.metric("Test loss", f"{last['test_loss']:.4f}")
+        if last["test_acc"] < 0.2:
+            st.warning("Test accuracy is at chance level (10% for 10 digits): the network learned nothing. "
+                       "With a learning rate this large the first steps throw the weights so far that every "
+                       "hidden ReLU outputs 0 for every image and no gradient gets through any more. "
+                       "Lower the learning rate and train again.", icon=":material/trending_down:")
+        ui.stat_table([{"epoch": h["epoch"], "mean batch loss": round(h["mean_batch_loss"], 4),
+                        "train loss": round(h["train_loss"], 4), "train accuracy": f"{h['train_acc']:.2%}",
+                        "test loss": round(h["test_loss"], 4), "test accuracy": f"{h['test_acc']:.2%}"}
+                       for h in hist])
+        fig = go.Figure()
+        ep = [h["epoch"] for h in hist]
+        fig.add_trace(go.Scatter(x=ep, y=[h["train_acc"] for h in hist], mode="lines+markers",
+                                 name="train", line_color=ui.COLORS["forward"]))
+        fig.add_trace(go.Scatter(x=ep, y=[h["test_acc"] for h in hist], mode="lines+markers",
+                                 name="held-out test", line_color=ui.COLORS["correct"]))
+        fig.update_layout(title="Accuracy after each epoch", xaxis_title="epoch", yaxis_title="accuracy",
+                          yaxis_tickformat=".0%", xaxis_dtick=1)
+        ui.plot(fig, key="mnist_curve", height=340)
+
+        left, right = st.columns(2)
+        with left:
+            cm = run["confusion"]
+            fig = px.imshow(cm, text_auto=True, color_continuous_scale="Blues",
+                            labels=dict(x="predicted digit", y="true digit", color="images"),
+                            x=[str(d) for d in range(10)], y=[str(d) for d in range(10)],
+                            title="Confusion matrix on the held-out images")
+            ui.plot(fig, key="mnist_confusion", height=460)
+            off = [(cm[t][p], t, p) for t in range(10) for p in range(10) if t != p]
+            count, t, p = max(off)
+            st.caption(f"Rows: the true digit; columns: what the network said. The diagonal is right. "
+                       f"Most common mistake: a {t} read as a {p} ({count} times).")
+        with right:
+            idx, preds = run["wrong"]
+            st.markdown(f"**Held-out digits it got wrong** (first {len(idx)})")
+            if not idx:
+                st.success("No mistakes on the held-out images.", icon=":material/check_circle:")
+            cols = st.columns(6)
+            for j, (i, p) in enumerate(zip(idx, preds)):
+                with cols[j % 6]:
+                    st.image(X_test[i].reshape(28, 28).numpy(), clamp=True, width=56)
+                    st.caption(f"true {int(y_test[i])}, said {p}")
+    st.caption(f"Run settings: {OPTIMIZERS[s['optimizer']]}, lr {s['lr']:g}, batch {s['batch_size']}, "
+               f"{s['epochs']} epochs, {s['hidden']} hidden units, seed {s['seed']}.")
+
+# ------------------------------------------------------------------ optimizer race
+st.header("Optimizer race")
+st.markdown("Three copies of the same network, same starting weights, same mini-batches in the same order; "
+            "only the update rule differs. Each runs at its usual learning rate: "
+            + ", ".join(f"{OPTIMIZERS[k]} {v:g}" for k, v in mnist_runs.RACE_LR.items()) + ".")
+race_steps = ui.select_slider("Steps", [50, 100, 250, 500, 1000], 250, key="mnist_race_steps")
+if st.button("Race", key="mnist_race", icon=":material/sprint:"):
+    bar = st.progress(0.0, text="Racing...")
+    curves = mnist_runs.race(X_train, y_train, hidden=hidden, batch_size=min(batch_size, len(X_train)),
+                             steps=race_steps, seed=seed, progress=lambda f, msg: bar.progress(f, text=msg))
+    bar.empty()
+    st.session_state["mnist_race_result"] = {"curves": curves, "steps": race_steps, "batch_size": batch_size,
+                                             "seed": seed, "hidden": hidden}
+race = st.session_state.get("mnist_race_result")
+if race is None:
+    st.caption("Press **Race** to train all three side by side.")
+else:
+    fig = go.Figure()
+    rows = []
+    for name, losses in race["curves"].items():
+        steps = list(range(1, len(losses) + 1))
+        fig.add_trace(go.Scatter(x=steps, y=losses, mode="lines", name=f"{OPTIMIZERS[name]} (each step)",
+                                 line=dict(color=ui.COLORS[name], width=1), opacity=0.3, showlegend=False))
+        fig.add_trace(go.Scatter(x=steps, y=mnist_runs.moving_average(losses, 20), mode="lines",
+                                 name=OPTIMIZERS[name], line=dict(color=ui.COLORS[name], width=3)))
+        tail = losses[-20:]
+        rows.append({"optimizer": OPTIMIZERS[name], "lr": mnist_runs.RACE_LR[name], "steps run": len(losses),
+                     "first loss": round(losses[0], 4) if losses else None,
+                     "mean loss, last 20 steps": round(sum(tail) / len(tail), 4) if tail else None})
+    fig.update_layout(title="Training loss per step (thick: average of the last 20 steps)",
+                      xaxis_title="step", yaxis_title="cross-entropy loss")
+    ui.plot(fig, key="mnist_race_plot", height=380)
+    ui.stat_table(rows)
+    st.caption(f"{race['steps']} steps, batches of {race['batch_size']}, {race['hidden']} hidden units, "
+               f"seed {race['seed']}. All three start from the same loss because they start from the same weights.")
+
+ui.explain(
+    """
+**One epoch** is one pass over all training images: `randperm` shuffles the row numbers, the loop cuts
+them into batches `xb [B, 784]`, `yb [B]`, and for each batch runs forward (`[B, 784] -> [B, H] -> [B, 10]`),
+the cross-entropy loss, the hand-written backward pass and one optimizer step.
+
+**Train vs test accuracy.** Accuracy on the training images says how well the network fits what it saw;
+accuracy on the held-out images says how well it reads digits it never saw. When the first keeps rising
+and the second stalls, the network is starting to memorise rather than learn.
+
+**Learning rate.** Too small and little happens in a few epochs. Too large and the first steps fling
+the weights so far that the loss jumps up, hidden units die (ReLU outputs 0 for every image) and accuracy
+falls to chance, or the numbers overflow to inf and the loop stops itself. Try plain SGD at 10.
+
+**Confusion matrix.** Each row is a true digit, each column a prediction; off-diagonal cells are the
+mistakes. 4/9, 3/5 and 7/2 are classic confusions: look at the gallery to see why.
+""")
+ui.show_source(train.train_step, mnist_runs.train_with_history, mnist_runs.race)

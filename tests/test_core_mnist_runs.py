@@ -1,0 +1,42 @@
+"""core.mnist_runs on small synthetic data (fast): history, race in lock step, helpers."""
+import torch
+
+from core import mnist_runs, network, train
+
+
+def toy(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 10, (n,), generator=g)
+    X = torch.rand(n, 784, generator=g) * 0.1
+    X[torch.arange(n), y * 78] = 1.0                       # one bright pixel tells the class
+    return X, y
+
+
+def test_history_has_one_row_per_epoch_and_learns():
+    X, y = toy()
+    out = mnist_runs.train_with_history(X, y, X, y, hidden=16, lr=1e-2, batch_size=32, epochs=3)
+    assert [h["epoch"] for h in out["history"]] == [1, 2, 3] and out["steps"] == 24
+    assert out["history"][-1]["train_acc"] > 0.9
+    assert out["diverged"] is None
+
+
+def test_race_equals_separate_train_scratch_runs():
+    X, y = toy()
+    curves = mnist_runs.race(X, y, hidden=16, batch_size=32, steps=10, seed=1)
+    assert len({c[0] for c in curves.values()}) == 1          # same weights, same first batch
+    params = network.init_mlp([784, 16, 10], seed=1)
+    ref = [m["loss"] for m in train.train_scratch(params, X, y, optimizer="sgd", lr=0.01, momentum=0.9,
+                                                  batch_size=32, steps=10, seed=1)]
+    assert curves["momentum"] == ref
+
+
+def test_moving_average():
+    assert mnist_runs.moving_average([1, 2, 3, 4], window=2) == [1, 1.5, 2.5, 3.5]
+
+
+def test_state_dict_loads_into_sequential():
+    params = network.init_mlp([784, 16, 10], seed=0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
+    model.load_state_dict(mnist_runs.params_to_state_dict(params))
+    x = torch.rand(3, 784)
+    torch.testing.assert_close(model(x), network.forward(params, x)[0])

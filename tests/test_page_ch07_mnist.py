@@ -1,0 +1,86 @@
+"""Page 7b · Training on MNIST: Train runs core.train and prints the same numbers core computes."""
+import pytest
+
+from core import data, mnist_runs, network
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+
+PAGE = "pages/ch07_mnist.py"
+
+
+@pytest.fixture(scope="module")
+def split():
+    return data.mnist_train_test()
+
+
+def test_nothing_trains_until_the_button_and_settings_show_the_step_count(mnist_dir):
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert "Press **Train**" in page_output(at)
+    assert "test split only" in page_output(at)                      # says which data it uses
+    assert "125 steps per epoch, 250 in all" in page_output(at)     # 8,000 images / 64
+    at.slider(key="mnist_epochs").set_value(10).run()                # slider max
+    assert "1,250 in all" in page_output(at)
+    at.select_slider(key="mnist_bs").set_value(8000).run()
+    assert "1 steps per epoch" in page_output(at)
+
+
+def test_train_prints_the_history_core_computes(mnist_dir, split):
+    X, y, Xt, yt, _ = split
+    at = open_page(PAGE, query={"mnist_epochs": "1", "mnist_hidden": "32", "mnist_seed": "3"})
+    at.button(key="mnist_train").click().run()
+    assert_no_exception(at)
+    ref = mnist_runs.train_with_history(X, y, Xt, yt, hidden=32, optimizer="adam", lr=1e-3,
+                                        batch_size=64, epochs=1, seed=3)
+    last = ref["history"][-1]
+    assert metric(at, "Test accuracy") == f"{last['test_acc']:.2%}"
+    assert metric(at, "Train accuracy") == f"{last['train_acc']:.2%}"
+    assert last["test_acc"] > 0.85
+    cm = mnist_runs.confusion(ref["params"], Xt, yt)
+    assert int(cm.sum()) == len(yt)
+    wrong, preds = mnist_runs.misclassified(ref["params"], Xt, yt)
+    assert f"true {int(yt[wrong[0]])}, said {preds[0]}" in page_output(at)
+    # the result stays after another rerun (kept in session_state) and says when settings changed
+    at.slider(key="mnist_epochs").set_value(3).run()
+    assert metric(at, "Test accuracy") == f"{last['test_acc']:.2%}"
+    assert "settings changed" in page_output(at)
+
+
+def test_huge_learning_rate_gives_a_message_not_an_exception(mnist_dir):
+    at = open_page(PAGE, query={"mnist_epochs": "1", "mnist_opt": "sgd", "mnist_lr": "10.0", "mnist_hidden": "16"})
+    at.button(key="mnist_train").click().run()
+    assert_no_exception(at)
+    assert at.warning or at.error
+
+
+def test_race_uses_same_batches_and_matches_core(mnist_dir, split):
+    X, y, *_ = split
+    at = open_page(PAGE, query={"mnist_race_steps": "50", "mnist_hidden": "16"})
+    at.button(key="mnist_race").click().run()
+    assert_no_exception(at)
+    table = next(df.value for df in at.dataframe if "optimizer" in df.value.columns)
+    curves = mnist_runs.race(X, y, hidden=16, batch_size=64, steps=50, seed=0)
+    assert list(table["steps run"]) == [50, 50, 50]
+    assert len(set(table["first loss"])) == 1                          # same start weights, same first batch
+    for (name, losses), got in zip(curves.items(), table["mean loss, last 20 steps"]):
+        assert got == pytest.approx(round(sum(losses[-20:]) / 20, 4), abs=1e-4)
+
+
+def test_bad_link_falls_back(mnist_dir):
+    at = open_page(PAGE, query={"mnist_epochs": "0", "mnist_lr": "banana"})
+    assert_no_exception(at)
+    assert at.slider(key="mnist_epochs").value == 2
+    assert len(at.warning) >= 2
+
+
+def test_missing_mnist_explains_how_to_get_it(tmp_path, monkeypatch):
+    import streamlit as st
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "none")
+    st.cache_resource.clear()                   # the page caches the data it found earlier
+    try:
+        at = open_page(PAGE)
+    finally:
+        st.cache_resource.clear()
+    assert_no_exception(at)
+    assert any("No MNIST files" in w.value for w in at.warning)
+    assert at.button(key="mnist_download")
