@@ -20,10 +20,11 @@ TOLERANCE = 1e-5
 
 
 def _setup(x, seed, hidden=128, n_classes=10):
-    """Our weights (list of {"W", "b"}) and an nn.Sequential holding the same numbers."""
-    params = network.init_mlp([x.shape[1], hidden, n_classes], seed=seed)
+    """Our weights (list of {"W", "b"}) and an nn.Sequential holding the same numbers, in x's dtype."""
+    params = network.init_mlp([x.shape[1], hidden, n_classes], seed=seed, dtype=x.dtype)
     for layer in params:  # non-zero biases, so that a transposed or missing bias would show
-        layer["b"] = 0.1 * torch.randn(layer["b"].shape, generator=torch.Generator().manual_seed(seed + 1))
+        b = 0.1 * torch.randn(layer["b"].shape, generator=torch.Generator().manual_seed(seed + 1))
+        layer["b"] = b.to(x.dtype)
     return params, network.to_torch_sequential(params)
 
 
@@ -122,15 +123,22 @@ def _optimizer_race(x, y, seed, steps, ours_step, make_torch_opt):
     return {"max_abs_diff": max_weight_difference(params, model), "steps": steps}
 
 
-def check_sgd(x, y, seed=0, lr=0.1, momentum=0.9, steps=3):
-    """W -= lr * grad (with momentum)  vs  torch.optim.SGD.step(), after `steps` steps."""
+def check_sgd(x, y, seed=0, lr=0.1, momentum=0.9, steps=3, dtype=torch.float32):
+    """W -= lr * grad (with momentum)  vs  torch.optim.SGD.step(), after `steps` steps.
+
+    dtype=torch.float64 reruns the race in double precision: if the float32 gap was rounding, it shrinks
+    to about 1e-15 there.
+    """
+    x = x.to(dtype)
     return _optimizer_race(x, y, seed, steps,
                            lambda p, g, s: optim.sgd_step(p, g, s, lr=lr, momentum=momentum),
                            lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum))
 
 
-def check_adam(x, y, seed=0, lr=1e-3, steps=3):
-    """Our Adam (running means m, v, bias correction)  vs  torch.optim.Adam.step(), after `steps` steps."""
+def check_adam(x, y, seed=0, lr=1e-3, steps=3, dtype=torch.float32):
+    """Our Adam (running means m, v, bias correction)  vs  torch.optim.Adam.step(), after `steps` steps
+    (in float64 too, see check_sgd)."""
+    x = x.to(dtype)
     return _optimizer_race(x, y, seed, steps,
                            lambda p, g, s: optim.adam_step(p, g, s, lr=lr),
                            lambda ps: torch.optim.Adam(ps, lr=lr))
@@ -256,17 +264,17 @@ def check_parameters(x, y, seed=0):
 
 
 # ------------------------------------------------------------------- hooks
-def activation_stats(x, seed=0):
-    """Forward hooks on every layer of nn.Sequential(Linear, ReLU, Linear): one row per layer with
-    the output's shape, mean, std and fraction of exact zeros, plus the max difference to the same
-    tensor in our forward cache (z for Linear layers, a for ReLU)."""
-    params, model = _setup(x, seed)
-    rows = []
+def hooked_outputs(x, seed=0):
+    """Run nn.Sequential(Linear, ReLU, Linear) on x with a forward hook on every layer.
+
+    Each hook receives (module, inputs, output) as the layer finishes; we keep (name, output).
+    The hooks are removed afterwards. Returns [("0: Linear", [B, 128]), ("1: ReLU", ...), ("2: Linear", [B, 10])].
+    """
+    _, model = _setup(x, seed)
+    seen = []
 
     def hook(module, inputs, output):
-        rows.append({"layer": f"{len(rows)}: {module.__class__.__name__}", "output shape": str(list(output.shape)),
-                     "mean": output.mean().item(), "std": output.std().item(),
-                     "fraction zero": (output == 0).float().mean().item(), "_out": output.detach()})
+        seen.append((f"{len(seen)}: {module.__class__.__name__}", output.detach()))
 
     handles = [m.register_forward_hook(hook) for m in model]
     try:
@@ -275,11 +283,19 @@ def activation_stats(x, seed=0):
     finally:
         for h in handles:
             h.remove()
+    return seen
+
+
+def activation_stats(x, seed=0):
+    """One row per hooked layer: output shape, mean, std, fraction of exact zeros, and the max
+    difference to the same tensor in our own forward cache (z for Linear layers, a for ReLU)."""
+    params, _ = _setup(x, seed)
     _, cache = network.forward(params, x)
     ours = [cache["layers"][0]["z"], cache["layers"][0]["a"], cache["layers"][1]["z"]]
-    for row, mine in zip(rows, ours):
-        row["max |hook - our cache|"] = _diff(row.pop("_out"), mine)
-    return rows
+    return [{"layer": name, "output shape": str(list(out.shape)), "mean": out.mean().item(),
+             "std": out.std().item() if out.numel() > 1 else 0.0,
+             "fraction zero": (out == 0).float().mean().item(), "max |hook - our cache|": _diff(out, mine)}
+            for (name, out), mine in zip(hooked_outputs(x, seed), ours)]
 
 
 # The lesson's equivalence table, in its order: (from scratch, torch.nn, check function).
