@@ -359,3 +359,87 @@ def gradient_check(demo, max_entries=None, seed=0):
                           "max |diff| vs finite diff": row["max_abs_diff"],
                           "entries finite-diffed": row["entries_checked"]})
     return list(table.values())
+
+
+# --------------------------------------------------------------- export
+
+SCRIPT = '''"""Chapter 4, computation graph & gradient flow: reproduce the page's numbers.
+
+Network {sizes}, batch B = {batch}, seed {seed}, data: {data_text}, loss written with {loss_text}.
+Needs torch and this repository's `core` package: run it from the repo root
+(or with the repo root on PYTHONPATH):  python {file_name}
+"""
+import torch
+import torch.nn.functional as F
+
+from core import backward, gradcheck, losses, network
+
+SIZES, B, SEED = {sizes}, {batch}, {seed}
+
+# the weights (float64, so that hand and autograd can be compared to ~1e-16)
+params = network.init_mlp(SIZES, seed=SEED, dtype=torch.float64)
+
+# the batch: B examples picked with the seed
+gen = torch.Generator().manual_seed(SEED + 1)
+{data_code}
+
+# forward pass on weights that require gradients: autograd records the graph as it goes
+leaves = [{{k: t.clone().requires_grad_(True) for k, t in layer.items()}} for layer in params]
+logits, cache = network.forward(leaves, x)
+loss = {loss_code}
+print(f"loss = {{loss.item():.6f}}")
+
+# walk the recorded graph from the loss back to the weights
+seen, queue = {{loss.grad_fn}}, [loss.grad_fn]
+while queue:
+    node = queue.pop(0)
+    parents = [p for p, _ in node.next_functions if p is not None]
+    print(f"graph: {{type(node).__name__:20s}} <- {{', '.join(type(p).__name__ for p in parents)}}")
+    for p in parents:
+        if p not in seen:
+            seen.add(p)
+            queue.append(p)
+
+# autograd: keep the gradients of the intermediate results too
+for layer in cache["layers"]:
+    for t in (layer["z"], layer["a"]):
+        t.retain_grad()
+loss.backward()
+auto = {{"logits": logits.grad}}
+for n, (layer, cached) in enumerate(zip(leaves, cache["layers"]), start=1):
+    auto[f"W{{n}}"], auto[f"b{{n}}"] = layer["W"].grad, layer["b"].grad
+    auto[f"z{{n}}"], auto[f"h{{n}}"] = cached["z"].grad, cached["a"].grad
+
+# the same gradients by hand, in the order the backward pass computes them
+detached = {{"activation": "relu",
+            "layers": [{{k: t.detach() for k, t in layer.items()}} for layer in cache["layers"]]}}
+for i, step in enumerate(backward.backward_steps(params, detached, y), start=1):
+    target = step["name"].split("/d", 1)[1]
+    diff = (step["value"] - auto[target]).abs().max().item()
+    print(f"step {{i}}: {{step['name']:11s}} = {{step['formula']:36s}} shape {{list(step['shape'])}} "
+          f"norm {{step['value'].norm().item():.6f}}  max|hand - autograd| {{diff:.2e}}")
+
+# three-way check: by hand vs autograd vs finite differences
+for row in gradcheck.compare_grads(params, x, y, dtype=torch.float64, max_entries={max_entries}, seed=SEED):
+    print(f"check: {{row['tensor']:3s}} vs {{row['vs']:11s}} allclose={{row['allclose']}} "
+          f"max|diff|={{row['max_abs_diff']:.2e}}")
+'''
+
+
+def script_graph(sizes, batch, seed, mnist=False, loss_impl="core", max_entries=None,
+                 file_name="ch04_graph.py"):
+    """A standalone script printing the page's numbers (loss, graph, each backward step, the check)."""
+    if mnist:
+        data_code = ("from core import data\n"
+                     "X, Y = data.load_mnist(\"test\")  # the 10,000 test digits, X [N, 784] in [0, 1]\n"
+                     "idx = torch.randperm(len(X), generator=gen)[:B]\n"
+                     "x, y = X[idx].to(torch.float64), Y[idx]  # [B, 784], [B]")
+    else:
+        data_code = ("x = torch.randn(B, SIZES[0], generator=gen, dtype=torch.float64)  # [B, inputs]\n"
+                     "y = torch.randint(0, SIZES[-1], (B,), generator=gen)  # [B] labels")
+    loss_code = "losses.cross_entropy(logits, y)" if loss_impl == "core" else "F.cross_entropy(logits, y)"
+    return SCRIPT.format(
+        sizes=list(sizes), batch=batch, seed=seed, file_name=file_name, data_code=data_code,
+        data_text="MNIST test digits" if mnist else "random numbers", loss_code=loss_code,
+        loss_text="core.losses.cross_entropy" if loss_impl == "core" else "F.cross_entropy",
+        max_entries=max_entries)

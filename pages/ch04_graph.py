@@ -167,6 +167,8 @@ check = run_check(sizes, batch, seed, use_mnist, loss_impl, FD_ENTRIES)
 ui.stat_table(check, column_config={c: st.column_config.NumberColumn(format="%.2e")
                                     for c in ("max |diff| vs autograd", "max |diff| vs finite diff")})
 entries_note = "every entry" if FD_ENTRIES is None else f"{FD_ENTRIES} random entries per tensor"
+ui.download_script(graph.script_graph(sizes, batch, seed, mnist=use_mnist, loss_impl=loss_impl,
+                                      max_entries=FD_ENTRIES), "ch04_graph.py", key="g_download")
 st.caption(f"In float64. Finite differences nudge a weight by +-1e-6 and re-run the forward pass ({entries_note}); "
            "they need no calculus at all, so agreeing with them is independent evidence that the formulas are right.")
 

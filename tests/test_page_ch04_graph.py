@@ -59,7 +59,10 @@ def test_graph_nodes_come_from_autograd():
     ref_loss, _ = _reference()
     assert abs(float(metric(at, "Loss")) - ref_loss) < 1e-6
     dot = "\n".join(str(c.value) for c in at.code)
-    assert "digraph" in dot and "W1 (AccumulateGrad)" in dot
+    assert "digraph" in dot and "W1 (AccumulateGrad)" in dot and "9 autograd nodes:" in dot
+    at.toggle(key="g_ops").set_value(True).run()  # every op of the loss drawn on its own
+    dot = "\n".join(str(c.value) for c in at.code)
+    assert "subgraph cluster_0" in dot and "9 autograd nodes:" not in dot and "ExpBackward0" in dot
 
     # the same loss written with F.cross_entropy is recorded as other (fused) nodes
     at.radio(key="g_loss").set_value("torch").run()
@@ -170,3 +173,19 @@ def test_quiz_relu_slope():
     assert len(quiz.options) == 4
     quiz.set_value(quiz.options[2]).run()
     assert at.success and not at.error
+
+
+def test_download_script_is_the_one_generated_and_prints_the_page_numbers(tmp_path):
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    from tests.test_core_graph import _run_script, parse_script_output
+    at = open_page(PAGE, query={"g_hid": "5", "g_seed": "3"})
+    at.button(key="g_all_btn").click().run()
+    code = graph.script_graph((3, 5, 3), 2, 3, mnist=False, loss_impl="core", max_entries=None)
+    url = at.get("download_button")[0].proto.url
+    assert url.rsplit("/", 1)[1] == _calculate_file_id(code.encode(), "text/x-python", "ch04_graph.py") + ".py"
+    out = parse_script_output(_run_script(code, tmp_path))
+    assert f"{out['loss']:.6f}" == metric(at, "Loss")
+    shown = _table(at, "gradient")
+    assert [s[0] for s in out["steps"]] == shown["gradient"].tolist()
+    np.testing.assert_allclose([s[1] for s in out["steps"]], shown["norm"].to_numpy(), atol=1e-6)
