@@ -124,7 +124,7 @@ fig = go.Figure(go.Scatter(x=tx, y=ty, text=texts, mode="text", hoverinfo="skip"
 ui.plot(fig, key="shape_blocks")
 
 st.subheader("The same tensors as numbers")
-ui.stat_table(res["rows"], width="stretch")
+ui.stat_table(res["rows"], width="stretch", height=36 * (len(res["rows"]) + 1) + 3)
 
 c1, c2 = st.columns([1, 2])
 with c1:
@@ -163,12 +163,12 @@ st.markdown(f"**Why:** {broke['why']}")
 
 ui.explain(
     f"**Read a matmul from its shapes.** `[B, 784] @ [784, H]` is legal because the two inner numbers "
-    f"agree; the result keeps the outer ones, `[B, H]`. Each of the B*H outputs is a sum of 784 products, "
-    f"so this one line costs B*784*H = {B * 784 * H:,} multiply-adds; the second layer costs "
-    f"B*H*10 = {B * H * 10:,}.\n\n"
+    f"agree; the result keeps the outer ones, `[B, H]`. Each of the `B*H` outputs is a sum of 784 products, "
+    f"so this one line costs `B*784*H` = {B * 784 * H:,} multiply-adds; the second layer costs "
+    f"`B*H*10` = {B * H * 10:,}.\n\n"
     "**Broadcasting.** `b1` has H numbers but `x @ W1` has B rows. torch lines the shapes up from the right, "
     "sees that `[H]` is missing the batch axis, and reuses the same H biases for every row. No copy is made: "
-    "the broadcast view owns only H*4 bytes (see the table).\n\n"
+    "the broadcast view owns only `H*4` bytes (see the table).\n\n"
     "**The batch axis is just along for the ride.** Nothing in the network depends on B: the weights are "
     "the same size for one image or 512. That is why training code can pick any batch size.\n\n"
     "**ReLU** changes values, never shapes: roughly half the hidden values of a freshly initialised network "

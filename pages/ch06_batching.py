@@ -103,7 +103,8 @@ per_epoch = data.num_batches(300, train_b)
 CURVE_COLOURS = dict(zip(shuffling.ORDERINGS, (ui.COLORS["wrong"], ui.COLORS["neutral"], ui.COLORS["correct"])))
 fig = go.Figure()
 for ordering, curve in curves.items():
-    fig.add_scatter(y=curve["loss"], name=ordering, mode="lines", line_color=CURVE_COLOURS[ordering])
+    fig.add_scatter(y=curve["loss"], name=ordering, mode="lines", line_color=CURVE_COLOURS[ordering],
+                    line_dash="dash" if ordering == "shuffled once" else "solid")
 fig.update_layout(height=400, xaxis_title=f"step ({per_epoch} steps per epoch)",
                   yaxis_title="loss on all 300 training points", legend=dict(orientation="h", y=-0.2),
                   shapes=[dict(type="line", x0=e * per_epoch, x1=e * per_epoch, y0=0, y1=1, yref="paper",
