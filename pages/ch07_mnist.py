@@ -1,7 +1,10 @@
 """Chapter 7b: the from-scratch training loop on real MNIST digits."""
+import io
+
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 import ui
 from core import data, mnist_runs, train
@@ -75,7 +78,10 @@ if st.button("Train", key="mnist_train", type="primary", icon=":material/play_ar
                                            progress=lambda f, msg: bar.progress(f, text=msg), **settings)
     bar.empty()
     params = result["params"]
+    weights = io.BytesIO()
+    torch.save(mnist_runs.params_to_state_dict(params), weights)   # loads into nn.Sequential(Linear, ReLU, Linear)
     st.session_state["mnist_result"] = {
+        "weights": weights.getvalue(),
         "settings": settings,
         "history": result["history"],
         "diverged": result["diverged"],
@@ -141,6 +147,10 @@ else:
                 with cols[j % 6]:
                     st.image(X_test[i].reshape(28, 28).numpy(), clamp=True, width=56)
                     st.caption(f"true {int(y_test[i])}, said {p}")
+    st.download_button("Download the trained weights (.pt)", run["weights"], file_name="mnist_mlp_state_dict.pt",
+                       key="mnist_weights", icon=":material/download:",
+                       help="A state_dict for nn.Sequential(nn.Linear(784, H), nn.ReLU(), nn.Linear(H, 10)): "
+                            "load it with model.load_state_dict(torch.load(file)).")
     st.caption(f"Run settings: {OPTIMIZERS[s['optimizer']]}, lr {s['lr']:g}, batch {s['batch_size']}, "
                f"{s['epochs']} epochs, {s['hidden']} hidden units, seed {s['seed']}.")
 

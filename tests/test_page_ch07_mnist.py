@@ -39,6 +39,14 @@ def test_train_prints_the_history_core_computes(mnist_dir, split):
     assert int(cm.sum()) == len(yt)
     wrong, preds = mnist_runs.misclassified(ref["params"], Xt, yt)
     assert f"true {int(yt[wrong[0]])}, said {preds[0]}" in page_output(at)
+    # the offered weights load into the matching nn.Sequential and give the same test accuracy
+    import io
+    import torch
+    blob = at.session_state["mnist_result"]["weights"]
+    model = torch.nn.Sequential(torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    model.load_state_dict(torch.load(io.BytesIO(blob), weights_only=True))
+    acc = (model(Xt).argmax(1) == yt).float().mean().item()
+    assert metric(at, "Test accuracy") == f"{acc:.2%}"
     # the result stays after another rerun (kept in session_state) and says when settings changed
     at.slider(key="mnist_epochs").set_value(3).run()
     assert metric(at, "Test accuracy") == f"{last['test_acc']:.2%}"
