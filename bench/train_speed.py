@@ -1,0 +1,90 @@
+"""One training epoch from scratch vs the torch.nn way, timed side by side in one run.
+
+Network 784-128-10 (ReLU), Adam lr=1e-3, batch 64, one epoch of --samples rows
+(60,000 = 938 steps). Both loops use core.train (train_scratch / train_torch) with the same
+starting weights and the same shuffled batches; repeats alternate which loop goes first.
+Data: the real MNIST training split if core.data finds it, else random tensors of MNIST shape
+(the step cost does not depend on the pixel values). The run says which it used.
+
+    python bench/train_speed.py                    # 5 repeats, 60,000 samples
+    python bench/train_speed.py --repeats 3 --samples 20000
+
+Target: scratch time / torch.nn time <= 0.75.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from core.data import find_mnist_dir, load_mnist  # noqa: E402
+from core.network import init_mlp  # noqa: E402
+from core.train import train_scratch, train_torch  # noqa: E402
+
+TARGET = 0.75
+
+
+def get_data(samples):
+    if find_mnist_dir("train") is not None:
+        X, y = load_mnist("train")
+        if samples <= len(y):
+            return X[:samples], y[:samples], f"real MNIST training split (first {samples:,} images)"
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(samples, 784, generator=g)           # [N, 784] in [0, 1), like pixels
+    y = torch.randint(0, 10, (samples,), generator=g)   # [N] labels 0..9
+    return X, y, f"random tensors of MNIST shape ({samples:,} x 784, labels 0-9); MNIST train split not found"
+
+
+def one_epoch(loop, X, y, seed):
+    params = init_mlp([784, 128, 10], seed=seed)
+    start = time.perf_counter()
+    steps = 0
+    for metrics in loop(params, X, y, optimizer="adam", lr=1e-3, batch_size=64, epochs=1, seed=seed):
+        steps += 1
+    seconds = time.perf_counter() - start
+    if metrics["diverged"]:
+        raise RuntimeError(metrics["reason"])
+    return seconds, steps, metrics["loss"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    X, y, source = get_data(args.samples)
+    print(f"data: {source}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; 784-128-10, Adam lr=1e-3, batch 64")
+    for loop in (train_scratch, train_torch):            # warm-up, not timed
+        one_epoch(loop, X[:3200], y[:3200], seed=0)
+
+    times = {"scratch": [], "torch.nn": []}
+    for r in range(args.repeats):
+        order = [("scratch", train_scratch), ("torch.nn", train_torch)]
+        if r % 2:
+            order.reverse()
+        for name, loop in order:
+            seconds, steps, loss = one_epoch(loop, X, y, seed=r)
+            times[name].append(seconds)
+            print(f"  repeat {r + 1}: {name:8s} {seconds:7.3f} s  ({steps} steps, "
+                  f"{1e6 * seconds / steps:6.0f} us/step, last loss {loss:.4f})", flush=True)
+
+    scratch, nn = statistics.median(times["scratch"]), statistics.median(times["torch.nn"])
+    ratio = scratch / nn
+    print(f"median one epoch: scratch {scratch:.3f} s, torch.nn {nn:.3f} s")
+    print(f"ratio scratch / torch.nn = {ratio:.2f} (target <= {TARGET}): "
+          f"{'met' if ratio <= TARGET else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

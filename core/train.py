@@ -1,0 +1,267 @@
+"""The training loop, twice: once from raw tensors, once the usual torch.nn way.
+
+From scratch (train_step / train_scratch):
+    logits, cache = forward(params, xb)        core.network
+    loss = cross_entropy(logits, yb)           core.losses
+    grads = backward(params, cache, yb)        core.backward  (chain rule by hand)
+    adam_step(params, grads, state, lr)        core.optim     (weights change in place)
+
+torch.nn (torch_train_step / train_torch):
+    loss = F.cross_entropy(model(xb), yb)
+    optimizer.zero_grad(); loss.backward(); optimizer.step()
+
+Both draw the same shuffled mini-batches (core.data.batches with a torch.Generator seeded
+by `seed`) and start from the same weights, so their weights stay equal to ~1e-6.
+Training never raises on divergence: when the loss turns inf or nan the loop yields a
+last dict with "diverged": True and a "reason", then stops.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from core.backward import backward
+from core.data import batches, num_batches
+from core.losses import cross_entropy
+from core.metrics import evaluate
+from core.network import ACTIVATIONS, forward, to_torch_sequential
+from core.optim import adam_step, sgd_step
+
+OPTIMIZERS = ("sgd", "adam")
+MAX_SETTING = 1e30  # largest lr / weight_decay accepted
+
+
+def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0,
+                betas=(0.9, 0.999), eps=1e-8, activation="relu"):
+    """Check the hyperparameters once and collect them in a dict used by both training loops."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    for name, value in [("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay), ("eps", eps)]:
+        # the upper bound keeps every setting representable in float32 (torch refuses 1e39)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= MAX_SETTING):
+            raise ValueError(f"{name} must be a number from 0 to {MAX_SETTING:g}, got {value!r}")
+    if optimizer == "sgd" and momentum >= 1:
+        raise ValueError(f"momentum must be below 1, got {momentum}")
+    if nesterov and (optimizer != "sgd" or momentum == 0):
+        raise ValueError("nesterov needs optimizer='sgd' and momentum > 0")
+    if not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"Adam betas must lie in [0, 1), got {betas!r}")
+    return {"optimizer": optimizer, "lr": float(lr), "momentum": float(momentum), "nesterov": bool(nesterov),
+            "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
+            "activation": activation}
+
+
+def _diverged(loss_value, step, config):
+    if math.isfinite(loss_value):
+        what = "weights became inf or nan"
+    else:
+        what = "loss became " + ("nan (not a number)" if math.isnan(loss_value) else "inf")
+    return {"diverged": True,
+            "reason": f"{what} at step {step}: training blew up. "
+                      f"Lower the learning rate (now {config['lr']:g}) and train again."}
+
+
+def all_finite(tensors):
+    """True when no weight is inf or nan."""
+    with torch.no_grad():
+        return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+# --------------------------------------------------------------------------- scratch
+
+
+def train_step(params, opt_state, xb, yb, config):
+    """One step from scratch: forward, loss, backward, update. params and opt_state change in place.
+
+    xb [B, in], yb [B]. Returns {"loss", "batch_acc", "diverged"} for this batch, the loss
+    measured before the update. A non-finite loss leaves the weights untouched.
+    """
+    with torch.no_grad():  # nothing here needs autograd: the gradients are written by hand
+        logits, cache = forward(params, xb, config["activation"])    # [B, C]
+        loss = cross_entropy(logits, yb).item()
+        batch_acc = (logits.argmax(dim=1) == yb).float().mean().item()
+        if not math.isfinite(loss):
+            return {"loss": loss, "batch_acc": batch_acc, "diverged": True}
+        grads = backward(params, cache, yb)                           # like params: [{"W", "b"}, ...]
+        if config["optimizer"] == "sgd":
+            sgd_step(params, grads, opt_state, config["lr"], config["momentum"],
+                     config["nesterov"], config["weight_decay"])
+        else:
+            adam_step(params, grads, opt_state, config["lr"], config["betas"],
+                      config["eps"], config["weight_decay"])
+    return {"loss": loss, "batch_acc": batch_acc, "diverged": False}
+
+
+def _check_data(X, y, batch_size, epochs, steps):
+    if X.shape[0] == 0 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"need as many labels as rows (and at least one): X has {X.shape[0]} rows, "
+                         f"y has {y.shape[0]} labels")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    if steps is None and (not isinstance(epochs, int) or epochs < 1):
+        raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
+    per_epoch = num_batches(X.shape[0], batch_size)
+    total = steps if steps is not None else epochs * per_epoch
+    return total, math.ceil(total / per_epoch)
+
+
+def _eval_due(step, epoch_done, total, eval_every):
+    """Evaluate every eval_every steps; with eval_every=None, at the end of each epoch. Always at the end."""
+    if step == total:
+        return True
+    return epoch_done if eval_every is None else (eval_every > 0 and step % eval_every == 0)
+
+
+def train_scratch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False,
+                  weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, batch_size=64, epochs=1,
+                  steps=None, seed=0, shuffle=True, activation="relu",
+                  X_test=None, y_test=None, eval_every=None, opt_state=None):
+    """Train params (changed in place) on X [N, in], y [N]; yield a metrics dict after every step.
+
+    Runs `steps` steps if given, else `epochs` full passes. Each dict holds
+        step (1, 2, ...), epoch (1, 2, ...), loss, batch_acc, batch_size, lr, diverged
+    plus test_loss / test_acc when X_test is given and an evaluation is due (every
+    eval_every steps, or at each epoch end when eval_every is None, and after the last step).
+    opt_state: the optimizer's memory (momentum, Adam moments); pass your own dict to keep it.
+    """
+    config = make_config(optimizer, lr, momentum, nesterov, weight_decay, betas, eps, activation)
+    total, n_epochs = _check_data(X, y, batch_size, epochs, steps)
+    opt_state = {} if opt_state is None else opt_state
+    generator = torch.Generator().manual_seed(seed)        # decides the shuffling
+    step = 0
+    for epoch in range(1, n_epochs + 1):
+        per_epoch = num_batches(X.shape[0], batch_size)
+        for i, (xb, yb) in enumerate(batches(X, y, batch_size, shuffle, generator)):
+            step += 1
+            metrics = train_step(params, opt_state, xb, yb, config)
+            metrics.update(step=step, epoch=epoch, batch_size=len(yb), lr=config["lr"])
+            if i == per_epoch - 1 or step == total:   # the loss catches blow-ups; check weights too
+                metrics["diverged"] |= not all_finite(t for layer in params for t in layer.values())
+            if metrics["diverged"]:
+                metrics.update(_diverged(metrics["loss"], step, config))
+                yield metrics
+                return
+            if X_test is not None and _eval_due(step, i == per_epoch - 1, total, eval_every):
+                result = evaluate(params, X_test, y_test, activation)
+                metrics.update(test_loss=result["loss"], test_acc=result["acc"])
+            yield metrics
+            if step == total:
+                return
+
+
+# --------------------------------------------------------------------------- torch.nn
+
+
+def make_torch_optimizer(model, config):
+    """torch.optim.SGD or Adam over the model's parameters, with the hyperparameters of config."""
+    if config["optimizer"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=config["momentum"],
+                               nesterov=config["nesterov"], weight_decay=config["weight_decay"])
+    return torch.optim.Adam(model.parameters(), lr=config["lr"], betas=config["betas"],
+                            eps=config["eps"], weight_decay=config["weight_decay"])
+
+
+def torch_train_step(model, optimizer, xb, yb):
+    """One step the torch.nn way; returns the same metrics as train_step."""
+    logits = model(xb)                                      # [B, C], records the graph
+    loss = F.cross_entropy(logits, yb)
+    loss_value = loss.item()
+    batch_acc = (logits.argmax(dim=1) == yb).float().mean().item()
+    if not math.isfinite(loss_value):
+        return {"loss": loss_value, "batch_acc": batch_acc, "diverged": True}
+    optimizer.zero_grad()                                   # .grad accumulates: clear it first
+    loss.backward()                                         # autograd fills p.grad
+    optimizer.step()
+    return {"loss": loss_value, "batch_acc": batch_acc, "diverged": False}
+
+
+def train_torch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False,
+                weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, batch_size=64, epochs=1,
+                steps=None, seed=0, shuffle=True, activation="relu",
+                X_test=None, y_test=None, eval_every=None, model=None, torch_optimizer=None):
+    """The same experiment as train_scratch, with nn.Sequential, F.cross_entropy and torch.optim.
+
+    The model is built from a copy of params (params are left untouched) unless you pass
+    `model` (and optionally `torch_optimizer`) to continue training one. Yields the same
+    metrics as train_scratch, plus "model": the nn.Sequential being trained.
+    """
+    config = make_config(optimizer, lr, momentum, nesterov, weight_decay, betas, eps, activation)
+    total, n_epochs = _check_data(X, y, batch_size, epochs, steps)
+    model = to_torch_sequential(params, activation) if model is None else model
+    torch_optimizer = make_torch_optimizer(model, config) if torch_optimizer is None else torch_optimizer
+    generator = torch.Generator().manual_seed(seed)        # same seed -> same batches as scratch
+    step = 0
+    for epoch in range(1, n_epochs + 1):
+        per_epoch = num_batches(X.shape[0], batch_size)
+        for i, (xb, yb) in enumerate(batches(X, y, batch_size, shuffle, generator)):
+            step += 1
+            metrics = torch_train_step(model, torch_optimizer, xb, yb)
+            metrics.update(step=step, epoch=epoch, batch_size=len(yb), lr=config["lr"], model=model)
+            if i == per_epoch - 1 or step == total:
+                metrics["diverged"] |= not all_finite(model.parameters())
+            if metrics["diverged"]:
+                metrics.update(_diverged(metrics["loss"], step, config))
+                yield metrics
+                return
+            if X_test is not None and _eval_due(step, i == per_epoch - 1, total, eval_every):
+                result = evaluate(model, X_test, y_test)
+                metrics.update(test_loss=result["loss"], test_acc=result["acc"])
+            yield metrics
+            if step == total:
+                return
+
+
+# --------------------------------------------------------------------------- side by side
+
+
+def weight_differences(params, model):
+    """|W - weight.T| and |b - bias| for every layer of the scratch params and the torch model (a flat list)."""
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        return [diff for layer, lin in zip(params, linears, strict=True)
+                for diff in ((layer["W"] - lin.weight.T).abs(), (layer["b"] - lin.bias).abs())]
+
+
+def max_weight_difference(params, model):
+    """Largest |W - weight.T| or |b - bias| over all layers."""
+    return max(d.max().item() for d in weight_differences(params, model))
+
+
+def compare_scratch_vs_torch(params, X, y, **kwargs):
+    """Run train_scratch and train_torch in lock step from the same weights and batches.
+
+    params is not changed: scratch trains a copy. Takes the keyword arguments of
+    train_scratch (without opt_state / X_test). Yields per step
+        {"step", "epoch", "loss_scratch", "loss_torch", "max_abs_diff", "diverged",
+         "params": scratch weights, "model": the torch model}
+    where max_abs_diff = max over layers of |W_scratch - W_nn.T| (biases included) and
+    mean_abs_diff is the same difference averaged over all weights and biases.
+
+    Expect float32 rounding: the two compute the same formulas in a different order (x @ W
+    vs x @ weight.T, softmax - one_hot vs autograd's log_softmax backward), so gradients differ
+    by ~1e-8. With SGD the weights stay ~1e-7 apart; now and then a rounding difference lands
+    on a ReLU's kink (z within ~1e-7 of 0) and one step differs by ~1e-4. Adam turns the tiny
+    gradients of almost-never-lit MNIST pixels into full-size steps, so there the gap grows
+    to ~1e-5 after a few hundred steps. In float64 the two agree to ~1e-12.
+    """
+    scratch_params = [{k: t.clone() for k, t in layer.items()} for layer in params]
+    model = to_torch_sequential(params, kwargs.get("activation", "relu"))
+    ours = train_scratch(scratch_params, X, y, **kwargs)
+    theirs = train_torch(params, X, y, model=model, **kwargs)
+    for a, b in zip(ours, theirs):
+        diverged = a["diverged"] or b["diverged"]
+        diffs = weight_differences(scratch_params, model)
+        row = {"step": a["step"], "epoch": a["epoch"], "loss_scratch": a["loss"], "loss_torch": b["loss"],
+               "max_abs_diff": max(d.max().item() for d in diffs),
+               "mean_abs_diff": sum(d.sum().item() for d in diffs) / sum(d.numel() for d in diffs),
+               "diverged": diverged, "params": scratch_params, "model": model}
+        if diverged:
+            row["reason"] = a.get("reason") or b.get("reason")
+        yield row
+        if diverged:
+            return
