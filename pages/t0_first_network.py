@@ -25,16 +25,22 @@ RANGES = {"w00": (-20.0, 20.0), "b00": (-20.0, 20.0), "w01": (-50.0, 50.0), "w10
 
 st.subheader("1 · Seven numbers make the network")
 params = {}
-with st.sidebar:
-    st.markdown("**Weights and biases**")
+groups = [("Top hidden unit", ["w00", "b00", "w01"]), ("Bottom hidden unit", ["w10", "b10", "w11"]),
+          ("Output", ["final_bias"])]
+for col, (title, names) in zip(st.columns(3), groups):
+    with col:
+        st.markdown(f"**{title}**")
+        for name in names:
+            lo, hi = RANGES[name]
+            params[name] = ui.slider(LABELS[name], lo, hi, T[name], step=0.05, key=f"fn_{name}")
+
+
+def _reset():
     for name in T:
-        lo, hi = RANGES[name]
-        params[name] = ui.slider(LABELS[name], lo, hi, T[name], step=0.05, key=f"fn_{name}")
+        st.session_state[f"fn_{name}"] = T[name]
 
-    def _reset():
-        for name in T:
-            st.session_state[f"fn_{name}"] = T[name]
 
+with col:
     st.button("Back to the tutorial's values", key="fn_reset", on_click=_reset, icon=":material/restart_alt:")
 
 steps = ["1 · top unit", "2 · bottom unit", "3 · sum of both branches", "4 · + final bias, then ReLU"]

@@ -16,15 +16,19 @@ ui.header(
     "piece that replaces it, and the two are compared number for number.",
 )
 
-with st.sidebar:
-    st.markdown("**The data**")
+cols = st.columns(5)
+with cols[0]:
     true_w = ui.slider("True w", -5.0, 5.0, 2.0, step=0.1, key="lr_w")
+with cols[1]:
     true_b = ui.slider("True b", -5.0, 5.0, -1.0, step=0.1, key="lr_b")
+with cols[2]:
     noise = ui.slider("Noise (std)", 0.0, 3.0, 0.3, step=0.05, key="lr_noise")
-    st.markdown("**Training**")
+with cols[3]:
     lr = ui.select_slider("Learning rate", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0],
                           0.1, key="lr_lr")
+with cols[4]:
     steps = ui.slider("Steps", 1, 500, 100, key="lr_steps")
+with ui.more_controls():
     seed = ui.seed("lr_seed")
 
 forget = ui.toggle("Forget to zero the gradients (remove `w.grad.zero_()` and `b.grad.zero_()`)",
