@@ -7,6 +7,9 @@ from ui import registry
 # page file -> how to move its main widget: (AppTest widget kind, key, new value); kind "button" clicks
 MAIN_WIDGET = {
     "pages/home.py": ("toggle", "present", True),  # presenter mode hides the lead paragraph
+    "pages/ch00_draw_digit.py": ("segmented_control", "draw_src", "MNIST test digit"),
+    "pages/ch01_raw_tensors.py": ("selectbox", "tensors_init", "normal"),
+    "pages/ch07_mnist.py": ("slider", "mnist_epochs", 5),
     "pages/ch04_graph.py": ("slider", "g_hid", 6),
     "pages/t3_binary_activation.py": ("slider", "ca_hidden", 2),
     "pages/t1_custom_layer_mlp.py": ("button", "dm_train", None),

@@ -120,7 +120,8 @@ def _matches(raw, value):
 
 def _bound(widget, *args, key, **kwargs):
     """Create a widget whose value lives in the URL (?key=value) and say so when a link's value was refused."""
-    raw = st.query_params.get(key)
+    opened_from_link = key not in st.session_state  # a link applies when the widget first appears
+    raw = st.query_params.get(key) if opened_from_link else None
     value = widget(*args, key=key, bind="query-params", **kwargs)
     if raw is not None and not _matches(raw, value):
         st.warning(
