@@ -8,13 +8,14 @@ batch_size). This module adds what the chapter-6 page measures about them:
   * sorted_blobs, train_ordering:  the same small network trained on the same class-sorted data,
                       same start, same steps; only the order in which the examples arrive differs.
 """
+import io
 import math
 
 import torch
 
 from core.data import batch_indices, make_2d
 from core.metrics import evaluate
-from core.network import init_mlp
+from core.network import init_mlp, to_torch_sequential
 from core.train import make_config, train_step
 
 ORDERINGS = ("sorted (no shuffle)", "shuffled once", "reshuffled every epoch")
@@ -60,7 +61,8 @@ def train_ordering(ordering, X, y, batch_size=20, lr=0.3, epochs=5, hidden=16, s
     learning rate; "shuffled once" and "reshuffled every epoch" share their first-epoch permutation,
     so the only difference between the three runs is the order of the examples.
     After every step the loss and accuracy are measured on the whole training set.
-    Returns {"loss": [...], "acc": [...]} (entry 0 = before training) and "diverged": a message or None.
+    Returns {"loss": [...], "acc": [...]} (entry 0 = before training), "diverged": a message or None,
+    and "params": the trained weights ([{"W", "b"}, ...], see core.network).
     """
     if ordering not in ORDERINGS:
         raise ValueError(f"ordering must be one of {ORDERINGS}, got {ordering!r}")
@@ -70,7 +72,7 @@ def train_ordering(ordering, X, y, batch_size=20, lr=0.3, epochs=5, hidden=16, s
     g = torch.Generator().manual_seed(seed + 1)
     first = torch.randperm(N, generator=g)  # the permutation both shuffled runs use in epoch 1
     start = evaluate(params, X, y)
-    curve = {"loss": [start["loss"]], "acc": [start["acc"]], "diverged": None}
+    curve = {"loss": [start["loss"]], "acc": [start["acc"]], "diverged": None, "params": params}
     for epoch in range(epochs):
         if ordering == "sorted (no shuffle)":
             order = torch.arange(N).split(batch_size)  # class 0 first, then class 1, ...
@@ -88,3 +90,43 @@ def train_ordering(ordering, X, y, batch_size=20, lr=0.3, epochs=5, hidden=16, s
             curve["loss"].append(after["loss"])
             curve["acc"].append(after["acc"])
     return curve
+
+
+def weights_bytes(params):
+    """The trained weights as a torch.save'd state_dict of the matching nn.Sequential(Linear, ReLU, Linear)."""
+    buffer = io.BytesIO()
+    torch.save(to_torch_sequential(params).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def script_batching(B, shuffle, seed, train_b, lr, epochs, n_classes=6, per_class=10, train_per_class=50,
+                    noise=0.3):
+    """A standalone Python script (needs torch and this repo's `core` on the path) that rebuilds the
+    batching page's batches and its three training runs for these settings, and prints the headline numbers."""
+    return f'''"""Shuffling & batching, recomputed with the `core` package of "Neural networks from scratch".
+
+Run from the repository root (or with it on PYTHONPATH):  python batching.py
+Needs torch and the repo's core/ package. Prints the numbers the batching page showed.
+"""
+import torch
+
+from core.data import num_batches
+from core.shuffling import ORDERINGS, class_mix, epoch_order, sorted_blobs, sorted_labels, train_ordering
+
+torch.set_num_threads(1)  # tiny tensors: one thread is faster than two fighting over the cores
+
+# 1. {n_classes * per_class} items stored sorted by class, cut into batches of {B}
+labels = sorted_labels({n_classes}, {per_class})
+batches = epoch_order(len(labels), {B}, shuffle={bool(shuffle)}, seed={seed})
+mix = class_mix(labels, batches, {n_classes})
+print("batches_per_epoch", num_batches(len(labels), {B}))
+print("last_batch_size", len(batches[-1]))
+print(f"mean_entropy_bits {{sum(r['entropy'] for r in mix) / len(mix):.2f}}")
+print("single_class_batches", sum(r["entropy"] == 0 for r in mix))
+
+# 2. the same network trained on class-sorted blobs, three orders of the examples
+X, y = sorted_blobs({n_classes}, {train_per_class}, noise={noise!r}, seed={seed})
+for ordering in ORDERINGS:
+    curve = train_ordering(ordering, X, y, batch_size={train_b}, lr={float(lr)!r}, epochs={epochs}, seed={seed})
+    print(f"final_loss[{{ordering}}] {{curve['loss'][-1]:.4f}}  accuracy {{curve['acc'][-1]:.1%}}")
+'''

@@ -121,6 +121,10 @@ st.caption("When the network is confidently wrong (left end), cross-entropy's gr
            "close to -1, a full-strength push; the MSE gradient has almost vanished, because the softmax is "
            "flat out there and MSE's loss is capped at a small number. That is why classifiers use cross-entropy.")
 
+ui.download_script(lab.script_cross_entropy(z, y, scale), "cross_entropy.py", key="ce_download")
+st.caption("The script recomputes the loss, p(correct), the check against F.cross_entropy and the MSE above "
+           "with the `core` package (run it from the repository root).")
+
 ui.explain(
     "**Softmax** exponentiates each logit and divides by the total, so the outputs are positive and sum to 1. "
     "Adding the same number to every logit changes nothing, because it multiplies every exp by the same "

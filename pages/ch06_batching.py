@@ -124,6 +124,20 @@ st.caption("Dotted lines mark epoch boundaries. Without shuffling, each stretch 
            "so every update drags the network towards predicting that class and the loss on the whole set "
            "swings up and down within each epoch.")
 
+d1, d2 = st.columns(2)
+with d1:
+    ui.download_script(shuffling.script_batching(B, shuffle, seed, train_b, lr, epochs), "batching.py",
+                       key="bat_download")
+with d2:
+    best = curves["reshuffled every epoch"]
+    st.download_button("Download the reshuffled network's weights", shuffling.weights_bytes(best["params"]),
+                       file_name="batching_reshuffled.pt", mime="application/octet-stream",
+                       icon=":material/download:", key="bat_weights")
+st.caption("The script rebuilds the batches and the three training runs above with the `core` package (run it "
+           "from the repository root). The weights file is a state_dict for "
+           "`nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 6))`: load it with "
+           "`model.load_state_dict(torch.load(path))`.")
+
 ui.explain(
     "**A data loader is randperm + slice.** `torch.randperm(N)` lists 0..N-1 in a random order; slicing "
     "it into pieces of B gives the index lists of the batches, and `X[idx]` gathers those rows: shapes "

@@ -94,3 +94,25 @@ def test_link_restores_and_bad_link_warns():
     assert at.select_slider(key="ce_scale").value == 100.0 and at.slider(key="ce_z1").value == 5.0
     at = open_page(PAGE, query={"ce_scale": "abc"})
     assert at.select_slider(key="ce_scale").value == 1.0 and at.warning
+
+
+def test_exported_script_reproduces_the_page(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    at = open_page(PAGE)
+    at.slider(key="ce_z2").set_value(6.5).run()
+    at.select_slider(key="ce_scale").set_value(20.0).run()
+    z = [2.0, 1.0, 6.5, -1.0]
+    script = tmp_path / "cross_entropy.py"
+    script.write_text(lab.script_cross_entropy(z, 0, 20.0))
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    printed = dict(line.split(" ", 1) for line in out.splitlines())
+    assert printed["cross_entropy_loss"] == metric(at, "Cross-entropy loss")
+    assert printed["p_correct"] == metric(at, "p(correct class)")
+    assert printed["mse_loss"] == metric(at, "MSE loss")
+    assert printed["abs_diff_vs_F.cross_entropy"] == metric(at, "|ours - F.cross_entropy|")
+    assert printed["naive_softmax_finite"] == "False"  # 6.5 * 20 = 130 > 88.7

@@ -90,3 +90,33 @@ def test_link_restores_and_bad_link_warns():
     assert metric(at, "Batches per epoch") == "5"
     at = open_page(PAGE, query={"bat_b": "999"})
     assert at.slider(key="bat_b").value == 8 and at.warning
+
+
+def test_exported_script_and_weights_reproduce_the_page(tmp_path):
+    import io
+    import os
+    import subprocess
+    import sys
+
+    at = open_page(PAGE, query={"bat_b": "9", "bat_shuffle": "true", "bat_epochs": "2"})
+    script = tmp_path / "batching.py"
+    script.write_text(shuffling.script_batching(9, True, 0, 20, 0.3, 2))
+    root = os.getcwd()
+    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    printed = dict(line.split(" ", 1) for line in out.splitlines())
+    assert printed["batches_per_epoch"] == metric(at, "Batches per epoch") == "7"
+    assert printed["last_batch_size"] == metric(at, "Size of the last batch")
+    assert printed["mean_entropy_bits"] == metric(at, "Mean class entropy per batch (bits)")
+    table = at.dataframe[1].value
+    for ordering, loss in zip(table["order of examples"], table["final loss"]):
+        line = next(row for row in out.splitlines() if row.startswith(f"final_loss[{ordering}] "))
+        assert line.split("] ")[1].split()[0] == f"{loss:.4f}"
+
+    X, y = shuffling.sorted_blobs(6, 50, noise=0.3, seed=0)
+    curve = shuffling.train_ordering("reshuffled every epoch", X, y, batch_size=20, lr=0.3, epochs=2, seed=0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 6))
+    model.load_state_dict(torch.load(io.BytesIO(shuffling.weights_bytes(curve["params"]))))
+    with torch.no_grad():
+        loss = torch.nn.functional.cross_entropy(model(X), y).item()
+    assert abs(loss - curve["loss"][-1]) < 1e-5
