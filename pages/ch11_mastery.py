@@ -164,6 +164,7 @@ ui.explain(
     title="Why divide by 1 - p",
 )
 ui.show_source(dropout.dropout_mask, dropout.dropout, dropout.running_mean)
+ui.download_script(equivalence.script_mastery(B, seed, p, tol), "mastery_checks.py", key="ms_dl")
 
 st.subheader("What you now understand")
 st.markdown(

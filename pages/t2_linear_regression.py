@@ -178,5 +178,9 @@ ui.explain(
     title="Why the rows agree",
 )
 ui.show_source(linreg.mapping_checks)
+if math.isfinite(hist["final_w"]) and math.isfinite(hist["final_b"]):
+    st.download_button("Download the fitted weights (state_dict of nn.Sequential(nn.Linear(1, 1)))",
+                       linreg.weights_file(hist["final_w"], hist["final_b"]), file_name="linear_regression.pt",
+                       mime="application/octet-stream", icon=":material/download:", key="lr_dl_weights")
 ui.download_script(linreg.script_linreg(true_w, true_b, noise, lr, steps, seed, zero_grad=not forget),
                    "linear_regression.py", key="lr_dl")

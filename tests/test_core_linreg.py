@@ -83,3 +83,10 @@ def test_generated_script_reproduces_page_numbers():
         x, y = linreg.make_data(1.5, 0.5, 0.4, seed=7)
         h = linreg.train_manual(x, y, 0.3, 80, zero_grad=zero)
         assert f"w {h['final_w']:.4f}" in out.stdout and f"b {h['final_b']:.4f}" in out.stdout
+
+
+def test_weights_file_loads_into_sequential():
+    import io
+    model = torch.nn.Sequential(torch.nn.Linear(1, 1))
+    model.load_state_dict(torch.load(io.BytesIO(linreg.weights_file(1.5, -0.25)), weights_only=True))
+    assert model(torch.tensor([[2.0]])).item() == pytest.approx(2.75)

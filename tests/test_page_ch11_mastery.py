@@ -61,3 +61,26 @@ def test_quiz_counts():
     at = open_page(PAGE)
     at.radio(key="quiz_ch11").set_value(at.radio(key="quiz_ch11").options[1]).run()
     assert at.success
+
+
+def test_downloaded_script_prints_the_page_numbers(mnist_dir):
+    import os
+    import subprocess
+    import sys
+
+    from core import equivalence
+    from tests.conftest import ROOT
+
+    at = open_page(PAGE, query={"ms_batch": "32", "ms_p": "0.3", "ms_seed": "4"})
+    code = equivalence.script_mastery(32, 4, 0.3)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MNIST_DIR=str(mnist_dir))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    printed = dict(line.rsplit(" ", 1) for line in out.stdout.splitlines() if line.startswith("dropout_"))
+    assert printed["dropout_scale"] == metric(at, "Scale for survivors 1/(1-p)")
+    assert printed["dropout_kept_fraction"] == metric(at, "Fraction kept in this mask")
+    assert printed["dropout_max_diff_vs_nn"] == metric(at, "max |ours - nn.Dropout|")
+    assert printed["dropout_same_mask"] == metric(at, "Same mask as nn.Dropout") == "yes"
+    assert "rows_equal 9 / 9" in out.stdout and metric(at, "Rows equal within tolerance") == "9 / 9"
+    assert f"largest_difference {metric(at, 'Largest difference')}" in out.stdout
