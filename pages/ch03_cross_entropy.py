@@ -29,7 +29,11 @@ with left:
         st.warning(f"Class {y} does not exist with {n} classes; using class 0 as the correct one.",
                    icon=":material/warning:")
         y = 0
-    z = [ui.slider(f"Logit z{i}", -10.0, 10.0, DEFAULTS[i], step=0.1, key=f"ce_z{i}") for i in range(n)]
+    slider_cols = st.columns(2)
+    z = []
+    for i in range(n):
+        with slider_cols[i % 2]:
+            z.append(ui.slider(f"Logit z{i}", -10.0, 10.0, DEFAULTS[i], step=0.1, key=f"ce_z{i}"))
     scale = ui.select_slider("Scale: multiply every logit by", SCALES, 1.0, key="ce_scale",
                              help="Large scales push the logits past 88, where exp() overflows float32.")
 
@@ -45,7 +49,7 @@ def two_panels(left_title, right_title, height):
 
 
 res = lab.explore(z, y, scale)
-classes = [f"class {i}" for i in range(n)]
+classes = [str(i) for i in range(n)]  # class labels on the axes
 naive_ok = all(math.isfinite(v) for v in res["naive_probs"])
 
 with right:
@@ -58,12 +62,16 @@ with right:
     colours = [ui.COLORS["correct"] if i == y else ui.COLORS["neutral"] for i in range(n)]
     fig = two_panels("softmax probabilities", "gradient dLoss/dz", 360)
     fig.add_bar(x=classes, y=res["probs"], marker_color=colours, text=[f"{p:.3f}" for p in res["probs"]],
-                textposition="outside", showlegend=False)
+                textposition="outside", showlegend=False,
+                marker_line=dict(color=ui.COLORS["correct"], width=[3 if i == y else 0 for i in range(n)]))
+    fig.add_annotation(x=str(y), y=res["p_correct"] + 0.12, text="correct", showarrow=False,
+                       font=dict(color=ui.COLORS["correct"]))
     fig.add_bar(x=classes, y=res["grad"], name="cross-entropy: softmax - one_hot",
                 marker_color=ui.COLORS["backward"], xaxis="x2", yaxis="y2")
     fig.add_bar(x=classes, y=res["mse_grad"], name="MSE on the probabilities",
                 marker_color=ui.COLORS["wrong"], xaxis="x2", yaxis="y2")
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.15), yaxis=dict(range=[0, 1.15]))
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2), yaxis=dict(range=[0, 1.15]),
+                      xaxis=dict(title="class", type="category"), xaxis2=dict(title="class", type="category"))
     ui.plot(fig, key="ce_bars")
     st.caption(f"The correct class ({y}) is in teal. Its gradient is p - 1 = {res['grad'][y]:+.4f} (pushed up "
                "when a step goes against the gradient); every other class gets +p (pushed down). The "

@@ -48,11 +48,12 @@ scale = [[pos, colours[c]] for c in range(N_CLASSES) for pos in (c / N_CLASSES, 
 z = [[int(labels[i]) for i in b] + [None] * (B - len(b)) for b in batches]  # ragged last row -> blanks
 text = [[str(i) for i in b] + [""] * (B - len(b)) for b in batches]
 hover = [[f"item {i}, class {int(labels[i])}" for i in b] + [""] * (B - len(b)) for b in batches]
-grid = go.Figure(go.Heatmap(z=z, text=text, texttemplate="%{text}", hovertext=hover, hoverinfo="text",
+many_rows = n_batches > 24  # cells too thin for their index: leave it to the hover text
+grid = go.Figure(go.Heatmap(z=z, text=text, texttemplate="" if many_rows else "%{text}", hovertext=hover, hoverinfo="text",
                             colorscale=scale, zmin=-0.5, zmax=N_CLASSES - 0.5, xgap=2, ygap=2,
                             colorbar=dict(title="class", tickvals=list(range(N_CLASSES)))))
-grid.update_yaxes(autorange="reversed", title="batch", tickvals=list(range(n_batches)))
-grid.update_xaxes(title="position in the batch")
+grid.update_yaxes(autorange="reversed", title="batch", dtick=5 if many_rows else 1)
+grid.update_xaxes(title="position in the batch", dtick=1 if B <= 30 else 5)
 grid.update_layout(height=min(120 + 32 * n_batches, 720),
                    title="One row per mini-batch; each cell is an item (its index), coloured by its class")
 ui.plot(grid, key="bat_grid")
