@@ -13,7 +13,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from core.losses import cross_entropy, cross_entropy_grad, cross_entropy_per_example, mse_grad, mse_loss, naive_softmax, one_hot, softmax
+from core.losses import (cross_entropy, cross_entropy_grad, cross_entropy_per_example, mse_grad, mse_loss,
+                         naive_softmax, one_hot, softmax)
 
 # exp(x) overflows float32 once x > log(largest float32) = 88.72...
 FLOAT32_EXP_LIMIT = math.log(torch.finfo(torch.float32).max)

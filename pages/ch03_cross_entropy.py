@@ -45,7 +45,8 @@ def two_panels(left_title, right_title, height):
         height=height, xaxis=dict(domain=[0, 0.45]), xaxis2=dict(domain=[0.55, 1], anchor="y2"),
         yaxis2=dict(anchor="x2"),
         annotations=[dict(text=t, x=x, y=1.0, xref="paper", yref="paper", showarrow=False, yanchor="bottom",
-                          xanchor="center", font=dict(size=15)) for t, x in ((left_title, 0.225), (right_title, 0.775))]))
+                          xanchor="center", font=dict(size=15))
+                     for t, x in ((left_title, 0.225), (right_title, 0.775))]))
 
 
 res = lab.explore(z, y, scale)
@@ -57,7 +58,8 @@ with right:
     m[0].metric("Cross-entropy loss", f"{res['loss']:.4f}")
     m[1].metric("p(correct class)", f"{res['p_correct']:.4f}")
     m[2].metric("|ours - F.cross_entropy|", f"{res['loss_diff']:.1e}")
-    m[3].metric("MSE loss", f"{res['mse_loss']:.4f}", help="Mean squared error between the softmax probabilities and the one-hot target.")
+    m[3].metric("MSE loss", f"{res['mse_loss']:.4f}",
+                help="Mean squared error between the softmax probabilities and the one-hot target.")
 
     colours = [ui.COLORS["correct"] if i == y else ui.COLORS["neutral"] for i in range(n)]
     fig = two_panels("softmax probabilities", "gradient dLoss/dz", 360)

@@ -49,7 +49,8 @@ z = [[int(labels[i]) for i in b] + [None] * (B - len(b)) for b in batches]  # ra
 text = [[str(i) for i in b] + [""] * (B - len(b)) for b in batches]
 hover = [[f"item {i}, class {int(labels[i])}" for i in b] + [""] * (B - len(b)) for b in batches]
 many_rows = n_batches > 24  # cells too thin for their index: leave it to the hover text
-grid = go.Figure(go.Heatmap(z=z, text=text, texttemplate="" if many_rows else "%{text}", hovertext=hover, hoverinfo="text",
+grid = go.Figure(go.Heatmap(z=z, text=text, texttemplate="" if many_rows else "%{text}",
+                            hovertext=hover, hoverinfo="text",
                             colorscale=scale, zmin=-0.5, zmax=N_CLASSES - 0.5, xgap=2, ygap=2,
                             colorbar=dict(title="class", tickvals=list(range(N_CLASSES)))))
 grid.update_yaxes(autorange="reversed", title="batch", dtick=5 if many_rows else 1)
