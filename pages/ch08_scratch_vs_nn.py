@@ -63,8 +63,8 @@ def get_data(dataset, n_train, seed):
     return X_train, y_train, X_test, y_test, f"{dataset}: {len(y_train):,} points to train on, {len(y_test):,} held out"
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed, _progress=None):
+@st.cache_data(max_entries=64, show_spinner="Training both networks ...")
+def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed):
     """Train scratch and torch.nn in lock step; keep only plain numbers (cached per widget values)."""
     X, y, X_test, y_test, source = get_data(dataset, n_train, seed)
     sizes = [X.shape[1], hidden, int(y.max()) + 1]
@@ -73,8 +73,6 @@ def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, s
     for row in train.compare_scratch_vs_torch(params, X, y, optimizer=optimizer, lr=lr, batch_size=batch_size,
                                               steps=steps, seed=seed):
         rows.append(row)
-        if _progress is not None and (row["step"] % 10 == 0 or row["diverged"]):
-            _progress(row["step"] / steps)
     last = rows[-1]
     result = {"source": source, "sizes": sizes, "n_test": len(y_test),
               "step": [r["step"] for r in rows], "loss_scratch": [r["loss_scratch"] for r in rows],
@@ -91,17 +89,15 @@ def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, s
     return result
 
 
-bar = st.progress(0.0, text="Training both networks ...")
+# No progress bar inside the cached function: Streamlit would replay its calls on a cache hit,
+# against a bar that no longer exists. The default run takes about a second; a spinner says so.
 try:
-    r = run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
-                       _progress=lambda f: bar.progress(min(f, 1.0), text="Training both networks ..."))
+    r = run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed)
 except data.MnistError as err:
-    bar.empty()
     st.error(f"The MNIST digits could not be read, so this comparison cannot run on them. {err} "
              "Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",
              icon=":material/error:")
     st.stop()
-bar.empty()
 
 st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "
            f"lr {lr:g}, batch {batch_size}, seed {seed}; both start from the same weights and see the same batches.")
