@@ -110,6 +110,13 @@ def _check_data(X, y, batch_size, epochs, steps):
     return total, math.ceil(total / per_epoch)
 
 
+def _check_dtype(X, params):
+    W = params[0]["W"]
+    if X.dtype != W.dtype or X.device != W.device:
+        raise ValueError(f"X is {X.dtype} on {X.device} but the weights are {W.dtype} on {W.device}; "
+                         f"convert one of them, e.g. X.to(dtype={W.dtype}, device='{W.device}')")
+
+
 def _eval_due(step, epoch_done, total, eval_every):
     """Evaluate every eval_every steps; with eval_every=None, at the end of each epoch. Always at the end."""
     if step == total:
@@ -131,6 +138,7 @@ def train_scratch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nest
     """
     config = make_config(optimizer, lr, momentum, nesterov, weight_decay, betas, eps, activation)
     total, n_epochs = _check_data(X, y, batch_size, epochs, steps)
+    _check_dtype(X, params)
     opt_state = {} if opt_state is None else opt_state
     generator = torch.Generator().manual_seed(seed)        # decides the shuffling
     step = 0
@@ -192,7 +200,9 @@ def train_torch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nester
     """
     config = make_config(optimizer, lr, momentum, nesterov, weight_decay, betas, eps, activation)
     total, n_epochs = _check_data(X, y, batch_size, epochs, steps)
-    model = to_torch_sequential(params, activation) if model is None else model
+    if model is None:
+        _check_dtype(X, params)
+        model = to_torch_sequential(params, activation)
     torch_optimizer = make_torch_optimizer(model, config) if torch_optimizer is None else torch_optimizer
     generator = torch.Generator().manual_seed(seed)        # same seed -> same batches as scratch
     step = 0

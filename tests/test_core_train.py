@@ -191,6 +191,8 @@ def test_bad_settings_raise_value_error(mnist):
             next(train_scratch(params, X[:10], y[:10], **kw))
     with pytest.raises(ValueError, match="labels"):
         next(train_torch(params, X[:10], y[:9]))
+    with pytest.raises(ValueError, match="float64"):
+        next(train_scratch(params, X[:10].double(), y[:10]))
 
 
 def test_batch_larger_than_dataset_is_one_batch(mnist):
