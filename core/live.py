@@ -22,6 +22,7 @@ import base64
 import io
 import math
 
+import numpy as np
 import torch
 
 from core.losses import cross_entropy, cross_entropy_grad, mse_grad, mse_loss, one_hot, softmax
@@ -280,6 +281,49 @@ def diverging_colors(values, low=(0, 114, 178), mid=(247, 247, 247), high=(230, 
     low, mid, high = (torch.tensor(c, dtype=torch.float32) for c in (low, mid, high))
     rgb = torch.where(t < 0, mid + (mid - low) * t, mid + (high - mid) * t)
     return rgb.clamp(0, 255).round().to(torch.uint8)             # [..., 3]
+
+
+def unit_pictures(maps):
+    """maps [U, n, n] (row = y, from hidden_unit_maps) -> pictures [U, n, n, 3], each unit on its own colour scale.
+
+    Rows are flipped so that the top row of each picture is the largest y, as on a plot.
+    """
+    return torch.stack([diverging_colors(m.flip(0)) for m in maps])
+
+
+def tile_pictures(pictures, cols, gap=3):
+    """Lay out pictures [U, h, w, 3] in a grid with `cols` columns and white gaps -> one uint8 picture."""
+    U, h, w, _ = pictures.shape
+    rows = -(-U // cols)                                          # ceil(U / cols)
+    sheet = torch.full((rows * (h + gap) - gap, cols * (w + gap) - gap, 3), 255, dtype=torch.uint8)
+    for u in range(U):
+        r, c = divmod(u, cols)
+        sheet[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = pictures[u]
+    return sheet
+
+
+def boundary_picture(background, xs, ys, X_train, y_train, X_test, y_test, colors, size=360):
+    """The decision-boundary picture as one image, points drawn in (cheap to send many times a second).
+
+    background: uint8 [n, n, 3] from blend_class_colors (row = y, ascending); xs, ys: its grid [n];
+    colors: one (r, g, b) per class. Training points are filled dots, test points crosses.
+    Returns uint8 [size, size, 3] with the largest y at the top, like a plot.
+    """
+    from PIL import Image, ImageDraw
+    picture = Image.fromarray(background.flip(0).numpy()).resize((size, size), Image.BILINEAR)
+    draw = ImageDraw.Draw(picture)
+    x0, x1, y0, y1 = xs[0].item(), xs[-1].item(), ys[0].item(), ys[-1].item()
+
+    def pixel(p):                                   # plane -> picture coordinates (y grows downwards)
+        return ((p[0] - x0) / (x1 - x0) * (size - 1), (y1 - p[1]) / (y1 - y0) * (size - 1))
+
+    for (px, py), label in zip(map(pixel, X_train.tolist()), y_train.tolist()):
+        draw.ellipse((px - 4, py - 4, px + 4, py + 4), fill=tuple(colors[label]), outline=(0, 0, 0))
+    for (px, py), label in zip(map(pixel, X_test.tolist()), y_test.tolist()):
+        for dx in (-4, 4):
+            draw.line((px - 4, py + dx, px + 4, py - dx), fill=(0, 0, 0), width=4)
+            draw.line((px - 4, py + dx, px + 4, py - dx), fill=tuple(colors[label]), width=2)
+    return torch.from_numpy(np.asarray(picture).copy())
 
 
 def png_data_uri(rgb):

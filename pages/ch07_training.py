@@ -3,7 +3,6 @@ import math
 
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 import ui
 from core import data, live, network, optim
@@ -24,7 +23,7 @@ THUMB = 32     # hidden-unit thumbnails: THUMB x THUMB points
 MAX_UNITS = 16
 
 # ------------------------------------------------------------------ controls
-c = st.columns([1.2, 1.3, 2.2, 1.6])
+c = st.columns([1.1, 1.6, 2.0, 1.5])
 with c[0]:
     dataset = ui.selectbox("Dataset", data.DATASETS_2D, key="tr_data")
 with c[1]:
@@ -166,42 +165,40 @@ def boundary_figure(state):
     fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False, title="x1")
     fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False, title="x2",
                      scaleanchor="x", autorange=False)
-    fig.update_layout(title="What the network predicts (circles: training points, crosses: test points)",
+    fig.update_layout(title="What the network predicts<br><sup>circles: training points, crosses: test points</sup>",
                       height=470, legend=dict(orientation="h", y=-0.15))
     return fig
 
 
 def curves_figure(h):
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("Loss (log scale)", "Accuracy", "Learning rate"),
-                        column_widths=[0.4, 0.4, 0.2])
+    # three panels side by side, laid out by hand (cheaper per frame than make_subplots)
+    fig = go.Figure()
     for part, colour in (("train", ui.COLORS["forward"]), ("test", ui.PALETTE[4])):
-        fig.add_scatter(x=h["step"], y=h[f"{part}_loss"], name=f"{part} loss", line_color=colour, row=1, col=1)
+        fig.add_scatter(x=h["step"], y=h[f"{part}_loss"], name=f"{part} loss", line_color=colour)
         fig.add_scatter(x=h["step"], y=h[f"{part}_acc"], name=f"{part} accuracy", line=dict(color=colour, dash="dot"),
-                        row=1, col=2)
+                        xaxis="x2", yaxis="y2")
     fig.add_scatter(x=h["step"], y=h["lr"], name="lr", line_color=ui.COLORS["neutral"], showlegend=False,
-                    row=1, col=3)
-    fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
-    fig.update_xaxes(title="step")
-    fig.update_layout(height=300, legend=dict(orientation="h", y=-0.3))
+                    xaxis="x3", yaxis="y3")
+    titles = [dict(text=t, x=x, xref="paper", y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                   xanchor="center")
+              for t, x in (("Loss (log scale)", 0.18), ("Accuracy", 0.62), ("Learning rate", 0.94))]
+    fig.update_layout(
+        title="Measured on all training and test points after each frame", height=340,
+        legend=dict(orientation="h", y=-0.3), annotations=titles,
+        xaxis=dict(domain=[0, 0.36], title="step"), yaxis=dict(type="log"),
+        xaxis2=dict(domain=[0.44, 0.8], anchor="y2", title="step"),
+        yaxis2=dict(anchor="x2", range=[0, 1.02], tickformat=".0%"),
+        xaxis3=dict(domain=[0.88, 1], anchor="y3", title="step"), yaxis3=dict(anchor="x3", rangemode="tozero"))
     return fig
 
 
 def units_figure(state):
     maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)  # [U, 32, 32]
-    n_units = maps.shape[0]
-    cols = min(n_units, 8)
-    rows = math.ceil(n_units / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u + 1}" for u in range(n_units)],
-                        horizontal_spacing=0.01, vertical_spacing=0.12)
-    for u in range(n_units):
-        picture = live.diverging_colors(maps[u].flip(0))      # flip: the top row of a picture is the largest x2
-        fig.add_trace(go.Image(source=live.png_data_uri(picture), hoverinfo="skip"),
-                      row=u // cols + 1, col=u % cols + 1)
+    sheet = live.tile_pictures(live.unit_pictures(maps), cols=8)
+    fig = go.Figure(go.Image(source=live.png_data_uri(sheet), hoverinfo="skip"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(height=120 * rows + 40, margin=dict(t=30))
-    fig.update_annotations(font_size=11)
+    fig.update_layout(height=90 * math.ceil(maps.shape[0] / 8) + 20, margin=dict(t=0, b=0))
     return fig
 
 
@@ -233,17 +230,43 @@ def live_view():
                  icon=":material/error:")
         st.button("Reset with a learning rate 10 times smaller", key="tr_reset_lower",
                   icon=":material/south:", on_click=_reset_lower_lr)
+    # While playing, the pictures are sent as plain images: this Streamlit version rebuilds a Plotly chart
+    # from scratch whenever its data change, which at 10 frames/s leaves it blank. Paused: interactive Plotly.
+    moving = bool(st.session_state.get("tr_playing")) and not state["diverged"]
     left, right = st.columns([1, 1.25])
     with left:
-        ui.plot(boundary_figure(state), key="tr_boundary")
+        if moving:
+            probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
+            picture = live.boundary_picture(live.blend_class_colors(probs, class_rgb), d["xs"], d["ys"],
+                                            d["X_train"], d["y_train"], d["X_test"], d["y_test"],
+                                            [live.hex_to_rgb(ui.PALETTE[k]) for k in range(n_classes)])
+            st.image(picture.numpy(), width=440, caption="What the network predicts (dots: training points, "
+                     "crosses: test points). Pause for axes and zoom.")
+        else:
+            ui.plot(boundary_figure(state), key="tr_boundary")
     with right:
-        ui.plot(curves_figure(h), key="tr_curves")
+        if moving:   # Streamlit's own line charts keep their place between frames
+            st.markdown("**Loss** (train, test)")
+            st.line_chart({"train loss": h["train_loss"], "test loss": h["test_loss"]}, height=170,
+                          color=[ui.COLORS["forward"], ui.PALETTE[4]])
+            st.markdown("**Accuracy** (train, test)")
+            st.line_chart({"train accuracy": h["train_acc"], "test accuracy": h["test_acc"]}, height=170,
+                          color=[ui.COLORS["forward"], ui.PALETTE[4]])
+            st.caption(f"One point per frame ({steps_per_frame} steps). Pause for the plot against the step "
+                       "number, the loss on a log scale and the learning rate.")
+        else:
+            ui.plot(curves_figure(h), key="tr_curves")
         gap = h["train_acc"][-1] - h["test_acc"][-1]
         st.caption(f"Last point: step {h['step'][-1]}, train/test accuracy gap {gap:+.1%}. "
                    "The test points never take part in a step: they show how well the rule generalises.")
     if show_units:
-        ui.plot(units_figure(state), key="tr_units_fig")
-        st.caption(f"The first {min(width, MAX_UNITS)} units of hidden layer 1 over the same plane (orange: "
+        if moving:
+            maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)
+            st.image(live.tile_pictures(live.unit_pictures(maps), cols=8).numpy(), width=760)
+        else:
+            ui.plot(units_figure(state), key="tr_units_fig")
+        st.caption(f"Units 1 to {min(width, MAX_UNITS)} of hidden layer 1 (left to right, then the next row), each "
+                   "over the same plane as the picture above (orange: "
                    "positive, blue: negative, white: zero, each on its own scale). Each unit computes "
                    f"{activation}(w1 x1 + w2 x2 + b), so its edge is always a straight line; the layers after "
                    "it combine these lines into the curved boundary. An all-white ReLU unit is dead.")

@@ -257,3 +257,30 @@ def test_hidden_unit_maps_and_diverging_colours():
     c = live.diverging_colors(torch.tensor([-2.0, 0.0, 2.0]))
     assert c.tolist() == [[0, 114, 178], [247, 247, 247], [230, 159, 0]]
     assert live.diverging_colors(torch.zeros(3)).tolist() == [[247, 247, 247]] * 3
+    pics = live.unit_pictures(torch.stack([torch.tensor([[0.0, 1.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [-5.0, 0.0]])]))
+    assert pics.shape == (2, 2, 2, 3)
+    assert pics[0, 1, 1].tolist() == [230, 159, 0]        # each unit on its own scale, bottom row = row 0 of the map
+    assert pics[1, 0, 0].tolist() == [0, 114, 178]
+
+
+def test_tile_pictures():
+    pics = torch.stack([torch.full((2, 3, 3), v, dtype=torch.uint8) for v in (10, 20, 30)])   # 3 pictures 2x3
+    sheet = live.tile_pictures(pics, cols=2, gap=1)
+    assert sheet.shape == (5, 7, 3)
+    assert sheet[0, 0, 0] == 10 and sheet[0, 4, 0] == 20 and sheet[3, 0, 0] == 30
+    assert sheet[2, 0, 0] == 255 and sheet[0, 3, 0] == 255 and sheet[4, 6, 0] == 255   # gaps and empty slot
+
+
+def test_boundary_picture_puts_points_where_they_belong():
+    xs = torch.linspace(-1, 1, 10)
+    ys = torch.linspace(-1, 1, 10)
+    background = torch.zeros(10, 10, 3, dtype=torch.uint8)
+    background[:5] = 200                                       # rows 0-4 = lower half of the plane: light
+    X_train = torch.tensor([[-1.0, 1.0]])                      # top-left corner
+    X_test = torch.tensor([[0.5, -0.5]])
+    pic = live.boundary_picture(background, xs, ys, X_train, torch.tensor([1]), X_test, torch.tensor([0]),
+                                colors=[(255, 0, 0), (0, 0, 255)], size=100)
+    assert pic.shape == (100, 100, 3) and pic.dtype == torch.uint8
+    assert pic[95, 50].tolist() == [200, 200, 200] and pic[30, 50].tolist() == [0, 0, 0]   # bottom light, top dark
+    assert pic[2, 2].tolist() == [0, 0, 255]                    # the class-1 training dot, top left
+    assert pic[74, 74].tolist() == [255, 0, 0]                  # the class-0 test cross at (0.5, -0.5)
