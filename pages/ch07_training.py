@@ -202,6 +202,19 @@ def units_figure(state):
     return fig
 
 
+def live_curve_spec(title, log):
+    """A small Vega-Lite line chart of the columns "train" and "test" against "step"."""
+    y = {"field": "value", "type": "quantitative", "title": title}
+    if log:
+        y["scale"] = {"type": "log"}
+    return {"height": 170, "transform": [{"fold": ["train", "test"], "as": ["set", "value"]}],
+            "mark": {"type": "line"},
+            "encoding": {"x": {"field": "step", "type": "quantitative"}, "y": y,
+                         "color": {"field": "set", "type": "nominal", "title": None,
+                                   "scale": {"domain": ["train", "test"],
+                                             "range": [ui.COLORS["forward"], ui.PALETTE[4]]}}}}
+
+
 @st.fragment(run_every=0.1 if playing else None)
 def live_view():
     state = st.session_state["tr_state"]
@@ -245,15 +258,12 @@ def live_view():
         else:
             ui.plot(boundary_figure(state), key="tr_boundary")
     with right:
-        if moving:   # Streamlit's own line charts keep their place between frames
-            st.markdown("**Loss** (train, test)")
-            st.line_chart({"train loss": h["train_loss"], "test loss": h["test_loss"]}, height=170,
-                          color=[ui.COLORS["forward"], ui.PALETTE[4]])
-            st.markdown("**Accuracy** (train, test)")
-            st.line_chart({"train accuracy": h["train_acc"], "test accuracy": h["test_acc"]}, height=170,
-                          color=[ui.COLORS["forward"], ui.PALETTE[4]])
-            st.caption(f"One point per frame ({steps_per_frame} steps). Pause for the plot against the step "
-                       "number, the loss on a log scale and the learning rate.")
+        if moving:   # Vega-Lite charts keep their place between frames (and cost ~1 ms to build)
+            for name, title, log in (("loss", "loss (log scale)", True), ("acc", "accuracy", False)):
+                st.vega_lite_chart({"step": h["step"], "train": h[f"train_{name}"], "test": h[f"test_{name}"]},
+                                   live_curve_spec(title, log), key=f"tr_live_{name}")
+            st.caption(f"One point per frame ({steps_per_frame} steps). Pause for the interactive plot with the "
+                       "learning rate.")
         else:
             ui.plot(curves_figure(h), key="tr_curves")
         gap = h["train_acc"][-1] - h["test_acc"][-1]
