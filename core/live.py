@@ -338,3 +338,76 @@ def hex_to_rgb(color, lighten=0.0):
     """'#E69F00' -> (230, 159, 0); lighten=0.5 moves each channel half way to white."""
     color = color.lstrip("#")
     return tuple(round(c + (255 - c) * lighten) for c in (int(color[i:i + 2], 16) for i in (0, 2, 4)))
+
+
+# ------------------------------------------------------------------------- export
+def weights_file(params, activation="relu"):
+    """The network as the bytes of a torch.save'd state_dict of the matching nn.Sequential
+    (Linear, activation, Linear, ...): load with model.load_state_dict(torch.load(path))."""
+    from core.network import to_torch_sequential
+    buffer = io.BytesIO()
+    torch.save(to_torch_sequential(params, activation).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def script_training(dataset, n_classes, noise, n_points, test_fraction, sizes, activation, seed, config, steps):
+    """A standalone script that replays the live-training page's run and prints its headline numbers.
+
+    It gives the page's numbers when the settings were not changed during training.
+    """
+    return f'''"""Replays the live-training page (chapter 7): {steps} steps on {dataset}, network {sizes}.
+
+Needs torch and the `core` package of this repository: run it from the repository root
+(or with PYTHONPATH pointing there). It matches the page when the settings were not changed mid-run.
+"""
+from core import data, live
+
+X, y = data.make_2d({dataset!r}, n={n_points}, noise={noise!r}, seed={seed}, n_classes={n_classes})
+X_train, X_test, y_train, y_test = data.train_test_split(X, y, {test_fraction!r}, seed={seed})
+config = live.make_live_config({config["optimizer"]!r}, {config["lr"]!r}, {config["loss"]!r}, {config["batch_size"]},
+                               {config["activation"]!r}, {config["schedule"]!r}, {config["total_steps"]},
+                               {config["step_size"]}, {config["gamma"]!r})
+state = live.new_state({list(sizes)!r}, seed={seed}, activation={activation!r})
+live.train_frame(state, X_train, y_train, X_test, y_test, config, n_steps={steps})
+if state["diverged"]:
+    print("diverged:", state["diverged"])
+else:
+    h = state["history"]
+    print(f"Step: {{state['step']}}")
+    print(f"Train loss: {{h['train_loss'][-1]:.4f}}")
+    print(f"Test loss: {{h['test_loss'][-1]:.4f}}")
+    print(f"Train accuracy: {{h['train_acc'][-1]:.1%}}")
+    print(f"Test accuracy: {{h['test_acc'][-1]:.1%}}")
+'''
+
+
+def script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed, held_out=2000):
+    """A standalone script that reruns the scratch-vs-torch.nn page's comparison and prints its numbers."""
+    if dataset == "MNIST":
+        load = f'''X, y = data.load_mnist("test")                    # the 10,000-image test split
+n = min({n_train}, len(X) - {held_out})
+X_train, y_train, X_test, y_test = X[:n], y[:n], X[-{held_out}:], y[-{held_out}:]'''
+    else:
+        load = f'''X, y = data.make_2d({dataset!r}, n={n_train + n_train // 4}, noise=0.1, seed={seed},
+                   n_classes=data.DEFAULT_CLASSES_2D[{dataset!r}])
+X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.2, seed={seed})'''
+    return f'''"""Scratch vs torch.nn (chapter 8): {optimizer} lr {lr:g}, {steps} steps, batch {batch_size}, seed {seed}.
+
+Needs torch and the `core` package of this repository: run it from the repository root
+(or with PYTHONPATH pointing there).
+"""
+from core import data, metrics, network, train
+
+{load}
+params = network.init_mlp([X_train.shape[1], {hidden}, int(y_train.max()) + 1], seed={seed})
+rows = list(train.compare_scratch_vs_torch(params, X_train, y_train, optimizer={optimizer!r}, lr={lr!r},
+                                           batch_size={batch_size}, steps={steps}, seed={seed}))
+last = rows[-1]
+pred_scratch = metrics.predictions(last["params"], X_test)
+pred_torch = metrics.predictions(last["model"], X_test)
+print(f"max |W_scratch - W_nn.T|, last step: {{last['max_abs_diff']:.1e}}")
+print(f"max |W_scratch - W_nn.T|, any step: {{max(r['max_abs_diff'] for r in rows):.1e}}")
+print(f"Held-out accuracy, scratch: {{metrics.accuracy(pred_scratch, y_test):.2%}}")
+print(f"Held-out accuracy, torch.nn: {{metrics.accuracy(pred_torch, y_test):.2%}}")
+print(f"Identical predictions: {{(pred_scratch == pred_torch).float().mean().item():.2%}}")
+'''

@@ -269,6 +269,18 @@ def live_view():
         gap = h["train_acc"][-1] - h["test_acc"][-1]
         st.caption(f"Last point: step {h['step'][-1]}, train/test accuracy gap {gap:+.1%}. "
                    "The test points never take part in a step: they show how well the rule generalises.")
+    if not moving and state["step"] > 0 and not state["diverged"]:
+        d1, d2 = st.columns(2)
+        with d1:
+            ui.download_script(live.script_training(dataset, n_classes, noise, n_points, test_fraction, sizes,
+                                                    activation, seed, config, state["step"]),
+                               "live_training.py", key="tr_dl_script")
+        with d2:
+            st.download_button("Download the weights (nn.Sequential state_dict)",
+                               live.weights_file(state["params"], activation), file_name="live_training_weights.pt",
+                               icon=":material/download:", key="tr_dl_weights",
+                               help=f"torch.load it into nn.Sequential(Linear, {activation}, ..., Linear) of sizes "
+                                    f"{sizes}.")
     if show_units:
         if moving:
             maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)

@@ -6,7 +6,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import ui
-from core import data, metrics, network, train
+from core import data, live, metrics, network, train
 
 ui.header(
     "8 · Scratch vs torch.nn",
@@ -86,6 +86,7 @@ def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, s
                       acc_torch=metrics.accuracy(pred_torch, y_test),
                       same=(pred_scratch == pred_torch).float().mean().item(),
                       n_same=int((pred_scratch == pred_torch).sum()))
+        result["weights"] = live.weights_file(last["params"])
     return result
 
 
@@ -154,6 +155,18 @@ exact = len(r["step"]) - len(positive)
 st.caption(f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
            "(a difference of exactly 0 cannot be drawn on a log scale). The orange and teal loss curves lie on top "
            "of each other; the teal one is dashed so you can see both.")
+
+d1, d2 = st.columns(2)
+with d1:
+    ui.download_script(live.script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
+                                                 MNIST_HELD_OUT), "scratch_vs_nn.py", key="sv_dl_script")
+if "weights" in r:
+    with d2:
+        st.download_button("Download the scratch weights (nn.Sequential state_dict)", r["weights"],
+                           file_name="scratch_weights.pt", icon=":material/download:", key="sv_dl_weights",
+                           help="Our W1, b1, W2, b2, saved as a state_dict: torch.load it into "
+                                f"nn.Sequential(nn.Linear({r['sizes'][0]}, {r['sizes'][1]}), nn.ReLU(), "
+                                f"nn.Linear({r['sizes'][1]}, {r['sizes'][2]})).")
 
 st.subheader("The two code paths that just ran")
 left, right = st.columns(2)

@@ -128,3 +128,39 @@ def test_links_restore_values_and_bad_links_warn():
     bad = open_page(PAGE, query={"tr_width": "abc"})
     assert bad.slider(key="tr_width").value == 16
     assert bad.warning
+
+
+def _run_script(code):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
+
+
+def test_exported_script_and_weights_reproduce_the_page():
+    import io
+
+    import torch
+
+    from core import live
+    at = open_page(PAGE, query={"tr_data": "moons", "tr_spf": "20", "tr_opt": "Momentum", "tr_sched": "cosine",
+                                "tr_T": "100", "tr_act": "tanh"})
+    assert not at.get("download_button")                    # nothing to export before training
+    at.button(key="tr_step").click().run()
+    at.button(key="tr_step").click().run()
+    assert len(at.get("download_button")) == 2
+    config = live.make_live_config("momentum", 0.03, "cross_entropy", 32, "tanh", "cosine", 100, 25, 0.5)
+    printed = _run_script(live.script_training("moons", 2, 0.1, 300, 0.2, [2, 16, 16, 2], "tanh", 0, config, 40))
+    for label in ("Step", "Train loss", "Test loss", "Train accuracy", "Test accuracy"):
+        assert printed[label] == metric(at, label), label
+    params = at.session_state["tr_state"]["params"]
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
+                                torch.nn.Linear(16, 2))
+    model.load_state_dict(torch.load(io.BytesIO(live.weights_file(params, "tanh"))))
+    X = torch.randn(5, 2)
+    from core.network import forward
+    assert torch.allclose(model(X), forward(params, X, "tanh")[0], atol=1e-6)
