@@ -152,9 +152,12 @@ fig.update_xaxes(title="step")
 fig.update_layout(height=400, legend=dict(orientation="h", y=-0.2))
 ui.plot(fig, key="sv_curves")
 exact = len(r["step"]) - len(positive)
-st.caption(f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
-           "(a difference of exactly 0 cannot be drawn on a log scale). The orange and teal loss curves lie on top "
-           "of each other; the teal one is dashed so you can see both.")
+identical = (f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
+             "(a difference of exactly 0 cannot be drawn on a log scale)." if exact else
+             "From the first step on, the two sets of weights differ in their last bits, never by more than the "
+             "right-hand plot shows.")
+st.caption(f"{identical} The orange and teal loss curves lie on top of each other; the teal one is dashed so you "
+           "can see both.")
 
 d1, d2 = st.columns(2)
 with d1:
