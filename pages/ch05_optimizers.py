@@ -182,7 +182,8 @@ if check:
     ui.stat_table(rows, width="stretch")
     worst = max(r["torch_diff"] for r in results.values())
     if worst < 1e-6:
-        st.success(f"Every path matches torch.optim to within {worst:.1e}: same numbers, step for step.",
+        agree = "to the last bit" if worst == 0 else f"to within {worst:.1e}"
+        st.success(f"Every path matches torch.optim {agree}: same numbers, step for step.",
                    icon=":material/check_circle:")
     else:
         st.error(f"A path differs from torch.optim by {worst:.2e}.", icon=":material/error:")

@@ -1,4 +1,5 @@
 """Chapter 9: CPU vs GPU throughput, measured for real on the machine serving this page."""
+import math
 import os
 import threading
 import time
@@ -107,8 +108,10 @@ for i, (label, sweep, dash) in enumerate(series):
     rates = throughput.rate_table(sweep, op, key)
     fig.add_scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=label,
                     line=dict(dash=dash, width=3, color=ui.PALETTE[i % len(ui.PALETTE)]))
-fig.add_vline(x=64, line=dict(color=ui.COLORS["neutral"], dash="dot"),
-              annotation_text="the lesson's batch of 64")
+fig.add_vline(x=64, line=dict(color=ui.COLORS["neutral"], dash="dot"))
+# (annotations on a log axis are placed by log10 of the value)
+fig.add_annotation(x=math.log10(64), y=1, yref="paper", text="the lesson's batch of 64", showarrow=False,
+                   xanchor="left", yanchor="top", font=dict(color=ui.COLORS["neutral"]))
 fig.update_layout(height=420, xaxis=dict(type="log", title="batch size B"),
                   yaxis=dict(type="log", title=unit), legend=dict(orientation="h", y=-0.2))
 ui.plot(fig, key="gpu_sweep")
@@ -174,6 +177,10 @@ st.subheader("Batches of 64 trained in the same time")
 rates = {label: throughput.rate_table(sweep, "train step", "samples_per_s").get(64, 0) / 64
          for label, sweep, _ in series}
 rates = {k: v for k, v in rates.items() if v > 0}
+# the same 64 samples on this CPU, one sample per step: what batching buys even without a GPU
+one_at_a_time = throughput.rate_table(local_cpu, "train step", "samples_per_s").get(1)
+if one_at_a_time:
+    rates["this server, cpu, 64 steps of batch 1"] = one_at_a_time / 64
 slowest = min(rates.values())
 duration = 20 / slowest  # long enough for the slowest device to finish 20 batches
 times, counts = throughput.batches_done(rates, duration, frames=40)
@@ -192,20 +199,21 @@ anim = go.Figure(
     frames=[go.Frame(data=[_bars(k)], name=str(k)) for k in range(len(times))],
 )
 anim.update_layout(
-    height=150 + 60 * len(labels), xaxis=dict(range=[0, top], title="training steps finished (batch of 64)"),
-    yaxis=dict(autorange="reversed"), showlegend=False,
-    updatemenus=[dict(type="buttons", x=0, y=1.25, xanchor="left", buttons=[
+    height=260 + 50 * len(labels), xaxis=dict(range=[0, top], title="batches of 64 samples finished"),
+    yaxis=dict(autorange="reversed", domain=[0.45, 1]), showlegend=False,  # the lower part holds the controls
+    updatemenus=[dict(type="buttons", direction="left", x=0, y=0.22, xanchor="left", yanchor="top", buttons=[
         dict(label="Play", method="animate",
              args=[None, dict(frame=dict(duration=100, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
         dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
-    sliders=[dict(active=0, currentvalue=dict(prefix="elapsed: "), pad=dict(t=40), steps=[
+    sliders=[dict(active=0, x=0.18, len=0.82, y=0.3, yanchor="top", currentvalue=dict(prefix="elapsed: "),
+                  steps=[
         dict(label=f"{t * 1e3:.1f} ms", method="animate",
              args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
         for k, t in enumerate(times)])],
 )
 ui.plot(anim, key="gpu_race")
 st.caption(f"Press Play: {duration * 1e3:.1f} ms of real time, slowed down. Each bar advances at the measured "
-           "rate of one from-scratch training step on a batch of 64 ("
+           "rate of from-scratch training steps; the last bar feeds the same 64 samples one at a time ("
            + "; ".join(f"{lab}: {r:,.0f} steps/s" for lab, r in rates.items()) + ").")
 
 ui.explain(f"""
