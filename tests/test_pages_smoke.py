@@ -20,6 +20,10 @@ MAIN_WIDGET = {
     "pages/ch04_graph.py": ("slider", "g_hid", 6),
     "pages/t3_binary_activation.py": ("slider", "ca_hidden", 2),
     "pages/t1_custom_layer_mlp.py": ("button", "dm_train", None),
+    "pages/ch05_optimizers.py": ("selectbox", "opt_surf", "Rosenbrock"),
+    "pages/ch07_training.py": ("button", "tr_step", None),
+    "pages/ch08_scratch_vs_nn.py": ("segmented_control", "sv_opt", "Adam"),
+    "pages/ch09_gpu.py": ("segmented_control", "gpu_op", "matmul"),
 }
 
 PAGES = [p["path"] for p in registry.existing_pages()]
