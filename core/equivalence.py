@@ -374,3 +374,101 @@ print("dropout_max_diff_vs_nn", f"{{check['train_max_diff']:.1e}}")
 print("dropout_same_mask", "yes" if check["same_mask"] else "no")
 print("dropout_eval_is_identity", "yes" if check["eval_is_identity"] else "no")
 '''
+
+
+# The components of the chapter-10 page, in its order: what torch.nn offers -> the check that compares it
+# with our raw-tensor code. Each check's keyword defaults are the page's default settings.
+TORCH_NN_CHECKS = {
+    "nn.Linear": check_linear,
+    "nn.ReLU": check_relu,
+    "F.cross_entropy": check_cross_entropy,
+    "optim.SGD": check_sgd,
+    "optim.Adam": check_adam,
+    "DataLoader(shuffle=True)": check_dataloader,
+    "nn.Dropout": check_dropout,
+    "state_dict save / load": check_state_dict,
+    "model.parameters()": check_parameters,
+}
+
+
+def script_torch_nn(part="nn.Linear", batch_size=64, seed=0, settings=None):
+    """A standalone Python script (needs torch and this repo's `core` on the path) that reruns the
+    chapter-10 page's check of one component (a key of TORCH_NN_CHECKS, with `settings`, its
+    controls on the page, e.g. {"lr": 0.1, "momentum": 0.9, "steps": 3} for optim.SGD) on the same
+    MNIST batch, and prints the differences and extra facts the page shows, plus the hook table.
+    Run with --all it checks every component instead, each with its default settings."""
+    if part not in TORCH_NN_CHECKS:
+        raise ValueError(f"unknown component {part!r}; choose from {list(TORCH_NN_CHECKS)}")
+    settings = {k: settings[k] for k in sorted(settings or {})}
+    return f'''"""Chapter 10 (what torch.nn adds), recomputed with the `core` package of "Neural networks from scratch".
+
+Run from the repository root (or with it on PYTHONPATH):
+    python torch_nn.py          the {part} check with the settings chosen on the page
+    python torch_nn.py --all    every component once, each with its default settings
+Needs torch and the repo's core/ package, nothing else. It reads the MNIST test split the way the app does
+($MNIST_DIR or data/mnist; random pixels when it is missing), picks the same {int(batch_size)} images with
+seed {int(seed)}, runs our raw-tensor code and the torch.nn piece on them from the same weights, and prints
+the largest difference between the two, rounded like the page. Lines are "name value".
+"""
+import sys
+
+import torch
+
+from core import data, equivalence
+
+torch.set_num_threads(1)  # like the app: the rounding of a matmul can depend on the thread count
+
+PART = {part!r}
+SETTINGS = {settings!r}  # the component's controls on the page
+BATCH_SIZE = {int(batch_size)}
+SEED = {int(seed)}
+
+try:
+    X, y = data.load_mnist("test")
+except data.MnistError as err:
+    print("mnist_missing", err)
+    X = y = None
+x, labels = equivalence.pick_batch(X, y, BATCH_SIZE, seed=SEED)  # [B, 784], [B]
+print("batch", BATCH_SIZE, "random inputs" if X is None else "MNIST digits")
+
+# How the page writes each extra number the checks return (the rest: yes/no, whole numbers, lists)
+FORMATS = {{"kept_fraction": ".3f", "fraction_zero": ".1%", "ours": ".7f", "torch": ".7f", "bytes": ",",
+           "numbers": ","}}
+
+
+def shown(key, value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in FORMATS:
+        return format(value, FORMATS[key])
+    if isinstance(value, (list, tuple)):
+        return str(list(value)[:16]) if len(value) else "none"  # the page shows at most 16 entries
+    return str(value)
+
+
+if "--all" in sys.argv:
+    # component, largest |ours - torch.nn|, and whether that is within the tolerance
+    for part, check in equivalence.TORCH_NN_CHECKS.items():
+        diff = check(x, labels, SEED)["max_abs_diff"]
+        print(f"{{part:26s}} {{diff:.1e}} {{'equal' if diff <= equivalence.TOLERANCE else 'differs'}}")
+else:
+    check = equivalence.TORCH_NN_CHECKS[PART]
+    result = check(x, labels, SEED, **SETTINGS)
+    diff = result.pop("max_abs_diff")
+    print(f"max_abs_diff {{diff:.1e}}")  # largest |scratch - torch.nn| over every number compared
+    print("equal_within_1e-5", "yes" if diff <= equivalence.TOLERANCE else "no")
+    if PART in ("optim.SGD", "optim.Adam"):
+        # the same race in float64: if the float32 gap is rounding, it all but vanishes here
+        print(f"float64_diff {{check(x, labels, SEED, dtype=torch.float64, **SETTINGS)['max_abs_diff']:.1e}}")
+    for key, value in result.items():
+        print(key, shown(key, value))
+
+# Forward hooks on nn.Sequential(Linear, ReLU, Linear): statistics of each layer's output
+for i, row in enumerate(equivalence.activation_stats(x, seed=SEED)):
+    print(f"hook[{{i}}].layer {{row['layer']}}")
+    print(f"hook[{{i}}].output_shape {{row['output shape']}}")
+    print(f"hook[{{i}}].mean {{row['mean']:.4g}}")
+    print(f"hook[{{i}}].std {{row['std']:.4g}}")
+    print(f"hook[{{i}}].fraction_zero {{row['fraction zero']:.4g}}")
+    print(f"hook[{{i}}].max_abs_hook_minus_our_cache {{row['max |hook - our cache|']:.4g}}")
+'''

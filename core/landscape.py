@@ -328,3 +328,56 @@ def race(surface, optimizers, start, steps, hyper, check_torch=True):
             entry.update(check_against_torch(surface, name, start, steps, hyper[name], walk["path"]))
         results[name] = entry
     return results
+
+
+def script_landscape(surface, start, steps, hyper, check_torch=True):
+    """A standalone Python script (needs torch and this repo's `core` on the path) that reruns the
+    optimizer race of the landscape page: every optimizer in `hyper` ({name: its hyperparameters}, in
+    the page's order) walks `surface` from `start` for `steps` steps. It prints, per optimizer, how
+    the walk ended (status, steps, final loss, |gradient|, end point), the lowest final loss and, with
+    check_torch, the comparison with torch.optim and autograd, rounded like the page's tables."""
+    x0, y0 = (float(v) for v in start)
+    hyper_lines = "\n".join(f"    {name!r}: {dict(hp)!r}," for name, hp in hyper.items())
+    check = "" if not check_torch else '''
+    # the same walk with torch.optim (fed the same gradient), and our gradient against autograd's
+    gaps = landscape.check_against_torch(SURFACE, name, START, STEPS, HYPER[name], r["walk"]["path"])
+    print(f"{name}.max_abs_path_minus_torch_optim {gaps['torch_diff']:.2e}")
+    print(f"{name}.max_abs_hand_gradient_minus_autograd {gaps['grad_gap']:.2e}")'''
+    return f'''"""Chapter 5 (optimizer landscape), recomputed with the `core` package of "Neural networks from scratch".
+
+Run from the repository root (or with it on PYTHONPATH):  python optimizers.py
+Needs torch and the repo's core/ package, nothing else. Each optimizer walks the {surface} surface from
+({x0!r}, {y0!r}) for {int(steps)} steps with the hand-written optimizers of core.optim, in float64, and the
+script prints how each walk ended, like the page's table. Every line is "name value".
+"""
+import math
+
+import torch
+
+from core import landscape
+
+torch.set_num_threads(1)
+
+SURFACE = {surface!r}
+START = ({x0!r}, {y0!r})  # (x0, y0)
+STEPS = {int(steps)}
+HYPER = {{  # optimizer -> its settings on the page (lr, momentum / Adam betas / RMSprop alpha)
+{hyper_lines}
+}}
+
+results = landscape.race(SURFACE, list(HYPER), START, STEPS, HYPER, check_torch=False)
+for name, r in results.items():
+    v = r["verdict"]  # converged / local minimum / saddle point / diverged / rolling away / stalled
+    print(f"{{name}}.status {{v['status']}}")
+    print(f"{{name}}.steps_taken {{v['steps']}}")
+    print(f"{{name}}.final_loss {{v['final_loss']:.4g}}")
+    print(f"{{name}}.grad_norm {{v['grad_norm']:.3g}}")
+    print(f"{{name}}.end_point ({{v['end'][0]:.3f}}, {{v['end'][1]:.3f}})")
+    print(f"{{name}}.why {{v['reason']}}"){check}
+
+# the lowest final loss among the walks that did not blow up
+best = min(results, key=lambda n: results[n]["verdict"]["final_loss"]
+           if results[n]["verdict"]["status"] != "diverged" else math.inf)
+print(f"lowest_final_loss {{results[best]['verdict']['final_loss']:.4g}}")
+print("lowest_final_loss_by", best)
+'''

@@ -42,7 +42,8 @@ with st.sidebar:
                             help="The weights the Draw-a-digit page uses, after training.",
                             disabled=not MODEL_PATH.exists())
 
-if use_trained and MODEL_PATH.exists():
+trained_shown = bool(use_trained and MODEL_PATH.exists())
+if trained_shown:
     params = trained_weights()
     origin = "trained weights from `models/mnist_784_128_10.pt`"
 else:
@@ -147,6 +148,12 @@ if overflow:
     st.warning(f"With {', '.join(overflow)} the numbers grew past the largest float32 (about 3.4e38) and "
                "became inf: the curve stops where that happened. A network like that cannot be trained.",
                icon=":material/warning:")
+
+ui.download_script(init_stats.script_init_stats(init, seed, depth, width, unit=unit, trained=trained_shown,
+                                                inits=INITS), "raw_tensors.py", key="tensors_download")
+st.caption("The script rebuilds the four tensors shown at the top and the three stacks above with the `core` "
+           "package (run it from the repository root) and prints the parameter count, the bytes, each tensor's "
+           "mean / std / min / max, the spread after every layer and this table, rounded as on the page.")
 
 ui.explain(
     f"""

@@ -161,6 +161,11 @@ else:
                icon=":material/warning:")
 st.markdown(f"**Why:** {broke['why']}")
 
+ui.download_script(shapes.script_shapes(B, H, seed, case), "shapes.py", key="shape_download")
+st.caption("The script draws the same batch, reruns this forward pass and the broken line above with the `core` "
+           "package (run it from the repository root) and prints every tensor's shape, numbers, bytes and "
+           "multiply-adds, the metrics at the top, the first six values of image 0 and the loss, rounded as here.")
+
 ui.explain(
     f"**Read a matmul from its shapes.** `[B, 784] @ [784, H]` is legal because the two inner numbers "
     f"agree; the result keeps the outer ones, `[B, H]`. Each of the `B*H` outputs is a sum of 784 products, "

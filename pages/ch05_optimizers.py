@@ -192,6 +192,13 @@ if check:
 else:
     st.caption("Switched off under *Optimizers and their settings*.")
 
+ui.download_script(landscape.script_landscape(surface, (x0, y0), steps, {n: dict(_hp(n)) for n in chosen},
+                                              check_torch=check), "optimizers.py", key="opt_download")
+st.caption("The script reruns every optimizer switched on above with the `core` package (run it from the "
+           "repository root) and prints, per optimizer, the status, steps taken, final loss, |gradient| and end "
+           "point of the table, the lowest final loss and, when the check is on, the two torch.optim / autograd "
+           "differences, rounded as on the page.")
+
 ui.explain(f"""
 - **SGD** steps straight downhill: `p = p - lr * grad`. In the ravine the slope across the valley is
   25 times the slope along it, so a learning rate big enough to make progress along the floor makes it

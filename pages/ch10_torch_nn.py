@@ -148,6 +148,10 @@ elif part == "nn.ReLU":
 elif part == "F.cross_entropy":
     st.markdown(f"Ours: {result['ours']:.7f}; F.cross_entropy: {result['torch']:.7f}.")
 ui.show_source(check, title="The code that ran both sides")
+ui.download_script(equivalence.script_torch_nn(part, B, seed, kwargs), "torch_nn.py", key="tn_download")
+st.caption(f"The script reruns this {part} check on the same batch with the `core` package (run it from the "
+           "repository root) and prints the difference and the facts above and the hook table below, rounded "
+           "like the page; `python torch_nn.py --all` checks every component once.")
 
 # ---------------------------------------------------------------- hooks
 st.subheader("Forward hooks: look inside a model while it runs")

@@ -82,3 +82,74 @@ def test_bad_link_value_falls_back_with_warning():
     assert at.slider(key="tensors_depth").value == 20
     assert at.selectbox(key="tensors_init").value == "kaiming"
     assert len(at.warning) >= 2
+
+
+def _run_script(code, tmp_path, name, *args):
+    """Write a downloaded script to tmp_path, run it from the repo root, return its "name value" lines as a dict."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / name
+    script.write_text(code)
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(script), *args], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def _spread_chart(at):
+    """{trace name: list of y values} of the spread chart, as the page sent it to the browser."""
+    import json
+
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if "Spread of the activations" in spec["layout"]["title"]["text"]:
+            return {trace["name"]: trace["y"] for trace in spec["data"] if trace.get("name")}
+    raise KeyError("no spread chart")
+
+
+def test_exported_script_reproduces_the_page(tmp_path):
+    at = open_page(PAGE)
+    at.selectbox(key="tensors_init").set_value("xavier").run()
+    at.number_input(key="tensors_seed").set_value(5).run()
+    at.slider(key="tensors_depth").set_value(35).run()
+    at.select_slider(key="tensors_width").set_value(512).run()
+    at.slider(key="tensors_unit").set_value(9).run()
+    assert_no_exception(at)
+    printed = _run_script(init_stats.script_init_stats("xavier", 5, 35, 512, unit=9), tmp_path, "raw_tensors.py")
+
+    assert printed["parameters"] == metric(at, "Parameters") == "101,770"
+    assert printed["bytes"] == metric(at, "Bytes")
+    assert printed["share_held_by_W1"] == metric(at, "Share held by W1")
+    for _, row in tensor_table(at).iterrows():
+        for column in ("shape", "bytes", "mean", "std", "min", "max"):
+            assert printed[f"{row['tensor']}.{column}"] == row[column], (row["tensor"], column)
+    low, high = printed["unit_9_weights_from"].split(" to ")
+    assert f"Unit 9: weights from {low} to {high}." in page_output(at)
+
+    labels = {"kaiming": "Kaiming: randn * sqrt(2 / fan_in)", "xavier": "Xavier: randn * sqrt(2 / (fan_in + fan_out))",
+              "normal": "plain randn (std 1)"}
+    chart = _spread_chart(at)
+    table = spread_table(at).set_index("initialisation")
+    for init, label in labels.items():
+        shown = ["inf" if y is None else f"{y:.3g}" for y in chart[label]]  # the chart leaves a gap at inf
+        assert printed[f"spread[{init}]"].split() == shown, init
+        row = table.loc[label]
+        assert printed[f"std_after_last_layer[{init}]"] == row["std after layer 35"]
+        assert printed[f"zeros_in_last_layer[{init}]"] == row["zeros in last layer"]
+        assert printed[f"units_dead_for_every_input[{init}]"] == row["units dead for every input"]
+        assert printed[f"spread_left_1/100..100_at[{init}]"] == row["spread left 1/100..100 at"]
+    assert printed["std_after_last_layer[normal]"] == "overflow (inf)"  # 35 layers of randn * 1 overflow
+
+
+def test_exported_script_with_trained_weights(tmp_path):
+    at = open_page(PAGE, query={"tensors_trained": "true", "tensors_unit": "127", "tensors_depth": "3"})
+    assert_no_exception(at)
+    printed = _run_script(init_stats.script_init_stats(seed=0, depth=3, width=128, unit=127, trained=True),
+                          tmp_path, "raw_tensors.py")
+    table = tensor_table(at)
+    assert [printed[f"{name}.std"] for name in table["tensor"]] == list(table["std"])
+    assert [printed[f"{name}.max"] for name in table["tensor"]] == list(table["max"])
+    low, high = printed["unit_127_weights_from"].split(" to ")
+    assert f"Unit 127: weights from {low} to {high}." in page_output(at)

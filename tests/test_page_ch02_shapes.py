@@ -91,3 +91,50 @@ def test_missing_mnist_falls_back_to_labelled_random_pixels(monkeypatch, tmp_pat
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()
+
+
+def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
+    import math
+    import os
+    import subprocess
+    import sys
+
+    at = open_page(PAGE)
+    at.slider(key="shape_b").set_value(24).run()
+    at.slider(key="shape_h").set_value(40).run()
+    at.number_input(key="shape_seed").set_value(3).run()
+    at.selectbox(key="shape_break").set_value("image not flattened").run()
+    assert_no_exception(at)
+    script = tmp_path / "shapes.py"
+    script.write_text(shapes.script_shapes(24, 40, 3, "image not flattened"))
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    printed = dict(line.split(" ", 1) for line in out.splitlines())
+
+    assert printed["input"] == "real MNIST test images"
+    assert printed["output_shape"] == metric(at, "Output shape") == "[24, 10]"
+    assert printed["multiply_adds_total"] == metric(at, "Multiply-adds (both matmuls)")
+    assert printed["hidden_values_zeroed_by_relu"] == metric(at, "Hidden values zeroed by ReLU")
+    assert printed["max_abs_trace_minus_network_forward"] == metric(at, "max |trace - core.network.forward|")
+    table = at.dataframe[0].value
+    assert len(table) == 11
+    for _, row in table.iterrows():
+        key = row["step"].replace(" @ ", "@").replace(" ", "_")
+        assert printed[f"{key}.shape"] == row["shape"]
+        assert printed[f"{key}.numbers"] == str(row["numbers"])
+        assert printed[f"{key}.bytes_owned"] == str(row["bytes owned"])
+        assert printed[f"{key}.multiply_adds"] == str(row["multiply-adds"])
+    first = next(df.value for df in at.dataframe if "[0, 0]" in df.value.columns)
+    for _, row in first.iterrows():
+        shown = [float(v) for k, v in row.items() if k != "tensor" and not math.isnan(v)]
+        assert printed[f"first_six[{row['tensor']}]"] == str(shown)
+    text = page_output(at)
+    assert f"True digit: {printed['true_digit_0']}. Untrained network's guess: {printed['guess_0']}." in text
+    assert f"largest error {printed['largest_row_sum_error']}" in text
+    assert (f"Labels of images 0-7: {printed['labels_0_to_7']}; guesses: {printed['guesses_0_to_7']}. "
+            f"Cross-entropy of this untrained network on the batch: {printed['cross_entropy']} ") in text
+    shown_code = [c.value for c in at.code]
+    assert printed["break_code"] == "x.reshape(B, 28, 28) @ W1" and printed["break_code"] in shown_code
+    kind, message = printed["break_result"].split(": ", 1)
+    assert kind == "RuntimeError" and message in shown_code

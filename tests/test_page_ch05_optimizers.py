@@ -73,3 +73,49 @@ def test_link_restores_values_and_bad_link_warns():
     assert "rolling away" in set(_table(at, "status")["status"]) or "diverged" in set(_table(at, "status")["status"])
     at = open_page(PAGE, query={"opt_steps": "abc"})
     assert at.slider(key="opt_steps").value == 150 and at.warning
+
+
+def test_exported_script_reproduces_the_page(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    at = open_page(PAGE)
+    at.selectbox(key="opt_surf").set_value("Himmelblau").run()  # also moves the start and learning rates
+    at.slider(key="opt_x0").set_value(1.25).run()
+    at.slider(key="opt_mom").set_value(0.5).run()
+    at.slider(key="opt_steps").set_value(200).run()
+    at.select_slider(key="opt_lr").set_value(0.03).run()
+    at.select_slider(key="opt_lra").set_value(2.0).run()
+    at.select_slider(key="opt_b2").set_value(0.99).run()
+    at.toggle(key="opt_on_nesterov").set_value(False).run()
+    assert_no_exception(at)
+    y0 = at.slider(key="opt_y0").value  # Himmelblau's suggested start
+    hyper = {"SGD": {"lr": 0.03, "momentum": 0.5}, "Momentum": {"lr": 0.03, "momentum": 0.5},
+             "Adam": {"lr": 2.0, "betas": (0.9, 0.99), "alpha": 0.99},
+             "RMSprop": {"lr": 2.0, "betas": (0.9, 0.99), "alpha": 0.99}}
+    script = tmp_path / "optimizers.py"
+    script.write_text(L.script_landscape("Himmelblau", (1.25, y0), 200, hyper, check_torch=True))
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    printed = dict(line.split(" ", 1) for line in out.splitlines())
+
+    status = _table(at, "status")
+    assert list(status["optimizer"]) == list(hyper)
+    for _, row in status.iterrows():
+        name = row["optimizer"]
+        assert printed[f"{name}.status"] == row["status"]
+        assert printed[f"{name}.steps_taken"] == str(row["steps taken"])
+        assert printed[f"{name}.final_loss"] == row["final loss"]
+        assert printed[f"{name}.grad_norm"] == row["|gradient|"]
+        assert printed[f"{name}.end_point"] == row["end point"]
+        assert printed[f"{name}.why"] == row["why"]
+    assert {"converged", "stalled", "diverged"} <= set(status["status"])  # every kind of ending the brief names
+    check = _table(at, "max |our path - torch.optim path|")
+    for _, row in check.iterrows():
+        assert printed[f"{row['optimizer']}.max_abs_path_minus_torch_optim"] == row["max |our path - torch.optim path|"]
+        assert printed[f"{row['optimizer']}.max_abs_hand_gradient_minus_autograd"] == row["max |hand gradient - autograd|"]
+    assert printed["lowest_final_loss"] == metric(at, "Lowest final loss")
+    best = next(m for m in at.metric if m.label == "Lowest final loss")
+    assert best.help == f"reached by {printed['lowest_final_loss_by']}"

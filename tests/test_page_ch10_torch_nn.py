@@ -72,3 +72,76 @@ def test_extremes_and_links():
     assert at.selectbox(key="tn_part").value == "nn.Linear" and at.warning
     at.select_slider(key="tn_batch").set_value(256).run()
     assert_no_exception(at)
+
+
+def _run_script(code, tmp_path, *args):
+    """Run a downloaded script from the repo root; return its stdout lines."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "torch_nn.py"
+    script.write_text(code)
+    root = os.getcwd()  # conftest chdirs to the repo root
+    return subprocess.run([sys.executable, str(script), *args], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                          capture_output=True, text=True, timeout=300, check=True).stdout.splitlines()
+
+
+def _hook_lines(table):
+    """The hook table as the script prints it."""
+    lines = []
+    for i, row in table.iterrows():
+        lines += [f"hook[{i}].layer {row['layer']}", f"hook[{i}].output_shape {row['output shape']}",
+                  f"hook[{i}].mean {row['mean']:.4g}", f"hook[{i}].std {row['std']:.4g}",
+                  f"hook[{i}].fraction_zero {row['fraction zero']:.4g}",
+                  f"hook[{i}].max_abs_hook_minus_our_cache {row['max |hook - our cache|']:.4g}"]
+    return lines
+
+
+def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
+    at = open_page(PAGE)
+    assert list(equivalence.TORCH_NN_CHECKS) == at.selectbox(key="tn_part").options
+    at.selectbox(key="tn_part").set_value("optim.SGD").run()
+    at.select_slider(key="tn_batch").set_value(32).run()
+    at.number_input(key="tn_seed").set_value(2).run()
+    at.select_slider(key="tn_sgd_lr").set_value(0.5).run()
+    at.select_slider(key="tn_sgd_mom").set_value(0.5).run()
+    at.slider(key="tn_steps").set_value(6).run()
+    assert_no_exception(at)
+    out = _run_script(equivalence.script_torch_nn("optim.SGD", 32, 2, {"lr": 0.5, "momentum": 0.5, "steps": 6}),
+                      tmp_path)
+    printed = dict(line.split(" ", 1) for line in out)
+    assert printed["batch"] == metric(at, "Batch") == "32 MNIST digits"
+    assert printed["max_abs_diff"] == metric(at, DIFF.format("optim.SGD"))
+    assert printed["equal_within_1e-5"] == metric(at, "Equal within 1e-5")
+    assert printed["float64_diff"] == metric(at, "The same race in float64: max difference")
+    assert printed["steps"] == "6" and any("after 6 steps" in m.value for m in at.markdown)
+    hooks = _hook_lines(at.dataframe[0].value)
+    assert [line for line in out if line.startswith("hook[")] == hooks
+
+    # the components whose extras the page writes out in words
+    at.selectbox(key="tn_part").set_value("nn.Dropout").run()
+    at.slider(key="tn_p").set_value(0.3).run()
+    printed = dict(line.split(" ", 1) for line in _run_script(
+        equivalence.script_torch_nn("nn.Dropout", 32, 2, {"p": 0.3}), tmp_path))
+    assert printed["max_abs_diff"] == metric(at, DIFF.format("nn.Dropout"))
+    text = "".join(m.value for m in at.markdown)
+    assert (f"Same mask: **{printed['same_mask']}**" in text
+            and f"fraction kept: **{printed['kept_fraction']}**" in text
+            and f"the output equals the input: **{printed['eval_is_identity']}**" in text)
+    at.selectbox(key="tn_part").set_value("state_dict save / load").run()
+    printed = dict(line.split(" ", 1) for line in _run_script(
+        equivalence.script_torch_nn("state_dict save / load", 32, 2), tmp_path))
+    assert printed["max_abs_diff"] == metric(at, DIFF.format("state_dict save / load"))
+    text = "".join(m.value for m in at.markdown)
+    assert f"Saved {printed['bytes']} bytes" in text
+    assert f"missing keys: {printed['missing']}, unexpected keys: {printed['unexpected']}." in text
+
+    # --all: one line per component, each with its default settings, all within the tolerance
+    lines = _run_script(equivalence.script_torch_nn("nn.Linear", 32, 2), tmp_path, "--all")
+    table = {line[:26].strip(): line[26:].split() for line in lines[1:] if not line.startswith("hook[")}
+    assert list(table) == list(equivalence.TORCH_NN_CHECKS)
+    assert all(status == "equal" for _, status in table.values())
+    at.selectbox(key="tn_part").set_value("nn.Linear").run()
+    assert table["nn.Linear"][0] == metric(at, DIFF.format("nn.Linear"))
+    assert [line for line in lines if line.startswith("hook[")] == hooks
