@@ -1,8 +1,11 @@
-"""Chapter 7: the full training loop, live on a 2-D dataset."""
+"""Chapter 7: the full training loop, live on a 2-D dataset (built in, or the learner's own CSV)."""
+import hashlib
 import math
+import re
 
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 import ui
 from core import data, live, network, optim
@@ -21,11 +24,15 @@ LOSSES = {"cross-entropy": "cross_entropy", "MSE on probabilities": "mse_probs",
 GRID = 60      # decision-boundary picture: GRID x GRID points
 THUMB = 32     # hidden-unit thumbnails: THUMB x THUMB points
 MAX_UNITS = 16
+CSV_CHOICE = "your CSV"      # the dataset entry that trains on an uploaded file
+FALLBACK = data.DATASETS_2D[0]   # what trains while no usable file is uploaded
+CLASS_COLORS = ui.PALETTE + ["#882255", "#999933"]   # 10 colours: an uploaded file may have up to 10 classes
 
 # ------------------------------------------------------------------ controls
 c = st.columns([1.1, 1.6, 2.0, 1.5])
 with c[0]:
-    dataset = ui.selectbox("Dataset", data.DATASETS_2D, key="tr_data")
+    dataset = ui.selectbox("Dataset", data.DATASETS_2D + [CSV_CHOICE], key="tr_data",
+                           help=f"'{CSV_CHOICE}': upload a file of your own labelled 2-D points.")
 with c[1]:
     optimizer = OPTIMIZERS[ui.segmented("Optimizer", list(OPTIMIZERS), "Adam", key="tr_opt",
                                         help=f"Momentum = SGD with momentum {live.MOMENTUM}.")]
@@ -36,12 +43,91 @@ with c[3]:
                                     help="MSE compares with one-hot targets: either the softmax "
                                          "probabilities or the raw logits.")]
 
+
+# ------------------------------------------------------------------ your own data (CSV upload)
+@st.cache_data(max_entries=16, show_spinner=False)
+def read_upload(raw):
+    """(parsed file, None) or (None, the reason it was refused): a pure function of the bytes."""
+    try:
+        X, y, classes, columns = data.parse_points_csv(raw)
+    except ValueError as e:
+        return None, str(e)
+    return dict(X=X, y=y, classes=classes, columns=columns, digest=hashlib.sha256(raw).hexdigest()[:16]), None
+
+
+@st.cache_data(show_spinner=False)
+def example_csv():
+    X, y = data.make_2d("spiral", n=300, noise=0.1, seed=0, n_classes=3)
+    return data.points_csv(X, y, ["A", "B", "C"])
+
+
+def _forget_upload():
+    """The learner removed (or replaced) the file: drop this session's copy of the old one."""
+    if st.session_state.get("tr_csv") is None:
+        st.session_state.pop("tr_csv_data", None)
+
+
+def _code(text):
+    return "`" + str(text).replace("`", "'")[:40] + "`"
+
+
+uploaded = None     # the parsed file this run trains on, kept per session in st.session_state["tr_csv_data"]
+if dataset == CSV_CHOICE:
+    with st.container(border=True):
+        u = st.columns([1, 1.3])
+        with u[0]:
+            upload = st.file_uploader("Your points (CSV)", type=["csv"], key="tr_csv", max_upload_size=2,
+                                      on_change=_forget_upload,
+                                      help=f"At most {data.CSV_MAX_ROWS:,} points and "
+                                           f"{data.CSV_MAX_BYTES / 1e6:g} MB. A file stays in this browser "
+                                           "session only and cannot travel in a link.")
+            st.download_button("Example file: a 3-arm spiral, 300 points", example_csv(),
+                               file_name="spiral_example.csv", mime="text/csv", on_click="ignore",
+                               icon=":material/download:", key="tr_csv_example")
+        with u[1]:
+            st.markdown(
+                "**Format:** a text file, one point per row under a header row, e.g.\n\n"
+                "```\nx,y,label\n0.52,-1.30,cat\n1.75,0.08,dog\n```\n"
+                f"{data.CSV_RULE} {data.CSV_MIN_POINTS} to {data.CSV_MAX_ROWS:,} points, 2 to "
+                f"{data.CSV_MAX_CLASSES} classes, at least {data.CSV_MIN_PER_CLASS} points per class.")
+        if upload is not None:
+            parsed, problem = read_upload(upload.getvalue())
+            if problem:
+                st.session_state.pop("tr_csv_data", None)
+                st.error(f"**{_code(upload.name)} cannot be used.** {problem}", icon=":material/error:")
+            else:
+                st.session_state["tr_csv_data"] = dict(parsed, name=upload.name)
+        uploaded = st.session_state.get("tr_csv_data")
+        if uploaded is None:
+            st.info(f"**No usable file yet, so the page trains on the {FALLBACK} dataset meanwhile.** Upload a "
+                    "CSV above, or download the example and upload that. (A shared link can choose "
+                    f"'{CSV_CHOICE}' but cannot carry the file itself.)", icon=":material/upload_file:")
+        else:
+            cols = uploaded["columns"]
+            counts = uploaded["y"].bincount(minlength=len(uploaded["classes"])).tolist()
+            classes = ", ".join(f"{_code(name)} -> {k} ({n})" for k, (name, n) in
+                                enumerate(zip(uploaded["classes"], counts)))
+            st.success(f"**{_code(uploaded['name'])}: {len(uploaded['y'])} points, {len(counts)} classes.** "
+                       f"Coordinates from columns {_code(cols['x1'])} and {_code(cols['x2'])}, labels from "
+                       f"{_code(cols['label'])}"
+                       + (f" (ignored: {', '.join(map(_code, cols['ignored']))})" if cols["ignored"] else "")
+                       + f". Class -> number (points): {classes}.", icon=":material/check_circle:")
+            st.caption("The network trains on standardised coordinates, (value - mean) / std with the mean and "
+                       "std of the training points, so that the learning rates above suit any units. The "
+                       "plots show your own numbers."
+                       + (" Using the file uploaded earlier in this session; upload another to replace it."
+                          if upload is None else ""))
+using_csv = uploaded is not None
+builtin = FALLBACK if dataset == CSV_CHOICE else dataset    # the built-in dataset when no file is in use
+
 with ui.more_controls("Data, network and schedule"):
     m = st.columns(4)
     with m[0]:
-        classes_wanted = ui.slider("Classes", 2, 6, 3, key="tr_classes")
-        noise = ui.slider("Noise", 0.0, 0.5, 0.1, step=0.01, key="tr_noise")
-        n_points = ui.slider("Points", 50, 1000, 300, step=10, key="tr_n")
+        classes_wanted = ui.slider("Classes", 2, 6, 3, key="tr_classes", disabled=using_csv)
+        noise = ui.slider("Noise", 0.0, 0.5, 0.1, step=0.01, key="tr_noise", disabled=using_csv)
+        n_points = ui.slider("Points", 50, 1000, 300, step=10, key="tr_n", disabled=using_csv)
+        if using_csv:
+            st.caption("Classes, noise and points come from your file: these three do not apply.")
     with m[1]:
         test_fraction = ui.slider("Held-out test share", 0.1, 0.5, 0.2, step=0.05, key="tr_test")
         depth = ui.slider("Hidden layers", 1, 3, 2, key="tr_depth")
@@ -58,25 +144,50 @@ with ui.more_controls("Data, network and schedule"):
         seed = ui.seed("tr_seed")
     show_units = ui.toggle("Show the first hidden layer's units", True, key="tr_units")
 
-lo, hi = data.CLASSES_2D[dataset]
-n_classes = min(max(classes_wanted, lo), hi)
-if n_classes != classes_wanted:
-    st.caption(f"The {dataset} dataset always has {n_classes} classes; the Classes slider applies to "
-               "spiral and blobs.")
+if using_csv:
+    n_classes = len(uploaded["classes"])
+    class_names = [f"{name[:20]} (class {k})" for k, name in enumerate(uploaded["classes"])]
+    axis_titles = (uploaded["columns"]["x1"][:30], uploaded["columns"]["x2"][:30])
+else:
+    lo, hi = data.CLASSES_2D[builtin]
+    n_classes = min(max(classes_wanted, lo), hi)
+    class_names = [f"class {k}" for k in range(n_classes)]
+    axis_titles = ("x1", "x2")
+    if n_classes != classes_wanted:
+        st.caption(f"The {builtin} dataset always has {n_classes} classes; the Classes slider applies to "
+                   "spiral and blobs.")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def dataset_split(dataset, n_points, noise, seed, n_classes, test_fraction):
-    """Points, their train/test split and the two grids over the plane (pure, shared read-only)."""
-    X, y = data.make_2d(dataset, n=n_points, noise=noise, seed=seed, n_classes=n_classes)
+def dataset_split(dataset, n_points, noise, seed, n_classes, test_fraction, digest=None, _points=None):
+    """Points, their train/test split and the two grids over the plane (pure, shared read-only).
+
+    X_* are what the network trains on, P_* the same points as plotted, in the data's own units.
+    An uploaded file arrives as _points = (X, y), known to the cache by its digest; its coordinates
+    are standardised with the training points' mean and std, and the grid is laid out in those
+    standardised units (points, thumb_points) with its axes xs, ys mapped back to the file's units.
+    """
+    X, y = data.make_2d(dataset, n=n_points, noise=noise, seed=seed, n_classes=n_classes) \
+        if _points is None else _points
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction, seed=seed)
-    xs, ys, points = live.plane_grid(X, n=GRID)
-    _, _, thumb_points = live.plane_grid(X, n=THUMB)
-    return dict(X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test,
-                xs=xs, ys=ys, points=points, thumb_points=thumb_points)
+    mean, std = data.fit_standardizer(X_train) if _points is not None else (torch.zeros(2), torch.ones(2))
+    Z = data.standardize(X, mean, std)                                  # [N, 2] (= X for built-in data)
+    xs, ys, points = live.plane_grid(Z, n=GRID)
+    _, _, thumb_points = live.plane_grid(Z, n=THUMB)
+    return dict(X_train=data.standardize(X_train, mean, std), X_test=data.standardize(X_test, mean, std),
+                P_train=X_train, P_test=X_test, y_train=y_train, y_test=y_test, mean=mean, std=std,
+                xs=xs * std[0] + mean[0], ys=ys * std[1] + mean[1], points=points, thumb_points=thumb_points)
 
 
-d = dataset_split(dataset, n_points, noise, seed, n_classes, test_fraction)
+if using_csv:
+    d = dataset_split(CSV_CHOICE, 0, 0.0, seed, n_classes, test_fraction, uploaded["digest"],
+                      (uploaded["X"], uploaded["y"]))
+    missing = [class_names[k] for k in range(n_classes) if not bool((d["y_train"] == k).any())]
+    if missing:
+        st.warning(f"No training point belongs to {', '.join(missing)} in this split, so the network cannot "
+                   "learn it. Change the seed or lower the held-out test share.", icon=":material/warning:")
+else:
+    d = dataset_split(builtin, n_points, noise, seed, n_classes, test_fraction)
 n_train = d["X_train"].shape[0]
 batch_size = min(batch_wanted, n_train)
 if batch_wanted > n_train:
@@ -89,7 +200,8 @@ config = live.make_live_config(optimizer, lr, loss_name, batch_size, activation,
 sizes = [2] + [width] * depth + [n_classes]
 
 # ------------------------------------------------------------------ per-session training state
-structure = (dataset, n_classes, noise, n_points, test_fraction, depth, width, activation, seed)
+data_id = ("csv", uploaded["digest"]) if using_csv else (builtin, noise, n_points)
+structure = (data_id, n_classes, test_fraction, depth, width, activation, seed)
 
 
 def fresh_state():
@@ -144,7 +256,7 @@ b[4].caption(f"Network {' -> '.join(map(str, sizes))} ({network.count_params(sta
 if step_clicked and not state["diverged"]:
     live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
 
-class_rgb = [live.hex_to_rgb(ui.PALETTE[k], lighten=0.55) for k in range(n_classes)]
+class_rgb = [live.hex_to_rgb(CLASS_COLORS[k], lighten=0.55) for k in range(n_classes)]
 
 
 # ------------------------------------------------------------------ pictures (redrawn every frame)
@@ -156,15 +268,15 @@ def boundary_figure(state):
     fig = go.Figure(go.Image(source=picture, x0=xs[0].item(), dx=dx, y0=ys[0].item(), dy=dy, hoverinfo="skip"))
     for k in range(n_classes):
         for part, symbol, show in (("train", "circle", True), ("test", "x", False)):
-            pts = d[f"X_{part}"][d[f"y_{part}"] == k]
+            pts = d[f"P_{part}"][d[f"y_{part}"] == k]
             fig.add_scatter(x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers",
-                            name=f"class {k}", legendgroup=f"c{k}", showlegend=show,
-                            marker=dict(color=ui.PALETTE[k], size=7 if part == "train" else 8, symbol=symbol,
+                            name=class_names[k], legendgroup=f"c{k}", showlegend=show,
+                            marker=dict(color=CLASS_COLORS[k], size=7 if part == "train" else 8, symbol=symbol,
                                         line=dict(color="black", width=0.6)),
                             hovertemplate=f"class {k} ({part})<extra></extra>")
-    fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False, title="x1")
-    fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False, title="x2",
-                     scaleanchor="x", autorange=False)
+    fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False, title=axis_titles[0])
+    fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False, title=axis_titles[1],
+                     scaleanchor=False if using_csv else "x", autorange=False)   # a file's columns: own units
     fig.update_layout(title="What the network predicts<br><sup>circles: training points, crosses: test points</sup>",
                       height=470, legend=dict(orientation="h", y=-0.15))
     return fig
@@ -215,6 +327,25 @@ def live_curve_spec(title, log):
                                              "range": [ui.COLORS["forward"], ui.PALETTE[4]]}}}}
 
 
+def csv_training_script(file_name, steps):
+    """live.script_training, changed to read the uploaded CSV and standardise it as this page does
+    (None if that script's layout is not the one expected here)."""
+    lines = live.script_training(file_name, n_classes, 0.0, 0, test_fraction, sizes, activation, seed, config,
+                                 steps).splitlines(keepends=True)
+    make = [i for i, line in enumerate(lines) if line.startswith("X, y = data.make_2d(")]
+    split = [i for i, line in enumerate(lines) if line.startswith("X_train, X_test, y_train, y_test = ")]
+    imports = [i for i, line in enumerate(lines) if line == "from core import data, live\n"]
+    if not (len(make) == len(split) == len(imports) == 1 and imports[0] < make[0] < split[0]):
+        return None
+    lines[split[0]] += ("mean, std = data.fit_standardizer(X_train)      # as on the page: the training points' "
+                        "mean and std\n"
+                        "X_train, X_test = data.standardize(X_train, mean, std), data.standardize(X_test, mean, std)\n")
+    lines[make[0]] = (f"path = Path(sys.argv[1] if len(sys.argv) > 1 else {file_name!r})   # your CSV file\n"
+                      "X, y, class_names, columns = data.parse_points_csv(path.read_bytes())\n")
+    lines[imports[0]] = "import sys\nfrom pathlib import Path\n\nfrom core import data, live\n"
+    return "".join(lines)
+
+
 @st.fragment(run_every=0.1 if playing else None)
 def live_view():
     state = st.session_state["tr_state"]
@@ -251,8 +382,8 @@ def live_view():
         if moving:
             probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
             picture = live.boundary_picture(live.blend_class_colors(probs, class_rgb), d["xs"], d["ys"],
-                                            d["X_train"], d["y_train"], d["X_test"], d["y_test"],
-                                            [live.hex_to_rgb(ui.PALETTE[k]) for k in range(n_classes)])
+                                            d["P_train"], d["y_train"], d["P_test"], d["y_test"],
+                                            [live.hex_to_rgb(CLASS_COLORS[k]) for k in range(n_classes)])
             st.image(picture.numpy(), width=440, caption="What the network predicts (dots: training points, "
                      "crosses: test points). Pause for axes and zoom.")
         else:
@@ -272,15 +403,28 @@ def live_view():
     if not moving and state["step"] > 0 and not state["diverged"]:
         d1, d2 = st.columns(2)
         with d1:
-            ui.download_script(live.script_training(dataset, n_classes, noise, n_points, test_fraction, sizes,
-                                                    activation, seed, config, state["step"]),
-                               "live_training.py", key="tr_dl_script")
+            if using_csv:
+                file_name = re.sub(r"[^\w.-]", "_", uploaded["name"])[:60]    # safe to write into a script
+                script = csv_training_script(file_name, state["step"])
+                if script is None:
+                    st.caption("No replay script for uploaded data in this version.")
+                else:
+                    ui.download_script(script, "live_training.py", key="tr_dl_script")
+                    st.caption(f"Run it from the repository root as `python live_training.py {file_name}` "
+                               "(the path of your CSV).")
+            else:
+                ui.download_script(live.script_training(builtin, n_classes, noise, n_points, test_fraction, sizes,
+                                                        activation, seed, config, state["step"]),
+                                   "live_training.py", key="tr_dl_script")
         with d2:
+            scaling = (" It takes standardised inputs: (x - mean) / std with mean ({:.6g}, {:.6g}) and std "
+                       "({:.6g}, {:.6g}), those of the training points.".format(*d["mean"].tolist(), *d["std"].tolist())
+                       if using_csv else "")
             st.download_button("Download the weights (nn.Sequential state_dict)",
                                live.weights_file(state["params"], activation), file_name="live_training_weights.pt",
                                icon=":material/download:", key="tr_dl_weights",
                                help=f"torch.load it into nn.Sequential(Linear, {activation}, ..., Linear) of sizes "
-                                    f"{sizes}.")
+                                    f"{sizes}.{scaling}")
     if show_units:
         if moving:
             maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)
