@@ -27,6 +27,10 @@ navigation = st.navigation(sections, expanded=True)
 with st.sidebar:
     ui.toggle("Presenter mode", key="present",
               help="For a projector: larger type, explanations collapsed, secondary controls tucked away.")
+    share = st.container()
 ui.presenter_css()
 
 navigation.run()
+
+with share:  # drawn after the page, so the link holds the values its controls have now
+    ui.share_link(navigation.url_path)

@@ -2,6 +2,7 @@
 
     python bench/classroom.py                 # 30 students for 60 s
     python bench/classroom.py --students 10 --seconds 20
+    python bench/classroom.py --browsers 3    # the same path end to end, in 3 real Chromium tabs
 
 Each student is one Streamlit session driven at the protocol level (bench/st_client.py): it opens
 pages, moves widgets, waits a student's think time (about 2 s, jittered) and checks that the page it
@@ -11,6 +12,7 @@ change to `script_finished`, exceptions seen, the server's CPU use and peak memo
 import argparse
 import asyncio
 import math
+import os
 import random
 import statistics
 import sys
@@ -24,27 +26,70 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.st_client import StudentSession  # noqa: E402
-from tests.browser_utils import streamlit_server  # noqa: E402
+from tests.browser_utils import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server  # noqa: E402
 from ui import registry  # noqa: E402
+
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+# Offline, the pages read the 10,000-image MNIST split beside the checkout (as the tests do).
+MNIST_ENV = {"MNIST_DIR": os.environ.get("MNIST_DIR", str(SHARED_MNIST))} if SHARED_MNIST.exists() else {}
 
 
 def _expect_text(fragment):
     return lambda s, value: any(fragment(value) in t for t in s.texts())
 
 
+def _expect_metric(label, fragment):
+    return lambda s, value: s.metrics().get(label) == fragment(value)
+
+
 # What a student does on each page: (url, widget kind, key, values to pick from, check(session, value) or None).
-# A check proves isolation: the value this student picked (and no other student's) shows on its page.
+# Kind "button" clicks. A check proves isolation: the value this student picked (and no other student's)
+# shows on its page. Every page of the registry has at least one action (`missing_pages` says which do not).
 ACTIONS = [
+    ("", "toggle", "present", [True, False], None),  # the home page
+    ("draw", "segmented_control", "draw_src", ["MNIST test digit", "Draw"], None),
+    ("tensors", "slider", "tensors_depth", range(2, 21), _expect_text(lambda d: f"After {d} layers")),
+    ("tensors", "toggle", "tensors_trained", [True, False], None),
+    ("shapes", "slider", "shape_b", range(1, 513), _expect_metric("Output shape", lambda b: f"[{b}, 10]")),
+    ("cross-entropy", "slider", "ce_n", range(2, 11), None),
+    ("cross-entropy", "select_slider", "ce_scale", [1.0, 10.0, 100.0, 1000.0], None),
+    ("graph", "slider", "g_hid", range(1, 9), _expect_text(lambda h: f"sizes [3, {h}, 3]")),
+    ("optimizers", "slider", "opt_steps", [50, 100, 150, 200, 300], None),
+    ("optimizers", "selectbox", "opt_surf", ["Ravine", "Rosenbrock", "Saddle", "Himmelblau", "Rastrigin"], None),
+    ("batching", "slider", "bat_b", range(1, 61),
+     _expect_metric("Batches per epoch", lambda b: str((60 + b - 1) // b))),
+    ("batching", "toggle", "bat_shuffle", [True, False], None),
+    ("training", "slider", "tr_width", range(2, 65), _expect_text(lambda w: f"2 -> {w} -> {w} -> ")),
+    ("training", "button", "tr_step", [None], None),
+    ("mnist", "slider", "mnist_epochs", [1, 2, 3], None),
+    ("scratch-vs-nn", "slider", "sv_steps", [50, 100, 150, 200], None),
+    ("scratch-vs-nn", "segmented_control", "sv_opt", ["SGD", "Adam"], None),
+    ("gpu", "segmented_control", "gpu_op", ["train step", "matmul"],
+     _expect_text(lambda op: f"Throughput of one {op}, by batch size")),
+    ("torch-nn", "selectbox", "tn_part", ["nn.Linear", "nn.ReLU", "F.cross_entropy", "optim.SGD", "nn.Dropout"],
+     lambda s, part: f"max |scratch - {part}|" in s.metrics()),
+    ("mastery", "slider", "ms_p", [round(0.05 * i, 2) for i in range(1, 19)],
+     _expect_metric("Scale for survivors 1/(1-p)", lambda p: f"{1 / (1 - p):.3f}")),
+    ("first-network", "slider", "fn_epochs", [10, 20, 50, 100], None),
+    ("linear-regression", "slider", "lr_steps", [20, 50, 100, 200], None),
     ("custom-activation", "slider", "ca_hidden", range(1, 33),
      _expect_text(lambda h: f"this classifier has {4 * h + 1:,} numbers to learn")),
     ("custom-activation", "text_input", "ca_f", ["tanh(x)", "relu(x)", "x*sigmoid(x)", "__import__('os')"], None),
     ("deeper-mlp", "select_slider", "dm_n", [100, 250, 500], None),
-    ("", "toggle", "present", [True, False], None),  # the home page
 ]
 
 
+def page_urls():
+    return {"" if p.get("default") else p["url"] for p in registry.existing_pages()}
+
+
+def missing_pages():
+    """Pages of the registry that no student action visits (a new page must get one here)."""
+    return sorted(page_urls() - {a[0] for a in ACTIONS})
+
+
 def available_actions():
-    urls = {"" if p.get("default") else p["url"] for p in registry.existing_pages()}
+    urls = page_urls()
     return [a for a in ACTIONS if a[0] in urls]
 
 
@@ -58,10 +103,12 @@ async def student(idx, url, stop_at, think, results, rng):
                 await s.open(page)
                 current = page
                 results["exceptions"] += len(s.exceptions())
-            values = list(values)
-            value = values[(idx + rng.randrange(len(values))) % len(values)] if check is None else values[idx % len(values)]
+            value = rng.choice(list(values))  # two students may pick the same value; each must see its own
             try:
-                seconds, _status = await s.set_widget(kind, key, value)
+                if kind == "button":
+                    seconds, _status = await s.click(key)
+                else:
+                    seconds, _status = await s.set_widget(kind, key, value)
             except KeyError:  # the widget is not on screen in this state of the page
                 continue
             results["latencies"].append(seconds)
@@ -106,10 +153,20 @@ def percentile(values, q):
     return values[min(len(values) - 1, math.ceil(q * len(values)) - 1)]
 
 
+async def visit_every_page(url):
+    """The teacher's dry run before class: open every page once. Returns {url: exceptions shown}."""
+    problems = {}
+    async with StudentSession(url) as s:
+        for page in sorted(page_urls()):
+            await s.open(page)
+            if s.exceptions():
+                problems[page or "home"] = s.exceptions()
+    return problems
+
+
 def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=True):
-    with streamlit_server() as (url, proc):
-        if warmup:  # one student visits each page first, as the teacher would before class
-            asyncio.run(run_class(url, 1, 3.0, 0.1, seed))
+    with streamlit_server(extra_env=MNIST_ENV) as (url, proc):
+        warmup_problems = asyncio.run(visit_every_page(url)) if warmup else {}
         samples, stop = [], threading.Event()
         watcher = threading.Thread(target=watch, args=(proc, samples, stop), daemon=True)
         watcher.start()
@@ -125,11 +182,60 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=True):
         "students": students, "seconds": round(wall, 1), "widget_changes": len(lat),
         "p50_s": percentile(lat, 0.50), "p95_s": percentile(lat, 0.95), "max_s": max(lat, default=float("nan")),
         "exceptions": results["exceptions"], "first_errors": results["errors"][:3],
+        "warmup_problems": warmup_problems, "pages_visited": len(page_urls()) if warmup else 0,
         "isolation_checks": results["checks"], "isolation_failures": results["isolation_failures"],
         "client_failures": results["client_failures"][:3],
         "server_cpu_cores": cpu, "baseline_rss_mb": baseline_rss / 2**20,
         "peak_rss_mb": max((s[1] for s in samples), default=0) / 2**20,
     }
+
+
+async def browser_student(browser, url, batch, results):
+    """One real Chromium tab: open a shared link with its own batch size, then nudge the slider once."""
+    page = await browser.new_page(viewport={"width": 1300, "height": 900})
+    try:
+        shape = page.locator("[data-testid=stMetric]", has_text="Output shape").locator("[data-testid=stMetricValue]")
+        start = time.perf_counter()
+        await page.goto(f"{url}/shapes?shape_b={batch}")
+        await page.wait_for_selector(IDLE, timeout=90_000)
+        await shape.filter(has_text=f"[{batch}, 10]").wait_for(timeout=90_000)
+        results["open_s"].append(time.perf_counter() - start)
+        thumb = page.locator('input[type=range][aria-label="Batch size B (images)"]')
+        await thumb.focus()
+        start = time.perf_counter()
+        await page.keyboard.press("ArrowRight")
+        await shape.filter(has_text=f"[{batch + 1}, 10]").wait_for(timeout=90_000)
+        await page.wait_for_selector(IDLE, timeout=90_000)
+        results["change_s"].append(time.perf_counter() - start)
+        results["isolated"] += (await shape.inner_text()).strip() == f"[{batch + 1}, 10]"
+        results["exceptions"] += await page.locator("[data-testid=stException]").count()
+    finally:
+        await page.close()
+
+
+async def run_browsers(url, n):
+    from playwright.async_api import async_playwright
+    results = {"open_s": [], "change_s": [], "isolated": 0, "exceptions": 0}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            done = await asyncio.gather(*(browser_student(browser, url, 10 + 37 * i, results) for i in range(n)),
+                                        return_exceptions=True)
+        finally:
+            await browser.close()
+    results["client_failures"] = [repr(d) for d in done if isinstance(d, BaseException)]
+    return results
+
+
+def measure_browsers(n=3):
+    """The end-to-end path with real browsers: n Chromium tabs, each in its own session, at the same time."""
+    with streamlit_server(extra_env=MNIST_ENV) as (url, _proc):
+        # Warm the server first, as the teacher's own visit does: on a cold server Streamlit 1.67 shows the very
+        # first session that arrives on a page's own address a spurious "Page not found" notice.
+        asyncio.run(visit_every_page(url))
+        r = asyncio.run(run_browsers(url, n))
+    r["browsers"] = n
+    return r
 
 
 def main(argv=None):
@@ -138,13 +244,25 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--think", type=float, default=2.0, help="mean think time between actions, seconds")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--browsers", type=int, default=0,
+                    help="instead, run this many real Chromium tabs at once (3-5; each costs ~200 MB)")
     args = ap.parse_args(argv)
+    if args.browsers:
+        b = measure_browsers(args.browsers)
+        print(f"{'browser tabs':<28}{b['browsers']}")
+        print(f"{'open link, max (s)':<28}{max(b['open_s'], default=float('nan')):.2f}")
+        print(f"{'slider change, max (s)':<28}{max(b['change_s'], default=float('nan')):.2f}")
+        print(f"{'tabs seeing only their own':<28}{b['isolated']} of {b['browsers']}")
+        print(f"{'exceptions':<28}{b['exceptions']}")
+        print(f"{'client failures':<28}{b['client_failures']}")
+        return b
     r = measure(args.students, args.seconds, args.think, args.seed)
     print(f"{'students':<28}{r['students']}")
     print(f"{'duration (s)':<28}{r['seconds']}")
     print(f"{'widget changes':<28}{r['widget_changes']}")
     print(f"{'latency p50 / p95 / max (s)':<28}{r['p50_s']:.3f} / {r['p95_s']:.3f} / {r['max_s']:.3f}"
           f"   (target p95 <= 1 s)")
+    print(f"{'pages opened first':<28}{r['pages_visited']}, exceptions on: {r['warmup_problems'] or 'none'}")
     print(f"{'exceptions':<28}{r['exceptions']}   (target 0) {r['first_errors']}")
     print(f"{'isolation checks failed':<28}{r['isolation_failures']} of {r['isolation_checks']}")
     print(f"{'client failures':<28}{r['client_failures']}")

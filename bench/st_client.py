@@ -116,5 +116,6 @@ class StudentSession:
         return {m.label: m.value for m in self.tree.metric}
 
     def texts(self):
-        return [e.value for kind in ("markdown", "caption", "text", "error", "warning", "info", "success")
+        return [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "text",
+                                         "error", "warning", "info", "success")
                 for e in getattr(self.tree, kind)]

@@ -7,6 +7,7 @@ figures with `plot`, and shows the `core` source it ran with `show_source`.
 import functools
 import inspect
 import math
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -169,6 +170,22 @@ def seed(key, value=0, label="Seed"):
     """The random seed of a simulation: same seed, same picture."""
     return number_input(label, 0, 99_999, value, key=key, step=1,
                         help="Every random choice on this page is drawn from this seed.")
+
+
+def share_link(url_path):
+    """A "Share this page" box: the page's address with every control's current value, ready to copy.
+
+    Bound widgets keep their values in the URL's query string, so this link reopens the page as it is now.
+    """
+    base = st.context.url or f"http://localhost:8501/{url_path}"  # None until a browser has said (AppTest)
+    base = base.split("?")[0]
+    params = {k: v for k, v in st.query_params.to_dict().items() if not k.startswith("quiz_")}
+    link = f"{base}?{urlencode(params)}" if params else base
+    with st.popover("Share this page", icon=":material/link:", width="stretch"):
+        st.caption("Copy this link with the button in the box's corner. It opens this page with every "
+                   "control set as it is now (uploaded files and training progress stay with you).")
+        st.code(link, language=None, wrap_lines=True)
+    return link
 
 
 # ---------------------------------------------------------------- quizzes
