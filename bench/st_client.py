@@ -101,6 +101,25 @@ class StudentSession:
         button = self.tree.button(key=key).click()
         return await self._timed_rerun(extra=button._widget_state)  # a click is a one-off trigger
 
+    async def click_and_leave(self, key, after_s=1.0):
+        """Press a button, then close the tab `after_s` seconds into the run it starts (a student leaving
+        mid-training)."""
+        button = self.tree.button(key=key).click()
+        states = WidgetStates()
+        states.widgets.extend(list(self.moved.values()) + [button._widget_state])
+        msg = BackMsg()
+        msg.rerun_script.page_name = self.page_name
+        msg.rerun_script.page_script_hash = self.page_hash
+        msg.rerun_script.widget_states.CopyFrom(states)
+        await self.ws.send(msg.SerializeToString())
+        deadline = time.monotonic() + after_s
+        try:
+            while time.monotonic() < deadline:
+                await asyncio.wait_for(self.ws.recv(), timeout=max(0.05, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            pass
+        await self.ws.close()
+
     async def _timed_rerun(self, extra=None):
         states = WidgetStates()
         states.widgets.extend(list(self.moved.values()) + ([extra] if extra is not None else []))

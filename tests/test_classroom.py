@@ -37,3 +37,42 @@ def test_three_browser_tabs_each_keep_their_own_batch_size():
     assert r["client_failures"] == [], r["client_failures"]
     assert r["exceptions"] == 0
     assert r["isolated"] == 3
+
+
+def test_tabs_closed_mid_training_leave_the_server_healthy():
+    """Three students press Train on a long MNIST run and close the tab a second later: the server stops
+    their runs (CPU back to idle), still serves the page, and its memory returns near where it was."""
+    import asyncio
+    import time
+
+    import psutil
+
+    from bench.st_client import StudentSession
+    from tests.browser_utils import streamlit_server
+
+    async def open_mnist(url):
+        async with StudentSession(url) as s:
+            await s.open("mnist")
+            return s.exceptions()
+
+    async def train_and_leave(url):
+        async with StudentSession(url) as s:
+            await s.open("mnist")
+            await s.set_widget("slider", "mnist_epochs", 10)
+            await s.set_widget("select_slider", "mnist_bs", 1)  # 80,000 steps: ~30 s of one core each
+            await s.click_and_leave("mnist_train", after_s=1.0)
+
+    with streamlit_server(extra_env=classroom.MNIST_ENV) as (url, proc):
+        server = psutil.Process(proc.pid)
+        assert asyncio.run(open_mnist(url)) == []
+        baseline = server.memory_info().rss
+        for _ in range(3):
+            asyncio.run(train_and_leave(url))
+        idle = False
+        deadline = time.monotonic() + 12  # far less than the three runs would take to finish
+        while time.monotonic() < deadline and not idle:
+            idle = server.cpu_percent(interval=1.0) < 15
+        assert idle, "the abandoned training runs kept the server busy"
+        assert asyncio.run(open_mnist(url)) == []
+        grown = (server.memory_info().rss - baseline) / 2**20
+        assert grown < 150, f"server memory grew by {grown:.0f} MB after the abandoned runs"
