@@ -89,6 +89,16 @@ def init_mlp(sizes, init="kaiming", seed=0, dtype=torch.float32, device="cpu"):
     same seed gives the same starting weights for every dtype and device, and the global
     random state is left alone.
     """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"A network needs at least an input and an output size, got sizes={sizes}.")
+    for i, n in enumerate(sizes):
+        if isinstance(n, bool) or not hasattr(n, "__index__") or n < 1:  # ints (also numpy / torch ints) >= 1
+            where = "input" if i == 0 else "output" if i == len(sizes) - 1 else f"hidden layer {i}"
+            raise ValueError(f"Every layer needs at least one unit: the {where} has {n!r} in sizes={sizes}. "
+                             "With zero units no signal (and no gradient) can get through.")
+    if init not in INIT_STD:
+        raise ValueError(f"Unknown init {init!r}; choose one of {sorted(INIT_STD)}.")
     gen = torch.Generator().manual_seed(seed)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):

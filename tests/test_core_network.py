@@ -165,3 +165,14 @@ def test_from_a_torch_initialised_model():
     ours, _ = N.forward(params, x, "tanh")
     assert torch.allclose(ours, model(x), atol=1e-6)
     assert params[1]["W"].shape == (5, 3)
+
+
+@pytest.mark.parametrize("sizes", [[784, 0, 10], [0, 3], [2, -1, 2], [4], [3, 2.5, 2]])
+def test_impossible_sizes_get_a_clear_message(sizes):
+    with pytest.raises(ValueError, match="unit|at least"):
+        N.init_mlp(sizes)
+
+
+def test_unknown_init_is_named():
+    with pytest.raises(ValueError, match="Unknown init 'he'"):
+        N.init_mlp([2, 2], init="he")
