@@ -1,14 +1,44 @@
 """A 784-128-64-10 MLP the torch.nn way, built from hand-made layers, and the gap between the accuracy
 on images it trained on and on images it never saw (overfitting).
+
+Also: the trained network as torch's own nn.Sequential (for a weights download) and a standalone script
+that reruns the page's training.
 """
+import io
+
 import torch
 from torch import nn
 
 from core.binary import CustomLinear
+from core.network import to_torch_sequential
+
+EPOCH_COLUMNS = ("train_acc", "test_acc", "gap", "train_loss", "test_loss")  # one row per epoch, after "epoch"
+
+
+class SeededDropout(nn.Dropout):
+    """nn.Dropout that draws its masks from its own random generator.
+
+    nn.Dropout draws from torch's global random state, which every visitor of the app shares, so a run
+    with dropout could not be repeated. Same rule otherwise: in training mode each number is kept with
+    probability 1 - p and the kept ones are divided by 1 - p; in eval mode nothing changes.
+    """
+
+    def __init__(self, p, generator):
+        super().__init__(p)
+        self.generator = generator
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator) >= self.p   # [B, H]: True = this unit stays
+        return x * keep / (1 - self.p)
 
 
 def custom_mlp(sizes=(784, 128, 64, 10), dropout=0.0, seed=0):
-    """Stack CustomLinear layers (nn.Parameter inside) with ReLU (and optional dropout) in between."""
+    """Stack CustomLinear layers (nn.Parameter inside) with ReLU (and optional dropout) in between.
+
+    One generator seeded with `seed` draws the starting weights and then the dropout masks.
+    """
     g = torch.Generator().manual_seed(seed)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -16,7 +46,7 @@ def custom_mlp(sizes=(784, 128, 64, 10), dropout=0.0, seed=0):
         if i < len(sizes) - 2:                      # no activation after the last layer
             layers.append(nn.ReLU())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(SeededDropout(dropout, g))
     return nn.Sequential(*layers)
 
 
@@ -75,3 +105,75 @@ def train_epochs(model, X_train, y_train, X_test, y_test, *, epochs=10, lr=0.05,
         test_acc, test_loss = evaluate(model, X_test, y_test)
         yield {"epoch": epoch, "train_acc": train_acc, "test_acc": test_acc, "gap": train_acc - test_acc,
                "train_loss": train_loss, "test_loss": test_loss, "diverged": None}
+
+
+# ------------------------------------------------------------------ export
+def plain_sequential(model):
+    """The same network as nn.Sequential(Linear, ReLU, Linear, ReLU, Linear) with its weights copied.
+
+    Dropout layers are left out: they hold no weights and are switched off when evaluating, so the
+    copy computes what model.eval() computes. (CustomLinear already stores weight as [out, in].)
+    """
+    params = [{"W": layer.weight.detach().T, "b": layer.bias.detach()}   # core.network's layout: W [in, out]
+              for layer in model if isinstance(layer, CustomLinear)]
+    return to_torch_sequential(params, "relu")
+
+
+def weights_file(model):
+    """The bytes of a torch.save'd state_dict of plain_sequential(model): for 784-128-64-10, load it with
+    nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    .load_state_dict(torch.load(path))."""
+    buffer = io.BytesIO()
+    torch.save(plain_sequential(model).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def script_deeper_mlp(n_train, epochs, dropout, optimizer, lr, seed):
+    """A standalone script that repeats the custom-layer page: the layer check, then the training run with
+    these settings, printing the page's numbers (same rounding)."""
+    return f'''"""Custom layer & a deeper MLP: a 784-128-64-10 network of hand-made nn.Parameter layers,
+trained on the first {n_train:,} MNIST training images for {epochs} epochs
+({optimizer}, lr {lr:g}, dropout {dropout:g}, seed {seed}).
+
+Needs torch and this repository's core/ package (core.deeper_mlp builds and trains the network, core.data
+reads MNIST from $MNIST_DIR or data/mnist). Run it from the repository root, or with the root on PYTHONPATH:
+    python deeper_mlp.py
+It prints what the page showed: the layer check, one row per epoch, and the final accuracies.
+"""
+import torch
+
+from core import data, deeper_mlp
+
+# The app computes on one thread. With the same thread count the sums are added in the same order,
+# so the accuracies come out the same to the last digit.
+torch.set_num_threads(1)
+
+X_pool, y_pool, X_test, y_test, source = data.mnist_train_test()
+print(f"Data: {{source}}")
+
+# 1. The hand-made layer: model.parameters() finds every nn.Parameter, and it computes what nn.Linear does.
+model0 = deeper_mlp.custom_mlp(seed=0)
+with torch.no_grad():
+    x = X_test[:256]
+    diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
+print(f"Parameters found by model.parameters(): {{sum(p.numel() for p in model0.parameters()):,}}")
+print(f"max |custom layers - nn.Linear| on 256 digits: {{diff:.1e}}")
+
+# 2. Train, and measure both accuracies after every epoch (in eval mode, without a graph).
+model = deeper_mlp.custom_mlp(dropout={dropout!r}, seed={seed})
+history = []
+print("epoch", *deeper_mlp.EPOCH_COLUMNS)
+for row in deeper_mlp.train_epochs(model, X_pool[:{n_train}], y_pool[:{n_train}], X_test, y_test,
+                                   epochs={epochs}, lr={lr!r}, optimizer={optimizer!r}, seed={seed}):
+    if row["diverged"]:
+        print(f"Training stopped: {{row['diverged']}}")
+        break
+    history.append(row)
+    print(row["epoch"], *(round(row[k], 4) for k in deeper_mlp.EPOCH_COLUMNS))
+
+if history:
+    last = history[-1]
+    print(f"Training accuracy: {{last['train_acc']:.1%}}")
+    print(f"Held-out accuracy: {{last['test_acc']:.1%}}")
+    print(f"Gap (overfitting): {{last['gap']:.1%}}")
+'''

@@ -251,3 +251,79 @@ def load_reference(path=None):
     if ref.get("schema") != SCHEMA or "gpu" not in ref or "rows" not in ref["gpu"]:
         raise ValueError(f"{path} is not a gpu_reference.py file of schema {SCHEMA}")
     return ref
+
+
+# ------------------------------------------------------------------ export
+SWEEP_COLUMNS = ("measured on", "batch", "work", "ms per call", "samples/s", "GFLOP/s")   # the page's table
+SYNC_COLUMNS = ("measured on", "work", "with synchronize (ms)", "without (ms)", "ratio")
+
+
+def script_throughput(batches=DEFAULT_BATCHES, budget_s=0.02, threads=1):
+    """A standalone script that repeats the page's measurement (measure_all) on the machine that runs it
+    and prints the page's tables, columns separated by " | ". Timings differ from run to run."""
+    return f'''"""CPU vs GPU (chapter 9): time the from-scratch 784-128-10 network's arithmetic on *your* machine,
+with the very code the page used (core.throughput: one matmul x @ W1, and one training step of
+core.network / core.backward / core.optim), for batch sizes {", ".join(map(str, batches))}.
+
+Needs torch and this repository's core/ package. Run it from the repository root, or with the root on
+PYTHONPATH:  python throughput.py
+It prints the page's tables for this machine (every device torch finds here: cpu, and cuda or mps).
+Timings differ from run to run and from machine to machine; the columns are the page's.
+"""
+import os
+
+import torch
+
+from core import throughput
+
+BATCHES = {tuple(batches)!r}
+BUDGET_S = {budget_s!r}  # each timing round lasts about this long; the best of 3 rounds is kept
+THREADS = {threads!r}  # the page's server computes on this many threads; None: torch's default (all cores)
+
+if THREADS:
+    torch.set_num_threads(THREADS)
+found = throughput.devices()
+print(f"CPU cores: {{os.cpu_count()}}")
+print(f"Threads torch uses: {{torch.get_num_threads()}}")
+print(f"CUDA GPU: {{'yes' if 'cuda' in found else 'no'}}")
+print(f"Apple MPS GPU: {{'yes' if 'mps' in found else 'no'}}")
+
+result = throughput.measure_all(batches=BATCHES, budget_s=BUDGET_S)
+print(f"Measured in {{result['seconds']:.2f}} s on: "
+      + ", ".join(f"{{d}} ({{result['sweeps'][d]['device_name']}})" for d in result["devices"]))
+
+
+def table(title, columns, rows):
+    print()
+    print(title)
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(str(value) for value in row))
+
+
+for op in ("train step", "matmul"):  # the page shows one workload at a time; here are both
+    rows = []
+    for d in result["devices"]:
+        for r in result["sweeps"][d]["rows"]:
+            if r["op"] == op:  # rounded like the page's table
+                rows.append((f"this machine, {{d}}", r["batch"], r["shape"], round(r["seconds"] * 1e3, 4),
+                             round(r["samples_per_s"]), round(r["gflops"], 2)))
+    table(f"Throughput of one {{op}}, by batch size", throughput.SWEEP_COLUMNS, rows)
+table("The mistake: timing a GPU without synchronize", throughput.SYNC_COLUMNS,
+      [(f"this machine, {{d}}", f"{{s['calls']}} x {{s['size']}}", round(s["with_sync_s"] * 1e3, 3),
+        round(s["without_sync_s"] * 1e3, 3), round(s["ratio"], 2))
+       for d, s in result["sync"].items()])
+
+print()
+cpu = result["sweeps"]["cpu"]
+lesson = {{r["op"]: r for r in cpu["rows"] if r["batch"] == 64}}
+if lesson:
+    print(f"This CPU: 64 x 784 @ 784 x 128: {{lesson['matmul']['seconds'] * 1e3:.3f}} ms")
+    print(f"This CPU: train step, batch 64: {{lesson['train step']['seconds'] * 1e3:.3f}} ms")
+    print(f"This CPU: samples/s training: {{lesson['train step']['samples_per_s']:,.0f}}")
+for d in result["devices"][1:]:
+    for op in ("train step", "matmul"):
+        B = throughput.crossover(cpu, result["sweeps"][d], op)
+        print(f"On this machine, {{d}} beats the CPU for a {{op}} "
+              + (f"from batch {{B}} on." if B else "at none of the measured batch sizes."))
+'''

@@ -49,6 +49,13 @@ def measured_accuracy(n_test):
     return metrics.accuracy(metrics.predictions(params, X), y)
 
 
+@st.cache_resource(show_spinner=False)
+def sequential_weights():
+    """The shipped weights as the bytes of an nn.Sequential state_dict (made once per server)."""
+    params, _ = load_model()
+    return digits.weights_file(params)
+
+
 if not MODEL_PATH.exists():
     st.error(f"The trained model {MODEL_PATH.name} is missing. Create it with "
              "`python scripts/train_digit_model.py` (about a minute).", icon=":material/error:")
@@ -63,7 +70,7 @@ SOURCES = ["Draw", "MNIST test digit"]
 source = ui.segmented("Read from", SOURCES, "Draw", key="draw_src",
                       help="Draw your own digit, or pick one of the held-out MNIST images the network never trained on.")
 
-x, label, where = None, None, ""
+x, label, where, idx = None, None, "", None
 left, right = st.columns([1, 1.4])
 with left:
     if source == "Draw":
@@ -170,6 +177,18 @@ st.caption(f"Trained on {info.get('trained_on', 'unknown data')} with {info.get(
            f"Accuracy written down at training time: {info.get('test_accuracy', float('nan')):.2%} "
            f"on {n_test:,} images it never saw."
            + ("" if acc_now is not None else " MNIST is not on this machine, so it could not be re-checked now."))
+d1, d2 = st.columns(2)
+with d1:
+    ui.download_script(digits.script_digit(idx, n_test, MODEL_PATH.name), "draw_digit.py", key="draw_dl_script")
+with d2:
+    st.download_button("Download the weights (nn.Sequential state_dict)", sequential_weights(),
+                       file_name="mnist_784_128_10_sequential.pt", icon=":material/download:", key="draw_dl_weights")
+st.caption("The script loads the same weights with the `core` package (run it from the repository root) and prints "
+           + (f"its reading of held-out digit #{idx} above and the held-out accuracy." if idx is not None else
+              "the held-out accuracy (a drawing is not put in the script: pick *MNIST test digit* for a digit it "
+              "can replay).")
+           + " The weights file is a state_dict for `nn.Sequential(nn.Linear(784, 128), nn.ReLU(), "
+           "nn.Linear(128, 10))`: `model.load_state_dict(torch.load('mnist_784_128_10_sequential.pt'))`.")
 
 ui.explain(
     """

@@ -132,6 +132,11 @@ c[0].metric("This CPU: 64 x 784 @ 784 x 128", f"{lesson['matmul']['seconds'] * 1
             help=f"{throughput.matmul_flops(*throughput.LESSON_MATMUL) / 1e6:.1f} million floating-point operations")
 c[1].metric("This CPU: train step, batch 64", f"{lesson['train step']['seconds'] * 1e3:.3f} ms")
 c[2].metric("This CPU: samples/s training", f"{lesson['train step']['samples_per_s']:,.0f}")
+ui.download_script(throughput.script_throughput(threads=torch.get_num_threads()), "throughput.py",
+                   key="gpu_dl_script", label="Download as a Python script: measure your own machine")
+st.caption("The script runs this same measurement (`core.throughput.measure_all`, run it from the repository root) "
+           "on the computer you run it on, with every device torch finds there, and prints the tables above "
+           "for both workloads. Its numbers are your machine's, not this server's.")
 
 # ------------------------------------------------------- where the GPU wins
 st.subheader("Where does the GPU overtake the CPU?")

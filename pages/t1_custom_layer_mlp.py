@@ -69,7 +69,9 @@ if st.button("Train", type="primary", icon=":material/play_arrow:", key="dm_trai
         history.append(row)
         bar.progress(row["epoch"] / epochs, text=f"Epoch {row['epoch']} of {epochs}")
     bar.empty()
-    st.session_state["dm_result"] = {"settings": settings, "history": history}
+    finished = bool(history) and not history[-1]["diverged"]
+    st.session_state["dm_result"] = {"settings": settings, "history": history,
+                                     "weights": deeper_mlp.weights_file(model) if finished else None}
 
 result = st.session_state.get("dm_result")
 if result is None:
@@ -99,6 +101,20 @@ else:
         ui.plot(fig, key="dm_curves")
         ui.stat_table([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items() if k != "diverged"}
                        for h in history])
+    d1, d2 = st.columns(2)
+    with d1:
+        ui.download_script(deeper_mlp.script_deeper_mlp(**result["settings"]), "deeper_mlp.py", key="dm_dl_script")
+    weights = result.get("weights")
+    with d2:
+        if weights is not None:
+            st.download_button("Download the weights (nn.Sequential state_dict)", weights,
+                               file_name="deeper_mlp_weights.pt", icon=":material/download:", key="dm_dl_weights")
+    st.caption("The script reruns the layer check and this training run with the `core` package (run it from the "
+               "repository root) and prints the numbers above."
+               + (" The weights file is a state_dict for `nn.Sequential(nn.Linear(784, 128), nn.ReLU(), "
+                  "nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))` (dropout holds no weights and is off when "
+                  "evaluating): `model.load_state_dict(torch.load('deeper_mlp_weights.pt'))`."
+                  if weights is not None else ""))
 st.caption(f"Data: {source}. Evaluation runs in `model.eval()` mode inside `torch.no_grad()`.")
 
 ui.explain(
@@ -112,4 +128,5 @@ ui.explain(
     "**Evaluation.** `model.eval()` turns dropout off; `torch.no_grad()` skips building the graph, since no "
     "gradient is needed to measure accuracy."
 )
-ui.show_source(binary.CustomLinear, deeper_mlp.custom_mlp, deeper_mlp.train_epochs, deeper_mlp.evaluate)
+ui.show_source(binary.CustomLinear, deeper_mlp.custom_mlp, deeper_mlp.SeededDropout, deeper_mlp.train_epochs,
+               deeper_mlp.evaluate)

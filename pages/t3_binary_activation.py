@@ -99,7 +99,8 @@ def train(text, dataset, hidden, lr, epochs, noise, seed):
         ours = float(losses.binary_cross_entropy(probs, y.float())) if finite else float("nan")
         theirs = float(torch.nn.functional.binary_cross_entropy(probs, y.float())) if finite else float("nan")
     return {"X": X.numpy(), "y": y.numpy(), "history": history, "axis": axis.numpy(), "grid": grid.numpy(),
-            "bce_ours": ours, "bce_torch": theirs, "n_params": sum(p.numel() for p in model.parameters())}
+            "bce_ours": ours, "bce_torch": theirs, "n_params": sum(p.numel() for p in model.parameters()),
+            "weights": None if history["diverged"] else binary.weights_file(model)}
 
 
 with st.spinner("Training..."):
@@ -130,6 +131,21 @@ fig.update_yaxes(range=[-2, 2], row=1, col=1)
 fig.update_yaxes(type="log", row=1, col=2)
 fig.update_layout(height=420)
 ui.plot(fig, key="ca_train")
+
+d1, d2 = st.columns(2)
+with d1:
+    ui.download_script(binary.script_binary(text, dataset, hidden, lr, epochs, noise, seed), "binary_activation.py",
+                       key="ca_dl_script")
+with d2:
+    if run["weights"] is not None:
+        st.download_button("Download the weights (nn.Sequential state_dict)", run["weights"],
+                           file_name="binary_activation_weights.pt", icon=":material/download:", key="ca_dl_weights")
+st.caption("The script parses the same formula with `core.formula` (never `eval`), retrains this classifier with the "
+           "`core` package (run it from the repository root) and prints the numbers above."
+           + (f" The weights file is a state_dict for `nn.Sequential(nn.Linear(2, {hidden}), binary.Activation(f), "
+              f"nn.Linear({hidden}, 1))`, with `f = formula.activation_from_formula(text)['f']`: load it with "
+              "`model.load_state_dict(torch.load('binary_activation_weights.pt'))`."
+              if run["weights"] is not None else ""))
 
 st.subheader("3 · A layer made of nn.Parameter is nn.Linear")
 check = binary.compare_custom_linear()

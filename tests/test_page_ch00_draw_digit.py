@@ -1,5 +1,12 @@
 """Page 0 · Draw a digit: the prediction it prints is the model's argmax; empty canvas -> a prompt."""
+import io
+import os
+import subprocess
+import sys
+
+import pytest
 import torch
+from torch import nn
 
 from core import data, digits
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
@@ -63,3 +70,65 @@ def test_bad_link_values_fall_back_with_a_warning(mnist_dir):
     at = open_page(PAGE, query={"draw_src": "nonsense"})
     assert_no_exception(at)
     assert at.warning and "Nothing drawn yet" in page_output(at)
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
+    import streamlit as st
+    got, real = {}, st.download_button
+
+    def capture(label, data, *args, key=None, **kwargs):
+        got[key] = data
+        return real(label, data, *args, key=key, **kwargs)
+    monkeypatch.setattr(st, "download_button", capture)
+    return got
+
+
+def run_script(code, tmp_path, name):
+    """Run an exported script as a visitor would (from the repository root); return what it printed."""
+    path = tmp_path / name
+    path.write_text(code)
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_exported_script_reproduces_the_reading_and_the_accuracy(mnist_dir, downloads, tmp_path):
+    at = open_page(PAGE, query={"draw_src": "MNIST test digit", "draw_idx": "17"})
+    assert_no_exception(at)
+    script = downloads["draw_dl_script"]
+    assert script == digits.script_digit(17, data.HELD_OUT, MODEL.name)
+    lines = run_script(script, tmp_path, "draw_digit.py").splitlines()
+    printed = dict(line.split(": ", 1) for line in lines if ": " in line)
+    for label in ("Prediction", "Confidence", "True label", "Parameters", "Held-out accuracy (measured now)"):
+        assert printed[label] == metric(at, label), label
+    # the table of all 10 scores, rounded as on the page
+    table = next(df.value for df in at.dataframe if "logit" in df.value.columns)
+    start = lines.index("digit logit probability") + 1
+    rows = [[float(v) for v in line.split()] for line in lines[start:start + 10]]
+    assert rows == table[["digit", "logit", "probability"]].astype(float).values.tolist()
+
+
+def test_drawing_source_offers_the_accuracy_only_script(mnist_dir, downloads, tmp_path):
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    script = downloads["draw_dl_script"]
+    assert script == digits.script_digit(None, data.HELD_OUT, MODEL.name)
+    printed = dict(line.split(": ", 1) for line in run_script(script, tmp_path, "draw_digit.py").splitlines())
+    assert printed == {"Parameters": metric(at, "Parameters"),
+                       "Held-out accuracy (measured now)": metric(at, "Held-out accuracy (measured now)")}
+
+
+def test_weights_download_is_the_shipped_model_as_nn_sequential(mnist_dir, downloads):
+    at = open_page(PAGE)
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    model.load_state_dict(torch.load(io.BytesIO(downloads["draw_dl_weights"])))
+    params = digits.load_weights(MODEL)
+    assert torch.equal(model[0].weight, params[0]["W"].T) and torch.equal(model[2].bias, params[1]["b"])
+    X, y = held_out()
+    with torch.no_grad():
+        accuracy = (model(X).argmax(1) == y).float().mean().item()
+    assert f"{accuracy:.2%}" == metric(at, "Held-out accuracy (measured now)")

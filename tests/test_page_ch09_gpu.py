@@ -1,6 +1,11 @@
 """Chapter 9 page: real CPU measurements, the no-GPU path, the shared measurement and its rate limit."""
 import json
+import os
+import re
+import subprocess
+import sys
 
+import pytest
 import torch
 
 from core import throughput as T
@@ -74,3 +79,78 @@ def test_reference_file_is_shown_when_present(tmp_path, monkeypatch):
     assert "reference GPU: TEST STAND-IN (2000-01-01)" in out
     assert "no reference GPU measurement recorded yet" not in out
     assert "On the reference machine" in out
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
+    import streamlit as st
+    got, real = {}, st.download_button
+
+    def capture(label, data, *args, key=None, **kwargs):
+        got[key] = data
+        return real(label, data, *args, key=key, **kwargs)
+    monkeypatch.setattr(st, "download_button", capture)
+    return got
+
+
+def run_script(code, tmp_path, name):
+    """Run an exported script as a visitor would (from the repository root); return what it printed."""
+    path = tmp_path / name
+    path.write_text(code)
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def parse_printout(out):
+    """The script's "label: value" lines and its tables ({title: (columns, rows)}, cells split on " | ")."""
+    values, tables = {}, {}
+    for block in out.strip().split("\n\n"):
+        lines = block.splitlines()
+        if len(lines) > 1 and " | " in lines[1]:
+            tables[lines[0]] = (lines[1].split(" | "), [line.split(" | ") for line in lines[2:]])
+        else:
+            values.update(line.rsplit(": ", 1) for line in lines if ": " in line)
+    return values, tables
+
+
+def test_exported_script_measures_this_machine_and_prints_the_pages_tables(downloads, tmp_path):
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert downloads["gpu_dl_script"] == T.script_throughput(T.DEFAULT_BATCHES, 0.02, torch.get_num_threads())
+    small = (1, 64)  # a short sweep keeps the test fast; the page's script sweeps T.DEFAULT_BATCHES
+    out = run_script(T.script_throughput(small, budget_s=0.002, threads=1), tmp_path, "throughput.py")
+    print(out)  # shown by pytest if a check below fails
+    values, tables = parse_printout(out)
+    for label in ("CPU cores", "Threads torch uses", "CUDA GPU", "Apple MPS GPU"):
+        assert values[label] == metric(at, label), label
+    for label in ("This CPU: 64 x 784 @ 784 x 128", "This CPU: train step, batch 64"):
+        assert re.fullmatch(r"\d+\.\d{3} ms", values[label]) and re.fullmatch(r"\d+\.\d{3} ms", metric(at, label))
+        assert float(values[label].split()[0]) > 0
+    assert float(values["This CPU: samples/s training"].replace(",", "")) > 0
+
+    def same_rows(page, printed):
+        """Same columns; the printed rows are the page's rows for the batches the script swept (cpu)."""
+        columns, rows = printed
+        assert columns == list(page.columns)
+        assert all(len(r) == len(columns) for r in rows)
+        return [dict(zip(columns, r)) for r in rows if r[0] == "this machine, cpu"]
+
+    for op in ("train step", "matmul"):
+        at.segmented_control(key="gpu_op").set_value(op).run()
+        page = _table(at, "samples/s")
+        assert f"Throughput of one {op}, by batch size" in [h.value for h in at.subheader]
+        cpu = same_rows(page, tables[f"Throughput of one {op}, by batch size"])
+        assert [int(r["batch"]) for r in cpu] == list(small)
+        page_cpu = page[page["measured on"] == "this server, cpu"].set_index("batch")
+        for r in cpu:
+            assert r["work"] == page_cpu.loc[int(r["batch"]), "work"]
+            assert all(float(r[c]) > 0 for c in ("ms per call", "samples/s", "GFLOP/s"))
+
+    page = _table(at, "with synchronize (ms)")
+    cpu = same_rows(page, tables["The mistake: timing a GPU without synchronize"])
+    assert [r["work"] for r in cpu] == list(page.loc[page["measured on"] == "this server, cpu", "work"])
+    assert all(float(r[c]) > 0 for r in cpu for c in ("with synchronize (ms)", "without (ms)", "ratio"))

@@ -1,5 +1,12 @@
 """Custom layer & deeper MLP page, and core.deeper_mlp."""
+import io
+import os
+import subprocess
+import sys
+
+import pytest
 import torch
+from torch import nn
 
 from core import data, deeper_mlp
 from tests.apptest_utils import assert_no_exception, metric, open_page
@@ -59,3 +66,75 @@ def test_page_lr_10_says_why_it_stopped(mnist_dir):
     at.button(key="dm_train").click().run()
     assert_no_exception(at)
     assert any("too large" in w.value for w in at.warning)
+
+
+def test_dropout_masks_come_from_the_seed():
+    x = torch.rand(64, 784)
+    outs = []
+    for _ in range(2):
+        model = deeper_mlp.custom_mlp(dropout=0.5, seed=3)
+        model.train()
+        outs.append(model(x))
+    assert torch.equal(outs[0], outs[1]), "same seed, same dropout masks"
+    model.eval()
+    # eval mode: dropout is off, and the plain nn.Sequential copy computes the same (up to nn.Linear's fused add)
+    assert torch.allclose(model(x), deeper_mlp.plain_sequential(model)(x), atol=1e-6)
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
+    import streamlit as st
+    got, real = {}, st.download_button
+
+    def capture(label, data, *args, key=None, **kwargs):
+        got[key] = data
+        return real(label, data, *args, key=key, **kwargs)
+    monkeypatch.setattr(st, "download_button", capture)
+    return got
+
+
+def run_script(code, tmp_path, name):
+    """Run an exported script as a visitor would (from the repository root); return what it printed."""
+    path = tmp_path / name
+    path.write_text(code)
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_exported_script_and_weights_reproduce_the_page(mnist_dir, downloads, tmp_path):
+    at = open_page(PAGE, query={"dm_n": "100", "dm_epochs": "2", "dm_dropout": "0.2"})
+    at.button(key="dm_train").click().run()
+    assert_no_exception(at)
+    script = downloads["dm_dl_script"]
+    assert script == deeper_mlp.script_deeper_mlp(n_train=100, epochs=2, dropout=0.2, optimizer="adam", lr=0.003,
+                                                  seed=0)
+    lines = run_script(script, tmp_path, "deeper_mlp.py").splitlines()
+    printed = dict(line.split(": ", 1) for line in lines if ": " in line)
+    for label in ("Parameters found by model.parameters()", "max |custom layers - nn.Linear| on 256 digits",
+                  "Training accuracy", "Held-out accuracy", "Gap (overfitting)"):
+        assert printed[label] == metric(at, label), label
+    # one row per epoch, the same numbers as the page's table
+    table = next(df.value for df in at.dataframe if "train_acc" in df.value.columns)
+    columns = ["epoch", *deeper_mlp.EPOCH_COLUMNS]
+    start = lines.index(" ".join(columns)) + 1
+    rows = [[float(v) for v in line.split()] for line in lines[start:start + len(table)]]
+    assert rows == table[columns].astype(float).values.tolist()
+    assert len(rows) == 2
+
+    # the weights load into the plain nn.Sequential and give the page's held-out accuracy
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    model.load_state_dict(torch.load(io.BytesIO(downloads["dm_dl_weights"])))
+    _, _, X_test, y_test, _ = data.mnist_train_test()
+    accuracy, _ = deeper_mlp.evaluate(model, X_test, y_test)
+    assert f"{accuracy:.1%}" == metric(at, "Held-out accuracy")
+
+
+def test_no_weights_offered_after_divergence(mnist_dir, downloads):
+    at = open_page(PAGE, query={"dm_lr": "10.0", "dm_opt": "sgd", "dm_epochs": "2", "dm_n": "100"})
+    at.button(key="dm_train").click().run()
+    assert_no_exception(at)
+    assert "dm_dl_script" in downloads and "dm_dl_weights" not in downloads

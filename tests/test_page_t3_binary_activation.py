@@ -1,6 +1,15 @@
 """Binary classifier & custom activation page, and core.binary."""
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from core import binary, data, formula
 from tests.apptest_utils import assert_no_exception, metric, open_page
@@ -63,3 +72,82 @@ def test_extremes_do_not_break_the_page():
     assert_no_exception(at)
     at.text_input(key="ca_f").set_value("exp(exp(exp(x)))").run()
     assert_no_exception(at)
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
+    import streamlit as st
+    got, real = {}, st.download_button
+
+    def capture(label, data, *args, key=None, **kwargs):
+        got[key] = data
+        return real(label, data, *args, key=key, **kwargs)
+    monkeypatch.setattr(st, "download_button", capture)
+    return got
+
+
+def run_script(code, tmp_path, name):
+    """Run an exported script as a visitor would (from the repository root); return what it printed."""
+    path = tmp_path / name
+    path.write_text(code)
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def heatmap(at):
+    """The P(class 1) grid the page drew (the first heatmap of its plotly charts), as a numpy array."""
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            if trace["type"] == "heatmap":
+                z = trace["z"]
+                if isinstance(z, dict):  # plotly's typed-array encoding
+                    shape = [int(n) for n in str(z["shape"]).split(",")]
+                    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+                return np.array(z, dtype=float)
+    raise KeyError("no heatmap on the page")
+
+
+def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
+    settings = {"ca_f": "x*sigmoid(x)", "ca_data": "circles", "ca_hidden": "8", "ca_lr": "0.03",
+                "ca_epochs": "200", "ca_noise": "0.1", "ca_seed": "3"}
+    at = open_page(PAGE, query=settings)
+    assert_no_exception(at)
+    script = downloads["ca_dl_script"]
+    assert script == binary.script_binary("x*sigmoid(x)", "circles", 8, 0.03, 200, 0.1, 3)
+    printed = dict(line.split(": ", 1) for line in run_script(script, tmp_path, "binary_activation.py").splitlines())
+    for label in ("max |sympy f' - autograd f'| on [-2, 2]", "Final training loss (BCE)", "Training accuracy",
+                  "Epochs run", "|our BCE - F.binary_cross_entropy|"):
+        assert printed[label] == metric(at, label), label
+    assert printed["Epochs run"] == "200"
+    markdown = " ".join(m.value for m in at.markdown)
+    assert f"**f(x)** = `{printed['f(x)']}`" in markdown
+    derivative = printed["f'(x) (sympy)"]
+    assert f"**f'(x)** (sympy) = `{derivative}`" in markdown
+    captions = " ".join(c.value for c in at.caption)
+    assert f"this classifier has {printed['Numbers to learn']} numbers to learn" in captions
+    table = next(df.value for df in at.dataframe if "compared with nn.Linear" in df.value.columns)
+    for name, value in zip(table["compared with nn.Linear"], table["max abs difference"]):
+        assert float(printed[f"CustomLinear vs nn.Linear, {name}"]) == value
+
+    # the weights load into nn.Sequential(Linear, the typed activation, Linear) and draw the page's picture
+    act = formula.activation_from_formula("x*sigmoid(x)")
+    model = nn.Sequential(nn.Linear(2, 8), binary.Activation(act["f"]), nn.Linear(8, 1))
+    model.load_state_dict(torch.load(io.BytesIO(downloads["ca_dl_weights"])))
+    _, grid = binary.probability_grid(model)
+    assert np.allclose(grid.numpy(), heatmap(at), atol=1e-5)
+
+
+def test_blown_up_training_offers_the_script_but_no_weights(downloads, tmp_path):
+    at = open_page(PAGE, query={"ca_f": "exp(exp(exp(x)))", "ca_lr": "10.0", "ca_epochs": "10"})
+    assert_no_exception(at)
+    assert any("Training stopped" in w.value for w in at.warning)
+    assert "ca_dl_weights" not in downloads
+    printed = dict(line.split(": ", 1)
+                   for line in run_script(downloads["ca_dl_script"], tmp_path, "binary_activation.py").splitlines())
+    assert printed["Training stopped"] in at.warning[0].value
+    for label in ("Final training loss (BCE)", "Training accuracy", "Epochs run", "|our BCE - F.binary_cross_entropy|"):
+        assert printed[label] == metric(at, label), label
