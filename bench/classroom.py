@@ -61,6 +61,7 @@ ACTIONS = [
     ("batching", "toggle", "bat_shuffle", [True, False], None),
     ("training", "slider", "tr_width", range(2, 65), _expect_text(lambda w: f"2 -> {w} -> {w} -> ")),
     ("training", "button", "tr_step", [None], None),
+    ("training", "play", "tr_play", [3.0], None),  # press Play, watch 3 s of live frames, press Pause
     ("mnist", "slider", "mnist_epochs", [1, 2, 3], None),
     ("scratch-vs-nn", "slider", "sv_steps", [50, 100, 150, 200], None),
     ("scratch-vs-nn", "segmented_control", "sv_opt", ["SGD", "Adam"], None),
@@ -105,13 +106,21 @@ async def student(idx, url, stop_at, think, results, rng):
                 results["exceptions"] += len(s.exceptions())
             value = rng.choice(list(values))  # two students may pick the same value; each must see its own
             try:
-                if kind == "button":
+                if kind == "play":
+                    seconds, _status = await s.click(key)
+                    frames = await s.play(value)
+                    results["frames"].extend(frames)
+                    results["play_seconds"] += value
+                    if s.auto_rerun is not None:
+                        await s.click("tr_pause")
+                elif kind == "button":
                     seconds, _status = await s.click(key)
                 else:
                     seconds, _status = await s.set_widget(kind, key, value)
             except KeyError:  # the widget is not on screen in this state of the page
                 continue
             results["latencies"].append(seconds)
+            results["by_action"].setdefault(f"{page or 'home'}:{key}", []).append(seconds)
             errors = s.exceptions()
             results["exceptions"] += len(errors)
             results["errors"].extend(errors[:1])
@@ -134,7 +143,8 @@ def watch(proc, samples, stop):
 
 
 async def run_class(url, students, seconds, think, seed):
-    results = {"latencies": [], "exceptions": 0, "errors": [], "checks": 0, "isolation_failures": 0}
+    results = {"latencies": [], "exceptions": 0, "errors": [], "checks": 0, "isolation_failures": 0,
+               "frames": [], "play_seconds": 0.0, "by_action": {}}
     stop_at = time.monotonic() + seconds
     rng = random.Random(seed)
     tasks = []
@@ -185,6 +195,11 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=True):
         "warmup_problems": warmup_problems, "pages_visited": len(page_urls()) if warmup else 0,
         "isolation_checks": results["checks"], "isolation_failures": results["isolation_failures"],
         "client_failures": results["client_failures"][:3],
+        "slowest_actions": sorted(((statistics.median(v), len(v), k) for k, v in results["by_action"].items()),
+                                  reverse=True)[:6],
+        "live_frames": len(results["frames"]),
+        "frame_p50_s": percentile(results["frames"], 0.50), "frame_p95_s": percentile(results["frames"], 0.95),
+        "fps_while_playing": len(results["frames"]) / results["play_seconds"] if results["play_seconds"] else float("nan"),
         "server_cpu_cores": cpu, "baseline_rss_mb": baseline_rss / 2**20,
         "peak_rss_mb": max((s[1] for s in samples), default=0) / 2**20,
     }
@@ -262,6 +277,10 @@ def main(argv=None):
     print(f"{'widget changes':<28}{r['widget_changes']}")
     print(f"{'latency p50 / p95 / max (s)':<28}{r['p50_s']:.3f} / {r['p95_s']:.3f} / {r['max_s']:.3f}"
           f"   (target p95 <= 1 s)")
+    print(f"{'slowest actions (median s)':<28}"
+          + ", ".join(f"{k} {m:.2f} (n={n})" for m, n, k in r["slowest_actions"]))
+    print(f"{'live-training frames':<28}{r['live_frames']}: p50 / p95 {r['frame_p50_s']:.3f} / {r['frame_p95_s']:.3f} s,"
+          f" {r['fps_while_playing']:.1f} frames/s per playing student   (page asks for 10)")
     print(f"{'pages opened first':<28}{r['pages_visited']}, exceptions on: {r['warmup_problems'] or 'none'}")
     print(f"{'exceptions':<28}{r['exceptions']}   (target 0) {r['first_errors']}")
     print(f"{'isolation checks failed':<28}{r['isolation_failures']} of {r['isolation_checks']}")

@@ -42,6 +42,7 @@ class StudentSession:
         self.page_hash = ""
         self.moved = {}  # widget id -> WidgetState the user set (a browser sends these back on every rerun)
         self.pages = {}  # url path -> page script hash, from the app's st.navigation
+        self.auto_rerun = None  # (interval s, fragment id) of a st.fragment(run_every=...) on the page
 
     async def __aenter__(self):
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
@@ -51,12 +52,17 @@ class StudentSession:
     async def __aexit__(self, *exc):
         await self.ws.close()
 
-    async def _rerun(self, widget_states=None, query_string="", timeout=60.0):
+    async def _rerun(self, widget_states=None, query_string="", timeout=60.0, fragment_id=""):
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = query_string
         state.page_name = self.page_name
         state.page_script_hash = self.page_hash
+        if fragment_id:  # what a browser sends on each tick of a fragment's timer
+            state.fragment_id = fragment_id
+            state.is_auto_rerun = True
+        else:
+            self.auto_rerun = None  # a full run says again whether the page wants timed fragment runs
         if widget_states is not None:
             state.widget_states.CopyFrom(widget_states)
         await self.ws.send(msg.SerializeToString())
@@ -70,7 +76,13 @@ class StudentSession:
             if kind == "navigation":  # st.navigation says which page it ran, and lists them all
                 self.page_hash = fwd.navigation.page_script_hash
                 self.pages = {p.url_pathname: p.page_script_hash for p in fwd.navigation.app_pages}
+            elif kind == "auto_rerun":
+                self.auto_rerun = (fwd.auto_rerun.interval, fwd.auto_rerun.fragment_id)
+            elif kind == "stop_auto_rerun":
+                self.auto_rerun = None
             elif kind == "script_finished":
+                if fragment_id:  # a fragment run only redraws its own part of the page
+                    return fwd.script_finished
                 self.messages = messages
                 self.tree = parse_tree_from_messages(messages)
                 self.tree._runner = _Runner()
@@ -100,6 +112,20 @@ class StudentSession:
     async def click(self, key):
         button = self.tree.button(key=key).click()
         return await self._timed_rerun(extra=button._widget_state)  # a click is a one-off trigger
+
+    async def play(self, seconds):
+        """Let the page's timed fragment tick for `seconds`, as an open browser tab does (each tick is sent
+        once the previous one has finished, as the browser's timer does). Returns the seconds each frame took."""
+        frames = []
+        stop_at = time.monotonic() + seconds
+        while self.auto_rerun is not None and time.monotonic() < stop_at:
+            interval, fragment_id = self.auto_rerun
+            start = time.perf_counter()
+            await self._rerun(fragment_id=fragment_id)
+            took = time.perf_counter() - start
+            frames.append(took)
+            await asyncio.sleep(max(0.0, interval - took))
+        return frames
 
     async def click_and_leave(self, key, after_s=1.0):
         """Press a button, then close the tab `after_s` seconds into the run it starts (a student leaving
