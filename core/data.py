@@ -741,17 +741,20 @@ if __name__ == "__main__":
 HELD_OUT = 2000  # with only the 10,000-image test split: train on the first 8,000, test on the last 2,000
 
 
-def mnist_train_test(root=None):
+def mnist_train_test(root=None, load=None):
     """The app's MNIST split: (X_train, y_train, X_test, y_test, description of where they came from).
 
     Full MNIST (60,000 training / 10,000 test images) when the training files are present; otherwise
     the 10,000-image test split cut in two, so a model is always measured on images it never trained on.
+    `load(split)` reads one split (default: `load_mnist(split, root)`); the app passes a loader that keeps
+    one shared copy per server, and the cut below makes views of it, never copies.
     """
+    load = load or (lambda split: load_mnist(split, root))
     if mnist_available("train", root):
-        X_train, y_train = load_mnist("train", root)
-        X_test, y_test = load_mnist("test", root)
+        X_train, y_train = load("train")
+        X_test, y_test = load("test")
         return X_train, y_train, X_test, y_test, "full MNIST: 60,000 training images, 10,000 test images"
-    X, y = load_mnist("test", root)
+    X, y = load("test")
     cut = len(X) - HELD_OUT
     return (X[:cut], y[:cut], X[cut:], y[cut:],
             f"the MNIST test split only: first {cut:,} images to train on, last {HELD_OUT:,} held out")

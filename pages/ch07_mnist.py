@@ -21,7 +21,7 @@ ui.header(
 def load_data():
     """(X_train, y_train, X_test, y_test, description) or None; shared by every session, never modified."""
     try:
-        return data.mnist_train_test()
+        return ui.mnist_train_test()
     except data.MnistError:
         return None
 
@@ -41,6 +41,7 @@ if dataset is None:
             st.error(f"The download failed: {err}", icon=":material/cloud_off:")
         else:
             load_data.clear()
+            ui.mnist_split.clear()
             st.rerun()
     st.stop()
 

@@ -17,7 +17,7 @@ ui.header(
 @st.cache_resource(show_spinner="Loading MNIST...")
 def mnist():
     """(train pool, held-out set, description); read-only, shared by every session."""
-    return data.mnist_train_test()
+    return ui.mnist_train_test()
 
 
 try:
