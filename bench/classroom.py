@@ -245,9 +245,7 @@ async def run_browsers(url, n):
 def measure_browsers(n=3):
     """The end-to-end path with real browsers: n Chromium tabs, each in its own session, at the same time."""
     with streamlit_server(extra_env=MNIST_ENV) as (url, _proc):
-        # Warm the server first, as the teacher's own visit does: on a cold server Streamlit 1.67 shows the very
-        # first session that arrives on a page's own address a spurious "Page not found" notice.
-        asyncio.run(visit_every_page(url))
+        asyncio.run(visit_every_page(url))  # the teacher's dry run before class, as in measure()
         r = asyncio.run(run_browsers(url, n))
     r["browsers"] = n
     return r

@@ -95,7 +95,7 @@ class StudentSession:
 
         The first run loads the app's entry script, whose st.navigation lists every page with its
         script hash; pages are then asked for by hash (a page name alone would let Streamlit run a
-        file from pages/ on its own, without app.py around it).
+        file from views/ on its own, without app.py around it).
         """
         if not self.pages:
             self.page_name, self.page_hash = "", ""

@@ -7,12 +7,12 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def open_page(path, query=None, timeout=120):
-    """Run app.py, switch to `path` (e.g. 'pages/ch03_cross_entropy.py') and return the AppTest."""
+    """Run app.py, switch to `path` (e.g. 'views/ch03_cross_entropy.py') and return the AppTest."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.run()
-    if path != "pages/home.py":
+    if path != "views/home.py":
         at.switch_page(path).run()
     return at
 

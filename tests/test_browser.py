@@ -1,9 +1,5 @@
 """Real-browser tests: Chromium opens every page from the sidebar of a running `streamlit run app.py`."""
-import asyncio
-
 import pytest
-
-from bench.st_client import StudentSession
 
 from tests.browser_utils import SCREENSHOTS, chromium, exceptions, require_browser, streamlit_server, wait_idle
 from ui import registry
@@ -15,15 +11,7 @@ PAGES = registry.existing_pages()
 def app_url():
     require_browser()
     with streamlit_server() as (url, _proc):
-        # The teacher's first visit: on a cold server Streamlit 1.67 greets the very first session that lands
-        # on a page's own address with a spurious "Page not found" notice (the page itself still runs).
-        asyncio.run(_open_home(url))
         yield url
-
-
-async def _open_home(url):
-    async with StudentSession(url) as s:
-        await s.open("")
 
 
 @pytest.fixture(scope="module")

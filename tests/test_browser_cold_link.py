@@ -8,9 +8,9 @@ when some run calls `st.navigation`. While it is set, the script runner runs `_m
 app.py: it builds the navigation from the files in pages/ (url paths from the file names,
 e.g. `ch02_shapes`), finds no page `/shapes`, sends `page_not_found` (the "Page not found" dialog) and
 then runs app.py as the main page, whose `st.navigation` clears the flag and runs the right page. This
-happens before any line of app.py runs, so neither app.py nor .streamlit/config.toml can prevent it;
-renaming pages/ (e.g. to views/) does. Until then the test expects-fails on exactly that dialog and
-still requires the requested page to render.
+happens before any line of app.py runs, so neither app.py nor .streamlit/config.toml can prevent it.
+That is why this app keeps its page files in views/, not pages/: this test fails if a pages/ folder
+comes back or the notice appears for any other reason.
 """
 import pytest
 
@@ -18,7 +18,6 @@ from tests.browser_utils import ROOT, chromium, exceptions, require_browser, str
 from ui import registry
 
 PAGES = {p["url"]: p for p in registry.existing_pages()}
-KNOWN_NOTICE = "The page that you have requested does not seem to exist"
 
 
 @pytest.mark.parametrize("url_path", ["shapes", "cross-entropy"])
@@ -35,7 +34,10 @@ def test_deep_link_as_first_session_on_a_fresh_server(url_path):
         assert page.locator("h1").first.inner_text().strip() == entry["title"]
         assert not exceptions(page), exceptions(page)
         dialogs = [d.inner_text() for d in page.query_selector_all("[role=dialog]")]
-        if dialogs and (ROOT / "pages").is_dir() and all(KNOWN_NOTICE in d for d in dialogs):
-            pytest.xfail("Streamlit's pages/ auto-detection (MPA v1) sends 'Page not found' to the first "
-                         "session of a fresh server that opens a deep link; rename pages/ to fix")
         assert not dialogs, dialogs
+
+
+def test_no_pages_folder_next_to_app_py():
+    assert not (ROOT / "pages").exists(), (
+        "a pages/ folder next to app.py switches on Streamlit's old multipage mode for the first session of "
+        "every server, which greets a shared deep link with a spurious 'Page not found' (keep pages in views/)")

@@ -12,7 +12,7 @@ from core import data, digits
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.test_core_digits import MODEL
 
-PAGE = "pages/ch00_draw_digit.py"
+PAGE = "views/ch00_draw_digit.py"
 
 
 def held_out():

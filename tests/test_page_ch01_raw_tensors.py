@@ -8,7 +8,7 @@ from core import digits, init_stats, network
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.test_core_digits import MODEL
 
-PAGE = "pages/ch01_raw_tensors.py"
+PAGE = "views/ch01_raw_tensors.py"
 
 
 def tensor_table(at):

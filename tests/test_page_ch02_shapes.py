@@ -5,7 +5,7 @@ import torch
 from core import network, shapes
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-PAGE = "pages/ch02_shapes.py"
+PAGE = "views/ch02_shapes.py"
 
 
 def test_trace_matches_core_forward_and_torch_nn():

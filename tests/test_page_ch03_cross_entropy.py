@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from core import cross_entropy_lab as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/ch03_cross_entropy.py"
+PAGE = "views/ch03_cross_entropy.py"
 
 
 def test_mse_on_softmax_gradient_matches_autograd():

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from core import graph, network
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-PAGE = "pages/ch04_graph.py"
+PAGE = "views/ch04_graph.py"
 STEP_NAMES = ["dL/dlogits", "dL/dW2", "dL/db2", "dL/dh1", "dL/dz1", "dL/dW1", "dL/db1"]
 
 

@@ -2,7 +2,7 @@
 from core import landscape as L
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-PAGE = "pages/ch05_optimizers.py"
+PAGE = "views/ch05_optimizers.py"
 
 
 def _table(at, column):

@@ -6,7 +6,7 @@ import torch
 from core import data, shuffling
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/ch06_batching.py"
+PAGE = "views/ch06_batching.py"
 
 
 def test_epoch_order_is_dataloader_order():

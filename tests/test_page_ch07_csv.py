@@ -14,7 +14,7 @@ from core.network import to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.browser_utils import ROOT, chromium, exceptions, require_browser, streamlit_server, wait_idle
 
-PAGE = "pages/ch07_training.py"
+PAGE = "views/ch07_training.py"
 CSV = "your CSV"
 
 

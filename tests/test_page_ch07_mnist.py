@@ -4,7 +4,7 @@ import pytest
 from core import data, mnist_runs, network
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-PAGE = "pages/ch07_mnist.py"
+PAGE = "views/ch07_mnist.py"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from core import data
 from core.network import to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-PAGE = "pages/ch07_training.py"
+PAGE = "views/ch07_training.py"
 
 
 def _pct(text):

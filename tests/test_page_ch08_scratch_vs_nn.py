@@ -10,7 +10,7 @@ from core import data
 from core.network import init_mlp, to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-PAGE = "pages/ch08_scratch_vs_nn.py"
+PAGE = "views/ch08_scratch_vs_nn.py"
 def _accs(at):
     return tuple(float(metric(at, f"Held-out accuracy, {who}").rstrip("%")) / 100 for who in ("scratch", "torch.nn"))
 

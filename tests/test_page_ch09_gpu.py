@@ -11,7 +11,7 @@ import torch
 from core import throughput as T
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-PAGE = "pages/ch09_gpu.py"
+PAGE = "views/ch09_gpu.py"
 
 
 def _table(at, column):

@@ -4,7 +4,7 @@ import torch
 from core import data, equivalence
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/ch10_torch_nn.py"
+PAGE = "views/ch10_torch_nn.py"
 DIFF = "max |scratch - {}|"
 
 

@@ -1,7 +1,7 @@
 """Page: chapter 11, the equivalence table and dropout from scratch."""
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/ch11_mastery.py"
+PAGE = "views/ch11_mastery.py"
 
 
 def _table(at):

@@ -1,7 +1,7 @@
 """Page: your first neural network (tutorial 000)."""
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/t0_first_network.py"
+PAGE = "views/t0_first_network.py"
 
 
 def test_defaults_reproduce_the_tutorial():

@@ -11,7 +11,7 @@ from torch import nn
 from core import data, deeper_mlp
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/t1_custom_layer_mlp.py"
+PAGE = "views/t1_custom_layer_mlp.py"
 
 
 def test_custom_mlp_has_109386_parameters_and_equals_nn_linear():

@@ -2,7 +2,7 @@
 from core import linreg
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/t2_linear_regression.py"
+PAGE = "views/t2_linear_regression.py"
 
 
 def test_defaults_fit_the_line_and_table_agrees():

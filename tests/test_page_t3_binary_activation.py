@@ -14,7 +14,7 @@ from torch import nn
 from core import binary, data, formula
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
-PAGE = "pages/t3_binary_activation.py"
+PAGE = "views/t3_binary_activation.py"
 
 
 def test_custom_linear_is_nn_linear():

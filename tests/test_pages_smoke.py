@@ -6,24 +6,24 @@ from ui import registry
 
 # page file -> how to move its main widget: (AppTest widget kind, key, new value); kind "button" clicks
 MAIN_WIDGET = {
-    "pages/home.py": ("toggle", "present", True),  # presenter mode hides the lead paragraph
-    "pages/ch00_draw_digit.py": ("segmented_control", "draw_src", "MNIST test digit"),
-    "pages/ch01_raw_tensors.py": ("selectbox", "tensors_init", "normal"),
-    "pages/ch07_mnist.py": ("slider", "mnist_epochs", 5),
-    "pages/ch10_torch_nn.py": ("selectbox", "tn_part", "nn.ReLU"),
-    "pages/ch11_mastery.py": ("slider", "ms_p", 0.8),
-    "pages/t0_first_network.py": ("slider", "fn_w01", -30.0),
-    "pages/t2_linear_regression.py": ("select_slider", "lr_lr", 0.5),
-    "pages/ch02_shapes.py": ("slider", "shape_b", 256),
-    "pages/ch03_cross_entropy.py": ("select_slider", "ce_scale", 1000.0),
-    "pages/ch06_batching.py": ("toggle", "bat_shuffle", True),
-    "pages/ch04_graph.py": ("slider", "g_hid", 6),
-    "pages/t3_binary_activation.py": ("slider", "ca_hidden", 2),
-    "pages/t1_custom_layer_mlp.py": ("button", "dm_train", None),
-    "pages/ch05_optimizers.py": ("selectbox", "opt_surf", "Rosenbrock"),
-    "pages/ch07_training.py": ("button", "tr_step", None),
-    "pages/ch08_scratch_vs_nn.py": ("segmented_control", "sv_opt", "Adam"),
-    "pages/ch09_gpu.py": ("segmented_control", "gpu_op", "matmul"),
+    "views/home.py": ("toggle", "present", True),  # presenter mode hides the lead paragraph
+    "views/ch00_draw_digit.py": ("segmented_control", "draw_src", "MNIST test digit"),
+    "views/ch01_raw_tensors.py": ("selectbox", "tensors_init", "normal"),
+    "views/ch07_mnist.py": ("slider", "mnist_epochs", 5),
+    "views/ch10_torch_nn.py": ("selectbox", "tn_part", "nn.ReLU"),
+    "views/ch11_mastery.py": ("slider", "ms_p", 0.8),
+    "views/t0_first_network.py": ("slider", "fn_w01", -30.0),
+    "views/t2_linear_regression.py": ("select_slider", "lr_lr", 0.5),
+    "views/ch02_shapes.py": ("slider", "shape_b", 256),
+    "views/ch03_cross_entropy.py": ("select_slider", "ce_scale", 1000.0),
+    "views/ch06_batching.py": ("toggle", "bat_shuffle", True),
+    "views/ch04_graph.py": ("slider", "g_hid", 6),
+    "views/t3_binary_activation.py": ("slider", "ca_hidden", 2),
+    "views/t1_custom_layer_mlp.py": ("button", "dm_train", None),
+    "views/ch05_optimizers.py": ("selectbox", "opt_surf", "Rosenbrock"),
+    "views/ch07_training.py": ("button", "tr_step", None),
+    "views/ch08_scratch_vs_nn.py": ("segmented_control", "sv_opt", "Adam"),
+    "views/ch09_gpu.py": ("segmented_control", "gpu_op", "matmul"),
 }
 
 PAGES = [p["path"] for p in registry.existing_pages()]
@@ -31,9 +31,9 @@ PAGES = [p["path"] for p in registry.existing_pages()]
 
 def test_registry_lists_home_and_every_page_file():
     listed = {p["path"] for p in registry.PAGES}
-    on_disk = {f"pages/{f.name}" for f in (registry.ROOT / "pages").glob("*.py")}
+    on_disk = {f"views/{f.name}" for f in (registry.ROOT / "views").glob("*.py")}
     assert on_disk <= listed, f"page files missing from ui/registry.py: {on_disk - listed}"
-    assert "pages/home.py" in PAGES
+    assert "views/home.py" in PAGES
 
 
 @pytest.mark.parametrize("path", PAGES)
