@@ -4,9 +4,10 @@
     python bench/classroom.py --students 10 --seconds 20
     python bench/classroom.py --browsers 3    # the same path end to end, in 3 real Chromium tabs
 
-Each student is one Streamlit session driven at the protocol level (bench/st_client.py): it opens
-pages, moves widgets, waits a student's think time (about 2 s, jittered) and checks that the page it
-gets back shows *its own* values (session isolation). Printed: p50 / p95 / max seconds from a widget
+Each student is one Streamlit session driven at the protocol level (bench/st_client.py): it walks the
+pages (opens one at random, moves its widgets 2-5 times, then opens another), waits a student's think time
+(about 2 s, jittered) after every action, and checks that the page it gets back shows *its own* values
+(session isolation). On the live-training page it also presses Play and lets the timed fragment tick. Printed: p50 / p95 / max seconds from a widget
 change to `script_finished`, exceptions seen, the server's CPU use and peak memory (RSS).
 """
 import argparse
@@ -94,41 +95,54 @@ def available_actions():
     return [a for a in ACTIONS if a[0] in urls]
 
 
-async def student(idx, url, stop_at, think, results, rng):
-    actions = available_actions()
+async def act(s, action, rng, results):
+    """One student action on the open page; records its latency and checks isolation."""
+    page, kind, key, values, check = action
+    value = rng.choice(list(values))  # two students may pick the same value; each must see its own
+    try:
+        if kind == "play":
+            seconds, _status = await s.click(key)
+            frames = await s.play(value)
+            results["frames"].extend(frames)
+            results["play_seconds"] += value
+            if s.auto_rerun is not None:
+                await s.click("tr_pause")
+        elif kind == "button":
+            seconds, _status = await s.click(key)
+        else:
+            seconds, _status = await s.set_widget(kind, key, value)
+    except KeyError:  # the widget is not on screen in this state of the page
+        return
+    results["latencies"].append(seconds)
+    results["by_action"].setdefault(f"{page or 'home'}:{key}", []).append(seconds)
+    errors = s.exceptions()
+    results["exceptions"] += len(errors)
+    results["errors"].extend(errors[:1])
+    if check is not None:
+        results["checks"] += 1
+        if not check(s, value):
+            results["isolation_failures"] += 1
+
+
+async def student(idx, url, stop_at, think, results, rng, per_page=(2, 5)):
+    """Walk the pages: open one (from the sidebar), move its widgets a few times, think between actions."""
+    by_page = {}
+    for action in available_actions():
+        by_page.setdefault(action[0], []).append(action)
+    pages = sorted(by_page)
     async with StudentSession(url) as s:
-        current = None
         while time.monotonic() < stop_at:
-            page, kind, key, values, check = rng.choice(actions)
-            if page != current:
-                await s.open(page)
-                current = page
-                results["exceptions"] += len(s.exceptions())
-            value = rng.choice(list(values))  # two students may pick the same value; each must see its own
-            try:
-                if kind == "play":
-                    seconds, _status = await s.click(key)
-                    frames = await s.play(value)
-                    results["frames"].extend(frames)
-                    results["play_seconds"] += value
-                    if s.auto_rerun is not None:
-                        await s.click("tr_pause")
-                elif kind == "button":
-                    seconds, _status = await s.click(key)
-                else:
-                    seconds, _status = await s.set_widget(kind, key, value)
-            except KeyError:  # the widget is not on screen in this state of the page
-                continue
-            results["latencies"].append(seconds)
-            results["by_action"].setdefault(f"{page or 'home'}:{key}", []).append(seconds)
-            errors = s.exceptions()
-            results["exceptions"] += len(errors)
-            results["errors"].extend(errors[:1])
-            if check is not None:
-                results["checks"] += 1
-                if not check(s, value):
-                    results["isolation_failures"] += 1
+            page = rng.choice(pages)
+            start = time.perf_counter()
+            await s.open(page)
+            results["opens"].append(time.perf_counter() - start)
+            results["exceptions"] += len(s.exceptions())
             await asyncio.sleep(max(0.2, rng.gauss(think, think / 4)))
+            for _ in range(rng.randint(*per_page)):
+                if time.monotonic() >= stop_at:
+                    break
+                await act(s, rng.choice(by_page[page]), rng, results)
+                await asyncio.sleep(max(0.2, rng.gauss(think, think / 4)))
 
 
 def watch(proc, samples, stop):
@@ -144,7 +158,7 @@ def watch(proc, samples, stop):
 
 async def run_class(url, students, seconds, think, seed):
     results = {"latencies": [], "exceptions": 0, "errors": [], "checks": 0, "isolation_failures": 0,
-               "frames": [], "play_seconds": 0.0, "by_action": {}}
+               "frames": [], "play_seconds": 0.0, "by_action": {}, "opens": []}
     stop_at = time.monotonic() + seconds
     rng = random.Random(seed)
     tasks = []
@@ -195,6 +209,8 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=True):
         "warmup_problems": warmup_problems, "pages_visited": len(page_urls()) if warmup else 0,
         "isolation_checks": results["checks"], "isolation_failures": results["isolation_failures"],
         "client_failures": results["client_failures"][:3],
+        "page_opens": len(results["opens"]), "open_p50_s": percentile(results["opens"], 0.50),
+        "open_p95_s": percentile(results["opens"], 0.95),
         "slowest_actions": sorted(((statistics.median(v), len(v), k) for k, v in results["by_action"].items()),
                                   reverse=True)[:6],
         "live_frames": len(results["frames"]),
@@ -275,6 +291,7 @@ def main(argv=None):
     print(f"{'widget changes':<28}{r['widget_changes']}")
     print(f"{'latency p50 / p95 / max (s)':<28}{r['p50_s']:.3f} / {r['p95_s']:.3f} / {r['max_s']:.3f}"
           f"   (target p95 <= 1 s)")
+    print(f"{'page opens p50 / p95 (s)':<28}{r['open_p50_s']:.3f} / {r['open_p95_s']:.3f}   ({r['page_opens']} opens)")
     print(f"{'slowest actions (median s)':<28}"
           + ", ".join(f"{k} {m:.2f} (n={n})" for m, n, k in r["slowest_actions"]))
     print(f"{'live-training frames':<28}{r['live_frames']}: p50 / p95 {r['frame_p50_s']:.3f} / {r['frame_p95_s']:.3f} s,"
