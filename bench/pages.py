@@ -29,6 +29,11 @@ from tests.test_pages_smoke import MAIN_WIDGET  # noqa: E402
 from ui import registry  # noqa: E402
 
 
+# Pages whose main control starts a training run (with a progress bar) rather than redrawing the page:
+# timed like the others, but reported as a job, not held to the 150 ms widget-change target.
+TRAINING_BUTTONS = {"views/t1_custom_layer_mlp.py"}
+
+
 def move(at, probe, value):
     kind, key, _ = probe
     if kind == "button":
@@ -88,16 +93,20 @@ def main(argv=None):
     proc = psutil.Process()
     base = proc.memory_info().rss
     print(f"{'page':<36}{'first render':>14}{'1st change':>12}{'median':>10}  widget")
-    worst = 0.0
+    worst, worst_page = 0.0, ""
     for entry in registry.existing_pages():
         first_render, first_change, median, what = time_page(entry["path"], args.repeats)
         shown = median if median is not None else first_change
-        worst = max(worst, shown)
-        flag = "" if shown <= 0.150 else "  > 150 ms"
+        if entry["path"] in TRAINING_BUTTONS:
+            flag = "  (a training run with a progress bar)"
+        else:
+            if shown > worst:
+                worst, worst_page = shown, entry["path"]
+            flag = "" if shown <= 0.150 else "  > 150 ms"
         med = f"{1000 * median:>8.0f}ms" if median is not None else f"{'':>10}"
         print(f"{entry['path']:<36}{1000 * first_render:>12.0f}ms{1000 * first_change:>10.0f}ms{med}  {what}{flag}")
     rss = proc.memory_info().rss
-    print(f"\nslowest median widget change: {1000 * worst:.0f} ms (target <= 150 ms)")
+    print(f"\nslowest median widget change: {1000 * worst:.0f} ms on {worst_page} (target <= 150 ms)")
     print(f"RSS after visiting every page: {rss / 2**20:.0f} MB (process start {base / 2**20:.0f} MB; "
           f"target <= 400 MB for one session)")
     if not args.no_browser:
