@@ -185,6 +185,19 @@ def trajectory(surface, optimizer, start, steps, hp):
             "grad_norm": torch.tensor(gnorms, dtype=DTYPE), "diverged_at": diverged_at}
 
 
+def first_steps(walk, steps):
+    """The same walk stopped after `steps` steps.
+
+    A walk is deterministic, so a shorter walk is exactly the start of a longer one: cut the path, its
+    losses and gradient norms after `steps` steps (a walk that blew up earlier stays as it is).
+    """
+    if walk["diverged_at"] is not None and walk["diverged_at"] <= steps:
+        return walk
+    k = steps + 1  # the start plus one point per step
+    return {"path": walk["path"][:k], "loss": walk["loss"][:k], "grad_norm": walk["grad_norm"][:k],
+            "diverged_at": None}
+
+
 def make_torch_optimizer(optimizer, p, hp):
     """The torch.optim optimizer that matches our optimizer `optimizer` (same hyperparameters)."""
     if optimizer == "SGD":
@@ -303,13 +316,17 @@ def classify(surface, walk):
     return out
 
 
-def check_against_torch(surface, optimizer, start, steps, hp, path):
+def check_against_torch(surface, optimizer, start, steps, hp, path, theirs=None):
     """Compare our walk `path` [k, 2] with torch.optim's and our gradients with autograd's along it.
 
+    `theirs` may be a longer torch.optim walk from the same start (its first `steps` steps are used);
+    without it torch.optim walks now.
     Returns {"torch_diff": max |our path - torch.optim path|, "grad_gap": max |hand gradient - autograd|}.
     """
     path = torch.as_tensor(path, dtype=DTYPE)
-    theirs = torch_trajectory(surface, optimizer, start, steps, hp)
+    if theirs is None:
+        theirs = torch_trajectory(surface, optimizer, start, steps, hp)
+    theirs = torch.as_tensor(theirs, dtype=DTYPE)[:steps + 1]  # like first_steps: a prefix of the longer walk
     return {"torch_diff": max_path_difference(path, theirs), "grad_gap": autograd_gap(surface, path)}
 
 

@@ -94,3 +94,20 @@ def test_grid_shape_and_values():
     xs, ys, Z = L.grid("Himmelblau", 30)
     assert Z.shape == (30, 30)
     assert float(Z[5, 7]) == pytest.approx(float(L.himmelblau(L.point(xs[7], ys[5]))))
+
+
+@pytest.mark.parametrize("surface", ["Ravine", "Rosenbrock", "Rastrigin"])
+@pytest.mark.parametrize("steps", [0, 1, 37, 200])
+def test_first_steps_of_a_long_walk_is_the_short_walk(surface, steps):
+    hp = {"lr": 0.3, "momentum": 0.9, "betas": (0.9, 0.999), "alpha": 0.99}
+    for name in L.OPTIMIZERS:
+        long_walk = L.trajectory(surface, name, (-4.5, 2.0), 300, hp)
+        short = L.trajectory(surface, name, (-4.5, 2.0), steps, hp)
+        cut = L.first_steps(long_walk, steps)
+        assert cut["diverged_at"] == short["diverged_at"]
+        for k in ("path", "loss", "grad_norm"):
+            assert torch.equal(cut[k], short[k]), (name, k)
+        assert L.classify(surface, cut) == L.classify(surface, short)
+        theirs = L.torch_trajectory(surface, name, (-4.5, 2.0), 300, hp)
+        assert L.check_against_torch(surface, name, (-4.5, 2.0), steps, hp, short["path"], theirs=theirs) == \
+            L.check_against_torch(surface, name, (-4.5, 2.0), steps, hp, short["path"])

@@ -69,20 +69,35 @@ if not chosen:
     st.stop()
 
 
+MAX_STEPS = 500  # the Steps slider's maximum
+
+
 @st.cache_data(max_entries=200, show_spinner="Walking downhill...")
-def run_race(surface, start, steps, hyper_items, chosen):
-    """All chosen optimizers from one start point (cached per widget values)."""
+def run_race(surface, start, hyper_items, chosen):
+    """Every chosen optimizer's longest walk (MAX_STEPS) from one start point, cached per widget values.
+
+    A shorter walk is the start of this one (core.landscape.first_steps), so moving the Steps slider
+    costs nothing.
+    """
     hyper = {name: dict(hp) for name, hp in hyper_items}
-    results = landscape.race(surface, chosen, start, steps, hyper, check_torch=False)
-    return {name: {"path": r["walk"]["path"].numpy(), "loss": r["walk"]["loss"].numpy(),
-                   "verdict": r["verdict"], "hp": hyper[name]}
-            for name, r in results.items()}
+    results = landscape.race(surface, chosen, start, MAX_STEPS, hyper, check_torch=False)
+    return {name: r["walk"] for name, r in results.items()}
 
 
 @st.cache_data(max_entries=200, show_spinner="Replaying every walk with torch.optim...")
-def run_check(surface, start, steps, hp_items, name, path):
-    """One optimizer's walk replayed by torch.optim (cached per widget values)."""
-    return landscape.check_against_torch(surface, name, start, steps, dict(hp_items), path)
+def torch_walk(surface, start, hp_items, name):
+    """One optimizer's longest walk replayed by torch.optim (cached per widget values)."""
+    return landscape.torch_trajectory(surface, name, start, MAX_STEPS, dict(hp_items))
+
+
+def walks_for(surface, start, steps, hyper_items, chosen):
+    """{name: {"path", "loss", "verdict", "hp"}} for the walks of `steps` steps."""
+    out = {}
+    for name, full in run_race(surface, start, hyper_items, chosen).items():
+        walk = landscape.first_steps(full, steps)
+        out[name] = {"path": walk["path"].numpy(), "loss": walk["loss"].numpy(),
+                     "verdict": landscape.classify(surface, walk), "hp": dict(dict(hyper_items)[name])}
+    return out
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
@@ -98,8 +113,8 @@ def _hp(name):
 
 
 spec = landscape.SURFACES[surface]
-results = run_race(surface, (x0, y0), steps, tuple((n, _hp(n)) for n in landscape.OPTIMIZERS),
-                   tuple(chosen))
+results = walks_for(surface, (x0, y0), steps, tuple((n, _hp(n)) for n in landscape.OPTIMIZERS),
+                    tuple(chosen))
 
 # ------------------------------------------------------------------ the map
 x_lo, x_hi, y_lo, y_hi = spec["view"]
@@ -172,7 +187,8 @@ st.metric("Lowest final loss", f"{results[best]['verdict']['final_loss']:.4g}", 
 st.subheader("Same path as torch.optim?")
 if check:
     for name, r in results.items():
-        r.update(run_check(surface, (x0, y0), steps, _hp(name), name, r["path"]))
+        r.update(landscape.check_against_torch(surface, name, (x0, y0), steps, dict(_hp(name)), r["path"],
+                                               theirs=torch_walk(surface, (x0, y0), _hp(name), name)))
     rows = [{"optimizer": name, "torch.optim class": _torch,
              "max |our path - torch.optim path|": f"{r['torch_diff']:.2e}",
              "max |hand gradient - autograd|": f"{r['grad_gap']:.2e}"}
@@ -216,7 +232,7 @@ ui.explain(f"""
   it is **stalled** when it used all its steps still on a slope (|gradient| > {landscape.GRAD_TOL:g}).
 """)
 ui.show_source(spec["f"], spec["grad"], landscape.optimizer_step, optim.sgd_update, optim.adam_update,
-               optim.rmsprop_update, landscape.trajectory, landscape.classify)
+               optim.rmsprop_update, landscape.trajectory, landscape.first_steps, landscape.classify)
 
 ui.quiz(
     "ch5",
