@@ -9,10 +9,12 @@ import io
 import torch
 from torch import nn
 
+from core import data
 from core.binary import CustomLinear
 from core.network import to_torch_sequential
 
 EPOCH_COLUMNS = ("train_acc", "test_acc", "gap", "train_loss", "test_loss")  # one row per epoch, after "epoch"
+EVAL_CHUNK = 10_000  # rows per forward pass in evaluate: the whole test split at once, 60,000 images in 6 pieces
 
 
 class SeededDropout(nn.Dropout):
@@ -67,10 +69,15 @@ def same_as_nn_linear(model):
 
 @torch.no_grad()                                     # no graph: faster, less memory
 def evaluate(model, X, y):
-    """Accuracy and mean cross-entropy in evaluation mode (dropout off), without tracking gradients."""
+    """Accuracy and mean cross-entropy in evaluation mode (dropout off), without tracking gradients.
+
+    X: [N, 784] float32, or uint8 pixels (core.data.load_mnist_pixels), run EVAL_CHUNK rows at a time.
+    """
     was_training = model.training
     model.eval()
-    logits = model(X)                                # [N, 10]
+    X = data.float_rows(X)                           # uint8 pixels: made float32 one chunk at a time
+    logits = torch.cat([model(X[start:start + EVAL_CHUNK])         # [<= EVAL_CHUNK, 10] each
+                        for start in range(0, len(X), EVAL_CHUNK)])  # [N, 10]
     loss = nn.functional.cross_entropy(logits, y).item()
     accuracy = (logits.argmax(1) == y).float().mean().item()
     model.train(was_training)
@@ -83,7 +90,9 @@ def train_epochs(model, X_train, y_train, X_test, y_test, *, epochs=10, lr=0.05,
 
     Stops early, saying why, if the training loss is not finite or grows past 10x its starting value
     (a learning rate so large that every step overshoots).
+    X_train / X_test: float32 in [0, 1], or uint8 pixels (each mini-batch is converted when it is drawn).
     """
+    X_train = data.float_rows(X_train)               # uint8 pixels: made float32 batch by batch
     _, start_loss = evaluate(model, X_train, y_train)
     opt = (torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd"
            else torch.optim.Adam(model.parameters(), lr=lr))

@@ -3,10 +3,13 @@
     train_with_history  one run (core.train.train_scratch), accuracy on train and test after every epoch
     race                SGD, momentum and Adam trained side by side on exactly the same mini-batches
     misclassified       the held-out digits the network gets wrong
+
+X may be float32 in [0, 1] or the uint8 pixels of core.data.load_mnist_pixels (a quarter of the memory):
+uint8 rows are turned into float32 one mini-batch (or evaluation chunk) at a time, with the same numbers.
 """
 import math
 
-from core import metrics, network, train
+from core import data, metrics, network, train
 
 # name shown to students -> (core.train optimizer, momentum)
 OPTIMIZER_KINDS = {"sgd": ("sgd", 0.0), "momentum": ("sgd", 0.9), "adam": ("adam", 0.0)}
@@ -22,6 +25,7 @@ def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e
              "diverged": reason or None, "steps"}.
     progress(fraction, text) is called after every step when given.
     """
+    X, X_test = data.float_rows(X), data.float_rows(X_test)   # uint8 pixels: made float32 batch by batch
     kind, momentum = OPTIMIZER_KINDS[optimizer]
     params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
     total = epochs * math.ceil(X.shape[0] / batch_size)
@@ -54,6 +58,7 @@ def race(X, y, optimizers=("sgd", "momentum", "adam"), hidden=128, batch_size=64
     that run diverged).
     """
     lrs = dict(RACE_LR, **(lrs or {}))
+    X = data.float_rows(X)                                     # uint8 pixels: made float32 batch by batch
     runs = {}
     for name in optimizers:
         kind, momentum = OPTIMIZER_KINDS[name]
@@ -89,14 +94,15 @@ def moving_average(values, window=20):
 
 def misclassified(params, X, y, limit=24):
     """Indices of rows the network gets wrong (at most `limit`) and its predictions for them."""
-    pred = metrics.predictions(params, X)                      # [N]
+    pred = metrics.predictions(params, data.float_rows(X))    # [N]; uint8 pixels converted chunk by chunk
     wrong = (pred != y).nonzero().flatten()[:limit]            # [<= limit]
     return wrong.tolist(), pred[wrong].tolist()
 
 
 def confusion(params, X, y):
     """[10, 10] confusion matrix of the network on (X, y): row = true digit, column = predicted."""
-    return metrics.confusion_matrix(y, metrics.predictions(params, X), n_classes=10)
+    pred = metrics.predictions(params, data.float_rows(X))    # [N]; uint8 pixels converted chunk by chunk
+    return metrics.confusion_matrix(y, pred, n_classes=10)
 
 
 def params_to_state_dict(params):

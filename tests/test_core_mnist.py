@@ -52,6 +52,37 @@ def test_load_real_test_split(mnist_dir):
     assert find_mnist_dir("test") == mnist_dir and mnist_available("test")
 
 
+def test_load_mnist_is_to_float_of_the_uint8_pixels(mnist_dir):
+    P, y8 = data.load_mnist_pixels("test")
+    X, y = load_mnist("test")
+    assert P.shape == (10000, 784) and P.dtype == torch.uint8 and y8.dtype == torch.int64
+    assert torch.equal(data.to_float(P), X) and torch.equal(y8, y)      # bit for bit
+    assert torch.equal(X, P.float() / 255.0)                            # the arithmetic load_mnist always used
+    assert int(P.max()) == 255 and int(P.min()) == 0
+    values = torch.arange(256).to(torch.uint8)
+    assert torch.equal(data.to_float(values), torch.arange(256).float() / 255.0)
+
+
+def test_float_rows_converts_only_the_rows_asked_for(mnist_dir):
+    P, _ = data.load_mnist_pixels("test")
+    X, _ = load_mnist("test")
+    rows = data.float_rows(P)
+    assert rows.shape == P.shape and len(rows) == 10000 and rows.dtype == torch.float32
+    idx = torch.tensor([5, 0, 9999, 5])
+    assert torch.equal(rows[idx], X[idx]) and torch.equal(rows[100:300], X[100:300])
+    assert rows[idx].dtype == torch.float32
+    assert data.float_rows(X) is X and data.float_rows(None) is None   # floats pass through untouched
+
+
+def test_pixels_of_small_files_are_the_bytes(nowhere, tmp_path):
+    _write_idx_pair(tmp_path, n=4)
+    P, y = data.load_mnist_pixels("test", root=tmp_path)
+    assert P.dtype == torch.uint8 and P.shape == (4, 784) and y.tolist() == [0, 1, 2, 3]
+    assert P.flatten().tolist() == [(i * 7) % 256 for i in range(4 * 784)]
+    with pytest.raises(MnistNotFoundError):
+        data.load_mnist_pixels("train", root=tmp_path)
+
+
 def test_root_argument_wins_over_env(mnist_dir, tmp_path):
     _write_idx_pair(tmp_path, n=3)
     X, y = load_mnist("test", root=tmp_path)

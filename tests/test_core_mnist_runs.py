@@ -41,3 +41,47 @@ def test_state_dict_loads_into_sequential():
     model.load_state_dict(mnist_runs.params_to_state_dict(params))
     x = torch.rand(3, 784)
     torch.testing.assert_close(model(x), network.forward(params, x)[0])
+
+
+# ---------------------------------------------------------------- uint8 pixels give the float numbers
+# The app keeps MNIST as uint8 (a quarter of the memory) and converts each mini-batch: same numbers, bit for bit.
+
+def mnist_slice(n_train=600, n_test=300):
+    from core import data
+    P, y = data.load_mnist_pixels("test")
+    return P[:n_train], y[:n_train], P[-n_test:], y[-n_test:]
+
+
+def same_params(a, b):
+    return all(torch.equal(la[k], lb[k]) for la, lb in zip(a, b, strict=True) for k in la)
+
+
+def test_train_with_history_on_uint8_equals_float(mnist_dir):
+    from core.data import to_float
+    P, y, Pt, yt = mnist_slice()
+    kw = dict(hidden=16, optimizer="adam", lr=3e-3, batch_size=64, epochs=2, seed=2)
+    a = mnist_runs.train_with_history(P, y, Pt, yt, **kw)
+    b = mnist_runs.train_with_history(to_float(P), y, to_float(Pt), yt, **kw)
+    assert a["history"] == b["history"] and a["steps"] == b["steps"] == 20 and a["diverged"] is None
+    assert same_params(a["params"], b["params"])
+    assert mnist_runs.misclassified(a["params"], Pt, yt) == mnist_runs.misclassified(a["params"], to_float(Pt), yt)
+    assert torch.equal(mnist_runs.confusion(a["params"], Pt, yt), mnist_runs.confusion(a["params"], to_float(Pt), yt))
+
+
+def test_race_on_uint8_equals_float(mnist_dir):
+    from core.data import to_float
+    P, y, _, _ = mnist_slice()
+    assert (mnist_runs.race(P, y, hidden=16, batch_size=32, steps=15, seed=1)
+            == mnist_runs.race(to_float(P), y, hidden=16, batch_size=32, steps=15, seed=1))
+
+
+def test_evaluation_chunks_cover_every_row_on_uint8():
+    # more rows than one evaluation chunk (core.metrics.EVAL_CHUNK = 8192), so the chunks are stitched together
+    from core import metrics
+    from core.data import to_float
+    g = torch.Generator().manual_seed(0)
+    P = torch.randint(0, 256, (metrics.EVAL_CHUNK + 500, 784), generator=g).to(torch.uint8)
+    y = torch.randint(0, 10, (len(P),), generator=g)
+    params = network.init_mlp([784, 8, 10], seed=0)
+    assert torch.equal(mnist_runs.confusion(params, P, y), mnist_runs.confusion(params, to_float(P), y))
+    assert int(mnist_runs.confusion(params, P, y).sum()) == len(P)

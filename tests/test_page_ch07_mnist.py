@@ -92,3 +92,18 @@ def test_missing_mnist_explains_how_to_get_it(tmp_path, monkeypatch):
     assert_no_exception(at)
     assert any("No MNIST files" in w.value for w in at.warning)
     assert at.button(key="mnist_download")
+
+
+def test_shared_mnist_is_uint8_and_the_float_test_split_is_load_mnist(mnist_dir):
+    import torch
+
+    import ui
+    X, y = ui.mnist_split("test")
+    assert X.dtype == torch.uint8 and X.shape == (10000, 784)       # a quarter of float32's memory
+    Xf, yf = ui.mnist_float("test")
+    Xl, yl = data.load_mnist("test")
+    assert torch.equal(Xf, Xl) and torch.equal(yf, yl)
+    X_train, *_ = ui.mnist_train_test()
+    assert X_train.dtype == torch.uint8
+    with pytest.raises(ValueError, match="only the test split"):
+        ui.mnist_float("train")

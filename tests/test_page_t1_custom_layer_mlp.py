@@ -138,3 +138,32 @@ def test_no_weights_offered_after_divergence(mnist_dir, downloads):
     at.button(key="dm_train").click().run()
     assert_no_exception(at)
     assert "dm_dl_script" in downloads and "dm_dl_weights" not in downloads
+
+
+# ---------------------------------------------------------------- uint8 pixels give the float numbers
+# The app keeps MNIST as uint8 (a quarter of the memory): evaluate and train_epochs convert rows as they go.
+
+def test_evaluate_on_uint8_equals_float(mnist_dir, monkeypatch):
+    P, y = data.load_mnist_pixels("test")
+    X = data.to_float(P)
+    model = deeper_mlp.custom_mlp(dropout=0.3, seed=4)
+    assert deeper_mlp.evaluate(model, P, y) == deeper_mlp.evaluate(model, X, y)
+    with torch.no_grad():                            # one chunk holds the whole test split: exactly model(X)
+        logits = model.eval()(X)
+    assert deeper_mlp.evaluate(model, P, y) == ((logits.argmax(1) == y).float().mean().item(),
+                                                nn.functional.cross_entropy(logits, y).item())
+    monkeypatch.setattr(deeper_mlp, "EVAL_CHUNK", 3000)   # 4 chunks, the last one short
+    assert deeper_mlp.evaluate(model, P, y) == deeper_mlp.evaluate(model, X, y)
+
+
+def test_train_epochs_on_uint8_equals_float(mnist_dir):
+    P, y = data.load_mnist_pixels("test")
+    runs = []
+    for to in (lambda t: t, data.to_float):
+        model = deeper_mlp.custom_mlp(dropout=0.2, seed=1)
+        rows = list(deeper_mlp.train_epochs(model, to(P[:300]), y[:300], to(P[-500:]), y[-500:],
+                                            epochs=2, lr=0.003, optimizer="adam", seed=1))
+        runs.append((rows, [p.detach().clone() for p in model.parameters()]))
+    (rows_a, weights_a), (rows_b, weights_b) = runs
+    assert rows_a == rows_b and len(rows_a) == 2
+    assert all(torch.equal(a, b) for a, b in zip(weights_a, weights_b, strict=True))

@@ -55,17 +55,37 @@ def presenter_css():
 # ---------------------------------------------------------------- shared data
 @st.cache_resource(show_spinner="Reading the MNIST files...", max_entries=2)
 def mnist_split(split):
-    """One MNIST split, (X [N, 784], y [N]), read once per server process.
+    """One MNIST split as uint8 pixels, (X [N, 784] uint8 0..255, y [N] int64), read once per server process.
 
     Every page and every session gets these same tensors, read-only: one copy in memory instead of one
-    per page (10,000 test images are 31 MB as float32; the 60,000 training images 188 MB). Raises
+    per page. Kept as uint8, a quarter of float32: the 60,000 training images are 47 MB instead of 188 MB
+    (the server must fit in 690 MB); core.mnist_runs and core.deeper_mlp turn them into float32 a
+    mini-batch at a time (core.data.float_rows), and mnist_float gives the test split as float32. Raises
     core.data.MnistError when the files are missing or damaged (errors are not cached: the next call looks again).
     """
-    return data.load_mnist(split)
+    return data.load_mnist_pixels(split)
+
+
+@st.cache_resource(show_spinner="Reading the MNIST files...", max_entries=1)
+def mnist_float(split="test"):
+    """The 10,000 test images as (X [N, 784] float32 in [0, 1], y [N] int64), exactly core.data.load_mnist("test").
+
+    One shared copy (31 MB) for the pages that compute on the images directly. Only the test split: the
+    60,000 training images would take 188 MB as float32, so they stay uint8 (mnist_split("train")).
+    """
+    if split != "test":
+        raise ValueError(f"mnist_float holds only the test split, got {split!r}; "
+                         "use mnist_split('train') (uint8) and core.data.float_rows")
+    X, y = mnist_split("test")
+    return data.to_float(X), y
 
 
 def mnist_train_test():
-    """core.data.mnist_train_test over the shared copies: (X_train, y_train, X_test, y_test, description)."""
+    """core.data.mnist_train_test over the shared uint8 copies: (X_train, y_train, X_test, y_test, description).
+
+    X_train and X_test are uint8 pixels (views of mnist_split, never copies); core.mnist_runs and
+    core.deeper_mlp accept them as they are, anything else wants core.data.to_float of the rows it uses.
+    """
     return data.mnist_train_test(load=mnist_split)
 
 

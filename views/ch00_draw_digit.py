@@ -32,7 +32,7 @@ def held_out_digits(n_test):
     """The MNIST images the model never trained on: (X [N, 784], y [N]) or None when MNIST is missing."""
     if not data.mnist_available("test"):
         return None
-    X, y = ui.mnist_split("test")
+    X, y = ui.mnist_float("test")
     if n_test == data.HELD_OUT:          # trained on the first 8,000 of the test split
         return X[-n_test:], y[-n_test:]
     return X, y                          # trained on full MNIST: the whole test split is unseen

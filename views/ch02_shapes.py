@@ -27,7 +27,7 @@ with ui.more_controls():
 def mnist_test():
     """The MNIST test split, read once and shared read-only by every session (None when missing)."""
     try:
-        return ui.mnist_split("test")
+        return ui.mnist_float("test")
     except data.MnistError as err:
         return str(err)
 

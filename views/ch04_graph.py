@@ -39,7 +39,7 @@ sizes = (n_in, n_hid, n_cls) if tiny else (784, 128, 10)
 def mnist_test():
     """The MNIST test split, shared read-only by every session (None when it is not on disk)."""
     try:
-        return ui.mnist_split("test")
+        return ui.mnist_float("test")
     except data.MnistError:
         return None
 

@@ -19,7 +19,10 @@ ui.header(
 
 @st.cache_resource(show_spinner="Reading the MNIST files...")
 def load_data():
-    """(X_train, y_train, X_test, y_test, description) or None; shared by every session, never modified."""
+    """(X_train, y_train, X_test, y_test, description) or None; shared by every session, never modified.
+
+    X_train and X_test are uint8 pixels (a quarter of float32's memory); core.mnist_runs converts them as it goes.
+    """
     try:
         return ui.mnist_train_test()
     except data.MnistError:
@@ -42,6 +45,7 @@ if dataset is None:
         else:
             load_data.clear()
             ui.mnist_split.clear()
+            ui.mnist_float.clear()
             st.rerun()
     st.stop()
 
@@ -146,7 +150,7 @@ else:
             cols = st.columns(6)
             for j, (i, p) in enumerate(zip(idx, preds)):
                 with cols[j % 6]:
-                    st.image(X_test[i].reshape(28, 28).numpy(), clamp=True, width=56)
+                    st.image(data.to_float(X_test[i]).reshape(28, 28).numpy(), clamp=True, width=56)
                     st.caption(f"true {int(y_test[i])}, said {p}")
     st.download_button("Download the trained weights (.pt)", run["weights"], file_name="mnist_mlp_state_dict.pt",
                        key="mnist_weights", icon=":material/download:",

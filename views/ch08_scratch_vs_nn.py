@@ -47,7 +47,7 @@ optimizer = opt_label.lower()
 @st.cache_resource(show_spinner="Reading MNIST ...")
 def mnist_test_split():
     """The 10,000 MNIST test images, read once and shared read-only by every session."""
-    return ui.mnist_split("test")
+    return ui.mnist_float("test")
 
 
 def get_data(dataset, n_train, seed):

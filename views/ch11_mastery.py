@@ -20,7 +20,7 @@ ui.header(
 def mnist_test():
     """The MNIST test split, read once and shared read-only by every session (an error text when missing)."""
     try:
-        return ui.mnist_split("test")
+        return ui.mnist_float("test")
     except data.MnistError as err:
         return str(err)
 

@@ -16,7 +16,7 @@ ui.header(
 
 @st.cache_resource(show_spinner="Loading MNIST...")
 def mnist():
-    """(train pool, held-out set, description); read-only, shared by every session."""
+    """(train pool, held-out set, description); read-only, shared by every session. X as uint8 pixels 0..255."""
     return ui.mnist_train_test()
 
 
@@ -36,7 +36,7 @@ with c1:
 with c2:
     st.metric("Parameters found by model.parameters()", f"{sum(r['numbers'] for r in rows):,}")
     with torch.no_grad():
-        x = X_test[:256]
+        x = data.to_float(X_test[:256])              # [256, 784] float32 in [0, 1]
         diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
     st.metric("max |custom layers - nn.Linear| on 256 digits", f"{diff:.1e}")
 
