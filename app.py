@@ -10,6 +10,24 @@ from ui import registry
 # 2 busy cores: a 784-128-64-10 training step took 1.4 ms on 1 thread, 56-125 ms on 2).
 torch.set_num_threads(1)
 
+
+def return_freed_memory_to_the_system():
+    """Ask glibc to hand large freed blocks (>= 1 MB, e.g. a 25 MB evaluation chunk) straight back to the OS.
+
+    By default glibc raises that threshold after the first large free and then keeps later ones inside
+    the process: measured on full MNIST, server memory after the training pages was 626 MB instead of
+    542 MB, too close to Community Cloud's 690 MB. Linux/glibc only; elsewhere this does nothing.
+    """
+    try:
+        import ctypes
+        M_MMAP_THRESHOLD = -3
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
+return_freed_memory_to_the_system()
+
 st.set_page_config(
     page_title="Neural networks from scratch",
     page_icon=":material/neurology:",
