@@ -1,4 +1,7 @@
-"""Helpers for AppTest page tests: open a page, read what it printed."""
+"""Helpers for AppTest page tests: open a page, read what it printed, run what it lets you download."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -40,3 +43,14 @@ def metric(at, label):
 
 def assert_no_exception(at):
     assert not at.exception, "\n".join(str(e.value) for e in at.exception)
+
+
+def run_script(code, tmp_path, name):
+    """Run an exported script as a visitor would (from the repository root); return what it printed."""
+    path = tmp_path / name
+    path.write_text(code)
+    root = os.getcwd()  # conftest chdirs to the repo root
+    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout

@@ -24,3 +24,16 @@ def mnist_dir():
     if not SHARED_MNIST.exists():
         pytest.skip(f"MNIST test split not found at {SHARED_MNIST}")
     return SHARED_MNIST
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
+    import streamlit as st
+    got, real = {}, st.download_button
+
+    def capture(label, data, *args, key=None, **kwargs):
+        got[key] = data
+        return real(label, data, *args, key=key, **kwargs)
+    monkeypatch.setattr(st, "download_button", capture)
+    return got

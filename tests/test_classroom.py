@@ -4,7 +4,6 @@
 No timings are asserted here (they belong to the benchmark); what must hold on any machine is that
 no page raises, that every student sees only the values it set, and that every page is visited.
 """
-import pytest
 
 from bench import classroom
 from tests.browser_utils import require_browser

@@ -7,7 +7,6 @@ the shared MNIST test-split files (no internet needed).
 import gzip
 import hashlib
 import http.server
-import shutil
 import struct
 import threading
 from pathlib import Path

@@ -1,15 +1,11 @@
 """Page 0 · Draw a digit: the prediction it prints is the model's argmax; empty canvas -> a prompt."""
 import io
-import os
-import subprocess
-import sys
 
-import pytest
 import torch
 from torch import nn
 
 from core import data, digits
-from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
 from tests.test_core_digits import MODEL
 
 PAGE = "views/ch00_draw_digit.py"
@@ -70,30 +66,6 @@ def test_bad_link_values_fall_back_with_a_warning(mnist_dir):
     at = open_page(PAGE, query={"draw_src": "nonsense"})
     assert_no_exception(at)
     assert at.warning and "Nothing drawn yet" in page_output(at)
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
-    import streamlit as st
-    got, real = {}, st.download_button
-
-    def capture(label, data, *args, key=None, **kwargs):
-        got[key] = data
-        return real(label, data, *args, key=key, **kwargs)
-    monkeypatch.setattr(st, "download_button", capture)
-    return got
-
-
-def run_script(code, tmp_path, name):
-    """Run an exported script as a visitor would (from the repository root); return what it printed."""
-    path = tmp_path / name
-    path.write_text(code)
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 def test_exported_script_reproduces_the_reading_and_the_accuracy(mnist_dir, downloads, tmp_path):

@@ -1,8 +1,6 @@
 """Page 1 · Raw tensors: parameter count and bytes read from the tensors; init choice changes the numbers."""
 import math
 
-import pandas as pd
-import torch
 
 from core import digits, init_stats, network
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output

@@ -1,7 +1,7 @@
 """Page 7b · Training on MNIST: Train runs core.train and prints the same numbers core computes."""
 import pytest
 
-from core import data, mnist_runs, network
+from core import data, mnist_runs
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch07_mnist.py"

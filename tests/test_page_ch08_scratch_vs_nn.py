@@ -1,5 +1,4 @@
 """Page 8 (scratch vs torch.nn): the two runs agree, the controls change the numbers, extremes and links."""
-import os
 
 import pytest
 import streamlit as st

@@ -1,15 +1,11 @@
 """Chapter 9 page: real CPU measurements, the no-GPU path, the shared measurement and its rate limit."""
 import json
-import os
 import re
-import subprocess
-import sys
 
-import pytest
 import torch
 
 from core import throughput as T
-from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch09_gpu.py"
 
@@ -79,30 +75,6 @@ def test_reference_file_is_shown_when_present(tmp_path, monkeypatch):
     assert "reference GPU: TEST STAND-IN (2000-01-01)" in out
     assert "no reference GPU measurement recorded yet" not in out
     assert "On the reference machine" in out
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
-    import streamlit as st
-    got, real = {}, st.download_button
-
-    def capture(label, data, *args, key=None, **kwargs):
-        got[key] = data
-        return real(label, data, *args, key=key, **kwargs)
-    monkeypatch.setattr(st, "download_button", capture)
-    return got
-
-
-def run_script(code, tmp_path, name):
-    """Run an exported script as a visitor would (from the repository root); return what it printed."""
-    path = tmp_path / name
-    path.write_text(code)
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 def parse_printout(out):

@@ -1,15 +1,11 @@
 """Custom layer & deeper MLP page, and core.deeper_mlp."""
 import io
-import os
-import subprocess
-import sys
 
-import pytest
 import torch
 from torch import nn
 
 from core import data, deeper_mlp
-from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.apptest_utils import run_script, assert_no_exception, metric, open_page
 
 PAGE = "views/t1_custom_layer_mlp.py"
 
@@ -79,30 +75,6 @@ def test_dropout_masks_come_from_the_seed():
     model.eval()
     # eval mode: dropout is off, and the plain nn.Sequential copy computes the same (up to nn.Linear's fused add)
     assert torch.allclose(model(x), deeper_mlp.plain_sequential(model)(x), atol=1e-6)
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
-    import streamlit as st
-    got, real = {}, st.download_button
-
-    def capture(label, data, *args, key=None, **kwargs):
-        got[key] = data
-        return real(label, data, *args, key=key, **kwargs)
-    monkeypatch.setattr(st, "download_button", capture)
-    return got
-
-
-def run_script(code, tmp_path, name):
-    """Run an exported script as a visitor would (from the repository root); return what it printed."""
-    path = tmp_path / name
-    path.write_text(code)
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 def test_exported_script_and_weights_reproduce_the_page(mnist_dir, downloads, tmp_path):

@@ -2,9 +2,6 @@
 import base64
 import io
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,7 +9,7 @@ import torch
 from torch import nn
 
 from core import binary, data, formula
-from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.apptest_utils import run_script, assert_no_exception, metric, open_page
 
 PAGE = "views/t3_binary_activation.py"
 
@@ -72,30 +69,6 @@ def test_extremes_do_not_break_the_page():
     assert_no_exception(at)
     at.text_input(key="ca_f").set_value("exp(exp(exp(x)))").run()
     assert_no_exception(at)
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """{key: data} of every st.download_button the page draws: exactly what a visitor would download."""
-    import streamlit as st
-    got, real = {}, st.download_button
-
-    def capture(label, data, *args, key=None, **kwargs):
-        got[key] = data
-        return real(label, data, *args, key=key, **kwargs)
-    monkeypatch.setattr(st, "download_button", capture)
-    return got
-
-
-def run_script(code, tmp_path, name):
-    """Run an exported script as a visitor would (from the repository root); return what it printed."""
-    path = tmp_path / name
-    path.write_text(code)
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(path)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 def heatmap(at):

@@ -80,6 +80,16 @@ def mnist_float(split="test"):
     return data.to_float(X), y
 
 
+def mnist_test_batch(batch_size, seed, pick):
+    """`pick(X, y, batch_size, seed)` on the shared float MNIST test split, plus None; without MNIST,
+    `pick(None, None, ...)` (random inputs) plus the reason, for the page to say."""
+    try:
+        X, y = mnist_float("test")
+    except data.MnistError as err:
+        return (*pick(None, None, batch_size, seed), str(err))
+    return (*pick(X, y, batch_size, seed), None)
+
+
 def mnist_train_test():
     """core.data.mnist_train_test over the shared uint8 copies: (X_train, y_train, X_test, y_test, description).
 

@@ -4,7 +4,6 @@ from pathlib import Path
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 import ui
 from core import data, digits, metrics

@@ -2,7 +2,6 @@
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 import ui
 from core import backward, data, graph, network

@@ -1,7 +1,6 @@
 """Chapter 8: the hand-written training loop and torch.nn, trained side by side."""
 import math
 
-import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 

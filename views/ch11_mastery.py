@@ -5,7 +5,7 @@ import torch
 from plotly.subplots import make_subplots
 
 import ui
-from core import data, dropout, equivalence
+from core import dropout, equivalence
 
 ui.header(
     "11 · Mastery & dropout",
@@ -16,20 +16,9 @@ ui.header(
 )
 
 
-@st.cache_resource(show_spinner="Reading the MNIST test split...")
-def mnist_test():
-    """The MNIST test split, read once and shared read-only by every session (an error text when missing)."""
-    try:
-        return ui.mnist_float("test")
-    except data.MnistError as err:
-        return str(err)
-
-
 def batch(batch_size, seed):
-    mnist = mnist_test()
-    if isinstance(mnist, str):
-        return (*equivalence.pick_batch(None, None, batch_size, seed), mnist)
-    return (*equivalence.pick_batch(mnist[0], mnist[1], batch_size, seed), None)
+    """(x, y, why MNIST is missing or None): a seeded batch of MNIST test digits, random inputs without MNIST."""
+    return ui.mnist_test_batch(batch_size, seed, equivalence.pick_batch)
 
 
 st.subheader("1 · The equivalence table, measured")

@@ -1,7 +1,6 @@
 """Tutorial 002: linear regression y = w x + b with autograd and hand-written updates."""
 import math
 
-import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
