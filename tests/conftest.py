@@ -37,3 +37,20 @@ def downloads(monkeypatch):
         return real(label, data, *args, key=key, **kwargs)
     monkeypatch.setattr(st, "download_button", capture)
     return got
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """A `streamlit run app.py` server on a free loopback port, one per test module (browser tests)."""
+    from tests.browser_utils import require_browser, streamlit_server
+    require_browser()
+    with streamlit_server() as (url, _proc):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    """Debian's Chromium driven by Playwright, one per test module."""
+    from tests.browser_utils import chromium
+    with chromium() as b:
+        yield b

@@ -1,23 +1,10 @@
 """Real-browser tests: Chromium opens every page from the sidebar of a running `streamlit run app.py`."""
 import pytest
 
-from tests.browser_utils import SCREENSHOTS, chromium, exceptions, require_browser, streamlit_server, wait_idle
+from tests.browser_utils import SCREENSHOTS, exceptions, wait_idle
 from ui import registry
 
 PAGES = registry.existing_pages()
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    require_browser()
-    with streamlit_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    with chromium() as b:
-        yield b
 
 
 def test_every_page_from_the_sidebar(app_url, browser):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from core import data
 from core.network import to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
-from tests.browser_utils import ROOT, chromium, exceptions, require_browser, streamlit_server, wait_idle
+from tests.browser_utils import ROOT, exceptions, wait_idle
 
 PAGE = "views/ch07_training.py"
 CSV = "your CSV"
@@ -203,19 +203,6 @@ def test_exported_script_and_weights_reproduce_the_page(monkeypatch, tmp_path):
 
 
 # ----------------------------------------------------------------- in a real browser
-@pytest.fixture(scope="module")
-def app_url():
-    require_browser()
-    with streamlit_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    with chromium() as b:
-        yield b
-
-
 def _metric_value(page, label):
     box = page.locator("[data-testid=stMetric]", has=page.locator("[data-testid=stMetricLabel]", has_text=label))
     return box.first.locator("[data-testid=stMetricValue]").inner_text().strip()
