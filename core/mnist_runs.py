@@ -108,3 +108,40 @@ def confusion(params, X, y):
 def params_to_state_dict(params):
     """Our weights as the state_dict of nn.Sequential(Linear, ReLU, Linear): keys 0.weight, 0.bias, 2.weight, 2.bias."""
     return {k: v.detach().clone() for k, v in network.to_torch_sequential(params).state_dict().items()}
+
+
+def script_mnist(hidden, optimizer, lr, batch_size, epochs, seed):
+    """A standalone script (needs torch and this repo's `core` package) that repeats one Train run of the
+    MNIST page with these settings and prints its per-epoch table, then saves the weights."""
+    return f'''"""One MNIST training run of "Neural networks from scratch", page 7b, repeated with the `core` package.
+
+Run from the repository root (or with it on PYTHONPATH):  python mnist_training.py
+Needs torch and the repo's core/ package, and MNIST where core.data looks for it (an explicit folder,
+$MNIST_DIR, or data/mnist/; `python -m core.data download` fetches it). With full MNIST it trains on the
+60,000 training images; with only the 10,000-image test split, on its first 8,000 (the last 2,000 held out).
+Prints the page's table, one row per epoch, and saves the weights beside this script as a state_dict for
+nn.Sequential(nn.Linear(784, {hidden}), nn.ReLU(), nn.Linear({hidden}, 10)).
+"""
+from pathlib import Path
+
+import torch
+
+from core import data, mnist_runs
+
+torch.set_num_threads(1)  # as the app does; the numbers then match the page exactly
+
+X_train, y_train, X_test, y_test, source = data.mnist_train_test()
+print("data", source)
+run = mnist_runs.train_with_history(X_train, y_train, X_test, y_test, hidden={int(hidden)},
+                                    optimizer={optimizer!r}, lr={float(lr)!r}, batch_size={int(batch_size)},
+                                    epochs={int(epochs)}, seed={int(seed)})
+if run["diverged"]:
+    print("Training stopped:", run["diverged"])
+for h in run["history"]:
+    print(f"epoch {{h['epoch']}}  mean_batch_loss {{round(h['mean_batch_loss'], 4)}}  "
+          f"train_loss {{round(h['train_loss'], 4)}}  train_accuracy {{h['train_acc']:.2%}}  "
+          f"test_loss {{round(h['test_loss'], 4)}}  test_accuracy {{h['test_acc']:.2%}}")
+weights = Path(__file__).with_name("mnist_mlp_state_dict.pt")  # beside this script
+torch.save(mnist_runs.params_to_state_dict(run["params"]), weights)
+print("weights saved to", weights)
+'''

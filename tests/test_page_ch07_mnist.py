@@ -1,8 +1,10 @@
 """Page 7b · Training on MNIST: Train runs core.train and prints the same numbers core computes."""
+import io
+
 import pytest
 
 from core import data, mnist_runs
-from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output, run_script
 
 PAGE = "views/ch07_mnist.py"
 
@@ -107,3 +109,29 @@ def test_shared_mnist_is_uint8_and_the_float_test_split_is_load_mnist(mnist_dir)
     assert X_train.dtype == torch.uint8
     with pytest.raises(ValueError, match="only the test split"):
         ui.mnist_float("train")
+
+
+def test_exported_script_prints_the_page_table(mnist_dir, downloads, tmp_path):
+    at = open_page(PAGE, query={"mnist_epochs": "2", "mnist_hidden": "16", "mnist_seed": "4", "mnist_opt": "momentum",
+                                "mnist_lr": "0.01"})
+    at.button(key="mnist_train").click().run()
+    assert_no_exception(at)
+    out = run_script(downloads["mnist_script"], tmp_path, "mnist_training.py")
+    rows = [line for line in out.splitlines() if line.startswith("epoch ")]
+    table = at.dataframe[0].value
+    assert len(rows) == len(table) == 2
+    for line, (_, row) in zip(rows, table.iterrows()):
+        words = line.split()
+        got = dict(zip(words[0::2], words[1::2]))
+        assert int(got["epoch"]) == row["epoch"]
+        assert float(got["mean_batch_loss"]) == row["mean batch loss"]
+        assert float(got["train_loss"]) == row["train loss"]
+        assert got["train_accuracy"] == row["train accuracy"]
+        assert float(got["test_loss"]) == row["test loss"]
+        assert got["test_accuracy"] == row["test accuracy"]
+    import torch
+    saved = torch.load(tmp_path / "mnist_mlp_state_dict.pt", weights_only=True)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
+    model.load_state_dict(saved)
+    page_weights = torch.load(io.BytesIO(at.session_state["mnist_result"]["weights"]), weights_only=True)
+    assert all(torch.equal(saved[k], page_weights[k]) for k in page_weights)
