@@ -58,10 +58,13 @@ with ui.more_controls("Optimizers and their settings"):
             if ui.toggle(name, True, key=f"opt_on_{name.lower()}"):
                 chosen.append(name)
     b1, b2, b3 = st.columns(3)
-    beta1 = b1.slider("Adam beta1 (momentum of the mean)", 0.0, 0.99, 0.9, step=0.01, key="opt_b1")
-    beta2 = b2.select_slider("Adam beta2 (memory of squared gradients)", [0.9, 0.99, 0.999, 0.9999], 0.999,
-                             key="opt_b2")
-    alpha = b3.select_slider("RMSprop alpha", [0.9, 0.99, 0.999], 0.99, key="opt_alpha")
+    with b1:
+        beta1 = ui.slider("Adam beta1 (momentum of the mean)", 0.0, 0.99, 0.9, step=0.01, key="opt_b1")
+    with b2:
+        beta2 = ui.select_slider("Adam beta2 (memory of squared gradients)", [0.9, 0.99, 0.999, 0.9999], 0.999,
+                                 key="opt_b2")
+    with b3:
+        alpha = ui.select_slider("RMSprop alpha", [0.9, 0.99, 0.999], 0.99, key="opt_alpha")
     check = ui.toggle("Check every path against torch.optim", True, key="opt_check")
 
 if not chosen:
