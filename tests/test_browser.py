@@ -85,3 +85,26 @@ def test_presenter_mode_from_a_link_on_every_page(app_url, browser, entry):
     assert not exceptions(page), exceptions(page)
     page.screenshot(path=str(SCREENSHOTS / f"present-{entry['url']}.png"))
     page.close()
+
+
+def test_a_choice_picked_in_the_browser_survives_its_link_without_a_notice(app_url, browser):
+    """Streamlit writes a choice's label (not its value) into the link when a format_func is used:
+    reopening that link must restore the choice quietly."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/tensors")
+    wait_idle(page)
+    box = page.locator("[data-testid=stSelectbox]", has_text="Initialisation").first
+    box.locator("input").first.click()
+    page.keyboard.type("Xavier")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**tensors_init=*", timeout=30_000)
+    wait_idle(page)
+    link = page.url
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+    other.goto(link)
+    wait_idle(other)
+    shown = other.locator("[data-testid=stSelectbox]", has_text="Initialisation").first.locator("input").first
+    assert shown.input_value().startswith("Xavier"), shown.input_value()
+    notices = [t for t in other.locator("[data-testid=stAlert]").all_inner_texts() if "link asked for" in t]
+    assert not notices, notices
+    assert not exceptions(other)

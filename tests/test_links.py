@@ -96,3 +96,4 @@ def test_a_link_restores_every_control_it_names(path):
         assert _same(getattr(at, kind)(key=key).value, value), f"{path}: {key} did not take {value!r} from the link"
         restored += 1
     assert restored >= min(len(wanted), 1)
+

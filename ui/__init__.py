@@ -173,7 +173,8 @@ def _bound(widget, *args, key, **kwargs):
     opened_from_link = key not in st.session_state  # a link applies when the widget first appears
     raw = st.query_params.get(key) if opened_from_link else None
     value = widget(*args, key=key, bind="query-params", **kwargs)
-    if raw is not None and not _matches(raw, value):
+    shown = kwargs.get("format_func")  # a browser writes a choice's label into the link, not its value
+    if raw is not None and not _matches(raw, value) and not (shown and raw == str(shown(value))):
         st.warning(
             f"The link asked for `{key}={raw}`, which this control cannot take; using `{value}` instead.",
             icon=":material/link_off:",
