@@ -327,25 +327,6 @@ def live_curve_spec(title, log):
                                              "range": [ui.COLORS["forward"], ui.PALETTE[4]]}}}}
 
 
-def csv_training_script(file_name, steps):
-    """live.script_training, changed to read the uploaded CSV and standardise it as this page does
-    (None if that script's layout is not the one expected here)."""
-    lines = live.script_training(file_name, n_classes, 0.0, 0, test_fraction, sizes, activation, seed, config,
-                                 steps).splitlines(keepends=True)
-    make = [i for i, line in enumerate(lines) if line.startswith("X, y = data.make_2d(")]
-    split = [i for i, line in enumerate(lines) if line.startswith("X_train, X_test, y_train, y_test = ")]
-    imports = [i for i, line in enumerate(lines) if line == "from core import data, live\n"]
-    if not (len(make) == len(split) == len(imports) == 1 and imports[0] < make[0] < split[0]):
-        return None
-    lines[split[0]] += ("mean, std = data.fit_standardizer(X_train)      # as on the page: the training points' "
-                        "mean and std\n"
-                        "X_train, X_test = data.standardize(X_train, mean, std), data.standardize(X_test, mean, std)\n")
-    lines[make[0]] = (f"path = Path(sys.argv[1] if len(sys.argv) > 1 else {file_name!r})   # your CSV file\n"
-                      "X, y, class_names, columns = data.parse_points_csv(path.read_bytes())\n")
-    lines[imports[0]] = "import sys\nfrom pathlib import Path\n\nfrom core import data, live\n"
-    return "".join(lines)
-
-
 @st.fragment(run_every=0.1 if playing else None)
 def live_view():
     state = st.session_state["tr_state"]
@@ -405,13 +386,12 @@ def live_view():
         with d1:
             if using_csv:
                 file_name = re.sub(r"[^\w.-]", "_", uploaded["name"])[:60]    # safe to write into a script
-                script = csv_training_script(file_name, state["step"])
-                if script is None:
-                    st.caption("No replay script for uploaded data in this version.")
-                else:
-                    ui.download_script(script, "live_training.py", key="tr_dl_script")
-                    st.caption(f"Run it from the repository root as `python live_training.py {file_name}` "
-                               "(the path of your CSV).")
+                ui.download_script(live.script_training(file_name, n_classes, 0.0, 0, test_fraction, sizes,
+                                                        activation, seed, config, state["step"],
+                                                        csv_file=file_name),
+                                   "live_training.py", key="tr_dl_script")
+                st.caption(f"Run it from the repository root as `python live_training.py {file_name}` "
+                           "(the path of your CSV).")
             else:
                 ui.download_script(live.script_training(builtin, n_classes, noise, n_points, test_fraction, sizes,
                                                         activation, seed, config, state["step"]),
