@@ -38,7 +38,7 @@ def test_three_browser_tabs_each_keep_their_own_batch_size():
     assert r["isolated"] == 3
 
 
-def test_tabs_closed_mid_training_leave_the_server_healthy():
+def test_tabs_closed_mid_training_leave_the_server_healthy(mnist_dir):
     """Three students press Train on a long MNIST run and close the tab a second later: the server stops
     their runs (CPU back to idle), still serves the page, and its memory returns near where it was."""
     import asyncio
