@@ -108,3 +108,19 @@ def test_a_choice_picked_in_the_browser_survives_its_link_without_a_notice(app_u
     notices = [t for t in other.locator("[data-testid=stAlert]").all_inner_texts() if "link asked for" in t]
     assert not notices, notices
     assert not exceptions(other)
+
+
+def test_answering_a_quiz_shows_feedback_and_the_home_page_counts_it(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/cross-entropy")
+    wait_idle(page)
+    question = page.locator("[data-testid=stRadio]").last
+    question.locator("[data-testid=stRadioOption]").first.click()
+    page.locator("[data-testid=stAlert]", has_text="Right.").or_(
+        page.locator("[data-testid=stAlert]", has_text="Not quite")).first.wait_for(timeout=30_000)
+    assert not exceptions(page), exceptions(page)
+    page.locator("[data-testid=stSidebarNav] a", has_text="Home").first.click()
+    page.wait_for_url(f"{app_url}/", timeout=30_000)
+    wait_idle(page)
+    answered = page.locator("[data-testid=stMetric]", has_text="Answered").locator("[data-testid=stMetricValue]")
+    assert answered.inner_text().strip() == "1"

@@ -84,3 +84,14 @@ def test_downloaded_script_prints_the_page_numbers(mnist_dir):
     assert printed["dropout_same_mask"] == metric(at, "Same mask as nn.Dropout") == "yes"
     assert "rows_equal 9 / 9" in out.stdout and metric(at, "Rows equal within tolerance") == "9 / 9"
     assert f"largest_difference {metric(at, 'Largest difference')}" in out.stdout
+
+
+def test_first_quiz_answer_counts_on_the_home_page():
+    at = open_page(PAGE)
+    quiz = at.radio(key="quiz_ch11")
+    quiz.set_value(quiz.options[0]).run()
+    right_first = bool(at.success)
+    at.radio(key="quiz_ch11").set_value(at.radio(key="quiz_ch11").options[1]).run()  # a second try does not count
+    at.switch_page("views/home.py").run()
+    assert metric(at, "Answered") == "1"
+    assert metric(at, "Right first time") == ("1" if right_first else "0")

@@ -243,19 +243,27 @@ QUIZ_STATE = "quiz_scores"  # {quiz id: True/False for the first answer given}
 
 
 def quiz(qid, question, options, answer, why):
-    """One multiple-choice question with feedback; the first answer counts towards the home-page score."""
+    """One multiple-choice question with feedback; the first answer counts towards the home-page score.
+
+    The question is a fragment: answering it reruns only the question, not the page's simulation
+    (in a class of thirty, every answer would otherwise recompute the whole page).
+    """
     st.subheader(":material/quiz: Check yourself")
+    _quiz_question(qid, question, tuple(options), answer, why)
+
+
+@st.fragment
+def _quiz_question(qid, question, options, answer, why):
     choice = st.radio(question, options, index=None, key=f"quiz_{qid}")
     if choice is None:
         st.caption("Pick an answer to see the explanation.")
-        return None
+        return
     correct = options.index(choice) == answer
     st.session_state.setdefault(QUIZ_STATE, {}).setdefault(qid, correct)
     if correct:
         st.success(f"Right. {why}", icon=":material/check_circle:")
     else:
         st.error(f"Not quite: the answer is **{options[answer]}**. {why}", icon=":material/cancel:")
-    return correct
 
 
 def quiz_scores():
