@@ -9,7 +9,7 @@ Three parts:
      parse_points_csv, points_csv - a learner's own 2-D points to and from a CSV file;
      fit_standardizer, standardize - rescale coordinates to mean 0, std 1
   3. load_mnist, download_mnist - the MNIST digits, read straight from the IDX .gz files;
-     load_mnist_pixels, to_float, float_rows - the same kept as uint8, made float32 a batch at a time
+     load_mnist_pixels, to_float, as_float - the same kept as uint8, made float32 a batch at a time
 
 Run `python -m core.data download` to fetch MNIST into <repo>/data/mnist.
 """
@@ -66,6 +66,7 @@ def batches(X, y, batch_size, shuffle=True, generator=None):
     """Yield (xb, yb) mini-batches covering the whole dataset once (one epoch).
 
     X: [N, ...]  y: [N]   ->   xb: [B, ...]  yb: [B]   (last batch may be shorter)
+    uint8 pixels in X come out as float32 in [0, 1] (as_float), one batch at a time.
     """
     N = X.shape[0]
     if y.shape[0] != N:
@@ -74,10 +75,10 @@ def batches(X, y, batch_size, shuffle=True, generator=None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         for start in range(0, N, batch_size):
-            yield X[start:start + batch_size], y[start:start + batch_size]
+            yield as_float(X[start:start + batch_size]), y[start:start + batch_size]
         return
     for idx in batch_indices(N, batch_size, shuffle=True, generator=generator):
-        yield X[idx], y[idx]  # fancy indexing gathers rows: [B, ...], [B]
+        yield as_float(X[idx]), y[idx]  # fancy indexing gathers rows: [B, ...], [B]
 
 
 # ---------------------------------------------------------------------------
@@ -585,31 +586,11 @@ def to_float(pixels):
     return pixels.float().div_(255.0)
 
 
-class FloatRows:
-    """uint8 pixels [N, 784] that hand out their rows as float32 in [0, 1]: X[rows] is to_float(pixels[rows]).
-
-    X.shape, X.dtype (float32), len(X) and X[rows] are all that core.train.train_scratch and
-    core.metrics need, so they train and evaluate on it as on the float tensor. Only the rows asked
-    for are converted: all 60,000 training images as float32 would be 188 MB, as uint8 they are 47 MB.
-    """
-
-    def __init__(self, pixels):
-        self.pixels = pixels                       # [N, 784] uint8
-        self.shape = pixels.shape
-        self.dtype = torch.float32                 # what X[rows] gives
-        self.device = pixels.device
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __getitem__(self, rows):
-        return to_float(self.pixels[rows])         # [B, 784] float32, a new small tensor
-
-
-def float_rows(X):
-    """X whose rows come out as float32: uint8 pixels are wrapped in FloatRows; a float tensor (or None) is
-    returned as it is."""
-    return FloatRows(X) if X is not None and X.dtype == torch.uint8 else X
+def as_float(rows):
+    """Rows ready for the network: uint8 pixels become float32 in [0, 1] (to_float), anything else is returned
+    as it is. batches() and core.metrics call it on each mini-batch or chunk, the job a DataLoader's
+    transform does, so a dataset can stay in memory as bytes (60,000 MNIST images: 47 MB, not 188 MB)."""
+    return to_float(rows) if rows.dtype == torch.uint8 else rows
 
 
 def load_mnist_pixels(split="test", root=None):

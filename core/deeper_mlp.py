@@ -75,8 +75,7 @@ def evaluate(model, X, y):
     """
     was_training = model.training
     model.eval()
-    X = data.float_rows(X)                           # uint8 pixels: made float32 one chunk at a time
-    logits = torch.cat([model(X[start:start + EVAL_CHUNK])         # [<= EVAL_CHUNK, 10] each
+    logits = torch.cat([model(data.as_float(X[start:start + EVAL_CHUNK]))   # [<= EVAL_CHUNK, 10] each
                         for start in range(0, len(X), EVAL_CHUNK)])  # [N, 10]
     loss = nn.functional.cross_entropy(logits, y).item()
     accuracy = (logits.argmax(1) == y).float().mean().item()
@@ -92,7 +91,6 @@ def train_epochs(model, X_train, y_train, X_test, y_test, *, epochs=10, lr=0.05,
     (a learning rate so large that every step overshoots).
     X_train / X_test: float32 in [0, 1], or uint8 pixels (each mini-batch is converted when it is drawn).
     """
-    X_train = data.float_rows(X_train)               # uint8 pixels: made float32 batch by batch
     _, start_loss = evaluate(model, X_train, y_train)
     opt = (torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd"
            else torch.optim.Adam(model.parameters(), lr=lr))
@@ -103,7 +101,7 @@ def train_epochs(model, X_train, y_train, X_test, y_test, *, epochs=10, lr=0.05,
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(X_train[idx]), y_train[idx])
+            loss = nn.functional.cross_entropy(model(data.as_float(X_train[idx])), y_train[idx])
             loss.backward()
             opt.step()
         train_acc, train_loss = evaluate(model, X_train, y_train)

@@ -6,6 +6,7 @@ the same functions measure both, so the scratch network and its torch.nn twin ar
 
 import torch
 
+from core.data import as_float
 from core.losses import cross_entropy
 from core.network import forward
 
@@ -13,11 +14,13 @@ EVAL_CHUNK = 8192  # rows per forward pass while evaluating, to keep memory smal
 
 
 def logits_of(model, X, activation="relu", chunk=EVAL_CHUNK):
-    """Network outputs for every row of X: [N, in] -> [N, C], computed without gradients."""
+    """Network outputs for every row of X: [N, in] -> [N, C], computed without gradients.
+
+    X may hold uint8 pixels: each chunk is made float32 on its own (core.data.as_float)."""
     with torch.no_grad():
         parts = []
         for start in range(0, X.shape[0], chunk):
-            xb = X[start:start + chunk]                        # [<=chunk, in]
+            xb = as_float(X[start:start + chunk])              # [<=chunk, in]; uint8 pixels -> float32
             if isinstance(model, torch.nn.Module):
                 parts.append(model(xb))
             else:

@@ -9,7 +9,7 @@ uint8 rows are turned into float32 one mini-batch (or evaluation chunk) at a tim
 """
 import math
 
-from core import data, metrics, network, train
+from core import metrics, network, train
 
 # name shown to students -> (core.train optimizer, momentum)
 OPTIMIZER_KINDS = {"sgd": ("sgd", 0.0), "momentum": ("sgd", 0.9), "adam": ("adam", 0.0)}
@@ -25,7 +25,6 @@ def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e
              "diverged": reason or None, "steps"}.
     progress(fraction, text) is called after every step when given.
     """
-    X, X_test = data.float_rows(X), data.float_rows(X_test)   # uint8 pixels: made float32 batch by batch
     kind, momentum = OPTIMIZER_KINDS[optimizer]
     params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
     total = epochs * math.ceil(X.shape[0] / batch_size)
@@ -58,7 +57,6 @@ def race(X, y, optimizers=("sgd", "momentum", "adam"), hidden=128, batch_size=64
     that run diverged).
     """
     lrs = dict(RACE_LR, **(lrs or {}))
-    X = data.float_rows(X)                                     # uint8 pixels: made float32 batch by batch
     runs = {}
     for name in optimizers:
         kind, momentum = OPTIMIZER_KINDS[name]
@@ -94,14 +92,14 @@ def moving_average(values, window=20):
 
 def misclassified(params, X, y, limit=24):
     """Indices of rows the network gets wrong (at most `limit`) and its predictions for them."""
-    pred = metrics.predictions(params, data.float_rows(X))    # [N]; uint8 pixels converted chunk by chunk
+    pred = metrics.predictions(params, X)                     # [N]; uint8 pixels converted chunk by chunk
     wrong = (pred != y).nonzero().flatten()[:limit]            # [<= limit]
     return wrong.tolist(), pred[wrong].tolist()
 
 
 def confusion(params, X, y):
     """[10, 10] confusion matrix of the network on (X, y): row = true digit, column = predicted."""
-    pred = metrics.predictions(params, data.float_rows(X))    # [N]; uint8 pixels converted chunk by chunk
+    pred = metrics.predictions(params, X)                     # [N]; uint8 pixels converted chunk by chunk
     return metrics.confusion_matrix(y, pred, n_classes=10)
 
 

@@ -112,7 +112,8 @@ def _check_data(X, y, batch_size, epochs, steps):
 
 def _check_dtype(X, params):
     W = params[0]["W"]
-    if X.dtype != W.dtype or X.device != W.device:
+    pixels = X.dtype == torch.uint8 and W.dtype == torch.float32  # made float32 batch by batch (data.as_float)
+    if (X.dtype != W.dtype and not pixels) or X.device != W.device:
         raise ValueError(f"X is {X.dtype} on {X.device} but the weights are {W.dtype} on {W.device}; "
                          f"convert one of them, e.g. X.to(dtype={W.dtype}, device='{W.device}')")
 

@@ -62,15 +62,16 @@ def test_load_mnist_is_to_float_of_the_uint8_pixels(mnist_dir):
     assert torch.equal(data.to_float(values), torch.arange(256).float() / 255.0)
 
 
-def test_float_rows_converts_only_the_rows_asked_for(mnist_dir):
+def test_uint8_pixels_become_float_one_batch_at_a_time(mnist_dir):
     P, _ = data.load_mnist_pixels("test")
-    X, _ = load_mnist("test")
-    rows = data.float_rows(P)
-    assert rows.shape == P.shape and len(rows) == 10000 and rows.dtype == torch.float32
+    X, y = load_mnist("test")
     idx = torch.tensor([5, 0, 9999, 5])
-    assert torch.equal(rows[idx], X[idx]) and torch.equal(rows[100:300], X[100:300])
-    assert rows[idx].dtype == torch.float32
-    assert data.float_rows(X) is X and data.float_rows(None) is None   # floats pass through untouched
+    assert torch.equal(data.as_float(P[idx]), X[idx]) and torch.equal(data.as_float(P[100:300]), X[100:300])
+    assert data.as_float(P[idx]).dtype == torch.float32
+    assert data.as_float(X) is X   # floats pass through untouched
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    for (pb, pyb), (xb, xyb) in zip(data.batches(P, y, 64, generator=g1), data.batches(X, y, 64, generator=g2)):
+        assert pb.dtype == torch.float32 and torch.equal(pb, xb) and torch.equal(pyb, xyb)
 
 
 def test_pixels_of_small_files_are_the_bytes(nowhere, tmp_path):

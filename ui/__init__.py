@@ -60,7 +60,7 @@ def mnist_split(split):
     Every page and every session gets these same tensors, read-only: one copy in memory instead of one
     per page. Kept as uint8, a quarter of float32: the 60,000 training images are 47 MB instead of 188 MB
     (the server must fit in 690 MB); core.mnist_runs and core.deeper_mlp turn them into float32 a
-    mini-batch at a time (core.data.float_rows), and mnist_float gives the test split as float32. Raises
+    mini-batch at a time (core.data.as_float), and mnist_float gives the test split as float32. Raises
     core.data.MnistError when the files are missing or damaged (errors are not cached: the next call looks again).
     """
     return data.load_mnist_pixels(split)
@@ -75,7 +75,7 @@ def mnist_float(split="test"):
     """
     if split != "test":
         raise ValueError(f"mnist_float holds only the test split, got {split!r}; "
-                         "use mnist_split('train') (uint8) and core.data.float_rows")
+                         "use mnist_split('train') (uint8) and core.data.as_float")
     X, y = mnist_split("test")
     return data.to_float(X), y
 
