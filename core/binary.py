@@ -5,14 +5,13 @@ This part uses autograd on purpose: it shows how to *extend* torch.nn with your 
 Also: the trained classifier as torch's own nn.Sequential (for a weights download) and a standalone script
 that reruns the page's training.
 """
-import io
 import math
 
 import torch
 from torch import nn
 
 from core.losses import bce_with_logits
-from core.network import sigmoid
+from core.network import sigmoid, state_dict_bytes
 
 
 class CustomLinear(nn.Module):
@@ -130,9 +129,7 @@ def torch_sequential(model):
 def weights_file(model):
     """The bytes of a torch.save'd state_dict of torch_sequential(model) (keys 0.weight, 0.bias, 2.weight,
     2.bias): load it into nn.Sequential(nn.Linear(2, H), <the activation>, nn.Linear(H, 1))."""
-    buffer = io.BytesIO()
-    torch.save(torch_sequential(model).state_dict(), buffer)
-    return buffer.getvalue()
+    return state_dict_bytes(torch_sequential(model).state_dict())
 
 
 def script_binary(text, dataset, hidden, lr, epochs, noise, seed):

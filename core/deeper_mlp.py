@@ -4,14 +4,12 @@ on images it trained on and on images it never saw (overfitting).
 Also: the trained network as torch's own nn.Sequential (for a weights download) and a standalone script
 that reruns the page's training.
 """
-import io
-
 import torch
 from torch import nn
 
 from core import data
 from core.binary import CustomLinear
-from core.network import to_torch_sequential
+from core.network import state_dict_bytes, to_torch_sequential
 
 EPOCH_COLUMNS = ("train_acc", "test_acc", "gap", "train_loss", "test_loss")  # one row per epoch, after "epoch"
 EVAL_CHUNK = 10_000  # rows per forward pass in evaluate: the whole test split at once, 60,000 images in 6 pieces
@@ -130,9 +128,7 @@ def weights_file(model):
     """The bytes of a torch.save'd state_dict of plain_sequential(model): for 784-128-64-10, load it with
     nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
     .load_state_dict(torch.load(path))."""
-    buffer = io.BytesIO()
-    torch.save(plain_sequential(model).state_dict(), buffer)
-    return buffer.getvalue()
+    return state_dict_bytes(plain_sequential(model).state_dict())
 
 
 def script_deeper_mlp(n_train, epochs, dropout, optimizer, lr, seed):

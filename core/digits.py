@@ -9,7 +9,6 @@ Three jobs:
 Plus saving / loading the trained weights (a dict of W1, b1, W2, b2 tensors), the same weights as an
 nn.Sequential state_dict, and a standalone script that repeats the page's reading of an MNIST test digit.
 """
-import io
 import json
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import torch.nn.functional as F
 
 from core.data import HELD_OUT
 from core.losses import softmax
-from core.network import forward, relu_grad, to_torch_sequential
+from core.network import forward, relu_grad
 
 SIDE = 28          # MNIST images are 28 x 28 pixels
 BOX = 20           # ... and the digit itself fits in a 20 x 20 box inside them
@@ -150,14 +149,6 @@ def load_model_info(path):
 
 
 # ----------------------------------------------------------------- export
-def weights_file(params):
-    """The bytes of a torch.save'd state_dict of the matching nn.Sequential: for the shipped model,
-    nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)), where weight = W.T."""
-    buffer = io.BytesIO()
-    torch.save(to_torch_sequential(params, "relu").state_dict(), buffer)
-    return buffer.getvalue()
-
-
 def script_digit(index=None, n_test=2000, model_file="mnist_784_128_10.pt"):
     """A standalone script that reads held-out MNIST test digit #index with the shipped model (prediction,
     confidence, the 10 scores) and re-measures its held-out accuracy, printing the page's numbers.

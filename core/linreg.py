@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from core.network import state_dict_bytes
+
 DIVERGED_LOSS = 1e12  # a loss this big (or inf / nan) means the learning rate was too large
 
 
@@ -211,7 +213,4 @@ def verdict(hist, grad_tol=1e-2):
 
 def weights_file(w, b):
     """The fitted line as torch.save bytes of a state_dict for nn.Sequential(nn.Linear(1, 1))."""
-    import io
-    buffer = io.BytesIO()
-    torch.save({"0.weight": torch.tensor([[float(w)]]), "0.bias": torch.tensor([float(b)])}, buffer)
-    return buffer.getvalue()
+    return state_dict_bytes({"0.weight": torch.tensor([[float(w)]]), "0.bias": torch.tensor([float(b)])})

@@ -341,15 +341,6 @@ def hex_to_rgb(color, lighten=0.0):
 
 
 # ------------------------------------------------------------------------- export
-def weights_file(params, activation="relu"):
-    """The network as the bytes of a torch.save'd state_dict of the matching nn.Sequential
-    (Linear, activation, Linear, ...): load with model.load_state_dict(torch.load(path))."""
-    from core.network import to_torch_sequential
-    buffer = io.BytesIO()
-    torch.save(to_torch_sequential(params, activation).state_dict(), buffer)
-    return buffer.getvalue()
-
-
 def script_training(dataset, n_classes, noise, n_points, test_fraction, sizes, activation, seed, config, steps,
                     csv_file=None):
     """A standalone script that replays the live-training page's run and prints its headline numbers.

@@ -4,6 +4,7 @@ A network is a list of layers; each layer is a dict {"W": [in, out], "b": [out]}
 One layer computes  z = x @ W + b.  Hidden layers then apply an activation; the last layer
 does not (its output is the logits). torch.nn.Linear stores the same numbers as weight = W.T.
 """
+import io
 import math
 
 import torch
@@ -187,3 +188,17 @@ def from_torch_sequential(model):
             b = module.bias.detach().clone() if has_bias else torch.zeros_like(W[0])  # [out]
             params.append({"W": W, "b": b})
     return params
+
+
+def state_dict_bytes(state_dict):
+    """What torch.save(state_dict, path) writes, as bytes: a file to download, loadable with torch.load."""
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    return buffer.getvalue()
+
+
+def weights_file(params, activation="relu"):
+    """The network as a downloadable state_dict of the matching nn.Sequential(Linear, activation, Linear, ...):
+    load it with model.load_state_dict(torch.load(path)) (weight = W.T, as nn.Linear stores it)."""
+    return state_dict_bytes(to_torch_sequential(params, activation).state_dict())
+

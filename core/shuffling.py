@@ -8,14 +8,13 @@ batch_size). This module adds what the chapter-6 page measures about them:
   * sorted_blobs, train_ordering:  the same small network trained on the same class-sorted data,
                       same start, same steps; only the order in which the examples arrive differs.
 """
-import io
 import math
 
 import torch
 
 from core.data import batch_indices, make_2d
 from core.metrics import evaluate
-from core.network import init_mlp, to_torch_sequential
+from core.network import init_mlp
 from core.train import make_config, train_step
 
 ORDERINGS = ("sorted (no shuffle)", "shuffled once", "reshuffled every epoch")
@@ -90,13 +89,6 @@ def train_ordering(ordering, X, y, batch_size=20, lr=0.3, epochs=5, hidden=16, s
             curve["loss"].append(after["loss"])
             curve["acc"].append(after["acc"])
     return curve
-
-
-def weights_bytes(params):
-    """The trained weights as a torch.save'd state_dict of the matching nn.Sequential(Linear, ReLU, Linear)."""
-    buffer = io.BytesIO()
-    torch.save(to_torch_sequential(params).state_dict(), buffer)
-    return buffer.getvalue()
 
 
 def script_batching(B, shuffle, seed, train_b, lr, epochs, n_classes=6, per_class=10, train_per_class=50,

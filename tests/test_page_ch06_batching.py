@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from core import data, shuffling
+from core import data, network, shuffling
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
 PAGE = "views/ch06_batching.py"
@@ -116,7 +116,7 @@ def test_exported_script_and_weights_reproduce_the_page(tmp_path):
     X, y = shuffling.sorted_blobs(6, 50, noise=0.3, seed=0)
     curve = shuffling.train_ordering("reshuffled every epoch", X, y, batch_size=20, lr=0.3, epochs=2, seed=0)
     model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 6))
-    model.load_state_dict(torch.load(io.BytesIO(shuffling.weights_bytes(curve["params"]))))
+    model.load_state_dict(torch.load(io.BytesIO(network.weights_file(curve["params"]))))
     with torch.no_grad():
         loss = torch.nn.functional.cross_entropy(model(X), y).item()
     assert abs(loss - curve["loss"][-1]) < 1e-5

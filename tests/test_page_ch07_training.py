@@ -2,7 +2,7 @@
 import pytest
 import torch.nn.functional as F
 
-from core import data
+from core import data, network
 from core.network import to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
@@ -160,7 +160,7 @@ def test_exported_script_and_weights_reproduce_the_page():
     params = at.session_state["tr_state"]["params"]
     model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
                                 torch.nn.Linear(16, 2))
-    model.load_state_dict(torch.load(io.BytesIO(live.weights_file(params, "tanh"))))
+    model.load_state_dict(torch.load(io.BytesIO(network.weights_file(params, "tanh"))))
     X = torch.randn(5, 2)
     from core.network import forward
     assert torch.allclose(model(X), forward(params, X, "tanh")[0], atol=1e-6)

@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from core import data
+from core import data, network
 from core.network import init_mlp, to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
@@ -123,5 +123,5 @@ def test_exported_script_prints_the_page_numbers_and_weights_load():
     X, y = data.make_2d("spiral", n=1250, noise=0.1, seed=0, n_classes=3)
     params = init_mlp([2, 32, 3], seed=0)
     model = torch.nn.Sequential(torch.nn.Linear(2, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3))
-    model.load_state_dict(torch.load(io.BytesIO(live.weights_file(params))))
+    model.load_state_dict(torch.load(io.BytesIO(network.weights_file(params))))
     assert torch.allclose(model(X), to_torch_sequential(params)(X))

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import data, digits, metrics
+from core import data, digits, metrics, network
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
 
@@ -52,7 +52,7 @@ def measured_accuracy(n_test):
 def sequential_weights():
     """The shipped weights as the bytes of an nn.Sequential state_dict (made once per server)."""
     params, _ = load_model()
-    return digits.weights_file(params)
+    return network.weights_file(params)
 
 
 if not MODEL_PATH.exists():

@@ -3,7 +3,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import data, shuffling
+from core import data, network, shuffling
 
 ui.header(
     "6 · Shuffling & batching",
@@ -132,7 +132,7 @@ with d1:
                        key="bat_download")
 with d2:
     best = curves["reshuffled every epoch"]
-    st.download_button("Download the reshuffled network's weights", shuffling.weights_bytes(best["params"]),
+    st.download_button("Download the reshuffled network's weights", network.weights_file(best["params"]),
                        file_name="batching_reshuffled.pt", mime="application/octet-stream",
                        icon=":material/download:", key="bat_weights")
 st.caption("The script rebuilds the batches and the three training runs above with the `core` package (run it "

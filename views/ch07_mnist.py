@@ -1,13 +1,10 @@
 """Chapter 7b: the from-scratch training loop on real MNIST digits."""
-import io
-
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 import ui
-from core import data, mnist_runs, train
+from core import data, mnist_runs, network, train
 
 ui.header(
     "7b · Training on MNIST",
@@ -83,10 +80,9 @@ if st.button("Train", key="mnist_train", type="primary", icon=":material/play_ar
                                            progress=lambda f, msg: bar.progress(f, text=msg), **settings)
     bar.empty()
     params = result["params"]
-    weights = io.BytesIO()
-    torch.save(mnist_runs.params_to_state_dict(params), weights)   # loads into nn.Sequential(Linear, ReLU, Linear)
     st.session_state["mnist_result"] = {
-        "weights": weights.getvalue(),
+        # loads into nn.Sequential(Linear, ReLU, Linear)
+        "weights": network.state_dict_bytes(mnist_runs.params_to_state_dict(params)),
         "settings": settings,
         "history": result["history"],
         "diverged": result["diverged"],

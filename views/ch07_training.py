@@ -401,7 +401,7 @@ def live_view():
                        "({:.6g}, {:.6g}), those of the training points.".format(*d["mean"].tolist(), *d["std"].tolist())
                        if using_csv else "")
             st.download_button("Download the weights (nn.Sequential state_dict)",
-                               live.weights_file(state["params"], activation), file_name="live_training_weights.pt",
+                               network.weights_file(state["params"], activation), file_name="live_training_weights.pt",
                                icon=":material/download:", key="tr_dl_weights",
                                help=f"torch.load it into nn.Sequential(Linear, {activation}, ..., Linear) of sizes "
                                     f"{sizes}.{scaling}")

@@ -85,7 +85,7 @@ def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, s
                       acc_torch=metrics.accuracy(pred_torch, y_test),
                       same=(pred_scratch == pred_torch).float().mean().item(),
                       n_same=int((pred_scratch == pred_torch).sum()))
-        result["weights"] = live.weights_file(last["params"])
+        result["weights"] = network.weights_file(last["params"])
     return result
 
 
