@@ -11,6 +11,7 @@ from ui import registry
 torch.set_num_threads(1)
 
 
+@st.cache_resource  # a setting of the server process: once is enough, not on every rerun
 def return_freed_memory_to_the_system():
     """Ask glibc to hand large freed blocks (>= 1 MB, e.g. a 25 MB evaluation chunk) straight back to the OS.
 
