@@ -26,7 +26,6 @@ def load_model():
     return digits.load_weights(MODEL_PATH), digits.load_model_info(MODEL_PATH)
 
 
-@st.cache_resource(show_spinner=False)
 def held_out_digits(n_test):
     """The MNIST images the model never trained on: (X [N, 784], y [N]) or None when MNIST is missing."""
     if not data.mnist_available("test"):

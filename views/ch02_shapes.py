@@ -23,9 +23,8 @@ with ui.more_controls():
     seed = ui.seed("shape_seed")
 
 
-@st.cache_resource(show_spinner=False)
 def mnist_test():
-    """The MNIST test split, read once and shared read-only by every session (None when missing)."""
+    """The shared MNIST test split (ui.mnist_float, read once per server), or why it is missing."""
     try:
         return ui.mnist_float("test")
     except data.MnistError as err:

@@ -34,9 +34,8 @@ with st.sidebar:
 sizes = (n_in, n_hid, n_cls) if tiny else (784, 128, 10)
 
 
-@st.cache_resource(show_spinner=False)
 def mnist_test():
-    """The MNIST test split, shared read-only by every session (None when it is not on disk)."""
+    """The shared MNIST test split (ui.mnist_float, read once per server), or None when it is not on disk."""
     try:
         return ui.mnist_float("test")
     except data.MnistError:

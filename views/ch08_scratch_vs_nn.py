@@ -43,16 +43,10 @@ with ui.more_controls():
 optimizer = opt_label.lower()
 
 
-@st.cache_resource(show_spinner="Reading MNIST ...")
-def mnist_test_split():
-    """The 10,000 MNIST test images, read once and shared read-only by every session."""
-    return ui.mnist_float("test")
-
-
 def get_data(dataset, n_train, seed):
     """(X_train, y_train, X_held_out, y_held_out, a sentence on where they came from)."""
     if dataset == "MNIST":
-        X, y = mnist_test_split()
+        X, y = ui.mnist_float("test")
         n = min(n_train, X.shape[0] - MNIST_HELD_OUT)
         return (X[:n], y[:n], X[-MNIST_HELD_OUT:], y[-MNIST_HELD_OUT:],
                 f"MNIST: the first {n:,} test-split images to train on, the last {MNIST_HELD_OUT:,} held out")
