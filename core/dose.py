@@ -99,37 +99,83 @@ def residuals(params, doses=None, targets=None):
         return targets - dose_forward(as_tensors(params), doses)["output"]
 
 
-def train_final_bias_torch(params, lr=0.1, start_bias=0.0, tol=1e-4, max_epochs=100):
-    """The tutorial's own recipe: an nn.Module with frozen nn.Parameters and torch.optim.SGD.
+# What the tutorial printed for its own settings (TUTORIAL_PARAMS, lr 0.1, bias starting at 0): a citation,
+# compared on the page with what train_final_bias computes, never shown in its place.
+TUTORIAL_PRINTOUT = {"steps": 34, "final_bias": "-16.0019"}
 
-    Returns (stop_epoch or None, final bias) for comparison with train_final_bias.
+
+def matches_printout(history):
+    """Does a training run end like the tutorial's printout (stop after 34 steps, final bias -16.0019 to 4 places)?"""
+    return (history["stop_epoch"] == TUTORIAL_PRINTOUT["steps"]
+            and f"{history['final_bias']:.4f}" == TUTORIAL_PRINTOUT["final_bias"])
+
+
+class DoseNet(torch.nn.Module):
+    """The tutorial's network as an nn.Module: six frozen nn.Parameters and one trainable final_bias.
+
+    requires_grad=False freezes a parameter: autograd computes no gradient for it, so no optimizer moves it.
+    Every parameter is built from a given number, so creating a DoseNet draws no random numbers.
     """
-    class DoseNet(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            for name, value in params.items():
-                trainable = name == "final_bias"
-                start = start_bias if trainable else value
-                setattr(self, name, torch.nn.Parameter(torch.tensor(float(start)), requires_grad=trainable))
 
-        def forward(self, dose):
-            return dose_forward(dict(self.named_parameters()), dose)["output"]
+    def __init__(self, params, start_bias=0.0):
+        super().__init__()
+        for name, value in params.items():
+            trainable = name == "final_bias"
+            start = start_bias if trainable else value
+            setattr(self, name, torch.nn.Parameter(torch.tensor(float(start)), requires_grad=trainable))
 
-    model = DoseNet()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    doses = torch.tensor(TRAIN_DOSES)
-    targets = torch.tensor(TRAIN_EFFECT)
+    def forward(self, dose):  # dose [N] (or 0-d) -> effectiveness, same shape
+        top = F.relu(dose * self.w00 + self.b00) * self.w01
+        bottom = F.relu(dose * self.w10 + self.b10) * self.w11
+        return F.relu(top + bottom + self.final_bias)
+
+
+def train_final_bias_module(params, lr=0.1, start_bias=0.0, tol=1e-4, max_epochs=100, curve_points=201):
+    """The tutorial's own recipe: DoseNet (frozen weights), torch.optim.SGD over the trainable parameter only.
+
+    The same epochs, stopping rules and history as train_final_bias, plus
+    "trainable": names of the parameters the optimizer was given, and
+    "curve": the trained model's output at curve_points doses in [0, 1], detached from the graph for plotting.
+    """
+    model = DoseNet(params, start_bias)
+    trainable = [p for p in model.parameters() if p.requires_grad]  # [final_bias]
+    optimizer = torch.optim.SGD(trainable, lr=lr)
+    doses = torch.tensor(TRAIN_DOSES)  # [3]
+    targets = torch.tensor(TRAIN_EFFECT)  # [3]
+    history = {"bias": [], "loss": [], "grad": [], "stop_epoch": None, "diverged": False, "stuck": False,
+               "trainable": [n for n, p in model.named_parameters() if p.requires_grad]}
     for epoch in range(max_epochs):
         total_loss = 0.0
         for dose, target in zip(doses, targets):
             loss = (model(dose) - target) ** 2
-            loss.backward()
+            loss.backward()  # adds this point's gradient to final_bias.grad
             total_loss += loss.item()
+        history["bias"].append(model.final_bias.item())
+        history["loss"].append(total_loss)
+        history["grad"].append(model.final_bias.grad.item())
+        if not math.isfinite(total_loss) or abs(model.final_bias.item()) > 1e6:
+            history["diverged"] = True
+            break
         if total_loss < tol:
-            return epoch, float(model.final_bias.detach())
+            history["stop_epoch"] = epoch
+            break
+        if model.final_bias.grad.item() == 0:
+            history["stuck"] = True
+            break
         optimizer.step()
         optimizer.zero_grad()
-    return None, float(model.final_bias.detach())
+    history["final_bias"] = float(model.final_bias.detach())
+    output = model(torch.linspace(0, 1, curve_points))  # [curve_points], still part of the autograd graph
+    history["curve"] = output.detach().tolist()  # .detach(): plain numbers, no graph, safe to plot
+    return history
+
+
+def compare_loop_and_module(loop, module):
+    """How far apart two training histories are: same stop epoch? largest |bias difference| over the epochs."""
+    same_length = len(loop["bias"]) == len(module["bias"])
+    diffs = [abs(a - b) for a, b in zip(loop["bias"], module["bias"])]
+    return {"same_stop": loop["stop_epoch"] == module["stop_epoch"] and same_length,
+            "max_bias_diff": max(diffs) if diffs else 0.0, "epochs": len(diffs)}
 
 
 def script_dose(params, lr=0.1, start_bias=0.0, max_epochs=100):

@@ -31,10 +31,29 @@ def test_reproduces_tutorial_stop_epoch_and_final_bias_exactly():
 
 
 def test_same_as_nn_module_with_torch_optim_sgd():
-    for lr, start in [(0.1, 0.0), (0.05, 3.0), (0.3, -5.0)]:
+    for lr, start in [(0.1, 0.0), (0.05, 3.0), (0.3, -5.0), (2.0, 0.0)]:
         hist = dose.train_final_bias(dose.TUTORIAL_PARAMS, lr=lr, start_bias=start)
-        epoch, bias = dose.train_final_bias_torch(dose.TUTORIAL_PARAMS, lr=lr, start_bias=start)
-        assert hist["stop_epoch"] == epoch and hist["final_bias"] == bias
+        mod = dose.train_final_bias_module(dose.TUTORIAL_PARAMS, lr=lr, start_bias=start)
+        assert hist["stop_epoch"] == mod["stop_epoch"] and hist["final_bias"] == mod["final_bias"]
+        assert hist["bias"] == mod["bias"] and hist["stuck"] == mod["stuck"]
+        cmp = dose.compare_loop_and_module(hist, mod)
+        assert cmp["same_stop"] and cmp["max_bias_diff"] == 0.0 and cmp["epochs"] == len(hist["bias"])
+
+
+def test_module_freezes_six_numbers_and_trains_only_the_bias():
+    rng = torch.get_rng_state()
+    model = dose.DoseNet(dose.TUTORIAL_PARAMS, start_bias=0.0)
+    assert torch.equal(torch.get_rng_state(), rng)  # built from given numbers: no random draw
+    assert [n for n, p in model.named_parameters() if p.requires_grad] == ["final_bias"]
+    mod = dose.train_final_bias_module(dose.TUTORIAL_PARAMS)
+    assert mod["trainable"] == ["final_bias"] and mod["stop_epoch"] == 34
+    # the detached curve is the trained network's output, as the hand-written forward computes it
+    trained = dose.as_tensors({**dose.TUTORIAL_PARAMS, "final_bias": mod["final_bias"]})
+    expected = dose.dose_forward(trained, torch.linspace(0, 1, 201))["output"]
+    assert torch.equal(torch.tensor(mod["curve"]), expected)
+    # a different run is told apart from the tutorial's printout
+    assert dose.matches_printout(mod)
+    assert not dose.matches_printout(dose.train_final_bias(dose.TUTORIAL_PARAMS, lr=0.05))
 
 
 def test_gradient_accumulates_over_the_three_points():

@@ -43,3 +43,49 @@ def test_link_restores_values_and_bad_link_warns():
     assert at.slider(key="fn_w01").value == -30.0 and at.select_slider(key="fn_lr").value == 0.05
     at = open_page(PAGE, query={"fn_w01": "abc"})
     assert at.slider(key="fn_w01").value == -40.8 and at.warning
+
+
+def _printout_caption(at):
+    return next(c.value for c in at.caption if "tutorial's printout" in c.value)
+
+
+def test_printout_sentence_is_derived_from_the_computed_run(monkeypatch):
+    import streamlit as st
+
+    from core import dose
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert ("training stopped after 34 steps with the final bias at -16.0019: the same as the tutorial's printout"
+            in _printout_caption(at))
+    real = dose.train_final_bias
+
+    def shifted(*args, **kwargs):  # a run that ends elsewhere: the sentence must follow the numbers
+        history = real(*args, **kwargs)
+        return {**history, "final_bias": history["final_bias"] + 1.0}
+
+    monkeypatch.setattr(dose, "train_final_bias", shifted)
+    st.cache_data.clear()
+    try:
+        at = open_page(PAGE)
+        assert_no_exception(at)
+        caption = _printout_caption(at)
+        assert "final bias at -15.0019" in caption and "differs from the tutorial's printout" in caption
+        assert "-16.0019" not in caption.split(":")[0]
+    finally:
+        st.cache_data.clear()  # no shifted result may outlive this test
+
+
+def test_nn_module_version_with_frozen_weights_matches_the_loop():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert metric(at, "nn.Module: stopped at epoch") == "34" == metric(at, "Stopped at epoch")
+    assert metric(at, "nn.Module: final bias") == metric(at, "Final bias") == "-16.0019"
+    assert metric(at, "Parameters the optimizer trains") == "final_bias"
+    assert metric(at, "max |bias (loop) - bias (nn.Module)|") == "0.0e+00"
+    code = "\n".join(c.value for c in at.code)
+    assert "class DoseNet(torch.nn.Module)" in code and "requires_grad=trainable" in code
+    assert "if p.requires_grad" in code and ".detach()" in code
+    at.select_slider(key="fn_lr").set_value(0.3).run()
+    assert_no_exception(at)
+    assert metric(at, "nn.Module: stopped at epoch") == metric(at, "Stopped at epoch")
+    assert metric(at, "max |bias (loop) - bias (nn.Module)|") == "0.0e+00"

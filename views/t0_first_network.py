@@ -153,8 +153,13 @@ else:
 is_tutorial = (all(math.isclose(params[n], T[n]) for n in T if n != "final_bias") and lr == 0.1 and start == 0.0
                and max_epochs >= 35)
 if is_tutorial:
-    st.caption("With the tutorial's weights and learning rate this reproduces its printout: training stops "
-               "at epoch 34 with the final bias at -16.0019.")
+    printed = dose.TUTORIAL_PRINTOUT
+    ran = (f"training stopped after {hist['stop_epoch']} steps with the final bias at {hist['final_bias']:.4f}"
+           if hist["stop_epoch"] is not None else f"training did not stop; the final bias is {hist['final_bias']:.4f}")
+    verdict = ("the same as the tutorial's printout" if dose.matches_printout(hist)
+               else "which differs from the tutorial's printout")
+    st.caption(f"With the tutorial's weights and learning rate, {ran}: {verdict} (about {printed['steps']} steps, "
+               f"final bias {printed['final_bias']}).")
 
 fig = make_subplots(rows=1, cols=2, subplot_titles=("Bias at the start of each epoch",
                                                     "Total squared error per epoch (log scale)"))
@@ -199,4 +204,51 @@ ui.explain(
     title="Why the bias lands near -16",
 )
 ui.show_source(dose.train_final_bias)
+
+# ------------------------------------------------------- the nn.Module way
+st.subheader("3 · The same training, written the tutorial's way")
+st.markdown(
+    "The tutorial does not write the loop with a loose bias tensor: it wraps the seven numbers in an "
+    "`nn.Module`, freezes six of them with `requires_grad=False`, gives `torch.optim.SGD` the one parameter "
+    "that is still trainable, and calls `.detach()` on the model's output before plotting it. Below, that "
+    "version runs with the settings above and is compared, epoch by epoch, with the loop of section 2."
+)
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def train_module(values, lr, start, max_epochs):
+    return dose.train_final_bias_module(dict(values), lr=lr, start_bias=start, max_epochs=max_epochs)
+
+
+mod = train_module(tuple(params.items()), lr, start, max_epochs)
+same = dose.compare_loop_and_module(hist, mod)
+m = st.columns(4)
+m[0].metric("nn.Module: stopped at epoch", mod["stop_epoch"] if mod["stop_epoch"] is not None else "did not stop")
+m[1].metric("nn.Module: final bias", f"{mod['final_bias']:.4f}")
+m[2].metric("Parameters the optimizer trains", ", ".join(mod["trainable"]),
+            help="[name for name, p in model.named_parameters() if p.requires_grad]")
+m[3].metric("max |bias (loop) - bias (nn.Module)|", f"{same['max_bias_diff']:.1e}",
+            help=f"Largest difference of the bias over the {same['epochs']} epochs both ran.")
+st.markdown(f"Same stopping epoch as the hand-written loop: **{'yes' if same['same_stop'] else 'no'}**; "
+            f"largest difference of the bias at the start of any of the {same['epochs']} epochs: "
+            f"**{same['max_bias_diff']:.1e}**.")
+fig = go.Figure()
+fig.add_scatter(x=trained["dose"], y=trained["output"], name="hand-written loop's network",
+                line=dict(color=ui.COLORS["correct"], width=6))
+fig.add_scatter(x=trained["dose"], y=mod["curve"], name="DoseNet after training: model(doses).detach()",
+                line=dict(color=ui.COLORS["forward"], dash="dash", width=3))
+fig.add_scatter(x=dose.TRAIN_DOSES, y=dose.TRAIN_EFFECT, mode="markers", name="training points",
+                marker=dict(color="black", size=12, symbol="diamond"))
+fig.update_layout(height=320, xaxis_title="dose", yaxis_title="effectiveness", legend=dict(orientation="h", y=-0.25))
+ui.plot(fig, key="fn_module")
+ui.explain(
+    "`model(doses)` returns a tensor that still belongs to the autograd graph (it depends on `final_bias`, "
+    "which requires a gradient). `.detach()` gives the same numbers without the graph, which is what a "
+    "plotting library needs. Freezing with `requires_grad=False` means autograd computes no gradient for those "
+    "six numbers, so even an optimizer handed every parameter could not move them; here it is handed only "
+    "the trainable one.",
+    title="requires_grad=False and .detach()",
+)
+ui.show_source(dose.DoseNet, dose.train_final_bias_module, dose.compare_loop_and_module,
+               title="The nn.Module version that ran")
 ui.download_script(dose.script_dose(params, lr=lr, start_bias=start, max_epochs=max_epochs), "first_network.py", key="fn_dl")
