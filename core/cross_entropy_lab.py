@@ -18,6 +18,46 @@ from core.losses import (cross_entropy, cross_entropy_grad, cross_entropy_per_ex
 
 # exp(x) overflows float32 once x > log(largest float32) = 88.72...
 FLOAT32_EXP_LIMIT = math.log(torch.finfo(torch.float32).max)
+# exp(x) is below the smallest positive float32 (2^-149, a subnormal) once x < log(2^-149) = -103.28...,
+# and rounds to 0 a little further down
+# exp(x) is below the smallest normal float32 (2^-126) once x < -87.34...: fewer significant bits down there
+FLOAT32_EXP_NORMAL_FLOOR = math.log(torch.finfo(torch.float32).smallest_normal)
+FLOAT32_EXP_FLOOR = math.log(torch.finfo(torch.float32).smallest_normal * torch.finfo(torch.float32).eps)
+NAIVE_TOLERANCE = 1e-6  # naive and stable softmax closer than this count as the same
+
+
+def naive_softmax_report(z):
+    """What happened inside the naive softmax exp(z) / sum(exp(z)) of one row z [C] (float32), from its numbers.
+
+    Returns {"status", "n_inf", "n_zero", "n_classes", "exp_sum", "max_z", "min_z", "max_diff"}:
+      n_inf / n_zero   how many exp(z) overflowed to inf / underflowed to exactly 0
+      exp_sum          the naive denominator sum(exp(z)) (inf or 0 when it broke)
+      max_diff         largest |naive - stable| over the finite entries (nan if none)
+      status           "overflow":     some exp(z) is inf, so the sum is inf and inf / inf = nan
+                       "sum_overflow": every exp(z) fits but the sum is inf, so every entry is x / inf = 0
+                       "underflow":    every exp(z) is 0, so the sum is 0 and 0 / 0 = nan
+                       "inaccurate":   finite, but further than NAIVE_TOLERANCE from the stable softmax
+                       "ok":           the same as the stable softmax
+    """
+    z = torch.as_tensor(z, dtype=torch.float32).reshape(1, -1)  # [1, C]
+    e = torch.exp(z)  # [1, C]
+    exp_sum = e.sum().item()
+    naive, stable = naive_softmax(z), softmax(z)  # [1, C] each
+    finite = torch.isfinite(naive)
+    max_diff = (naive - stable).abs()[finite].max().item() if finite.any() else math.nan
+    n_inf, n_zero = int(torch.isinf(e).sum()), int((e == 0).sum())
+    if n_inf:
+        status = "overflow"
+    elif math.isinf(exp_sum):
+        status = "sum_overflow"
+    elif exp_sum == 0:
+        status = "underflow"
+    elif not finite.all() or max_diff > NAIVE_TOLERANCE:
+        status = "inaccurate"
+    else:
+        status = "ok"
+    return {"status": status, "n_inf": n_inf, "n_zero": n_zero, "n_classes": z.shape[1], "exp_sum": exp_sum,
+            "max_z": z.max().item(), "min_z": z.min().item(), "max_diff": max_diff}
 
 
 def softmax_vjp(probs, grad_probs):
@@ -53,6 +93,7 @@ def explore(logits, target, scale=1.0):
       grad             dLoss/dz = softmax(z) - one_hot(y)  (one example, so no division by the batch)
       mse_loss, mse_grad   the same for MSE on the probabilities
       p_correct        probability of the correct class
+      naive            naive_softmax_report(z): whether, and how, the naive softmax broke
     """
     z = torch.as_tensor(logits, dtype=torch.float32).reshape(1, -1) * scale  # [1, C]
     y = torch.tensor([target])  # [1]
@@ -72,6 +113,7 @@ def explore(logits, target, scale=1.0):
         "grad": cross_entropy_grad(z, y)[0].tolist(),  # divided by B = 1
         "mse_loss": mse.item(),
         "mse_grad": mse_g[0].tolist(),
+        "naive": naive_softmax_report(z[0]),
     }
 
 

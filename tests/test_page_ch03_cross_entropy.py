@@ -116,3 +116,44 @@ def test_exported_script_reproduces_the_page(tmp_path):
     assert printed["mse_loss"] == metric(at, "MSE loss")
     assert printed["abs_diff_vs_F.cross_entropy"] == metric(at, "|ours - F.cross_entropy|")
     assert printed["naive_softmax_finite"] == "False"  # 6.5 * 20 = 130 > 88.7
+
+
+def test_naive_softmax_report_tells_overflow_from_underflow():
+    over = lab.naive_softmax_report([2000.0, 1000.0, 100.0, -1000.0])
+    assert over["status"] == "overflow" and over["n_inf"] == 3 and math.isinf(over["exp_sum"])
+    under = lab.naive_softmax_report([-200.0, -400.0, -300.0, -500.0])
+    assert under["status"] == "underflow" and under["n_zero"] == 4 and under["exp_sum"] == 0.0
+    assert under["max_z"] < lab.FLOAT32_EXP_FLOOR
+    # every exp fits (exp(88) = 1.65e38) but three of them overflow the sum: naive gives 0, not nan
+    total = lab.naive_softmax_report([88.0, 88.0, 88.0, 10.0])
+    assert total["status"] == "sum_overflow" and total["n_inf"] == 0 and total["max_diff"] > 0.3
+    # logits near -100: exp is subnormal, the naive softmax returns numbers that are visibly wrong
+    assert lab.naive_softmax_report([-100.0, -101.0, -102.0])["status"] == "inaccurate"
+    assert lab.naive_softmax_report([2.0, 1.0, 0.1, -1.0])["status"] == "ok"
+
+
+def test_all_negative_logits_at_scale_200_say_underflow_not_overflow():
+    """z = -200 ... -500: every exp is 0 and 0 / 0 = nan; no z is above 88.72, so no 'overflow' on screen."""
+    at = open_page(PAGE)
+    for i, v in enumerate([-1.0, -2.0, -1.5, -2.5]):
+        at.slider(key=f"ce_z{i}").set_value(v).run()
+    at.select_slider(key="ce_scale").set_value(200.0).run()
+    assert_no_exception(at)
+    assert len(at.error) == 1
+    text = at.error[0].value
+    assert "underflow" in text and "0 / 0 = nan" in text and "z = -200.0" in text
+    assert "overflow" not in text.replace("overflows", "").replace("**underflow**", "")
+    assert "inf / inf" not in text
+    table = at.dataframe[0].value
+    assert set(table["exp(z) (naive)"]) == {"0"} and set(table["naive softmax"]) == {"nan"}
+
+
+def test_sum_overflow_is_not_reported_as_working():
+    """Three logits of 88: each exp fits in float32, their sum does not; naive gives 0 everywhere."""
+    at = open_page(PAGE)
+    for i, v in enumerate([8.8, 8.8, 8.8, 1.0]):
+        at.slider(key=f"ce_z{i}").set_value(v).run()
+    at.select_slider(key="ce_scale").set_value(10.0).run()
+    assert_no_exception(at)
+    assert not at.success
+    assert at.error and "without a single inf" in at.error[0].value

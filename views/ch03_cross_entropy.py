@@ -35,7 +35,9 @@ with left:
         with slider_cols[i % 2]:
             z.append(ui.slider(f"Logit z{i}", -10.0, 10.0, DEFAULTS[i], step=0.1, key=f"ce_z{i}"))
     scale = ui.select_slider("Scale: multiply every logit by", SCALES, 1.0, key="ce_scale",
-                             help="Large scales push the logits past 88, where exp() overflows float32.")
+                             help=f"Large scales push the logits above {lab.FLOAT32_EXP_LIMIT:.2f}, where exp() overflows "
+                                  f"float32 to inf, or all of them below {lab.FLOAT32_EXP_FLOOR:.2f}, where every "
+                                  "exp() underflows to 0.")
 
 
 
@@ -51,7 +53,6 @@ def two_panels(left_title, right_title, height):
 
 res = lab.explore(z, y, scale)
 classes = [str(i) for i in range(n)]  # class labels on the axes
-naive_ok = all(math.isfinite(v) for v in res["naive_probs"])
 
 with right:
     m = st.columns(4)
@@ -102,14 +103,36 @@ with c2:
                     "stable softmax": fmt(ps)}
                    for c, zs, e, pn, ps in zip(classes, res["z"], res["exp_naive"], res["naive_probs"],
                                                res["probs"])], width="stretch")
-    if naive_ok:
-        st.success("At this scale the naive softmax still works: every exp(z) fits in float32 "
-                   f"(largest z = {max(res['z']):.1f}, the limit is about {lab.FLOAT32_EXP_LIMIT:.2f}).",
-                   icon=":material/check_circle:")
-    else:
-        st.error(f"The naive softmax broke: exp(z) overflowed to inf for z above {lab.FLOAT32_EXP_LIMIT:.2f}, "
-                 "and inf / inf = nan. The stable softmax subtracted the largest logit first, so its largest "
-                 "exp is exp(0) = 1 and nothing overflows.", icon=":material/error:")
+    nv = res["naive"]  # what happened inside the naive softmax, measured
+    stable_note = ("The stable softmax subtracted the largest logit first, so its largest exp is exp(0) = 1 and "
+                   "the sum lies between 1 and the number of classes: nothing overflows and nothing divides by 0.")
+    if nv["status"] == "ok":
+        st.success(f"At this scale the naive softmax still works: it agrees with the stable softmax to within "
+                   f"{nv['max_diff']:.1e} (z from {nv['min_z']:.1f} to {nv['max_z']:.1f}; exp(z) overflows float32 "
+                   f"above {lab.FLOAT32_EXP_LIMIT:.2f}).", icon=":material/check_circle:")
+    elif nv["status"] == "overflow":
+        rest = (f" The other {nv['n_classes'] - nv['n_inf']} came out as a finite number / inf = 0."
+                if nv["n_inf"] < nv["n_classes"] else "")
+        st.error(f"The naive softmax broke by **overflow**: exp(z) was inf for {nv['n_inf']} of the "
+                 f"{nv['n_classes']} logits (the largest, z = {nv['max_z']:.1f}, is above "
+                 f"{lab.FLOAT32_EXP_LIMIT:.2f}), so the sum was inf and each of those entries is inf / inf = nan."
+                 f"{rest} {stable_note}", icon=":material/error:")
+    elif nv["status"] == "sum_overflow":
+        st.error(f"The naive softmax broke without a single inf: every exp(z) fits in float32 (the largest logit, "
+                 f"z = {nv['max_z']:.1f}, is below {lab.FLOAT32_EXP_LIMIT:.2f}), but their sum does not. The sum "
+                 f"was inf, so every entry came out as a finite number / inf = 0. {stable_note}",
+                 icon=":material/error:")
+    elif nv["status"] == "underflow":
+        st.error(f"The naive softmax broke by **underflow**: exp(z) was exactly 0 for all {nv['n_classes']} "
+                 f"logits (even the largest, z = {nv['max_z']:.1f}, is below {lab.FLOAT32_EXP_FLOOR:.2f}, where "
+                 f"exp(z) is smaller than the smallest positive float32), so the sum was 0 and 0 / 0 = nan. "
+                 f"{stable_note}", icon=":material/error:")
+    else:  # inaccurate
+        why = (f" Every exp(z) here is below the smallest normal float32 (exp({lab.FLOAT32_EXP_NORMAL_FLOOR:.2f})), "
+               "where float32 keeps fewer significant digits." if nv["max_z"] < lab.FLOAT32_EXP_NORMAL_FLOOR else "")
+        st.warning(f"The naive softmax returned numbers, but they are off by up to {nv['max_diff']:.1e} from the "
+                   f"stable softmax (largest logit z = {nv['max_z']:.1f}).{why} {stable_note}",
+                   icon=":material/warning:")
 
 # ---------------------------------------------------------------- CE vs MSE when confidently wrong
 st.subheader("Why not mean squared error? Slide the correct logit from very wrong to very right")
@@ -139,11 +162,13 @@ ui.explain(
     "**Softmax** exponentiates each logit and divides by the total, so the outputs are positive and sum to 1. "
     "Adding the same number to every logit changes nothing, because it multiplies every exp by the same "
     "factor, which cancels in the division.\n\n"
-    "**Overflow.** float32 cannot hold exp(z) for z above about 88.7: it becomes inf, and inf / inf is nan. "
+    f"**Overflow and underflow.** float32 cannot hold exp(z) for z above {lab.FLOAT32_EXP_LIMIT:.2f}: it becomes "
+    f"inf, and inf / inf is nan. Below {lab.FLOAT32_EXP_FLOOR:.2f} exp(z) is smaller than the smallest positive "
+    "float32 and rounds to 0; when that happens to every logit the sum is 0, and 0 / 0 is nan too. "
     "The stable softmax subtracts the largest logit before exponentiating (allowed, by the point above): the "
-    "largest exp is then exactly 1 and the others lie between 0 and 1.\n\n"
+    "largest exp is then exactly 1, the others lie between 0 and 1, and the sum is at least 1.\n\n"
     "**Cross-entropy** only looks at the probability of the correct class: -log(p). Certain and right "
-    "(p = 1) costs 0; p = 0.5 costs 0.69; certain and wrong costs without limit. Its gradient with respect "
+    f"(p = 1) costs 0; p = 0.5 costs -log(0.5) = {-math.log(0.5):.2f}; certain and wrong costs without limit. Its gradient with respect "
     "to the logits is simply softmax(z) - one_hot(y). For a batch of B examples the loss is the mean, so "
     "each row's gradient is divided by B; here B = 1.\n\n"
     "**The check.** The metric `|ours - F.cross_entropy|` compares our loss with PyTorch's built-in on the "
