@@ -11,10 +11,13 @@ Three parts:
   3. load_mnist, download_mnist - the MNIST digits, read straight from the IDX .gz files;
      load_mnist_pixels, to_float, as_float - the same kept as uint8, made float32 a batch at a time
 
-Run `python -m core.data download` to fetch MNIST into <repo>/data/mnist.
+MNIST's 10,000-image test split is committed in <repo>/datasets/mnist (always there, offline too).
+Run `python -m core.data download` to fetch full MNIST (the 60,000 training images as well) into
+<repo>/data/mnist.
 """
 
 import csv
+import errno
 import gzip
 import hashlib
 import http.client
@@ -24,6 +27,7 @@ import os
 import struct
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -476,6 +480,9 @@ IDX_LABELS_MAGIC = 2049  # ... of a labels file
 
 # <repo>/data/mnist: git-ignored, where download_mnist() puts the files by default.
 PROJECT_MNIST_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist"
+# <repo>/datasets/mnist: committed, the 10,000-image test split only (the last place load_mnist looks).
+EMBEDDED_MNIST_DIR = Path(__file__).resolve().parents[1] / "datasets" / "mnist"
+DOWNLOAD_DEADLINE_S = 300.0   # a whole download_mnist call; 11.6 MB needs 300 s only below 40 kB/s
 DOWNLOAD_HINT = ("run `python -m core.data download` (or call core.data.download_mnist()) "
                  "to fetch it, or set MNIST_DIR to a folder that holds the .gz files")
 
@@ -502,13 +509,15 @@ def _check_split(split):
 
 
 def mnist_search_dirs(root=None):
-    """The folders load_mnist looks in, in order: root, $MNIST_DIR, <repo>/data/mnist."""
+    """The folders load_mnist looks in, in order: root, $MNIST_DIR, <repo>/data/mnist (downloads),
+    <repo>/datasets/mnist (the committed test split, so "test" is always found)."""
     dirs = []
     if root is not None:
         dirs.append(Path(root))
     if os.environ.get("MNIST_DIR"):
         dirs.append(Path(os.environ["MNIST_DIR"]))
     dirs.append(PROJECT_MNIST_DIR)
+    dirs.append(EMBEDDED_MNIST_DIR)
     unique = []
     for d in dirs:
         if d not in unique:
@@ -572,7 +581,7 @@ def load_mnist(split="test", root=None):
     """MNIST digits as X [N, 784] float32 in [0, 1] and y [N] int64 in 0..9.
 
     split "train" (N = 60,000) or "test" (N = 10,000). Looks for the standard IDX
-    .gz files in root, then $MNIST_DIR, then <repo>/data/mnist.
+    .gz files in root, then $MNIST_DIR, then <repo>/data/mnist, then <repo>/datasets/mnist (test only).
     """
     X, y = load_mnist_pixels(split, root)   # [N, 784] uint8, [N] int64
     return to_float(X), y                   # [N, 784] float32 in [0, 1]
@@ -633,26 +642,48 @@ def _md5(path):
     return h.hexdigest()
 
 
-def _fetch(url, dest, md5, timeout, report):
+def _fetch(url, dest, md5, size, timeout, deadline, report):
     """Stream url into a temporary file next to dest; rename it to dest only when complete
-    and its md5 matches. The temporary file is deleted on any failure."""
+    and its md5 matches. The temporary file is deleted on any failure.
+
+    size      the file's length in bytes (MNIST_BYTES): a mirror that announces another length, or
+              sends more, is cut off at once instead of filling the disk with an endless stream
+    deadline  time.monotonic() by which the file must be complete. Every wait on the network
+              (connecting, each read) is limited to what is left of it, and each read returns what
+              has arrived (read1), so a mirror trickling one byte every few seconds is stopped too.
+    """
+    def seconds_left():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise MnistDownloadError(f"{url} was too slow: {got:,} of {size:,} bytes arrived before the "
+                                     "time limit")
+        return left
+
+    got = 0
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         h = hashlib.md5()
-        got = 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        with os.fdopen(fd, "wb") as out, \
+                urllib.request.urlopen(url, timeout=min(timeout, seconds_left())) as resp:
             length = resp.headers.get("Content-Length")
             length = int(length) if length and length.isdigit() else None
+            if length is not None and length != size:
+                raise MnistDownloadError(f"{url} offers {length:,} bytes, but the file has {size:,} "
+                                         "(a wrong file or an error page)")
             while True:
-                chunk = resp.read(1 << 16)
+                seconds_left()
+                chunk = resp.read1(1 << 16)      # whatever has arrived, up to 64 kB: never waits for more
                 if not chunk:
                     break
+                got += len(chunk)
+                if got > size:
+                    raise MnistDownloadError(f"{url} sent more than the {size:,} bytes the file has; "
+                                             "stopped reading")
                 out.write(chunk)
                 h.update(chunk)
-                got += len(chunk)
                 report(got, length)
-        if length is not None and got != length:
-            raise MnistDownloadError(f"connection closed after {got:,} of {length:,} bytes from {url}")
+        if got != size:
+            raise MnistDownloadError(f"connection closed after {got:,} of {size:,} bytes from {url}")
         if h.hexdigest() != md5:
             raise MnistDownloadError(f"checksum mismatch for {url}: md5 {h.hexdigest()}, "
                                      f"expected {md5} (damaged or wrong file)")
@@ -665,17 +696,27 @@ def _fetch(url, dest, md5, timeout, report):
         raise
 
 
+def _disk_full(e):
+    return getattr(e, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
 def download_mnist(root=None, splits=("train", "test"), progress=None,
-                   base_url=None, timeout=30.0):
+                   base_url=None, timeout=30.0, deadline=DOWNLOAD_DEADLINE_S):
     """Download the MNIST .gz files into root (default <repo>/data/mnist); return that folder.
 
     base_url   a mirror URL or a list of them, tried in order (default MNIST_MIRRORS)
     progress   optional callback progress(fraction in [0, 1], message)
+    timeout    seconds one network wait (connect, one read) may take
+    deadline   seconds the whole call may take (DOWNLOAD_DEADLINE_S): a slow or stalled mirror
+               is given up when it runs out, however steadily it trickles
     Files already present with the right MD5 are kept. Each file is streamed to a
     temporary file in the same folder and renamed into place only once complete and
-    MD5-verified, so a failed download never leaves a partial file behind.
-    Raises MnistDownloadError with a readable message when nothing works.
+    MD5-verified, so a failed download never leaves a partial file behind; no file is read
+    past its known size (MNIST_BYTES), so an endless stream cannot fill the disk.
+    Raises MnistDownloadError with a readable message when nothing works (the disk being
+    full and the time limit are said as such).
     """
+    stop_at = time.monotonic() + float(deadline)
     folder = Path(root) if root is not None else PROJECT_MNIST_DIR
     mirrors = MNIST_MIRRORS if base_url is None else (
         [base_url] if isinstance(base_url, str) else list(base_url))
@@ -691,11 +732,19 @@ def download_mnist(root=None, splits=("train", "test"), progress=None,
         if progress is not None:
             progress(min(max(fraction, 0.0), 1.0), message)
 
+    def disk_full(name, e):
+        return MnistDownloadError(
+            f"the disk is full: no room left in {folder} for {name} ({MNIST_BYTES[name] / 1e6:.1f} MB; "
+            f"{total / 1e6:.1f} MB in all). Free some space, or pass root= a folder on another disk "
+            f"and point MNIST_DIR at it ({e.strerror or e}).")
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = tempfile.TemporaryFile(dir=folder)  # fail early on a read-only folder
         probe.close()
     except OSError as e:
+        if _disk_full(e):
+            raise disk_full(names[0], e) from e
         raise MnistDownloadError(
             f"cannot write to {folder} ({e.strerror or e}); pass root= a writable folder "
             f"(or run `python -m core.data download --root DIR`) and point MNIST_DIR at it.") from e
@@ -707,16 +756,19 @@ def download_mnist(root=None, splits=("train", "test"), progress=None,
             say(done / total, f"{name} already present")
             continue
         errors = []
+        fetched = False
         for mirror in mirrors:
+            if time.monotonic() >= stop_at:
+                break
             url = mirror.rstrip("/") + "/" + name
 
             def report(got, length, name=name, url=url):
-                size = length or MNIST_BYTES[name]
-                part = min(got / size, 1.0) * MNIST_BYTES[name]
+                part = min(got / MNIST_BYTES[name], 1.0) * MNIST_BYTES[name]
                 say((done + part) / total, f"downloading {name} from {url}: {got / 1e6:.1f} MB")
 
             try:
-                _fetch(url, dest, MNIST_MD5[name], timeout, report)
+                _fetch(url, dest, MNIST_MD5[name], MNIST_BYTES[name], timeout, stop_at, report)
+                fetched = True
                 break
             except MnistDownloadError as e:
                 errors.append(str(e))
@@ -726,15 +778,26 @@ def download_mnist(root=None, splits=("train", "test"), progress=None,
                 errors.append(f"{url}: cannot connect ({e.reason})")
             except PermissionError as e:
                 raise MnistDownloadError(f"cannot write to {folder}: {e}; pass root= a writable folder.") from e
-            except (OSError, ValueError, http.client.HTTPException) as e:  # timeouts, resets
+            except OSError as e:
+                if _disk_full(e):
+                    raise disk_full(name, e) from e
+                errors.append(f"{url}: {type(e).__name__}: {e}")   # timeouts, resets
+            except (ValueError, http.client.HTTPException) as e:
                 errors.append(f"{url}: {type(e).__name__}: {e}")
-        else:
+        if fetched:
+            done += MNIST_BYTES[name]
+            say(done / total, f"{name} downloaded and verified")
+            continue
+        tried = "\n  ".join(errors) or "(no mirror was tried)"
+        if time.monotonic() >= stop_at:
             raise MnistDownloadError(
-                f"could not download {name} from any mirror:\n  " + "\n  ".join(errors) +
-                f"\nCheck the internet connection (this machine may have none), or copy the MNIST "
-                f".gz files into {folder} by hand, or set MNIST_DIR to a folder that holds them.")
-        done += MNIST_BYTES[name]
-        say(done / total, f"{name} downloaded and verified")
+                f"the download was stopped after the {float(deadline):g} s time limit: the mirrors sent "
+                f"{name} too slowly.\n  {tried}\nTry again later, or copy the MNIST .gz files into "
+                f"{folder} by hand, or set MNIST_DIR to a folder that holds them.")
+        raise MnistDownloadError(
+            f"could not download {name} from any mirror:\n  {tried}"
+            f"\nCheck the internet connection (this machine may have none), or copy the MNIST "
+            f".gz files into {folder} by hand, or set MNIST_DIR to a folder that holds them.")
     say(1.0, f"MNIST files ready in {folder}")
     return folder
 

@@ -1,4 +1,5 @@
-"""Shared test setup: the repo root on sys.path, MNIST from ../shared/data/mnist."""
+"""Shared test setup: the repo root on sys.path; MNIST found the app's way (core.data.find_mnist_dir:
+$MNIST_DIR, data/mnist, then the test split committed in datasets/mnist), so a fresh clone needs nothing else."""
 import os
 from pathlib import Path
 
@@ -9,11 +10,10 @@ import torch
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
-# Pages and core read MNIST from $MNIST_DIR first (the real 10,000-image test split).
-if SHARED_MNIST.exists():
-    os.environ.setdefault("MNIST_DIR", str(SHARED_MNIST))
+# The deployment hides tracebacks (.streamlit/config.toml: client.showErrorDetails = "type"); tests want every
+# detail, in AppTest and in the servers the browser tests start (they inherit this environment).
+os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
 
 # Tests must be runnable from any working directory (AppTest resolves app.py against the cwd).
 os.chdir(ROOT)
@@ -21,9 +21,11 @@ os.chdir(ROOT)
 
 @pytest.fixture
 def mnist_dir():
-    if not SHARED_MNIST.exists():
-        pytest.skip(f"MNIST test split not found at {SHARED_MNIST}")
-    return SHARED_MNIST
+    """The folder the app reads MNIST's 10,000-image test split from ($MNIST_DIR is honoured)."""
+    from core import data
+    folder = data.find_mnist_dir("test")
+    assert folder is not None, f"no MNIST test split: not even the committed {data.EMBEDDED_MNIST_DIR}"
+    return folder
 
 
 @pytest.fixture

@@ -1,14 +1,17 @@
 """MNIST: reading the IDX .gz files, clear errors for bad files, downloading (core.data).
 
 The download is tested for real against a small HTTP server on 127.0.0.1 that serves
-the shared MNIST test-split files (no internet needed).
+the committed MNIST test-split files (datasets/mnist; no internet needed).
 """
 
 import gzip
+import errno
 import hashlib
 import http.server
+import os
 import struct
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,15 +21,8 @@ import core.data as data
 from core.data import (MnistCorruptError, MnistDownloadError, MnistError, MnistNotFoundError,
                        download_mnist, find_mnist_dir, load_mnist, mnist_available)
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared/data/mnist"
+EMBEDDED = data.EMBEDDED_MNIST_DIR        # the committed test split: always part of the repository
 IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
-
-
-@pytest.fixture
-def mnist_dir(monkeypatch):
-    assert (SHARED_MNIST / IMAGES).is_file(), f"shared MNIST test split missing at {SHARED_MNIST}"
-    monkeypatch.setenv("MNIST_DIR", str(SHARED_MNIST))
-    return SHARED_MNIST
 
 
 @pytest.fixture
@@ -34,6 +30,7 @@ def nowhere(monkeypatch, tmp_path):
     """No MNIST anywhere except where a test puts it."""
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "project-data-mnist")
+    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path / "embedded-mnist")
 
 
 # ---------------------------------------------------------------- loading
@@ -49,6 +46,39 @@ def test_load_real_test_split(mnist_dir):
     assert y[:5].tolist() == [7, 2, 1, 0, 4]            # the famous first test digits
     assert 0.1 < X.mean() < 0.15                        # mostly black background
     assert find_mnist_dir("test") == mnist_dir and mnist_available("test")
+
+
+def test_embedded_test_split_is_the_real_one_byte_for_byte():
+    for name in (IMAGES, LABELS):
+        assert hashlib.md5((EMBEDDED / name).read_bytes()).hexdigest() == data.MNIST_MD5[name]
+    assert "CC BY-SA 3.0" in (EMBEDDED / "README.md").read_text()
+
+
+def test_without_env_or_download_the_embedded_split_is_found(monkeypatch, tmp_path):
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "no-download-here")
+    assert find_mnist_dir("test") == EMBEDDED and not mnist_available("train")
+    X, y = data.load_mnist_pixels("test")
+    assert X.shape == (10000, 784) and y[:5].tolist() == [7, 2, 1, 0, 4]
+    X_train, y_train, X_test, y_test, source = data.mnist_train_test()
+    assert (len(X_train), len(X_test)) == (8000, 2000) and "test split only" in source
+    assert torch.equal(X_test, data.load_mnist("test")[0][-2000:])     # the last 2,000 are held out
+
+
+def test_lookup_order_root_env_download_then_embedded(monkeypatch, tmp_path):
+    root, env, download = (tmp_path / n for n in ("root", "env", "download"))
+    for folder, n in ((root, 1), (env, 2), (download, 3)):
+        folder.mkdir()
+        _write_idx_pair(folder, n=n)
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", download)
+    monkeypatch.setenv("MNIST_DIR", str(env))
+    assert data.mnist_search_dirs(root) == [root, env, download, EMBEDDED]
+    assert len(load_mnist("test", root=root)[1]) == 1
+    assert len(load_mnist("test")[1]) == 2                      # $MNIST_DIR is honoured
+    monkeypatch.delenv("MNIST_DIR")
+    assert len(load_mnist("test")[1]) == 3                      # then the downloaded data/mnist
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "empty")
+    assert len(load_mnist("test")[1]) == 10000                  # then the committed split
 
 
 def test_load_mnist_is_to_float_of_the_uint8_pixels(mnist_dir):
@@ -128,7 +158,7 @@ def test_small_valid_files_parse_exactly(nowhere, tmp_path):
 
 def test_truncated_gzip(nowhere, tmp_path):
     _write_idx_pair(tmp_path)
-    whole = (SHARED_MNIST / IMAGES).read_bytes()
+    whole = (EMBEDDED / IMAGES).read_bytes()
     (tmp_path / IMAGES).write_bytes(whole[: len(whole) // 2])
     with pytest.raises(MnistCorruptError, match=r"not a readable gzip file.*truncated.*download"):
         load_mnist("test", root=tmp_path)
@@ -175,16 +205,45 @@ def test_wrong_image_size_and_bad_label(nowhere, tmp_path):
 
 
 class _Server:
-    """Serves self.files {name: bytes} on 127.0.0.1; names in self.drop get cut half-way."""
+    """Serves self.files {name: bytes} on 127.0.0.1; names in self.drop get cut half-way.
+
+    self.bad[name] makes a bad mirror of that file: "trickle" sends one byte every 0.2 s forever,
+    "silent" sends the headers and then nothing, "endless" streams zeros forever without a
+    Content-Length, "huge" announces 10 GB; self.sent[name] counts the body bytes written.
+    """
 
     def __init__(self):
         self.files, self.drop, self.requests = {}, set(), []
+        self.bad, self.sent, self.stopping = {}, {}, threading.Event()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            def bad_mirror(self, name, how):
+                self.send_response(200)
+                if how in ("trickle", "silent"):
+                    self.send_header("Content-Length", str(data.MNIST_BYTES[name]))
+                if how == "huge":
+                    self.send_header("Content-Length", str(10 ** 10))
+                self.end_headers()
+                self.wfile.flush()
+                step, pause = {"trickle": (b"\x1f", 0.2), "silent": (b"", 0.05),
+                               "endless": (bytes(1 << 16), 0.0), "huge": (bytes(1 << 16), 0.0)}[how]
+                try:
+                    while not server.stopping.is_set():
+                        self.wfile.write(step)
+                        self.wfile.flush()
+                        server.sent[name] = server.sent.get(name, 0) + len(step)
+                        server.stopping.wait(pause)
+                except OSError:          # the client hung up: what a good download does here
+                    pass
+                self.close_connection = True
+
             def do_GET(self):
                 name = self.path.rsplit("/", 1)[-1]
                 server.requests.append(self.path)
+                if name in server.bad:
+                    self.bad_mirror(name, server.bad[name])
+                    return
                 body = server.files.get(name)
                 if body is None:
                     self.send_error(404)
@@ -208,6 +267,7 @@ class _Server:
         self.thread.start()
 
     def close(self):
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -216,7 +276,7 @@ class _Server:
 def server():
     s = _Server()
     for name in (IMAGES, LABELS):
-        s.files[name] = (SHARED_MNIST / name).read_bytes()
+        s.files[name] = (EMBEDDED / name).read_bytes()
     yield s
     s.close()
 
@@ -277,7 +337,7 @@ def test_download_falls_back_to_next_mirror(server, tmp_path):
     broken = server.url.replace("/mnist/", "/gone/")
     server.files.pop(IMAGES)
     good = _Server()
-    good.files[IMAGES] = (SHARED_MNIST / IMAGES).read_bytes()
+    good.files[IMAGES] = (EMBEDDED / IMAGES).read_bytes()
     try:
         download_mnist(tmp_path, splits="test", base_url=[broken, good.url], timeout=5)
     finally:
@@ -303,3 +363,65 @@ def test_download_unwritable_folder(server, tmp_path):
     with pytest.raises(MnistDownloadError, match="cannot write to .*a-file"):
         download_mnist(blocker / "mnist", splits="test", base_url=server.url, timeout=5)
     assert server.requests == []
+
+
+@pytest.mark.parametrize("how", ["trickle", "silent"])
+def test_download_from_a_stalled_mirror_stops_at_the_deadline(server, tmp_path, how):
+    """1 byte every 0.2 s (each read well inside the 30 s timeout) or nothing at all: stopped at the deadline."""
+    server.bad[IMAGES] = how
+    target = tmp_path / "dl"
+    start = time.monotonic()
+    with pytest.raises(MnistDownloadError) as err:
+        download_mnist(target, splits="test", base_url=server.url, timeout=30, deadline=1.5)
+    took = time.monotonic() - start
+    assert 1.4 < took < 3.0, f"stopped after {took:.2f} s, the deadline was 1.5 s"
+    msg = str(err.value)
+    assert "1.5 s time limit" in msg and "too slowly" in msg and IMAGES in msg
+    assert "internet connection" not in msg
+    assert _leftovers(target) == []                              # no partial file
+
+
+@pytest.mark.parametrize("how", ["endless", "huge"])
+def test_download_from_an_endless_mirror_stops_at_the_file_size(server, tmp_path, how):
+    """A stream that never ends (or announces 10 GB) is cut off at the file's known size, not the disk's."""
+    server.bad[IMAGES] = how
+    target = tmp_path / "dl"
+    with pytest.raises(MnistDownloadError) as err:
+        download_mnist(target, splits="test", base_url=server.url, timeout=5, deadline=60)
+    msg = str(err.value)
+    size = f"{data.MNIST_BYTES[IMAGES]:,}"
+    if how == "endless":
+        assert f"sent more than the {size} bytes the file has" in msg
+    else:
+        assert f"offers 10,000,000,000 bytes, but the file has {size}" in msg
+    assert _leftovers(target) == []                              # nothing corrupt or partial kept
+    assert not any(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_download_onto_a_full_disk_says_the_disk_is_full(server, tmp_path, monkeypatch):
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        """The temporary file of a download on a disk with no space left: every write fails."""
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, chunk):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(data.os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
+    target = tmp_path / "dl"
+    with pytest.raises(MnistDownloadError) as err:
+        download_mnist(target, splits="test", base_url=[server.url, server.url], timeout=5)
+    msg = str(err.value)
+    assert msg.startswith("the disk is full") and "Free some space" in msg and IMAGES in msg
+    assert "internet" not in msg
+    assert len(server.requests) == 1                             # no second mirror: it would not help
+    monkeypatch.undo()
+    assert _leftovers(target) == []

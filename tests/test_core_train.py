@@ -4,8 +4,6 @@ The headline check: the from-scratch loop (hand backward + hand optimizer) and t
 torch.nn loop (autograd + torch.optim) keep the same weights to 1e-5 for 200 steps.
 """
 
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,12 +15,9 @@ from core.network import forward, from_torch_sequential, init_mlp, to_torch_sequ
 from core.train import (compare_scratch_vs_torch, make_config, max_weight_difference, train_scratch,
                         train_step, train_torch)
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared/data/mnist"
-
-
 @pytest.fixture(scope="module")
 def mnist():
-    X, y = load_mnist("test", root=SHARED_MNIST)
+    X, y = load_mnist("test")      # the app's lookup: $MNIST_DIR, data/mnist, then the committed datasets/mnist
     return X[:4000], y[:4000], X[4000:6000], y[4000:6000]
 
 
