@@ -145,3 +145,17 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
     at.selectbox(key="tn_part").set_value("nn.Linear").run()
     assert table["nn.Linear"][0] == metric(at, DIFF.format("nn.Linear"))
     assert [line for line in lines if line.startswith("hook[")] == hooks
+
+
+def test_custom_class_and_sequential_checked_against_raw_tensors(mnist_dir):
+    from core import custom_module
+    at = open_page(PAGE, query={"tn_batch": "8"})
+    assert_no_exception(at)
+    x, y = _mnist_batch(8, 0)
+    expected = custom_module.check_class_and_sequential(x, y, 0)
+    for who, key in (("class Net", "net"), ("nn.Sequential", "seq")):
+        for what, part in (("logits", "logits"), ("gradient", "grad")):
+            shown = metric(at, f"{who}: max |{what} difference|")
+            assert shown == f"{expected[f'{key}_{part}_diff']:.1e}" and float(shown) < 1e-5
+    code = [c.value for c in at.code]
+    assert any(c.startswith("class Net(nn.Module):") and "def __init__" in c and "def forward" in c for c in code)

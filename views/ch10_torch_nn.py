@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 
 import ui
-from core import dropout, equivalence, network
+from core import custom_module, dropout, equivalence, network
 
 ui.header(
     "10 · What torch.nn adds",
@@ -141,6 +141,37 @@ ui.download_script(equivalence.script_torch_nn(part, B, seed, kwargs), "torch_nn
 st.caption(f"The script reruns this {part} check on the same batch with the `core` package (run it from the "
            "repository root) and prints the difference and the facts above and the hook table below, rounded "
            "like the page; `python torch_nn.py --all` checks every component once.")
+
+# ------------------------------------------------------- your own class
+st.subheader("Your own nn.Module class, next to nn.Sequential")
+st.markdown(
+    "Most PyTorch code writes a model as a class: the layers are created in `__init__` (assigning an `nn.Linear` "
+    "to `self` registers its weight and bias) and `forward` says how data flows through them. `nn.Sequential` "
+    "is the short form for a plain chain of layers. Both are loaded with the same weights as our raw tensors "
+    "and run on the batch above; the page compares the logits and all four gradients (of W1, b1, W2, b2) "
+    "with our forward pass and our hand-written backward pass."
+)
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def class_check(B, seed):
+    x, y, _ = batch(B, seed)
+    return custom_module.check_class_and_sequential(x, y, seed)
+
+
+cls = class_check(B, seed)
+m = st.columns(4)
+m[0].metric("class Net: max |logits difference|", f"{cls['net_logits_diff']:.1e}")
+m[1].metric("class Net: max |gradient difference|", f"{cls['net_grad_diff']:.1e}")
+m[2].metric("nn.Sequential: max |logits difference|", f"{cls['seq_logits_diff']:.1e}")
+m[3].metric("nn.Sequential: max |gradient difference|", f"{cls['seq_grad_diff']:.1e}")
+st.markdown(f"Both equal to the raw-tensor network within 1e-5: "
+            f"**{'yes' if cls['max_abs_diff'] <= equivalence.TOLERANCE else 'no'}**. "
+            f"`Net().parameters()` found {', '.join(f'`{n}`' for n in cls['net_names'])}; "
+            f"`nn.Sequential` names the same tensors by position: {', '.join(f'`{n}`' for n in cls['seq_names'])}.")
+ui.show_source(custom_module.Net, expanded=True, title="class Net, the source that ran (inspect.getsource)")
+ui.show_source(custom_module.build_models, custom_module.check_class_and_sequential,
+               title="How both modules get our weights, and the comparison")
 
 # ---------------------------------------------------------------- hooks
 st.subheader("Forward hooks: look inside a model while it runs")
