@@ -18,9 +18,14 @@ between the raw logits and one-hot targets. Training never raises on divergence:
 meets an inf / nan loss (or a loss BLOWUP times the first one) stops and writes the reason into
 state["diverged"].
 """
+import ast
 import base64
+import inspect
 import io
 import math
+import sys
+import textwrap
+import tokenize
 
 import numpy as np
 import torch
@@ -417,3 +422,95 @@ print(f"Held-out accuracy, scratch: {{metrics.accuracy(pred_scratch, y_test):.2%
 print(f"Held-out accuracy, torch.nn: {{metrics.accuracy(pred_torch, y_test):.2%}}")
 print(f"Identical predictions: {{(pred_scratch == pred_torch).float().mean().item():.2%}}")
 '''
+
+
+# ------------------------------------------------------------- how long is the loop, really?
+STEP_PARTS = {  # the functions live_step calls itself -> the part of the loop each one is
+    "live_step": "the step itself, joining the parts",
+    "scheduled_lr": "learning rate for this step",
+    "next_batch": "next mini-batch (shuffle, slice)",
+    "forward": "forward pass",
+    "loss_and_logit_grad": "loss and dLoss/dlogits",
+    "backward_from_logit_grad": "backward pass (chain rule)",
+    "sgd_step": "optimizer step",
+    "adam_step": "optimizer step",
+    "_weights_finite": "divergence check",
+}
+
+
+def code_lines(func):
+    """Lines of func's source that are code: not blank, not only a comment, not the docstring."""
+    source = textwrap.dedent(inspect.getsource(func))
+    body = ast.parse(source).body[0].body
+    docstring = set()
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        docstring = set(range(body[0].lineno, body[0].end_lineno + 1))
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    lines = set()
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type not in skip:
+            lines.update(range(tok.start[0], tok.end[0] + 1))   # a string over 3 lines is 3 lines of code
+    return len(lines - docstring)
+
+
+def functions_called(run, package="core."):
+    """Call run() and list the functions of `package` it called, each once, in the order first called.
+
+    Returns [(function, callers)]: callers is the chain of `package` functions that were running when
+    it was first called, outermost first (empty for the ones run() called itself). Python's profiler
+    hook (sys.setprofile) sees every call; it is this thread's only, and is put back as it was afterwards.
+    """
+    found, stack = {}, []         # stack: the functions of `package` running right now, outermost first
+
+    def hook(frame, event, arg):
+        if event not in ("call", "return"):
+            return
+        code = frame.f_code
+        func = frame.f_globals.get(code.co_name)
+        if getattr(func, "__code__", None) is not code or \
+                not frame.f_globals.get("__name__", "").startswith(package):
+            return
+        if event == "call":
+            found.setdefault(func, tuple(stack))
+            stack.append(func)
+        elif stack and stack[-1] is func:
+            stack.pop()
+
+    before = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        run()
+    finally:
+        sys.setprofile(before)
+    return list(found.items())
+
+
+def step_anatomy(config, sizes=(2, 16, 16, 3), seed=0):
+    """The `core` functions one live_step runs with this config, and the lines of code each takes.
+
+    Runs one real step (fresh weights, a random batch from its own generator) and records every
+    `core` function it calls. Returns [{"part", "function", "lines"}], one row per function, in the
+    order called: live_step itself, then each function live_step calls followed by those it calls
+    in turn, under one part (STEP_PARTS names the part after the function live_step called).
+    """
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(4 * config["batch_size"], sizes[0], generator=g)        # [N, in]
+    y = torch.randint(0, sizes[-1], (X.shape[0],), generator=g)             # [N]
+    state = new_state(list(sizes), seed=seed, activation=config["activation"])
+    called = functions_called(lambda: live_step(state, X, y, config))       # [(live_step, ()), ...]
+    step = called[0][0]
+    owner = {f: f if len(callers) < 2 else callers[1] for f, callers in called}   # callers[0] is live_step
+    order = [f for f, _ in called if owner[f] is f]                          # live_step, then its callees
+    return [{"part": STEP_PARTS.get(part.__name__, part.__name__), "function": f, "lines": code_lines(f)}
+            for part in order for f, _ in called if owner[f] is part]
+
+
+def lines_per_part(anatomy):
+    """step_anatomy's rows summed per part: [{"part", "functions": [names], "lines"}], in step order."""
+    parts = {}
+    for row in anatomy:
+        part = parts.setdefault(row["part"], {"part": row["part"], "functions": [], "lines": 0})
+        part["functions"].append(row["function"].__name__)
+        part["lines"] += row["lines"]
+    return list(parts.values())

@@ -15,6 +15,8 @@ from core import metrics, network, train
 OPTIMIZER_KINDS = {"sgd": ("sgd", 0.0), "momentum": ("sgd", 0.9), "adam": ("adam", 0.0)}
 # the usual learning rate of each, used by the race so that each runs at a sensible speed
 RACE_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.001}
+# the run page 7 measures to show the live loop scales to digits: page 7b's defaults, for 10 epochs
+REFERENCE_RUN = {"hidden": 128, "optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 10, "seed": 0}
 
 
 def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e-3, batch_size=64,
