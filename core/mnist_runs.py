@@ -9,7 +9,9 @@ uint8 rows are turned into float32 one mini-batch (or evaluation chunk) at a tim
 """
 import math
 
-from core import metrics, network, train
+import torch
+
+from core import data, metrics, network, train
 
 # name shown to students -> (core.train optimizer, momentum)
 OPTIMIZER_KINDS = {"sgd": ("sgd", 0.0), "momentum": ("sgd", 0.9), "adam": ("adam", 0.0)}
@@ -24,13 +26,17 @@ def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e
     """Train a fresh 784-hidden-10 network (Kaiming init, `seed`) from scratch; record every epoch.
 
     Returns {"params", "history": [{"epoch", "train_loss", "train_acc", "test_loss", "test_acc"}],
-             "diverged": reason or None, "steps"}.
+             "diverged": reason or None, "steps", "start_loss": loss on the training set before the first step,
+             "peak_loss" / "peak_step": the largest batch loss and its step, "dead_units": hidden units that
+             output 0 for every training image after training (None if the weights are not finite), "hidden"}.
     progress(fraction, text) is called after every step when given.
     """
     kind, momentum = OPTIMIZER_KINDS[optimizer]
     params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
+    start_loss = metrics.evaluate_loss(params, X, y)
     total = epochs * math.ceil(X.shape[0] / batch_size)
     history, losses, reason, step = [], [], None, 0
+    peak_loss, peak_step = -math.inf, 0
     for m in train.train_scratch(params, X, y, optimizer=kind, lr=lr, momentum=momentum,
                                  batch_size=batch_size, epochs=epochs, seed=seed,
                                  X_test=X_test, y_test=y_test):
@@ -39,6 +45,8 @@ def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e
             reason = m["reason"]
             break
         losses.append(m["loss"])
+        if m["loss"] > peak_loss:
+            peak_loss, peak_step = m["loss"], step
         if "test_acc" in m:                                    # end of an epoch
             on_train = metrics.evaluate(params, X, y)          # the whole training set, after the epoch
             history.append({"epoch": m["epoch"], "train_loss": on_train["loss"], "train_acc": on_train["acc"],
@@ -47,7 +55,50 @@ def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e
             losses = []
         if progress is not None:
             progress(step / total, f"epoch {m['epoch']}/{epochs}, step {step}/{total}, loss {m['loss']:.3f}")
-    return {"params": params, "history": history, "diverged": reason, "steps": step}
+    finite = train.all_finite(t for layer in params for t in layer.values())
+    return {"params": params, "history": history, "diverged": reason, "steps": step, "start_loss": start_loss,
+            "peak_loss": peak_loss, "peak_step": peak_step, "hidden": hidden,
+            "dead_units": dead_relu_units(params, X) if finite else None}
+
+
+def dead_relu_units(params, X, chunk=metrics.EVAL_CHUNK):
+    """How many first-layer ReLU units output 0 for every row of X [N, 784] (a dead unit passes no gradient).
+
+    Counted in chunks of rows; uint8 pixels are made float32 one chunk at a time.
+    """
+    W, b = params[0]["W"], params[0]["b"]                     # [784, H], [H]
+    alive = torch.zeros(W.shape[1], dtype=torch.bool)          # [H]
+    with torch.no_grad():
+        for start in range(0, X.shape[0], chunk):
+            z = data.as_float(X[start:start + chunk]) @ W + b  # [<=chunk, H], the ReLU's input
+            alive |= (z > 0).any(dim=0)
+    return int((~alive).sum())
+
+
+# a run "blew up" when some batch loss rose above this multiple of the starting loss, and "barely moved"
+# when its final training loss is still above this fraction of the starting loss
+JUMP_FACTOR = 2.0
+BARELY_MOVED = 0.9
+
+
+def diagnose(run):
+    """Why a run ended where it did, from what it measured: one of
+    "diverged" (a loss became inf or nan), "too_large" (a batch loss jumped above JUMP_FACTOR x the starting loss),
+    "barely_moved" (the final training loss is above BARELY_MOVED x the starting loss) or "fell" (it went down).
+    Returns {"kind", "start_loss", "end_loss", "peak_loss", "peak_step", "dead_units", "hidden", "steps"}.
+    """
+    end = run["history"][-1]["train_loss"] if run["history"] else math.nan
+    if run["diverged"]:
+        kind = "diverged"
+    elif run["peak_loss"] > JUMP_FACTOR * run["start_loss"]:
+        kind = "too_large"
+    elif end > BARELY_MOVED * run["start_loss"]:
+        kind = "barely_moved"
+    else:
+        kind = "fell"
+    return {"kind": kind, "start_loss": run["start_loss"], "end_loss": end, "peak_loss": run["peak_loss"],
+            "peak_step": run["peak_step"], "dead_units": run["dead_units"], "hidden": run["hidden"],
+            "steps": run["steps"]}
 
 
 def race(X, y, optimizers=("sgd", "momentum", "adam"), hidden=128, batch_size=64, steps=300, seed=0,

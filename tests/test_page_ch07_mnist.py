@@ -135,3 +135,45 @@ def test_exported_script_prints_the_page_table(mnist_dir, downloads, tmp_path):
     model.load_state_dict(saved)
     page_weights = torch.load(io.BytesIO(at.session_state["mnist_result"]["weights"]), weights_only=True)
     assert all(torch.equal(saved[k], page_weights[k]) for k in page_weights)
+
+
+def _chance_warning(at):
+    found = [w.value for w in at.warning if "near chance" in w.value]
+    assert len(found) == 1, [w.value for w in at.warning]
+    return found[0]
+
+
+def test_chance_accuracy_from_tiny_steps_says_too_small_not_too_large(mnist_dir, split):
+    """SGD at lr 1e-4, one batch of 8,000, one epoch: one tiny step, the loss barely moves."""
+    X, y, Xt, yt, _ = split
+    at = open_page(PAGE, query={"mnist_epochs": "1", "mnist_lr": "0.0001", "mnist_bs": "8000"})
+    at.selectbox(key="mnist_opt").set_value("sgd").run()
+    at.button(key="mnist_train").click().run()
+    assert_no_exception(at)
+    ref = mnist_runs.train_with_history(X, y, Xt, yt, optimizer="sgd", lr=1e-4, batch_size=8000, epochs=1, seed=0)
+    d = mnist_runs.diagnose(ref)
+    assert d["kind"] == "barely_moved" and d["steps"] == 1
+    text = _chance_warning(at)
+    assert f"{ref['history'][-1]['test_acc']:.2%}" in text
+    assert "too small" in text and "Raise the learning rate" in text
+    assert "Lower the learning rate" not in text
+    assert f"from {d['start_loss']:.4f} to only {d['end_loss']:.4f}" in text
+    assert "too large" not in text
+
+
+def test_chance_accuracy_from_huge_steps_counts_the_dead_units(mnist_dir, split):
+    """Plain SGD at lr 10: the loss jumps, most hidden ReLUs die, but not all of them (126 of 128 here)."""
+    X, y, Xt, yt, _ = split
+    at = open_page(PAGE, query={"mnist_epochs": "1", "mnist_lr": "10.0"})
+    at.selectbox(key="mnist_opt").set_value("sgd").run()
+    at.button(key="mnist_train").click().run()
+    assert_no_exception(at)
+    ref = mnist_runs.train_with_history(X, y, Xt, yt, optimizer="sgd", lr=10.0, batch_size=64, epochs=1, seed=0)
+    d = mnist_runs.diagnose(ref)
+    assert d["kind"] == "too_large" and 0 < d["dead_units"] < 128
+    # the count is what the weights say: units whose ReLU input is <= 0 for every training image
+    z = data.as_float(X) @ ref["params"][0]["W"] + ref["params"][0]["b"]  # [N, 128], the ReLU inputs
+    assert d["dead_units"] == int((z <= 0).all(dim=0).sum())
+    text = _chance_warning(at)
+    assert f"{d['dead_units']} of the 128 hidden ReLUs" in text and "All 128" not in text
+    assert f"to {d['peak_loss']:.4g} at step {d['peak_step']:,}" in text and "Lower the learning rate" in text

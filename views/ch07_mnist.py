@@ -86,6 +86,7 @@ if st.button("Train", key="mnist_train", type="primary", icon=":material/play_ar
         "settings": settings,
         "history": result["history"],
         "diverged": result["diverged"],
+        "diagnosis": mnist_runs.diagnose(result),
         "confusion": mnist_runs.confusion(params, X_test, y_test).tolist(),
         "wrong": mnist_runs.misclassified(params, X_test, y_test, limit=24),
     }
@@ -107,11 +108,34 @@ else:
         c1.metric("Test accuracy", f"{last['test_acc']:.2%}")
         c2.metric("Train accuracy", f"{last['train_acc']:.2%}")
         c3.metric("Test loss", f"{last['test_loss']:.4f}")
-        if last["test_acc"] < 0.2:
-            st.warning("Test accuracy is at chance level (10% for 10 digits): the network learned nothing. "
-                       "With a learning rate this large the first steps throw the weights so far that every "
-                       "hidden ReLU outputs 0 for every image and no gradient gets through any more. "
-                       "Lower the learning rate and train again.", icon=":material/trending_down:")
+        if last["test_acc"] < 0.2 and run.get("diagnosis"):
+            d = run["diagnosis"]  # measured during the run: loss before, largest batch loss, after; dead units
+            why = {
+                "diverged": "The loss turned inf or nan (see above): the steps are far too large. Lower the "
+                            "learning rate and train again.",
+                "too_large": f"The steps are too large: the batch loss jumped from {d['start_loss']:.4f} (before "
+                             f"training) to {d['peak_loss']:.4g} at step {d['peak_step']:,} and ended at "
+                             f"{d['end_loss']:.4f}. Lower the learning rate and train again.",
+                "barely_moved": f"The steps are too small or too few: after {d['steps']:,} step"
+                                f"{'' if d['steps'] == 1 else 's'} at lr {s['lr']:g} the training loss went from "
+                                f"{d['start_loss']:.4f} to only {d['end_loss']:.4f}. Raise the learning rate, use "
+                                "smaller batches (more steps per epoch) or train more epochs.",
+                "fell": f"The training loss did fall, from {d['start_loss']:.4f} to {d['end_loss']:.4f}, but not "
+                        "yet far enough to tell digits apart: train longer.",
+            }[d["kind"]]
+            dead, h = d["dead_units"], d["hidden"]
+            if dead is None:
+                dead_note = ""
+            elif dead == h:
+                dead_note = (f" All {h} hidden ReLUs now output 0 for every training image (dead): no gradient "
+                             "reaches the weights before them, only the output bias can still change.")
+            elif dead:
+                dead_note = (f" {dead} of the {h} hidden ReLUs now output 0 for every training image (dead): no "
+                             "gradient gets through them any more.")
+            else:
+                dead_note = f" None of the {h} hidden ReLUs is dead: each one fires for some training image."
+            st.warning(f"Test accuracy {last['test_acc']:.2%} is near chance (10% for 10 digits): the network "
+                       f"has not learned to read digits. {why}{dead_note}", icon=":material/trending_down:")
         ui.stat_table([{"epoch": h["epoch"], "mean batch loss": round(h["mean_batch_loss"], 4),
                         "train loss": round(h["train_loss"], 4), "train accuracy": f"{h['train_acc']:.2%}",
                         "test loss": round(h["test_loss"], 4), "test accuracy": f"{h['test_acc']:.2%}"}
