@@ -45,20 +45,36 @@ def num_batches(N, batch_size):
     return (N + batch_size - 1) // batch_size
 
 
-def batch_indices(N, batch_size, shuffle=True, generator=None):
+def batch_indices(N, batch_size, shuffle=True, generator=None, like_dataloader=False):
     """The row indices of every mini-batch of one epoch, as a list of int64 tensors.
 
-    shuffle=True draws one random permutation of 0..N-1 (torch.randperm, so the
-    same generator seed gives the same order as DataLoader(shuffle=True,
-    generator=...)) and cuts it into pieces of batch_size. Every index appears
-    exactly once; the last batch holds the N % batch_size leftovers, if any.
+    shuffle=True draws one random permutation of 0..N-1 (torch.randperm) and cuts it into
+    pieces of batch_size. Every index appears exactly once; the last batch holds the
+    N % batch_size leftovers, if any.
+
+    The same generator seed does NOT by itself give DataLoader(shuffle=True, generator=g)'s
+    order. Each epoch of such a DataLoader takes three things from g:
+      1. one int64, the base seed of its worker processes
+         (torch.empty((), dtype=torch.int64).random_(generator=g)), before the first batch;
+      2. torch.randperm(N, generator=g), the order its RandomSampler hands out;
+      3. once that order is used up, a second randperm(N) of which RandomSampler keeps the
+         first N % N = 0 entries: nothing, but the generator has moved on.
+    like_dataloader=True takes the same three (with shuffle=False only the int64, as a
+    DataLoader with a SequentialSampler does), so with the same generator the batches equal
+    the DataLoader's, epoch after epoch, when each of its epochs is run to the end.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if N < 0:
         raise ValueError(f"N must be >= 0, got {N}")
+    if like_dataloader:
+        if generator is None:
+            raise ValueError("like_dataloader=True needs the generator the DataLoader is given")
+        torch.empty((), dtype=torch.int64).random_(generator=generator)  # DataLoader's worker base seed, unused
     if shuffle:
         order = torch.randperm(N, generator=generator)  # [N], each index once
+        if like_dataloader:
+            torch.randperm(N, generator=generator)  # RandomSampler's second permutation, of which it uses none
     else:
         order = torch.arange(N)  # [N], 0, 1, 2, ...
     if N == 0:
@@ -232,6 +248,7 @@ CSV_RULE = ("The first row is a header that names the columns. The label is the 
             "coordinates are the first two other columns, from the left; any further columns are ignored. "
             "Labels may be words or numbers: the classes are numbered 0, 1, 2, ... in sorted order.")
 FLOAT32_MAX = torch.finfo(torch.float32).max      # about 3.4e38
+CSV_MAX_ABS = 1e6      # largest coordinate (in size) a file may hold; see parse_points_csv
 
 # what the first bytes of common non-text files look like -> what to call them
 _BINARY_SIGNATURES = [
@@ -245,6 +262,15 @@ _BINARY_SIGNATURES = [
 ]
 _SAVE_AS_CSV = ("Export your points as plain text instead: in a spreadsheet, File > Save As (or Download) "
                 "> \"CSV UTF-8 (comma-separated)\"; renaming a file to .csv does not change what is inside.")
+
+
+def _quote(text, limit=40):
+    """A piece of the visitor's file (a cell, a column name, a label) for an error message: one line, at most
+    `limit` characters, backticks made quotes, inside backticks, so that a page showing the message as
+    markdown shows it as code, exactly as written, never as a link, an image or formatting."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    text = text if len(text) <= limit else text[:limit - 3] + "..."
+    return "`" + text.replace("`", "'") + "`"
 
 
 def _size(n_bytes):
@@ -289,7 +315,7 @@ def _pick_columns(header):
     """(index of x1, index of x2, index of the label, indices ignored) for a header row (see CSV_RULE)."""
     labels = [i for i, name in enumerate(header) if name.lower() in CSV_LABEL_NAMES]
     if len(labels) > 1:
-        names = " and ".join(f"`{header[i]}`" for i in labels)
+        names = " and ".join(_quote(header[i]) for i in labels)
         raise ValueError(f"Columns {names} could both be the label column. Rename or delete all but one.")
     label = labels[0] if labels else len(header) - 1
     others = [i for i in range(len(header)) if i != label]
@@ -334,10 +360,10 @@ def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_po
             if header is None:
                 if sum(_is_number(c) for c in cells) >= 2:
                     raise ValueError(
-                        f"Row {line} (`{delimiter.join(cells)[:60]}`) looks like data, not a header. Add a first "
+                        f"Row {line} ({_quote(delimiter.join(cells), 60)}) looks like data, not a header. Add a first "
                         "row that names the columns, e.g. `x,y,label`.")
                 if len(cells) < 3:
-                    shown = ", ".join(f"`{c}`" for c in cells)
+                    shown = ", ".join(_quote(c) for c in cells)
                     raise ValueError(
                         f"The header row has {len(cells)} column{'s' if len(cells) != 1 else ''} ({shown}); "
                         "3 are needed: two coordinates and a label, e.g. `x,y,label`. Separate the columns "
@@ -358,25 +384,30 @@ def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_po
             for i in (i1, i2):
                 cell = cells[i] if i < len(cells) else ""
                 if not cell:
-                    raise ValueError(f"Row {line} has no value in column `{header[i]}` (a missing value). "
+                    raise ValueError(f"Row {line} has no value in column {_quote(header[i])} (a missing value). "
                                      "Fill it in or delete the row.")
                 try:
                     value = float(cell)
                 except ValueError:
                     hint = " Decimals take a dot: 1.5, not 1,5." if "," in cell else ""
-                    raise ValueError(f"Row {line}, column `{header[i]}`: `{cell[:40]}` is not a number. "
+                    raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a number. "
                                      f"Coordinates must be plain numbers such as 0.5, -2 or 1e-3.{hint}") from None
                 if not math.isfinite(value):
-                    raise ValueError(f"Row {line}, column `{header[i]}`: `{cell}` is not a finite number. Every "
+                    raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a finite number. Every "
                                      "coordinate must be an ordinary number (no inf or nan); if it marks a "
                                      "missing value, fill it in or delete the row.")
-                if abs(value) > FLOAT32_MAX:
-                    raise ValueError(f"Row {line}, column `{header[i]}`: {cell} is too large for a 32-bit float "
-                                     "(the limit is about 3.4e38). Rescale the column, e.g. divide it by 1e6.")
+                if abs(value) > CSV_MAX_ABS:
+                    raise ValueError(
+                        f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is larger than this page accepts: "
+                        f"coordinates must lie between -{CSV_MAX_ABS:,.0f} and {CSV_MAX_ABS:,.0f}. The network trains "
+                        "on standardised coordinates, and their standard deviation squares every value: past about "
+                        "1e19 that overflows a 32-bit float (largest 3.4e38), and far sooner 32-bit floats keep only "
+                        "7 digits, so small differences between large numbers are lost. Rescale the column, e.g. "
+                        "divide it by 1,000.")
                 point.append(value)
             label = cells[il] if il < len(cells) else ""
             if not label:
-                raise ValueError(f"Row {line} has no label (column `{header[il]}` is empty). Give every point "
+                raise ValueError(f"Row {line} has no label (column {_quote(header[il])} is empty). Give every point "
                                  "a class or delete the row.")
             rows.append((line, point, label))
     except csv.Error as e:
@@ -401,17 +432,17 @@ def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_po
         names = texts
         index = {t: k for k, t in enumerate(texts)}
     if len(names) < 2:
-        raise ValueError(f"Every point has the same label (`{names[0]}`): with one class there is nothing to tell "
-                         f"apart. Use at least 2 classes in column `{header[il]}`.")
+        raise ValueError(f"Every point has the same label ({_quote(names[0])}): with one class there is nothing to "
+                         f"tell apart. Use at least 2 classes in column {_quote(header[il])}.")
     if len(names) > max_classes:
-        raise ValueError(f"Column `{header[il]}` has {len(names)} different labels; this page handles at most "
-                         f"{max_classes} classes. If `{header[il]}` is a measurement rather than a class, name "
+        raise ValueError(f"Column {_quote(header[il])} has {len(names)} different labels; this page handles at most "
+                         f"{max_classes} classes. If {_quote(header[il])} is a measurement rather than a class, name "
                          "the class column `label`.")
     y = torch.tensor([index[label] for _, _, label in rows], dtype=torch.int64)         # [N]
     counts = torch.bincount(y, minlength=len(names))                                    # [K]
     for k, count in enumerate(counts.tolist()):
         if count < min_per_class:
-            raise ValueError(f"Class `{names[k]}` has only {count} point{'s' if count != 1 else ''}; every class needs "
+            raise ValueError(f"Class {_quote(names[k])} has only {count} point{'s' if count != 1 else ''}; every class needs "
                              f"at least {min_per_class} so that it can appear among both the training and the test "
                              "points. Add points of that class or delete its rows.")
     X = torch.tensor([point for _, point, _ in rows], dtype=torch.float32)             # [N, 2]
@@ -501,6 +532,10 @@ class MnistCorruptError(MnistError, ValueError):
 
 class MnistDownloadError(MnistError, OSError):
     """Downloading failed: no network, wrong checksum, cut connection, unwritable folder."""
+
+
+class MnistDiskFullError(MnistDownloadError):
+    """Downloading failed because the disk (or the user's quota) is full."""
 
 
 def _check_split(split):
@@ -733,7 +768,7 @@ def download_mnist(root=None, splits=("train", "test"), progress=None,
             progress(min(max(fraction, 0.0), 1.0), message)
 
     def disk_full(name, e):
-        return MnistDownloadError(
+        return MnistDiskFullError(
             f"the disk is full: no room left in {folder} for {name} ({MNIST_BYTES[name] / 1e6:.1f} MB; "
             f"{total / 1e6:.1f} MB in all). Free some space, or pass root= a folder on another disk "
             f"and point MNIST_DIR at it ({e.strerror or e}).")

@@ -180,7 +180,8 @@ def check_dataloader(x, y, seed=0, batch_size=16):
     """randperm + slice (core.data.batch_indices)  vs  DataLoader(shuffle=True, generator=seed).
 
     DataLoader first draws one int64 from its generator (a base seed for worker processes) and then
-    calls randperm: after drawing that number too, our batches come out in exactly the same order.
+    calls randperm: batch_indices(..., like_dataloader=True) draws that number too, and our batches come
+    out in exactly the same order. `naive_same_order` says whether the plain randperm of the same seed would.
     Returns the order difference (0 = same order) and whether the batches are the same sets.
     """
     N = x.shape[0]
@@ -188,8 +189,7 @@ def check_dataloader(x, y, seed=0, batch_size=16):
                         generator=torch.Generator().manual_seed(seed))
     theirs = [b[0] for b in loader]
     g = torch.Generator().manual_seed(seed)
-    torch.empty((), dtype=torch.int64).random_(generator=g)  # the base seed DataLoader draws first
-    ours = data.batch_indices(N, batch_size, shuffle=True, generator=g)
+    ours = data.batch_indices(N, batch_size, shuffle=True, generator=g, like_dataloader=True)
     naive = data.batch_indices(N, batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
     same_len = len(ours) == len(theirs)
     diff = max(_diff(a.float(), b.float()) for a, b in zip(ours, theirs)) if same_len else math.inf

@@ -157,3 +157,34 @@ def test_train_test_split():
         train_test_split(X, y, 1.0)
     with pytest.raises(ValueError, match="at least 2"):
         train_test_split(X[:1], y[:1], 0.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 42, 12345])
+@pytest.mark.parametrize("N, B", [(50, 8), (48, 8)])
+def test_batch_indices_like_dataloader_matches_dataloader_and_plain_randperm_does_not(seed, N, B):
+    """The docstring's claim, checked: like_dataloader=True gives DataLoader(shuffle=True, generator=g)'s batches,
+    epoch after epoch; the plain randperm of the same seed gives another order (DataLoader draws an int64 first)."""
+    loader = DataLoader(TensorDataset(torch.arange(N)), batch_size=B, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    g = torch.Generator().manual_seed(seed)
+    for epoch in range(3):
+        theirs = [b[0] for b in loader]
+        ours = batch_indices(N, B, generator=g, like_dataloader=True)
+        assert len(ours) == len(theirs) == -(-N // B)
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs)), (seed, epoch)
+    plain = batch_indices(N, B, generator=torch.Generator().manual_seed(seed))
+    first_epoch = [b[0] for b in DataLoader(TensorDataset(torch.arange(N)), batch_size=B, shuffle=True,
+                                            generator=torch.Generator().manual_seed(seed))]
+    assert not all(torch.equal(a, b) for a, b in zip(plain, first_epoch))
+
+
+def test_batch_indices_like_dataloader_without_shuffle_and_without_generator():
+    g = torch.Generator().manual_seed(3)
+    loader = DataLoader(TensorDataset(torch.arange(10)), batch_size=4, shuffle=False,
+                        generator=torch.Generator().manual_seed(3))
+    assert [b.tolist() for b in batch_indices(10, 4, shuffle=False, generator=g, like_dataloader=True)] == \
+        [b[0].tolist() for b in loader]
+    # both drew the one int64: the next draw from either generator agrees
+    assert torch.randperm(10, generator=g).tolist() == torch.randperm(10, generator=loader.generator).tolist()
+    with pytest.raises(ValueError, match="generator"):
+        batch_indices(10, 4, like_dataloader=True)  # would draw from torch's global generator

@@ -120,3 +120,22 @@ def test_exported_script_and_weights_reproduce_the_page(tmp_path):
     with torch.no_grad():
         loss = torch.nn.functional.cross_entropy(model(X), y).item()
     assert abs(loss - curve["loss"][-1]) < 1e-5
+
+
+def test_page_says_how_the_dataloader_order_differs_and_shows_no_false_docstring():
+    """Pages 10 and 11 show that the same seed alone does not give DataLoader's order; page 6 must not claim it."""
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    source = "\n".join(c.value for c in at.code)
+    assert "def batch_indices" in source
+    assert "gives the same order as DataLoader" not in source
+    assert "does NOT by itself give DataLoader" in source and "like_dataloader" in source
+    prose = "\n".join(m.value for m in at.markdown)
+    assert "one int64 from its generator" in prose and "like_dataloader=True" in prose
+    # what the page says, measured: seed 0's plain permutation differs from DataLoader's, like_dataloader's does not
+    loader = torch.utils.data.DataLoader(range(60), batch_size=8, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    theirs = [b.tolist() for b in loader]
+    assert shuffling.epoch_order(60, 8, True, seed=0) != theirs
+    g = torch.Generator().manual_seed(0)
+    assert [b.tolist() for b in data.batch_indices(60, 8, generator=g, like_dataloader=True)] == theirs

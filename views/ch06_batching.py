@@ -140,6 +140,87 @@ st.caption("The script rebuilds the batches and the three training runs above wi
            "`nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 6))`: load it with "
            "`model.load_state_dict(torch.load(path))`.")
 
+# ---------------------------------------------------------------- the batch-size trade-off, measured
+st.subheader("Batch size: many noisy steps or a few smooth ones")
+st.markdown(f"The same network (2 inputs, 16 hidden units, 6 outputs) trained from the same starting weights "
+            f"with plain SGD on {shuffling.SWEEP_POINTS:,} points of the same 6 blobs (reshuffled every epoch), "
+            f"once for each batch size from {shuffling.SWEEP_BATCH_SIZES[0]} to {shuffling.SWEEP_BATCH_SIZES[-1]:,}. "
+            "Every run sees the same number of examples (the same epochs), so a bigger batch makes fewer updates.")
+s1, s2, s3 = st.columns(3, vertical_alignment="bottom")
+with s1:
+    sweep_lr = ui.select_slider("Learning rate (SGD), every batch size", [0.03, 0.1, 0.3, 1.0, 3.0], 0.3,
+                                key="bat_sw_lr")
+with s2:
+    sweep_epochs = ui.slider("Epochs, every batch size", 1, 5, 2, key="bat_sw_epochs")
+with s3:
+    measure = st.button("Measure every batch size", key="bat_sweep", icon=":material/speed:", type="primary")
+
+
+@st.cache_data(max_entries=400, show_spinner=False)
+def batch_size_run(batch_size, lr, epochs, seed):
+    """One run of the sweep (cached per server: its wall-clock numbers are those of the first run)."""
+    X, y = shuffling.sweep_data(seed=seed)
+    return shuffling.train_batch_size(X, y, batch_size, epochs=epochs, lr=lr, seed=seed)
+
+
+sweep_settings = (sweep_lr, sweep_epochs, seed)
+if measure:
+    bar = st.progress(0.0, text="Training one network per batch size...")
+    sweep = []
+    for k, size in enumerate(shuffling.SWEEP_BATCH_SIZES):
+        sweep.append(batch_size_run(size, *sweep_settings))
+        bar.progress((k + 1) / len(shuffling.SWEEP_BATCH_SIZES), text=f"Batch size {size:,}: done")
+    bar.empty()
+    st.session_state["bat_sweep_result"] = {"settings": sweep_settings, "rows": sweep}
+swept = st.session_state.get("bat_sweep_result")
+if swept is None:
+    st.caption(f"Press **Measure** to train {len(shuffling.SWEEP_BATCH_SIZES)} networks (about a second).")
+else:
+    if swept["settings"] != sweep_settings:
+        st.caption("Showing the last measurement (settings changed since; press **Measure** to run them).")
+    rows = swept["rows"]
+    for r in rows:
+        if r["diverged"]:
+            st.warning(f"Batch size {r['batch_size']:,}: {r['diverged']}.", icon=":material/warning:")
+    sizes_x = [r["batch_size"] for r in rows]
+    ticks = dict(type="log", tickvals=sizes_x, ticktext=[f"{b:,}" for b in sizes_x], title="batch size")
+    f1, f2 = st.columns(2)
+    with f1:
+        fig = go.Figure()
+        fig.add_scatter(x=sizes_x, y=[r["final_loss"] for r in rows], mode="lines+markers",
+                        name="final loss (all points)", line_color=ui.COLORS["forward"])
+        fig.add_scatter(x=sizes_x, y=[r["loss_spread"] for r in rows], mode="lines+markers",
+                        name="batch-to-batch spread of the loss", line=dict(color=ui.COLORS["backward"], dash="dot"))
+        fig.update_layout(title="Loss after the same number of epochs", height=380, xaxis=ticks,
+                          yaxis_title="cross-entropy", legend=dict(orientation="h", y=-0.3))
+        ui.plot(fig, key="bat_sweep_loss")
+    with f2:
+        fig = go.Figure()
+        fig.add_scatter(x=sizes_x, y=[r["steps_per_s"] for r in rows], mode="lines+markers",
+                        name="updates per second", line_color=ui.COLORS["neutral"])
+        fig.update_layout(title="Updates per second, measured on this server", height=380, xaxis=ticks,
+                          yaxis=dict(type="log", title="updates per second"), legend=dict(orientation="h", y=-0.3),
+                          showlegend=True)
+        ui.plot(fig, key="bat_sweep_speed")
+    ui.stat_table([{"batch size": r["batch_size"], "updates": r["updates"], "final loss": round(r["final_loss"], 4),
+                    "final accuracy": f"{r['final_acc']:.1%}", "loss spread": round(r["loss_spread"], 4),
+                    "updates per second": round(r["steps_per_s"]), "examples per second": round(r["examples_per_s"]),
+                    "training seconds": round(r["seconds"], 3)} for r in rows], width="stretch")
+    sm = shuffling.sweep_summary(rows)
+    best, small, large = sm["best"], sm["smallest"], sm["largest"]
+    st.caption(
+        f"Lowest final loss: batch {best['batch_size']:,} ({best['final_loss']:.3f} after {best['updates']:,} "
+        f"updates). Batch {small['batch_size']:,} made {small['updates']:,} updates, each from a noisy view "
+        f"(its batch losses stray {small['loss_spread']:.3f} from batch to batch), and ended at "
+        f"{small['final_loss']:.3f}; batch {large['batch_size']:,} sees a "
+        + ("steadier" if large["loss_spread"] < small["loss_spread"] else "no steadier")
+        + f" view (spread {large['loss_spread']:.4f}) but made only {large['updates']:,} updates and ended at "
+        f"{large['final_loss']:.3f}. Updates per second: {small['steps_per_s']:,.0f} at batch "
+        f"{small['batch_size']:,}, {large['steps_per_s']:,.0f} at batch {large['batch_size']:,}; examples per "
+        f"second: {small['examples_per_s']:,.0f} and {large['examples_per_s']:,.0f}. The times are wall-clock, "
+        "measured live on this shared server while the runs trained (the first visitor's run for these settings "
+        "is kept), so they vary from run to run; the losses do not.")
+
 ui.explain(
     "**A data loader is randperm + slice.** `torch.randperm(N)` lists 0..N-1 in a random order; slicing "
     "it into pieces of B gives the index lists of the batches, and `X[idx]` gathers those rows: shapes "
@@ -153,7 +234,11 @@ ui.explain(
     "epoch's sequence of gradient estimates independent of the last one. (On this small problem the "
     "difference between 'shuffled once' and 'reshuffled' is small; the difference to 'sorted' is not.)\n\n"
     "**What the real DataLoader adds:** worker processes that prepare the next batch in parallel, pinned "
-    "memory for faster copies to a GPU, and collation of samples into tensors. The order logic is the same."
+    "memory for faster copies to a GPU, and collation of samples into tensors. The order logic is the same: "
+    "its RandomSampler calls `torch.randperm`. The same seed alone does not give the same order, though: "
+    "each epoch a DataLoader first takes one int64 from its generator (a seed for the workers) and, after "
+    "the permutation it uses, one more permutation it never uses. `batch_indices(..., like_dataloader=True)` "
+    "takes both too and then matches the DataLoader batch for batch (pages 10 and 11 check it live)."
 )
 ui.show_source(data.batch_indices, data.num_batches, shuffling.epoch_order, shuffling.class_mix,
                shuffling.entropy_bits, shuffling.sorted_blobs, shuffling.train_ordering)
