@@ -417,7 +417,7 @@ def test_download_onto_a_full_disk_says_the_disk_is_full(server, tmp_path, monke
 
     monkeypatch.setattr(data.os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
     target = tmp_path / "dl"
-    with pytest.raises(MnistDownloadError) as err:
+    with pytest.raises(data.MnistDiskFullError) as err:
         download_mnist(target, splits="test", base_url=[server.url, server.url], timeout=5)
     msg = str(err.value)
     assert msg.startswith("the disk is full") and "Free some space" in msg and IMAGES in msg

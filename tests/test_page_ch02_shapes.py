@@ -75,19 +75,21 @@ def test_link_restores_and_bad_link_warns():
     assert at.slider(key="shape_b").value == 64 and at.warning
 
 
-def test_missing_mnist_falls_back_to_labelled_random_pixels(monkeypatch, tmp_path):
+def test_unreadable_mnist_is_a_plain_error_not_random_pixels(monkeypatch, tmp_path):
     import streamlit as st
 
+    import ui
     from core import data
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
     monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path)
+    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path)   # a damaged install: not even the committed split
     st.cache_resource.clear()  # forget the MNIST already loaded in this process
     st.cache_data.clear()
     try:
         at = open_page(PAGE)
         assert_no_exception(at)
-        assert "random pixels" in page_output(at) and at.warning
-        assert "real MNIST" not in page_output(at)
+        assert [e.value for e in at.error] == [ui.MNIST_UNREADABLE]
+        assert "random pixels" not in page_output(at) and "real MNIST" not in page_output(at)
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()

@@ -18,7 +18,7 @@ def test_nothing_trains_until_the_button_and_settings_show_the_step_count(mnist_
     at = open_page(PAGE)
     assert_no_exception(at)
     assert "Press **Train**" in page_output(at)
-    assert "test split only" in page_output(at)                      # says which data it uses
+    assert "first 8,000 of the 10,000 MNIST test images" in page_output(at)   # says which data it uses
     assert "125 steps per epoch, 250 in all" in page_output(at)     # 8,000 images / 64
     at.slider(key="mnist_epochs").set_value(10).run()                # slider max
     assert "1,250 in all" in page_output(at)
@@ -82,18 +82,38 @@ def test_bad_link_falls_back(mnist_dir):
     assert len(at.warning) >= 2
 
 
-def test_missing_mnist_explains_how_to_get_it(tmp_path, monkeypatch):
+def test_unreadable_mnist_says_so_in_plain_words(tmp_path, monkeypatch):
     import streamlit as st
+
+    import ui
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
     monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "none")
+    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")   # a damaged install
     st.cache_resource.clear()                   # the page caches the data it found earlier
     try:
         at = open_page(PAGE)
     finally:
         st.cache_resource.clear()
     assert_no_exception(at)
-    assert any("No MNIST files" in w.value for w in at.warning)
-    assert at.button(key="mnist_download")
+    assert [e.value for e in at.error] == [ui.MNIST_UNREADABLE]
+    assert "MNIST_DIR" not in page_output(at) and "python -m" not in page_output(at)
+
+
+def test_full_mnist_is_an_optional_download_whose_failure_is_said_plainly(tmp_path, monkeypatch):
+    import streamlit as st
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "none")
+    monkeypatch.setattr(data, "MNIST_MIRRORS", ["http://127.0.0.1:9/"])   # nothing listens there: offline
+    st.cache_resource.clear()
+    try:
+        at = open_page(PAGE)
+        assert "Full MNIST is not on this server" in page_output(at)
+        at.button(key="mnist_download").click().run()
+    finally:
+        st.cache_resource.clear()
+    assert_no_exception(at)
+    assert "could not be downloaded now" in at.error[0].value and "127.0.0.1" not in page_output(at)
+    assert "125 steps per epoch" in page_output(at)               # still trains on the 8,000 it has
 
 
 def test_shared_mnist_is_uint8_and_the_float_test_split_is_load_mnist(mnist_dir):

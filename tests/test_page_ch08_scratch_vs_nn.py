@@ -92,12 +92,13 @@ def test_links_restore_and_bad_links_warn():
 def test_missing_mnist_is_an_error_message(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
     monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")   # a damaged install
     st.cache_resource.clear()
     st.cache_data.clear()
     try:
         at = open_page(PAGE)
         assert_no_exception(at)
-        assert "could not be read" in at.error[0].value
+        assert "could not be read" in at.error[0].value and "2-D datasets" in at.info[-1].value
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()

@@ -6,6 +6,7 @@ figures with `plot`, and shows the `core` source it ran with `show_source`.
 """
 import functools
 import inspect
+import logging
 import math
 from urllib.parse import urlencode
 
@@ -80,14 +81,32 @@ def mnist_float(split="test"):
     return data.to_float(X), y
 
 
-def mnist_test_batch(batch_size, seed, pick):
-    """`pick(X, y, batch_size, seed)` on the shared float MNIST test split, plus None; without MNIST,
-    `pick(None, None, ...)` (random inputs) plus the reason, for the page to say."""
+# The test split is committed (datasets/mnist), so this shows only on a damaged install; the details
+# (paths, commands) go to the server log for whoever runs the app, not to the student.
+MNIST_UNREADABLE = ("The MNIST digits could not be read on this server, so this page cannot run. "
+                    "Please tell whoever runs this app; the server log says what is wrong.")
+
+
+def mnist_unreadable(err):
+    """Say on the page, in a student's words, that MNIST could not be read; log the technical reason."""
+    logging.getLogger(__name__).error("MNIST could not be read: %s", err)
+    st.error(MNIST_UNREADABLE, icon=":material/error:")
+
+
+def require_mnist_test():
+    """The shared float test split (mnist_float), or the plain-words error above and the page stops there."""
     try:
-        X, y = mnist_float("test")
+        return mnist_float("test")
     except data.MnistError as err:
-        return (*pick(None, None, batch_size, seed), str(err))
-    return (*pick(X, y, batch_size, seed), None)
+        mnist_unreadable(err)
+        st.stop()
+
+
+def mnist_test_batch(batch_size, seed, pick):
+    """`pick(X, y, batch_size, seed)` on the shared float MNIST test split (the page calls
+    require_mnist_test first, so it is there)."""
+    X, y = mnist_float("test")
+    return pick(X, y, batch_size, seed)
 
 
 def mnist_train_test():
@@ -97,6 +116,14 @@ def mnist_train_test():
     core.deeper_mlp accept them as they are, anything else wants core.data.to_float of the rows it uses.
     """
     return data.mnist_train_test(load=mnist_split)
+
+
+def mnist_data_sentence(n_train, n_test):
+    """One plain sentence saying which MNIST images a page trains and tests on."""
+    if n_train + n_test > 10_000:
+        return f"Data: full MNIST, {n_train:,} training images and {n_test:,} test images."
+    return (f"Full MNIST is not on this server, so training images come from the first {n_train:,} of the "
+            f"{n_train + n_test:,} MNIST test images and testing uses the last {n_test:,}.")
 
 
 # ---------------------------------------------------------------- page furniture

@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 
 import ui
-from core import data, losses, network, shapes
+from core import losses, network, shapes
 
 ui.header(
     "2 · Shape propagation",
@@ -23,29 +23,21 @@ with ui.more_controls():
     seed = ui.seed("shape_seed")
 
 
-def mnist_test():
-    """The shared MNIST test split (ui.mnist_float, read once per server), or why it is missing."""
-    try:
-        return ui.mnist_float("test")
-    except data.MnistError as err:
-        return str(err)
+ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
 
 
 def get_batch(B, seed):
-    """B images drawn (by seed) from MNIST, or clearly labelled random pixels when MNIST is missing."""
-    mnist = mnist_test()
+    """B images of the MNIST test split, drawn by seed: x [B, 784], y [B]."""
+    X, y = ui.mnist_float("test")
     g = torch.Generator().manual_seed(seed)
-    if isinstance(mnist, str):
-        return torch.rand(B, 784, generator=g), None, mnist
-    X, y = mnist
     idx = torch.randperm(len(X), generator=g)[:B]  # which test images form this batch
-    return X[idx], y[idx], None
+    return X[idx], y[idx]
 
 
 @st.cache_data(max_entries=200, show_spinner=False)
 def run_trace(B, H, seed):
     """Trace the forward pass for these settings; keep only what the page prints (no tensors)."""
-    x, y, missing = get_batch(B, seed)
+    x, y = get_batch(B, seed)
     params = network.init_mlp([784, H, 10], seed=seed)
     steps = shapes.trace_forward(params, x)
     by_name = {s["name"]: s["value"] for s in steps}
@@ -59,26 +51,20 @@ def run_trace(B, H, seed):
         "blocks": [(s["name"], s["shape"]) for s in steps],
         "first": first,
         "image": x[0].reshape(28, 28).numpy(),
-        "label": None if y is None else int(y[0]),
+        "label": int(y[0]),
         "pred": int(by_name["logits"][0].argmax()),
-        "labels": None if y is None else y[:8].tolist(),
+        "labels": y[:8].tolist(),
         "preds": by_name["logits"][:8].argmax(dim=1).tolist(),
         "madds": shapes.total_madds(steps),
         "relu_zeros": float((by_name["h"] == 0).float().mean()),
         "row_sums": float(by_name["probs"].sum(dim=1).sub(1).abs().max()),
         "vs_network": float((by_name["logits"] - logits_net).abs().max()),
-        "loss": float(losses.cross_entropy(by_name["logits"], y)) if y is not None else None,
-        "missing": missing,
+        "loss": float(losses.cross_entropy(by_name["logits"], y)),
     }
 
 
 res = run_trace(B, H, seed)
-if res["missing"]:
-    st.warning("MNIST was not found, so the batch below is **random pixels**, not digits. "
-               f"{res['missing']}", icon=":material/image_not_supported:")
-    source = f"{B} images of random pixels (stand-in: MNIST missing)"
-else:
-    source = f"{B} real MNIST test images (drawn with seed {seed})"
+source = f"{B} real MNIST test images (drawn with seed {seed})"
 st.caption(f"Input: {source}. Weights: Kaiming-initialised, untrained (seed {seed}).")
 
 m = st.columns(4)
@@ -132,8 +118,7 @@ with c1:
     img.update_xaxes(visible=False)
     img.update_layout(height=260, title="Image 0 of the batch: row 0 of x")
     ui.plot(img, key="shape_img")
-    label = "unknown (random pixels)" if res["label"] is None else res["label"]
-    st.caption(f"True digit: {label}. Untrained network's guess: {res['pred']}.")
+    st.caption(f"True digit: {res['label']}. Untrained network's guess: {res['pred']}.")
 with c2:
     st.markdown("**Image 0, first six of each row: ReLU at work**")
     ui.stat_table([{"tensor": name, **{f"[0, {k}]": round(v, 4) for k, v in enumerate(vals)}}
@@ -141,15 +126,14 @@ with c2:
     st.caption("Compare `z1` with `h`: every negative entry of z1 became exactly 0 in h; the positive ones "
                f"passed through untouched. The probabilities of each row sum to 1 (largest error "
                f"{res['row_sums']:.1e}).")
-    if res["loss"] is not None:
-        st.caption(f"Labels of images 0-7: {res['labels']}; guesses: {res['preds']}. Cross-entropy of this "
-                   f"untrained network on the batch: {res['loss']:.3f} (about log 10 = 2.303 when it guesses "
-                   "evenly).")
+    st.caption(f"Labels of images 0-7: {res['labels']}; guesses: {res['preds']}. Cross-entropy of this "
+               f"untrained network on the batch: {res['loss']:.3f} (about log 10 = 2.303 when it guesses "
+               "evenly).")
 
 # ---------------------------------------------------------------- break it
 st.subheader(":material/build: Break it")
 case = ui.selectbox("Feed a wrong shape", list(shapes.BREAKS), key="shape_break")
-x_small, _, _ = get_batch(B, seed)
+x_small, _ = get_batch(B, seed)
 broke = shapes.break_forward(network.init_mlp([784, H, 10], seed=seed), x_small, case)
 st.code(broke["code"], language="python")
 if broke["error"]:

@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import backward, data, graph, network
+from core import backward, graph, network
 
 ui.header(
     "4 · Computation graph & gradient flow",
@@ -34,17 +34,9 @@ with st.sidebar:
 sizes = (n_in, n_hid, n_cls) if tiny else (784, 128, 10)
 
 
-def mnist_test():
-    """The shared MNIST test split (ui.mnist_float, read once per server), or None when it is not on disk."""
-    try:
-        return ui.mnist_float("test")
-    except data.MnistError:
-        return None
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def run_demo(sizes, batch, seed, use_mnist, loss_impl):
-    X, Y = mnist_test() if use_mnist else (None, None)
+    X, Y = ui.mnist_float("test") if use_mnist else (None, None)   # the tiny network: random numbers
     return graph.graph_demo(list(sizes), batch, seed, X, Y, loss_impl)
 
 
@@ -54,10 +46,9 @@ def run_check(sizes, batch, seed, use_mnist, loss_impl, max_entries):
     return graph.gradient_check(demo, max_entries=max_entries, seed=seed)
 
 
-use_mnist = not tiny and mnist_test() is not None
-if not tiny and not use_mnist:
-    st.info("The MNIST test split is not on this machine, so the 784 inputs are random numbers instead "
-            "of digit pixels. Everything else is computed the same way.", icon=":material/info:")
+use_mnist = not tiny
+if use_mnist:
+    ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
 demo = run_demo(sizes, batch, seed, use_mnist, loss_impl)
 steps, values = demo["steps"], demo["values"]
 

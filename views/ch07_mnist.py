@@ -1,4 +1,6 @@
 """Chapter 7b: the from-scratch training loop on real MNIST digits."""
+import logging
+
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
@@ -16,38 +18,42 @@ ui.header(
 
 @st.cache_resource(show_spinner="Reading the MNIST files...")
 def load_data():
-    """(X_train, y_train, X_test, y_test, description) or None; shared by every session, never modified.
+    """(X_train, y_train, X_test, y_test, description); shared by every session, never modified. Raises
+    data.MnistError (never cached) only on a damaged install: the test split is committed in datasets/mnist.
 
     X_train and X_test are uint8 pixels (a quarter of float32's memory); core.mnist_runs converts them as it goes.
     """
-    try:
-        return ui.mnist_train_test()
-    except data.MnistError:
-        return None
+    return ui.mnist_train_test()
 
 
-dataset = load_data()
-if dataset is None:
-    st.warning("No MNIST files were found on this machine. The page needs at least the 10,000-image test "
-               "split (`t10k-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz`) in `data/mnist/` or in the "
-               "folder named by the `MNIST_DIR` environment variable. You can also run "
-               "`python -m core.data download`, or try the button below (needs internet).",
-               icon=":material/folder_off:")
-    if st.button("Download MNIST (about 11 MB)", key="mnist_download", icon=":material/download:"):
-        bar = st.progress(0.0, text="Starting the download...")
-        try:
-            data.download_mnist(progress=lambda f, msg: bar.progress(f, text=msg[:120]))
-        except data.MnistError as err:
-            st.error(f"The download failed: {err}", icon=":material/cloud_off:")
-        else:
-            load_data.clear()
-            ui.mnist_split.clear()
-            ui.mnist_float.clear()
-            st.rerun()
+try:
+    X_train, y_train, X_test, y_test, source = load_data()
+except data.MnistError as err:
+    ui.mnist_unreadable(err)
     st.stop()
-
-X_train, y_train, X_test, y_test, source = dataset
-st.info(f"Data: {source}.", icon=":material/dataset:")
+st.info(ui.mnist_data_sentence(len(X_train), len(X_test)), icon=":material/dataset:")
+if len(X_train) + len(X_test) <= 10_000:
+    with st.expander(":material/download: Full MNIST (optional)", expanded=False):
+        st.caption("Full MNIST adds 60,000 training images (a download of about 10 MB, if this server has "
+                   "internet). A hosted server forgets it when it restarts; the 10,000 digits the app comes "
+                   "with are always here.")
+        if st.button("Download full MNIST", key="mnist_download", icon=":material/download:"):
+            bar = st.progress(0.0, text="Downloading full MNIST...")
+            try:
+                data.download_mnist(progress=lambda f, msg: bar.progress(f, text=f"Downloading full MNIST: {f:.0%}"))
+            except data.MnistError as err:
+                logging.getLogger(__name__).warning("MNIST download failed: %s", err)
+                bar.empty()
+                st.error("Full MNIST could not be downloaded now, so this page keeps training on the 10,000 "
+                         "digits the app comes with. " + ("The disk of this server is full."
+                                                          if isinstance(err, data.MnistDiskFullError) else
+                                                          "This server may have no internet, or the download "
+                                                          "was too slow."), icon=":material/cloud_off:")
+            else:
+                load_data.clear()
+                ui.mnist_split.clear()
+                ui.mnist_float.clear()
+                st.rerun()
 
 # ------------------------------------------------------------------ settings
 OPTIMIZERS = {"adam": "Adam", "momentum": "SGD + momentum 0.9", "sgd": "plain SGD"}

@@ -88,9 +88,9 @@ def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, s
 try:
     r = run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed)
 except data.MnistError as err:
-    st.error(f"The MNIST digits could not be read, so this comparison cannot run on them. {err} "
-             "Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",
-             icon=":material/error:")
+    ui.mnist_unreadable(err)
+    st.info("Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",
+            icon=":material/info:")
     st.stop()
 
 st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "

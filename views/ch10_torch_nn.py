@@ -15,8 +15,11 @@ ui.header(
 )
 
 
+ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
+
+
 def batch(batch_size, seed):
-    """(x, y, why MNIST is missing or None): a seeded batch of MNIST test digits, random inputs without MNIST."""
+    """(x [B, 784], y [B]): a seeded batch of MNIST test digits."""
     return ui.mnist_test_batch(batch_size, seed, equivalence.pick_batch)
 
 
@@ -82,17 +85,14 @@ elif part == "nn.Dropout":
 
 @st.cache_data(max_entries=300, show_spinner="Running both versions...")
 def run_check(part, B, seed, kwargs):
-    x, y, missing = batch(B, seed)
+    x, y = batch(B, seed)
     result = PARTS[part][0](x, y, seed, **dict(kwargs))
     if part in ("optim.SGD", "optim.Adam"):
         result["float64_diff"] = PARTS[part][0](x, y, seed, dtype=torch.float64, **dict(kwargs))["max_abs_diff"]
-    return {k: v for k, v in result.items() if not isinstance(v, torch.Tensor)}, missing
+    return {k: v for k, v in result.items() if not isinstance(v, torch.Tensor)}
 
 
-result, missing = run_check(part, B, seed, tuple(sorted(kwargs.items())))
-if missing:
-    st.warning(f"MNIST was not found ({missing}); the checks run on random pixels instead.",
-               icon=":material/warning:")
+result = run_check(part, B, seed, tuple(sorted(kwargs.items())))
 
 left, right = st.columns(2)
 left.markdown(f"**From scratch:** {scratch_text}")
@@ -101,7 +101,7 @@ diff = result["max_abs_diff"]
 m = st.columns(3)
 m[0].metric(f"max |scratch - {part}|", f"{diff:.1e}")
 m[1].metric("Equal within 1e-5", "yes" if diff <= equivalence.TOLERANCE else "no")
-m[2].metric("Batch", f"{B} {'random inputs' if missing else 'MNIST digits'}")
+m[2].metric("Batch", f"{B} MNIST digits")
 
 # What else the check measured, in words.
 if part == "DataLoader(shuffle=True)":
@@ -185,7 +185,7 @@ st.markdown(
 
 @st.cache_data(max_entries=100, show_spinner=False)
 def hooks(B, seed):
-    x, _, _ = batch(B, seed)
+    x, _ = batch(B, seed)
     rows = equivalence.activation_stats(x, seed)
     values = [(name, out.flatten()[:20000].numpy()) for name, out in equivalence.hooked_outputs(x, seed)]
     return rows, values

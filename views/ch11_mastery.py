@@ -16,8 +16,11 @@ ui.header(
 )
 
 
+ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
+
+
 def batch(batch_size, seed):
-    """(x, y, why MNIST is missing or None): a seeded batch of MNIST test digits, random inputs without MNIST."""
+    """(x [B, 784], y [B]): a seeded batch of MNIST test digits."""
     return ui.mnist_test_batch(batch_size, seed, equivalence.pick_batch)
 
 
@@ -35,14 +38,11 @@ tol = 10.0 ** tol_exp
 
 @st.cache_data(max_entries=100, show_spinner="Running both sides of every row...")
 def table(B, seed):
-    x, y, missing = batch(B, seed)
-    return equivalence.equivalence_table(x, y, seed, tol=float("inf")), missing
+    x, y = batch(B, seed)
+    return equivalence.equivalence_table(x, y, seed, tol=float("inf"))
 
 
-rows, missing = table(B, seed)
-if missing:
-    st.warning(f"MNIST was not found ({missing}); the checks run on random pixels instead.",
-               icon=":material/warning:")
+rows = table(B, seed)
 n_equal = sum(r["max abs diff"] <= tol for r in rows)
 lines = ["| from scratch | torch equivalent | max abs diff | within 1e%d? |" % tol_exp, "|---|---|---|---|"]
 for r in rows:
@@ -54,7 +54,7 @@ m[0].metric("Rows equal within tolerance", f"{n_equal} / {len(rows)}")
 m[1].metric("Largest difference", f"{max(r['max abs diff'] for r in rows):.1e}")
 m[2].metric("Tolerance", f"1e{tol_exp}")
 device = "a GPU (cuda)" if torch.cuda.is_available() else "the CPU only: this machine has no GPU, so `.to(device)` is a no-op here"
-st.caption(f"Batch of {B} {'random inputs' if missing else 'MNIST test digits'}, a 784-128-10 network from "
+st.caption(f"Batch of {B} MNIST test digits, a 784-128-10 network from "
            f"seed {seed}. SGD uses lr 0.1 and momentum 0.9, Adam lr 0.001, three steps each. The device row ran on "
            f"{device}.")
 ui.explain(
@@ -90,7 +90,7 @@ with d3:
 
 @st.cache_data(max_entries=200, show_spinner=False)
 def dropout_demo(B, seed, p, n_samples):
-    x, _, _ = batch(B, seed)
+    x, _ = batch(B, seed)
     h = equivalence.hidden_activations(x[:16], seed)  # [16, 128]
     cmp = dropout.compare_with_nn_dropout(h, p, seed)
     return {"h": h.numpy(), "out": cmp["ours"].numpy(), "mask": cmp["mask"].numpy(), "train_diff": cmp["train_max_diff"],

@@ -45,5 +45,5 @@ if answered == 0:
 
 st.header("Run it yourself")
 st.code("pip install -r requirements.txt && streamlit run app.py", language="bash")
-st.caption("The app works offline with the MNIST test split; with internet it downloads full MNIST "
-           "on first use.")
+st.caption("The app works offline: MNIST's 10,000 test digits come with it. Full MNIST (60,000 more "
+           "training images) is an optional download; the README says how.")

@@ -21,9 +21,9 @@ def mnist():
 
 
 try:
-    X_pool, y_pool, X_test, y_test, source = mnist()
+    X_pool, y_pool, X_test, y_test, _ = mnist()
 except data.MnistError as err:
-    st.error(f"No MNIST digits could be read: {err}", icon=":material/error:")
+    ui.mnist_unreadable(err)
     st.stop()
 
 st.subheader("1 · The layer and the network")
@@ -115,7 +115,8 @@ else:
                   "nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))` (dropout holds no weights and is off when "
                   "evaluating): `model.load_state_dict(torch.load('deeper_mlp_weights.pt'))`."
                   if weights is not None else ""))
-st.caption(f"Data: {source}. Evaluation runs in `model.eval()` mode inside `torch.no_grad()`.")
+st.caption(f"{ui.mnist_data_sentence(len(X_pool), len(X_test))} Evaluation runs in `model.eval()` mode "
+           "inside `torch.no_grad()`.")
 
 ui.explain(
     "**nn.Parameter** is a tensor with a flag that says *learn me*: assigning one as an attribute of an "
