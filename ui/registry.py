@@ -55,7 +55,7 @@ PAGES = [
          blurb="Epochs on real digits: accuracy, confusion matrix, mistakes, an optimizer race."),
     dict(path="views/ch08_scratch_vs_nn.py", title="8 · Scratch vs torch.nn", icon=":material/compare_arrows:",
          url="scratch-vs-nn", section="Part 2 · Train it", chapter=8,
-         blurb="Same seed, same data: the hand-written loop and torch.nn agree to 1e-7."),
+         blurb="Same seed, same data: the hand-written loop and torch.nn side by side, the gap measured."),
     dict(path="views/ch09_gpu.py", title="9 · CPU vs GPU", icon=":material/speed:",
          url="gpu", section="Part 2 · Train it", chapter=9,
          blurb="Throughput measured on this machine, and why you must synchronize before timing."),

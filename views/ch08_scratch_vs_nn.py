@@ -2,6 +2,7 @@
 import math
 
 import streamlit as st
+import torch
 from plotly.subplots import make_subplots
 
 import ui
@@ -18,6 +19,7 @@ ui.header(
 LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0]
 DATASETS = ["MNIST"] + data.DATASETS_2D
 MNIST_HELD_OUT = 2000     # the last 2,000 images of the test split are never trained on
+EPS = torch.finfo(torch.float32).eps  # float32's rounding step for numbers near 1: 2^-23 = 1.19e-7
 
 c = st.columns([1.3, 1, 2.2, 1.8])
 with c[0]:
@@ -116,16 +118,18 @@ k[2].metric("Identical predictions", f"{r['same']:.2%}" if "same" in r else "n/a
 if final_diff > 1e-3 and not r["diverged"]:
     st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, but not always in "
                "the same order (a matrix product can add its terms in a different order), so they differ in the last "
-               "bit, about 1e-7. With a learning rate this large training is chaotic: each step multiplies those "
-               "tiny differences until they become visible. Lower the learning rate and they stay at rounding level.",
-               icon=":material/warning:")
+               f"bit ({EPS:.1e} for numbers near 1). With a learning rate this large training is chaotic: each step "
+               "multiplies those tiny differences until they become visible. Try a smaller learning rate and "
+               "compare.", icon=":material/warning:")
 elif final_diff > 1e-5 and not r["diverged"]:
-    st.info(f"The weights differ by {final_diff:.1e}, a little more than float32 rounding (about 1e-7). Every step "
+    st.info(f"The weights differ by {final_diff:.1e}, more than float32's rounding step ({EPS:.1e} for numbers "
+            "near 1). Every step "
             "feeds on the weights left by the previous one, so last-bit differences compound, faster with a larger "
             "learning rate and with Adam, whose division by the root of the squared gradients enlarges differences "
             "in tiny gradients. A sudden jump in a single step (see the right plot) happens when a hidden unit's "
             "input lands within rounding distance of 0 for one example: one version lets that gradient through "
-            "ReLU, the other blocks it. The computation is still the same, as the identical predictions show.",
+            "ReLU, the other blocks it. The computation is still the same"
+            + (f": {r['n_same']:,} of {r['n_test']:,} held-out predictions agree." if "same" in r else "."),
             icon=":material/info:")
 
 fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss per step (batch)",
@@ -137,8 +141,8 @@ fig.add_scatter(x=r["step"], y=r["loss_torch"], name="torch.nn", line=dict(color
 positive = [(s, v) for s, v in zip(r["step"], r["max_abs_diff"]) if v > 0]
 fig.add_scatter(x=[s for s, _ in positive], y=[v for _, v in positive], name="weight difference", mode="lines+markers",
                 marker_size=4, line_color=ui.COLORS["neutral"], row=1, col=2)
-fig.add_scatter(x=[r["step"][0], r["step"][-1]], y=[1.19e-7, 1.19e-7], mode="lines",
-                name="float32 rounding step near 1 (1.2e-7)", line=dict(color=ui.COLORS["wrong"], dash="dot"),
+fig.add_scatter(x=[r["step"][0], r["step"][-1]], y=[EPS, EPS], mode="lines",
+                name=f"float32 rounding step near 1 ({EPS:.1e})", line=dict(color=ui.COLORS["wrong"], dash="dot"),
                 row=1, col=2)
 fig.update_yaxes(type="log", row=1, col=2, exponentformat="e")
 fig.update_xaxes(title="step")
@@ -174,8 +178,13 @@ with right:
     ui.show_source(train.torch_train_step, network.to_torch_sequential, title="core.train.torch_train_step",
                    expanded=True)
 
+if "same" in r:
+    predictions = (f"The two networks predict the same class for {r['n_same']:,} of the {r['n_test']:,} held-out "
+                   "examples.")
+else:
+    predictions = "The weights are no longer finite numbers, so there are no predictions to compare."
 ui.explain(
-    """
+    f"""
 **Why they agree.** `nn.Linear(in, out)` holds a weight of shape `[out, in]` and a bias `[out]`, and computes
 `x @ weight.T + bias`: our `x @ W + b` with `W = weight.T`, so the torch model is built by copying our `W1 [in, hidden]`
 transposed into its first layer. `nn.ReLU` is `clamp(min=0)`. `F.cross_entropy` is the same stable log-softmax
@@ -184,10 +193,12 @@ and negative log-likelihood we wrote. `loss.backward()` applies the same chain r
 
 **Why not exactly zero.** Floating-point addition is not associative: `(a + b) + c` can differ from `a + (b + c)`
 in the last bit. Autograd and our code compute `dL/dW = x.T @ dL/dz` with kernels that may sum in a different order,
-so after a step the weights can differ by about one rounding step of float32 (1.2e-7 for numbers near 1). With SGD
-and a moderate learning rate the differences stay that small. Adam divides each step by the square root of the
-gradient's running square, so where a gradient is almost zero its last-bit differences become a visible part of the
-step: expect about 1e-6. Either way the predictions on held-out data are identical.
+so after a step the weights can differ by about one rounding step of float32 ({EPS:.1e} for numbers near 1). Every
+step starts from the weights the previous one left, so these differences can grow: faster with a larger learning
+rate, more steps, and with Adam, which divides each step by the square root of the gradient's running square, so
+that where a gradient is almost zero its last-bit differences become a visible part of the step. In this run
+({opt_label}, lr {lr:g}, {r['step'][-1]} steps) the weights differed by at most {max(r['max_abs_diff']):.1e}, and by
+{final_diff:.1e} after the last step. {predictions}
 
 **So what does torch.nn add?** No new mathematics. It keeps track of every parameter for you
 (`model.parameters()`), saves and loads them in one call (`state_dict`), and lets you stack layers without naming
