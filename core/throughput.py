@@ -211,6 +211,20 @@ def crossover(slow_sweep, fast_sweep, op):
     return None
 
 
+def race_rates(bars, op="train step"):
+    """For the race chart: {label: {"batch", "steps_per_s", "samples_per_s"}} for bars = [(label, sweep, batch)].
+
+    A sweep row gives samples/s at a batch size; one step trains `batch` samples, so steps/s = samples/s / batch.
+    Bars whose sweep has no row at that batch are left out.
+    """
+    out = {}
+    for label, sweep, B in bars:
+        rate = rate_table(sweep, op).get(B)
+        if rate:
+            out[label] = {"batch": B, "samples_per_s": rate, "steps_per_s": rate / B}
+    return out
+
+
 def batches_done(rates, duration_s, frames=40):
     """For an animation: how many batches each device has finished at evenly spaced times.
 

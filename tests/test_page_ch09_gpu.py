@@ -126,3 +126,62 @@ def test_exported_script_measures_this_machine_and_prints_the_pages_tables(downl
     cpu = same_rows(page, tables["The mistake: timing a GPU without synchronize"])
     assert [r["work"] for r in cpu] == list(page.loc[page["measured on"] == "this server, cpu", "work"])
     assert all(float(r[c]) > 0 for r in cpu for c in ("with synchronize (ms)", "without (ms)", "ratio"))
+
+
+def _race_caption(at):
+    return next(c.value for c in at.caption if c.value.startswith("Press Play"))
+
+
+def _num(text):
+    return float(text.replace(",", ""))
+
+
+def test_race_caption_gives_steps_and_samples_in_the_right_units():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    cpu = _table(at, "samples/s").set_index("batch")  # train step, this server's CPU (measured)
+    caption = _race_caption(at)
+    one = re.search(r"this server, cpu, batch 1 \(the same samples one at a time\): ([\d,]+) steps/s of batch 1 "
+                    r"= ([\d,]+) samples/s", caption)
+    assert one, caption
+    assert abs(_num(one[1]) - cpu.loc[1, "samples/s"]) <= 1  # one sample per step: steps/s = samples/s
+    assert one[1] == one[2]
+    for steps, samples in re.findall(r"([\d,]+) steps/s of batch 64 = ([\d,]+) samples/s", caption):
+        assert abs(_num(steps) * 64 - _num(samples)) <= 64  # a step of batch 64 trains 64 samples
+    b64 = re.search(r"this server, cpu, batch 64: ([\d,]+) steps/s", caption)
+    assert abs(_num(b64[1]) - cpu.loc[64, "samples/s"] / 64) <= 1
+    assert "model: NVIDIA T4, batch 64" in caption  # the GPU side of the race, labelled as a model
+
+
+def test_gpu_side_is_a_labelled_roofline_model_with_its_sources():
+    from core import gpu_model as G
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    out = page_output(at)
+    assert "hundreds of times" not in out
+    specs = _table(at, "FP32 peak (TFLOP/s)").set_index("GPU")
+    for name, g in G.GPUS.items():
+        assert specs.loc[name, "FP32 peak (TFLOP/s)"] == g["fp32_tflops"]
+        assert specs.loc[name, "memory bandwidth (GB/s)"] == g["memory_gb_s"]
+        assert all(url in out for url in g["sources"])
+    assert all(url in out for url in G.LAUNCH_SOURCES) and "an assumption" in out
+    model = _table(at, "samples/s (model)")
+    cpu = _table(at, "samples/s").set_index("batch")["samples/s"]
+    expected = {name: G.model_sweep(name, launch_us=G.DEFAULT_LAUNCH_US) for name in G.GPUS}
+    for _, row in model.iterrows():
+        rate = T.rate_table(expected[row["GPU (model)"]], "train step")[row["batch"]]
+        assert row["samples/s (model)"] == round(rate) and row["kernels"] == 27
+        assert row["this CPU, measured samples/s"] == cpu[row["batch"]]
+    assert set(model.loc[model["batch"] == 1, "bound by"]) == {"kernel launches"}
+    # the crossover sentences are the model's, against the CPU numbers this page measured
+    cpu_sweep = {"rows": [{"op": "train step", "batch": B, "samples_per_s": r} for B, r in cpu.items()]}
+    for name, sweep in expected.items():
+        lose, win = G.model_crossover(cpu_sweep, sweep, "train step")
+        line = next(m.value for m in at.markdown if m.value.startswith(f"- **Model**, {name} "))
+        if lose and win:
+            assert f"loses up to **batch {lose}** and wins from **batch {win}** on" in line
+    assert "is **batch 13** and up" in out
+    at.select_slider(key="gpu_launch").set_value(50).run()  # the assumption moves the model, not the CPU
+    assert_no_exception(at)
+    model = _table(at, "samples/s (model)")
+    assert set(model["launches (us)"]) == {27 * 50}

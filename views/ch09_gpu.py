@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 import ui
-from core import throughput
+from core import gpu_model, throughput
 
 REMEASURE_EVERY_S = 30  # per server: at most one new measurement every 30 s, whoever asks
 
@@ -32,8 +32,9 @@ c[2].metric("CUDA GPU", "yes" if cuda else "no", help="torch.cuda.is_available()
 c[3].metric("Apple MPS GPU", "yes" if mps else "no", help="torch.backends.mps.is_available()")
 if not (cuda or mps):
     st.info("This machine has no GPU: `torch.cuda.is_available()` and `torch.backends.mps.is_available()` "
-            "are both False, so only the CPU can be measured here. GPU figures, if shown, were recorded "
-            "elsewhere by `bench/gpu_reference.py` and are labelled so.", icon=":material/memory:")
+            "are both False, so only the CPU can be measured here. Every GPU number below is either a "
+            "**roofline model** computed from datasheet figures (labelled *model*) or, if present, a measurement "
+            "recorded elsewhere by `bench/gpu_reference.py` (labelled *reference*).", icon=":material/memory:")
 
 
 # ------------------------------------------------ one measurement per server
@@ -91,7 +92,21 @@ with ui.more_controls("What to show"):
                       help="train step = forward + hand-written backward + SGD on 784-128-10; "
                            "matmul = x [B, 784] @ W1 [784, 128].")
     unit = ui.segmented("Rate", ["samples/s", "GFLOP/s"], "samples/s", key="gpu_unit")
+    launch_us = ui.select_slider("Model: assumed launch overhead per kernel (microseconds)",
+                                 list(gpu_model.LAUNCH_OVERHEAD_US), gpu_model.DEFAULT_LAUNCH_US, key="gpu_launch",
+                                 help="An assumption, not a datasheet figure: the time to start one GPU kernel.")
+    copy_batch = ui.toggle("Model: copy each batch to the GPU over PCIe", True, key="gpu_copy",
+                           help="A training loop whose data sits in the computer's memory copies every batch.")
 key = "samples_per_s" if unit == "samples/s" else "gflops"
+
+
+@st.cache_data(max_entries=50, show_spinner=False)
+def gpu_models(launch_us, copy_batch):
+    """The roofline model's sweep for every named GPU (a pure function of the two assumptions)."""
+    return {name: gpu_model.model_sweep(name, launch_us=launch_us, copy_batch=copy_batch) for name in gpu_model.GPUS}
+
+
+models = gpu_models(launch_us, copy_batch)
 
 # sweeps to show: (label, sweep, line style)
 series = [(f"this server, {d}", result["sweeps"][d], "solid") for d in result["devices"]]
@@ -100,11 +115,12 @@ if reference:
     series.append((f"reference GPU: {reference['device_name']} ({when})", reference["gpu"], "dash"))
     series.append((f"reference machine's CPU, {reference['cpu']['threads']} threads ({when})",
                    reference["cpu"], "dot"))
+model_series = [(f"model: {name} (roofline estimate, not measured)", sweep, "dashdot") for name, sweep in models.items()]
 
 # ------------------------------------------------------------------ the sweep
 st.subheader(f"Throughput of one {op}, by batch size")
 fig = go.Figure()
-for i, (label, sweep, dash) in enumerate(series):
+for i, (label, sweep, dash) in enumerate(series + model_series):
     rates = throughput.rate_table(sweep, op, key)
     fig.add_scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=label,
                     line=dict(dash=dash, width=3, color=ui.PALETTE[i % len(ui.PALETTE)]))
@@ -138,6 +154,51 @@ st.caption("The script runs this same measurement (`core.throughput.measure_all`
            "on the computer you run it on, with every device torch finds there, and prints the tables above "
            "for both workloads. Its numbers are your machine's, not this server's.")
 
+# ------------------------------------------------------------ the GPU model
+st.subheader("A model of the GPU, from datasheet figures")
+st.markdown(
+    "With no GPU to time, the page **estimates** one. It runs the very training step timed above on torch's "
+    "`meta` device, which records every operation with its shapes and computes nothing, and counts the "
+    "kernels the step would launch, the floating-point operations of each and the bytes each reads and "
+    "writes. Each kernel then takes *max(FLOPs / peak FLOP/s, bytes / memory bandwidth) + launch overhead*, "
+    "and copying the batch over PCIe adds *bytes / PCIe bandwidth*. These are estimates, not measurements."
+)
+spec_rows = [{"GPU": name, "FP32 peak (TFLOP/s)": g["fp32_tflops"], "memory bandwidth (GB/s)": g["memory_gb_s"],
+              "PCIe": f"Gen{g['pcie_gen']} x{g['pcie_lanes']}",
+              "PCIe, one direction (GB/s)": round(gpu_model.pcie_gb_s(g["pcie_gen"], g["pcie_lanes"]), 2),
+              "datasheet says": g["note"]} for name, g in gpu_model.GPUS.items()]
+ui.stat_table(spec_rows, width="stretch")
+st.caption("Sources of the datasheet figures: "
+           + "; ".join(f"{name}: " + ", ".join(g["sources"]) for name, g in gpu_model.GPUS.items())
+           + ". PCIe one direction = transfers per second per lane (Gen3 8, Gen4 16, Gen5 32 GT/s) x lanes x "
+           "128/130 (encoding) / 8 bits. "
+           f"Launch overhead: **{launch_us} microseconds per kernel, an assumption** you can change under "
+           "*What to show*; quoted figures run from about 5 to 50 microseconds ("
+           + ", ".join(gpu_model.LAUNCH_SOURCES) + ").")
+cpu_rates = throughput.rate_table(local_cpu, op)
+model_rows = []
+for name, sweep in models.items():
+    for row in sweep["rows"]:
+        if row["op"] != op:
+            continue
+        e = row["estimate"]
+        model_rows.append({
+            "GPU (model)": name, "batch": row["batch"], "kernels": e["kernels"], "MFLOP": round(e["flops"] / 1e6, 3),
+            "MB moved": round(e["bytes"] / 1e6, 3), "arithmetic (us)": round(e["compute_s"] * 1e6, 2),
+            "memory (us)": round(e["memory_s"] * 1e6, 2), "launches (us)": round(e["launch_s"] * 1e6, 1),
+            "PCIe copy (us)": round(e["copy_s"] * 1e6, 2), "total (us)": round(e["total_s"] * 1e6, 1),
+            "samples/s (model)": round(row["samples_per_s"]),
+            "this CPU, measured samples/s": round(cpu_rates[row["batch"]]) if row["batch"] in cpu_rates else None,
+            "bound by": e["bound_by"]})
+ui.stat_table(model_rows, width="stretch")
+one = models[next(iter(models))]["rows"]
+kernels_per_op = {r["op"]: r["estimate"]["kernels"] for r in one}
+st.caption(f"Counted from the code: one {op} launches {kernels_per_op[op]} kernels "
+           f"({kernels_per_op[op] * launch_us} microseconds of launch overhead at the assumed {launch_us} per kernel, "
+           "whatever the batch size). Assumed: each non-view operation is one kernel, reads all its inputs and "
+           "writes all its outputs in GPU memory, nothing overlaps, and the GPU reaches its datasheet peak; real "
+           "GPUs reach less, so the model is optimistic about arithmetic and pessimistic about overlap.")
+
 # ------------------------------------------------------- where the GPU wins
 st.subheader("Where does the GPU overtake the CPU?")
 gpus_here = [d for d in result["devices"] if d != "cpu"]
@@ -153,9 +214,28 @@ if reference:
     st.markdown(f"- Against this server's CPU (one thread), the reference GPU wins "
                 + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes.")
                 + " (Different machines: a rough comparison.)")
+rule_B = gpu_model.rule_of_thumb_batch()
+crossings = {name: gpu_model.model_crossover(local_cpu, sweep, op) for name, sweep in models.items()}
+for name, (lose, win) in crossings.items():
+    where = (f"loses up to **batch {lose}** and wins from **batch {win}** on" if lose and win
+             else f"wins at every measured batch, from **batch {win}**" if win
+             else "loses at **every** measured batch")
+    st.markdown(f"- **Model**, {name} against this server's measured CPU, for a {op}: the GPU {where}.")
+st.markdown(
+    f"The seed lesson's rule of thumb says the GPU wins once *batch x features > 10,000*: with "
+    f"{throughput.SIZES[0]} input features that is **batch {rule_B}** and up. "
+    + " ".join(
+        f"For the model's {name} the switch lies "
+        + (f"between batch {lose} and {win}" if lose and win else f"at or below batch {win}" if win
+           else "beyond every measured batch")
+        + (f" (the rule's {rule_B} is {'inside' if (lose or 0) < rule_B <= (win or 0) else 'outside'} that range)."
+           if win else ".")
+        for name, (lose, win) in crossings.items())
+    + f" Where the GPU loses, the model table above says why: at small batches the step is bound by its "
+    f"{kernels_per_op[op]} kernel launches, not by arithmetic.")
 if not gpus_here and not reference:
     st.warning("No GPU here and **no reference GPU measurement recorded yet** (`bench/gpu_reference.json` "
-               "is missing), so this page cannot say where a GPU overtakes the CPU. Run "
+               "is missing), so no measured GPU can be compared: the lines above are the model's estimate. Run "
                "`python bench/gpu_reference.py` on a machine with a GPU to record one.",
                icon=":material/help:")
 
@@ -178,16 +258,15 @@ if not gpus_here:
                + (": see the reference rows." if reference else "; no GPU measurement is available to show it."))
 
 # -------------------------------------------------------------- the animation
-st.subheader("Batches of 64 trained in the same time")
-rates = {label: throughput.rate_table(sweep, "train step", "samples_per_s").get(64, 0) / 64
-         for label, sweep, _ in series}
-rates = {k: v for k, v in rates.items() if v > 0}
-# the same 64 samples on this CPU, one sample per step: what batching buys even without a GPU
-one_at_a_time = throughput.rate_table(local_cpu, "train step", "samples_per_s").get(1)
-if one_at_a_time:
-    rates["this server, cpu, 64 steps of batch 1"] = one_at_a_time / 64
+st.subheader("Samples trained in the same time")
+# each bar: (label, sweep, batch size of its steps); rates come from the sweep's row at that batch
+bars = [(f"{label}, batch 64", sweep, 64) for label, sweep, _ in series]
+bars += [(f"model: {name}, batch 64", sweep, 64) for name, sweep in models.items()]
+bars.append(("this server, cpu, batch 1 (the same samples one at a time)", local_cpu, 1))
+race = throughput.race_rates(bars)
+rates = {label: r["samples_per_s"] for label, r in race.items()}
 slowest = min(rates.values())
-duration = 20 / slowest  # long enough for the slowest device to finish 20 batches
+duration = 20 * 64 / slowest  # long enough for the slowest bar to train 20 x 64 samples
 times, counts = throughput.batches_done(rates, duration, frames=40)
 labels = list(rates)
 top = max(c[-1] for c in counts.values()) * 1.15 + 1
@@ -204,7 +283,7 @@ anim = go.Figure(
     frames=[go.Frame(data=[_bars(k)], name=str(k)) for k in range(len(times))],
 )
 anim.update_layout(
-    height=260 + 50 * len(labels), xaxis=dict(range=[0, top], title="batches of 64 samples finished"),
+    height=260 + 50 * len(labels), xaxis=dict(range=[0, top], title="samples trained"),
     yaxis=dict(autorange="reversed", domain=[0.45, 1]), showlegend=False,  # the lower part holds the controls
     updatemenus=[dict(type="buttons", direction="left", x=0, y=0.22, xanchor="left", yanchor="top", buttons=[
         dict(label="Play", method="animate",
@@ -217,27 +296,38 @@ anim.update_layout(
         for k, t in enumerate(times)])],
 )
 ui.plot(anim, key="gpu_race")
-st.caption(f"Press Play: {duration * 1e3:.1f} ms of real time, slowed down. Each bar advances at the measured "
-           "rate of from-scratch training steps; the last bar feeds the same 64 samples one at a time ("
-           + "; ".join(f"{lab}: {r:,.0f} steps/s" for lab, r in rates.items()) + ").")
+st.caption(f"Press Play: {duration * 1e3:.1f} ms of real time, slowed down. Each bar advances at its rate of "
+           "from-scratch training steps times the samples each step trains; bars marked *model* run at the "
+           "roofline model's estimate, the others at measured rates; the last bar trains one sample per step ("
+           + "; ".join(f"{lab}: {r['steps_per_s']:,.0f} steps/s of batch {r['batch']} = "
+                       f"{r['samples_per_s']:,.0f} samples/s" for lab, r in race.items()) + ").")
 
+step_b1_us = 1e6 / throughput.rate_table(local_cpu, "train step")[1]  # one step of batch 1 trains 1 sample
+launch_total_us = kernels_per_op["train step"] * launch_us
+sync_shown = ("the synchronize table above shows the gap on a real GPU" if gpus_here or reference
+              else "no GPU here or in a reference file shows by how much, so the page does not guess")
 ui.explain(f"""
 - **The one change**: create the tensors on the GPU (`device="cuda"`, or `.to("cuda")` for ones you already
   have): `W1 [784, 128]`, `b1 [128]`, `W2 [128, 10]`, `b2 [10]` and each batch `x [64, 784]`, `y [64]`.
   Forward, backward and the update then run there unchanged: `core.throughput.make_train_step` calls the
   very same `core` functions with a `device` argument.
-- **Work per call**: `x @ W1` for a batch of 64 is 64 x 784 x 128 = 6.4 million multiply-adds. A GPU has
-  thousands of arithmetic units, but starting each operation costs a few microseconds whatever its size,
-  so on tiny batches that overhead dominates and the CPU can win; the bigger the batch, the better the GPU
-  is used. That is where the curves cross.
+- **Work per call**: `x @ W1` for a batch of 64 is 64 x 784 x 128 =
+  {throughput.matmul_flops(*throughput.LESSON_MATMUL) // 2:,} multiply-adds. A GPU has thousands of arithmetic
+  units, but starting each kernel costs time whatever its size. One training step launches
+  {kernels_per_op["train step"]} kernels (counted above); at the assumed {launch_us} microseconds each that is
+  {launch_total_us} microseconds per step before any arithmetic, while this CPU's whole step at batch 1 took
+  {step_b1_us:.0f} microseconds (measured). So at tiny batches launches decide and the CPU can win; the bigger
+  the batch, the more work each launch carries, which is where the model's curves cross the CPU's.
 - **Asynchronous GPUs**: on `cuda`, `x @ W` returns before the product is computed; the work waits in a
   queue. `torch.cuda.synchronize()` blocks until the queue is empty. A timer read without it measures
-  how fast Python hands out work, which can look hundreds of times faster than the truth.
+  how fast Python hands out work, not how long the GPU takes; {sync_shown}.
 - **Timing here**: one call first (to warm up), then rounds of about 20 ms; the best of 3 rounds is shown.
   The server computes with {torch.get_num_threads()} thread(s) of its {os.cpu_count()} cores, and other
   visitors share those cores, so repeat measurements wobble.
 """)
 ui.show_source(throughput.make_train_step, throughput.time_call, throughput.synchronize, throughput.sync_demo)
+ui.show_source(gpu_model.record_kernels, gpu_model.workload_kernels, gpu_model.estimate, gpu_model.pcie_gb_s,
+               gpu_model.model_crossover, title="The GPU model that computed the estimates")
 
 ui.quiz(
     "ch9",
