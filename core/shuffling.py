@@ -9,6 +9,7 @@ batch_size). This module adds what the chapter-6 page measures about them:
                       same start, same steps; only the order in which the examples arrive differs.
 """
 import math
+import time
 
 import torch
 
@@ -122,3 +123,58 @@ for ordering in ORDERINGS:
     curve = train_ordering(ordering, X, y, batch_size={train_b}, lr={float(lr)!r}, epochs={epochs}, seed={seed})
     print(f"final_loss[{{ordering}}] {{curve['loss'][-1]:.4f}}  accuracy {{curve['acc'][-1]:.1%}}")
 '''
+
+
+# ------------------------------------------------------------------ the batch-size trade-off, measured
+SWEEP_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+SWEEP_POINTS = 8192          # rows: even the largest batch is half an epoch, so every size takes 2+ steps
+
+
+def sweep_data(n_classes=6, n=SWEEP_POINTS, noise=0.3, seed=0):
+    """The page's 2-D blobs (core.data.make_2d), more of them: X [n, 2], y [n]."""
+    return make_2d("blobs", n=n, noise=noise, seed=seed, n_classes=n_classes)
+
+
+def train_batch_size(X, y, batch_size, epochs=2, lr=0.3, hidden=16, seed=0):
+    """Train a fresh 2-hidden-C MLP with plain SGD for `epochs` reshuffled passes at this batch size.
+
+    Every batch size gets the same starting weights, the same learning rate and the same data budget
+    (epochs x N examples), so a larger batch means fewer updates. Wall-clock time covers the training
+    steps only (batching, forward, backward, update), measured with time.perf_counter as it runs.
+    Returns {"batch_size", "updates", "final_loss", "final_acc" (whole training set, after training),
+             "loss_spread": how far one batch's loss strays from the whole set's at the final weights (the std
+                            of the loss over one pass of batches, no update in between: how noisy a step's view is),
+             "seconds", "steps_per_s", "examples_per_s", "diverged": a message or None}.
+    """
+    N, n_classes = len(y), int(y.max()) + 1
+    params = init_mlp([X.shape[1], hidden, n_classes], seed=seed)   # identical start for every batch size
+    state, config = {}, make_config("sgd", lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    losses, seconds, diverged = [], 0.0, None
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for idx in batch_indices(N, batch_size, shuffle=True, generator=g):
+            step = train_step(params, state, X[idx], y[idx], config)     # xb [B, 2], yb [B]
+            losses.append(step["loss"])
+            if step["diverged"]:
+                diverged = f"the loss became inf or nan at update {len(losses)}; lower the learning rate"
+                break
+        seconds += time.perf_counter() - start
+        if diverged:
+            break
+    after = evaluate(params, X, y)
+    views = torch.tensor([evaluate(params, X[idx], y[idx])["loss"]                # [batches per epoch]
+                          for idx in batch_indices(N, batch_size, shuffle=True, generator=g)])
+    return {"batch_size": batch_size, "updates": len(losses), "final_loss": after["loss"], "final_acc": after["acc"],
+            "loss_spread": views.std().item() if len(views) > 1 else 0.0, "seconds": seconds,
+            "steps_per_s": len(losses) / seconds, "examples_per_s": len(losses) * batch_size / seconds,
+            "diverged": diverged}
+
+
+def sweep_summary(rows):
+    """What the sweep's rows say: the batch size with the lowest final loss, and the two ends of the sweep."""
+    ok = [r for r in rows if not r["diverged"]] or rows
+    best = min(ok, key=lambda r: r["final_loss"])
+    return {"best": best, "smallest": rows[0], "largest": rows[-1],
+            "fastest_steps": max(rows, key=lambda r: r["steps_per_s"]),
+            "fastest_examples": max(rows, key=lambda r: r["examples_per_s"])}

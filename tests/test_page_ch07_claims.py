@@ -111,7 +111,7 @@ def test_mnist_accuracy_is_measured_not_claimed():
     last = run["history"][-1]
     assert len(run["history"]) == mnist_runs.REFERENCE_RUN["epochs"] == 10
     text = " ".join(s.value for s in at.success)
-    assert f"10 epochs of this loop reach {last['test_acc']:.2%} accuracy on {len(X_test):,} held-out" in text
+    assert f"10 epochs reach {last['test_acc']:.2%} accuracy on {len(X_test):,} held-out" in text
     assert f"{last['train_acc']:.2%} on the {len(X_train):,} training images" in text
     if len(X_train) < 60_000:        # only the test split here: the page says what full MNIST adds
         assert "Full MNIST has 60,000 training images" in page_output(at)
