@@ -3,7 +3,12 @@ import streamlit as st
 import torch
 
 import ui
-from ui import registry
+from ui import registry, warmup
+
+# The first minute of a class: 20 students open a just-started server at once. Import every library the
+# pages use before any page runs, under one lock, so that no session sees a half-imported module
+# (ui/warmup.py says why). The first session pays ~the import time; every later rerun returns at once.
+warmup.import_libraries()
 
 # One server process serves a whole class. Each computation runs on one thread, so sessions that
 # compute at the same time share the cores instead of spinning against each other (measured on

@@ -3,6 +3,7 @@
     python bench/classroom.py                 # 30 students for 60 s
     python bench/classroom.py --students 10 --seconds 20
     python bench/classroom.py --browsers 3    # the same path end to end, in 3 real Chromium tabs
+    python bench/classroom.py --cold-burst 20 --trials 3   # a fresh server, 20 tabs opened at once
 
 Each student is one Streamlit session driven at the protocol level (bench/st_client.py): it walks the
 pages (opens one at random, moves its widgets 2-5 times, then opens another), waits a student's think time
@@ -267,8 +268,65 @@ def measure_browsers(n=3):
     return r
 
 
+# --------------------------------------------------------------------------------------------- cold burst
+# The first minute of a class: the server has just started (or woken up) and every student opens their
+# link at the same instant, before any session has run. Nothing is warmed up first.
+async def _cold_student(url, page, connected, go, timeout):
+    async with StudentSession(url) as s:
+        connected.release()
+        await go.wait()  # every tab sends its first request at the same instant
+        await s.open_link(page, timeout=timeout)
+        return page, s.exceptions()
+
+
+async def _cold_burst(url, n, timeout):
+    pages = sorted(page_urls())
+    connected, go = asyncio.Semaphore(0), asyncio.Event()
+    tasks = [asyncio.create_task(_cold_student(url, pages[i % len(pages)], connected, go, timeout))
+             for i in range(n)]
+    for _ in range(n):
+        await asyncio.wait_for(connected.acquire(), timeout)
+    go.set()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def cold_burst(n=20, timeout=240.0):
+    """Start a fresh server and open n sessions at once, spread over every page, with no warm-up.
+
+    Returns {"sessions", "exceptions" (st.exception elements over all sessions), "sessions_with_exceptions",
+    "first_errors", "client_failures", "seconds" (from the burst to the last page finished)}.
+    """
+    env = dict(MNIST_ENV, STREAMLIT_CLIENT_SHOW_ERROR_DETAILS="full")  # the error's own message, not "redacted"
+    with streamlit_server(extra_env=env) as (url, _proc):
+        start = time.monotonic()
+        done = asyncio.run(_cold_burst(url, n, timeout))
+        wall = time.monotonic() - start
+    pages = [d for d in done if not isinstance(d, BaseException)]
+    errors = [(page or "home", e) for page, errs in pages for e in errs]
+    return {"sessions": n, "exceptions": len(errors), "sessions_with_exceptions": sum(bool(e) for _, e in pages),
+            "first_errors": [f"{p}: {str(e)[:160]}" for p, e in errors[:3]],
+            "client_failures": [repr(d) for d in done if isinstance(d, BaseException)], "seconds": round(wall, 1)}
+
+
+def main_cold_burst(n, trials):
+    """`--cold-burst N [--trials T]`: T fresh servers, each hit by N sessions at once; exceptions per trial."""
+    runs = []
+    for t in range(trials):
+        r = cold_burst(n)
+        runs.append(r)
+        print(f"trial {t + 1}: {r['exceptions']} exceptions in {r['sessions_with_exceptions']} of {r['sessions']} "
+              f"sessions, {len(r['client_failures'])} client failures, {r['seconds']} s   {r['first_errors'][:1]}")
+    print(f"{'cold bursts':<28}{trials} x {n} sessions")
+    print(f"{'exceptions, total':<28}{sum(r['exceptions'] for r in runs)}   (target 0)")
+    print(f"{'client failures, total':<28}{sum(len(r['client_failures']) for r in runs)}")
+    return runs
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cold-burst", type=int, default=0, metavar="N",
+                    help="instead, start a fresh server and open N sessions at the same instant (no warm-up)")
+    ap.add_argument("--trials", type=int, default=3, help="with --cold-burst: how many fresh servers")
     ap.add_argument("--students", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--think", type=float, default=2.0, help="mean think time between actions, seconds")
@@ -276,6 +334,8 @@ def main(argv=None):
     ap.add_argument("--browsers", type=int, default=0,
                     help="instead, run this many real Chromium tabs at once (3-5; each costs ~200 MB)")
     args = ap.parse_args(argv)
+    if args.cold_burst:
+        return main_cold_burst(args.cold_burst, args.trials)
     if args.browsers:
         b = measure_browsers(args.browsers)
         print(f"{'browser tabs':<28}{b['browsers']}")

@@ -103,6 +103,12 @@ class StudentSession:
         self.page_hash, self.moved = self.pages[url_path], {}
         return await self._rerun(query_string=query_string)
 
+    async def open_link(self, url_path="", query_string="", timeout=60.0):
+        """A new tab opened on a link to one page (`http://host/<url_path>?<query>`): the browser's very first
+        rerun already names the page by its address (no script hash yet), and st.navigation picks it."""
+        self.page_name, self.page_hash, self.moved = url_path, "", {}
+        return await self._rerun(query_string=query_string, timeout=timeout)
+
     async def set_widget(self, kind, key, value):
         """Move one widget (AppTest's kind name: "slider", "selectbox", ...) and rerun; returns seconds taken."""
         widget = getattr(self.tree, kind)(key=key).set_value(value)

@@ -1,0 +1,101 @@
+"""What the server does once, before the first page runs: import every library a page needs, fully.
+
+Why: Streamlit runs app.py (and the page) in one thread per session, and the heavy libraries are imported
+lazily, on first use: Plotly imports pandas when it first serialises a figure, the first optimizer.step()
+pulls in torch._dynamo and sympy, PIL loads its file plugins on the first save, Streamlit imports pyarrow
+for the first st.dataframe. When 20 students open a freshly started server at the same instant, 20 threads
+import the same packages at once. Python's import lock is per module, and when two threads each hold a
+module the other one needs, importlib breaks the "deadlock" by handing one of them the other module
+*partially initialised*: the page then dies with "partially initialized module 'pandas' has no attribute
+'Series'" (measured: 5-8 of 20 sessions in each of 7 cold bursts, 48 in all; bench/classroom.py --cold-burst).
+
+Fix: one process-wide lock around one function that imports all of it (and makes each lazy first use once).
+The first session does the work while the others wait on the lock; later reruns find the flag set and pay
+nothing. The lock lives here, in an imported module, because app.py itself is executed afresh on every rerun.
+"""
+import importlib
+import io
+import pkgutil
+import threading
+
+_LOCK = threading.Lock()
+_done = False
+
+# Imported by name; each one's own imports come with it. Pages and Streamlit's elements import these
+# lazily (on a page's first run, in a figure's first to_json, in the first st.dataframe / st.image ...).
+LIBRARIES = [
+    "numpy", "pandas", "pyarrow", "pyarrow.pandas_compat",
+    "PIL.Image", "PIL.ImageDraw", "PIL.PngImagePlugin",
+    "plotly.graph_objects", "plotly.express", "plotly.subplots", "plotly.io", "plotly.io._json",
+    "sympy", "simpleeval", "streamlit_drawable_canvas",
+    "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data",
+]
+
+
+def _first_uses():
+    """The lazy imports that only happen when a thing is first used, made once here."""
+    import numpy as np
+    import plotly.express as px
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    import torch
+    from PIL import Image
+    from plotly.subplots import make_subplots
+
+    from core import formula, network
+
+    # The first optimizer.step() imports torch._dynamo (and sympy with it): ~800 modules.
+    w = torch.nn.Parameter(torch.ones(2))
+    for opt in (torch.optim.SGD([w], lr=0.1, momentum=0.9), torch.optim.Adam([w], lr=0.1)):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    network.state_dict_bytes({"w": w.detach()})  # torch.save's first call imports its serialization config
+    # Plotly builds each trace type, layout part and colorbar from its own module on first use, and a
+    # figure's first serialisation imports plotly.io's JSON engine, narwhals and pandas: one figure with
+    # every kind of trace and layout part the pages draw.
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("a", "b"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines+markers", line=dict(dash="dot"),
+                             marker=dict(color=[0, 1], colorscale="Viridis", colorbar=dict(title="c"))), 1, 1)
+    for trace in (go.Heatmap(z=[[0, 1]], colorbar=dict(title="h")),
+                  go.Contour(z=[[0, 1], [1, 0]], contours=dict(showlabels=True), line=dict(width=1),
+                             colorbar=dict(title="c")),
+                  go.Bar(x=[0], y=[1], marker=dict(line=dict(width=1))), go.Histogram(x=[0, 1], marker=dict(color="red")),
+                  go.Image(z=[[[0, 0, 0]]])):
+        fig.add_trace(trace, 1, 2)
+    fig.update_layout(title="w", annotations=[dict(text="a", font=dict(size=10))],
+                      updatemenus=[dict(buttons=[dict(label="p", method="animate", args=[None])])],
+                      sliders=[dict(steps=[dict(label="0", method="animate", args=[["0"]])],
+                                    currentvalue=dict(prefix="s"))],
+                      coloraxis=dict(colorbar=dict(title="c")), shapes=[dict(type="line", line=dict(width=1))])
+    fig.update_xaxes(title="x")
+    fig.update_yaxes(title="y")
+    fig.frames = [go.Frame(name="0", data=[go.Scatter(x=[0], y=[0])])]
+    pio.to_json(fig, validate=False)  # what st.plotly_chart calls
+    pio.to_json(px.imshow(np.zeros((2, 2))), validate=False)
+    # st.dataframe's first table: pandas -> Arrow
+    import pandas as pd
+    import pyarrow as pa
+    pa.Table.from_pandas(pd.DataFrame({"a": [1.0], "b": ["x"]}))
+    # PIL registers its file formats (Png, Jpeg, Gif, ...) on the first save or open.
+    Image.new("RGB", (1, 1)).save(io.BytesIO(), format="PNG")
+    Image.init()
+    # sympy imports more of itself (combinatorics, sets) the first time a formula is differentiated.
+    formula.compare_derivative(formula.activation_from_formula("x * sigmoid(x)"), n=3)
+
+
+def import_libraries():
+    """Import every library the pages use, once per server process; sessions arriving meanwhile wait."""
+    global _done
+    if _done:  # every rerun after the first: nothing to do
+        return
+    with _LOCK:
+        if _done:
+            return
+        for name in LIBRARIES:
+            importlib.import_module(name)
+        import core  # every core module: pages import them on their first run
+        for module in pkgutil.iter_modules(core.__path__):
+            importlib.import_module(f"core.{module.name}")
+        _first_uses()
+        _done = True
