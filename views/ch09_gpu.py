@@ -157,7 +157,9 @@ st.caption("The script runs this same measurement (`core.throughput.measure_all`
 # ------------------------------------------------------------ the GPU model
 st.subheader("A model of the GPU, from datasheet figures")
 st.markdown(
-    "With no GPU to time, the page **estimates** one. It runs the very training step timed above on torch's "
+    ("This server has a GPU, measured above with `synchronize`; next to it the page also **estimates** GPUs it "
+     "does not have. " if cuda or mps else "With no GPU to time, the page **estimates** one. ")
+    + "It runs the very training step timed above on torch's "
     "`meta` device, which records every operation with its shapes and computes nothing, and counts the "
     "kernels the step would launch, the floating-point operations of each and the bytes each reads and "
     "writes. Each kernel then takes *max(FLOPs / peak FLOP/s, bytes / memory bandwidth) + launch overhead*, "
