@@ -165,7 +165,7 @@ print("break_result", f"RuntimeError: {{broke['error']}}" if broke["error"] else
 
 Run from the repository root (or with it on PYTHONPATH):  python shapes.py
 Needs torch and the repo's core/ package, nothing else. It reads the MNIST test split the way the app does
-($MNIST_DIR or data/mnist; random pixels when it is missing), draws the same {B} images with seed {seed}, runs
+($MNIST_DIR, data/mnist, then the split committed in datasets/mnist), draws the same {B} images with seed {seed}, runs
 them through a fresh Kaiming-initialised 784-{H}-10 network one operation at a time and prints the numbers
 the page showed. Every line is "name value".
 """
@@ -177,14 +177,10 @@ torch.set_num_threads(1)  # like the app: the rounding of a matmul can depend on
 
 # 1. The batch: {B} test images picked by a generator seeded with {seed}
 g = torch.Generator().manual_seed({seed})
-try:
-    X, y = data.load_mnist("test")  # [10000, 784] pixels in [0, 1], [10000] labels
-    idx = torch.randperm(len(X), generator=g)[:{B}]  # which test images form the batch
-    x, labels = X[idx], y[idx]  # [{B}, 784], [{B}]
-    print("input real MNIST test images")
-except data.MnistError as err:
-    x, labels = torch.rand({B}, 784, generator=g), None  # stand-in: random pixels
-    print("input random pixels (MNIST missing:", err, ")")
+X, y = data.load_mnist("test")  # [10000, 784] pixels in [0, 1], [10000] labels
+idx = torch.randperm(len(X), generator=g)[:{B}]  # which test images form the batch
+x, labels = X[idx], y[idx]  # [{B}, 784], [{B}]
+print("input real MNIST test images")
 
 # 2. The forward pass, one operation at a time, every intermediate kept
 params = network.init_mlp([784, {H}, 10], seed={seed})  # W1 [784, {H}], b1 [{H}], W2 [{H}, 10], b2 [10]
@@ -205,7 +201,7 @@ print(f"max_abs_trace_minus_network_forward {{(value['logits'] - logits_net).abs
 for name in ("z1", "h", "logits", "probs"):  # image 0, the first six entries of each row
     print(f"first_six[{{name}}]", [round(v, 4) for v in value[name][0, :6].tolist()])
 print(f"largest_row_sum_error {{value['probs'].sum(dim=1).sub(1).abs().max().item():.1e}}")
-print("true_digit_0", "unknown (random pixels)" if labels is None else int(labels[0]))
+print("true_digit_0", int(labels[0]))
 print("guess_0", int(value["logits"][0].argmax()))
 print("guesses_0_to_7", value["logits"][:8].argmax(dim=1).tolist())
 if labels is not None:
