@@ -174,7 +174,7 @@ if measure:
     st.session_state["bat_sweep_result"] = {"settings": sweep_settings, "rows": sweep}
 swept = st.session_state.get("bat_sweep_result")
 if swept is None:
-    st.caption(f"Press **Measure** to train {len(shuffling.SWEEP_BATCH_SIZES)} networks (about a second).")
+    st.caption(f"Press **Measure** to train {len(shuffling.SWEEP_BATCH_SIZES)} networks (a second or two).")
 else:
     if swept["settings"] != sweep_settings:
         st.caption("Showing the last measurement (settings changed since; press **Measure** to run them).")
@@ -199,8 +199,7 @@ else:
         fig.add_scatter(x=sizes_x, y=[r["steps_per_s"] for r in rows], mode="lines+markers",
                         name="updates per second", line_color=ui.COLORS["neutral"])
         fig.update_layout(title="Updates per second, measured on this server", height=380, xaxis=ticks,
-                          yaxis=dict(type="log", title="updates per second"), legend=dict(orientation="h", y=-0.3),
-                          showlegend=True)
+                          yaxis=dict(title="updates per second", rangemode="tozero"))
         ui.plot(fig, key="bat_sweep_speed")
     ui.stat_table([{"batch size": r["batch_size"], "updates": r["updates"], "final loss": round(r["final_loss"], 4),
                     "final accuracy": f"{r['final_acc']:.1%}", "loss spread": round(r["loss_spread"], 4),
@@ -217,9 +216,10 @@ else:
         + f" view (spread {large['loss_spread']:.4f}) but made only {large['updates']:,} updates and ended at "
         f"{large['final_loss']:.3f}. Updates per second: {small['steps_per_s']:,.0f} at batch "
         f"{small['batch_size']:,}, {large['steps_per_s']:,.0f} at batch {large['batch_size']:,}; examples per "
-        f"second: {small['examples_per_s']:,.0f} and {large['examples_per_s']:,.0f}. The times are wall-clock, "
-        "measured live on this shared server while the runs trained (the first visitor's run for these settings "
-        "is kept), so they vary from run to run; the losses do not.")
+        f"second: {small['examples_per_s']:,.0f} and {large['examples_per_s']:,.0f}. Speeds are wall-clock, "
+        "measured live on this shared server: the fastest of three windows of at least 20 ms of steps at each "
+        "batch size (the first measurement for these settings is kept for everyone), so they vary from run to "
+        "run; the losses do not.")
 
 ui.explain(
     "**A data loader is randperm + slice.** `torch.randperm(N)` lists 0..N-1 in a random order; slicing "
@@ -241,7 +241,8 @@ ui.explain(
     "takes both too and then matches the DataLoader batch for batch (pages 10 and 11 check it live)."
 )
 ui.show_source(data.batch_indices, data.num_batches, shuffling.epoch_order, shuffling.class_mix,
-               shuffling.entropy_bits, shuffling.sorted_blobs, shuffling.train_ordering)
+               shuffling.entropy_bits, shuffling.sorted_blobs, shuffling.train_ordering,
+               shuffling.train_batch_size, shuffling.updates_per_second, shuffling.sweep_summary)
 
 ui.quiz(
     "ch6",
