@@ -12,12 +12,14 @@ the step adds the copy of the batch from the computer's memory to the GPU over P
 
 The kernels, their FLOPs and their bytes are not typed in: they are counted by running the project's own
 step (core.throughput.make_train_step) on torch's "meta" device, which records every operation with its
-shapes and computes nothing. Assumptions, stated on the page: every non-view operation is one kernel;
+shapes and computes nothing. Assumptions, stated on the page: every operation that is not a view or a bare
+allocation (torch.empty) is one kernel;
 a kernel reads all its inputs from GPU memory and writes all its outputs (no cache reuse); a matrix
 product [M, K] @ [K, N] costs 2*M*K*N FLOPs, any other operation one FLOP per element; launches, copies and
 kernels do not overlap; the GPU reaches its datasheet peak. Real GPUs reach less than peak, and overlap
 some launches with work, so the model is a rough bound, labelled as such wherever it is shown.
 """
+import functools
 import math
 
 import torch
@@ -85,14 +87,18 @@ class _KernelRecorder(TorchDispatchMode):
         self.kernels = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        written_only = [id(t) for t in tree_flatten(kwargs.get("out"))[0]]  # an out= tensor is written, not read
+        inputs = [t for t in tree_flatten((args, kwargs))[0]
+                  if isinstance(t, torch.Tensor) and id(t) not in written_only]
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         # a view (permute, view, ...) returns an alias it does not write to, and launches no kernel;
         # an in-place operation (add_, index_put_) also returns an alias, but one it wrote to
         is_view = any(r.alias_info is not None and not r.alias_info.is_write for r in func._schema.returns)
         is_scalar = not inputs and all(t.dim() == 0 for t in outputs)  # a Python number wrapped as a tensor
-        if not (is_view or is_scalar):
+        is_allocation = func.__name__.startswith("empty")  # memory from the allocator: no kernel runs
+        if not (is_view or is_scalar or is_allocation):
             moved = sum(t.numel() * t.element_size() for t in inputs + outputs)
             self.kernels.append({"op": str(func), "flops": _flops(func, inputs, outputs), "bytes": moved})
         return out
@@ -106,14 +112,18 @@ def record_kernels(fn):
     return recorder.kernels
 
 
+@functools.lru_cache(maxsize=64)
 def workload_kernels(op, B, sizes=throughput.SIZES):
-    """The kernels of one `op` ("train step" or "matmul") at batch B, counted from the project's own code."""
+    """The kernels of one `op` ("train step" or "matmul") at batch B, counted from the project's own code.
+
+    A tuple, computed once per (op, B, sizes) and shared: read it, never change it.
+    """
     if op == "train step":
         fn = throughput.make_train_step(B, "meta", sizes=sizes)
         fn()  # a first step (some state is created on the first call); the second one is recorded
     else:
         fn = throughput.make_matmul(B, sizes[0], sizes[1], "meta")
-    return record_kernels(fn)
+    return tuple(record_kernels(fn))
 
 
 def batch_bytes(op, B, features=throughput.SIZES[0]):

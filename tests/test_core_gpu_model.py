@@ -40,7 +40,8 @@ def test_kernels_are_counted_from_the_projects_own_step():
         updates = [k for k in kernels if k["op"] == "aten.add_.Tensor"]  # SGD: p += -lr * g on W1, b1, W2, b2
         assert [k["bytes"] for k in updates] == [3 * 4 * n for n in (784 * 128, 128, 128 * 10, 10)]
         assert not any("permute" in k["op"] for k in kernels)  # transposes are views: no kernel
-        assert len(kernels) == 27
+        assert not any(k["op"].startswith("aten.empty") for k in kernels)  # allocations launch nothing
+    assert len(G.workload_kernels("train step", 1)) == len(G.workload_kernels("train step", 256))  # any batch
     (mm,) = G.workload_kernels("matmul", 16)
     assert mm["flops"] == T.matmul_flops(16, 784, 128) and mm["bytes"] == 4 * (16 * 784 + 784 * 128 + 16 * 128)
     assert G.batch_bytes("train step", 64) == 64 * 784 * 4 + 64 * 8 and G.batch_bytes("matmul", 64) == 64 * 784 * 4
@@ -55,7 +56,7 @@ def test_model_behaves_monotonically():
             times = [r["seconds"] for r in rows]
             rates = [r["samples_per_s"] for r in rows]
             assert times == sorted(times) and rates == sorted(rates)  # more work: longer, but more per second
-            if op == "train step":  # batch 1: 27 launches outweigh everything else
+            if op == "train step":  # batch 1: the launches outweigh everything else
                 assert rows[0]["estimate"]["bound_by"] == "kernel launches"
                 assert rows[0]["estimate"]["launch_s"] > 10 * (rows[0]["estimate"]["compute_s"]
                                                                + rows[0]["estimate"]["memory_s"])

@@ -197,7 +197,8 @@ one = models[next(iter(models))]["rows"]
 kernels_per_op = {r["op"]: r["estimate"]["kernels"] for r in one}
 st.caption(f"Counted from the code: one {op} launches {kernels_per_op[op]} kernels "
            f"({kernels_per_op[op] * launch_us} microseconds of launch overhead at the assumed {launch_us} per kernel, "
-           "whatever the batch size). Assumed: each non-view operation is one kernel, reads all its inputs and "
+           "whatever the batch size). Assumed: each operation other than a view or a bare allocation is one kernel, "
+           "reads all its inputs and "
            "writes all its outputs in GPU memory, nothing overlaps, and the GPU reaches its datasheet peak; real "
            "GPUs reach less, so the model is optimistic about arithmetic and pessimistic about overlap.")
 
