@@ -31,6 +31,9 @@ LOSS_TOL = 1e-3       # f - f_min below this counts as "at the lowest value"
 
 
 # --------------------------------------------------------------- the surfaces
+RAVINE_CURVATURE = (1.0, 25.0)  # second derivative of the ravine along x and across (y)
+
+
 def ravine(p):
     """A long narrow valley: f = 0.5 * (x^2 + 25 y^2). Curvature 1 along x, 25 along y."""
     x, y = p[0], p[1]
@@ -259,6 +262,53 @@ def max_path_difference(ours, theirs):
     if len(ours) != len(theirs):
         return math.inf
     return float((ours - theirs).abs().max()) if len(ours) else 0.0
+
+
+# ------------------------------------------------- what theory says about the ravine
+def slope_ratio(surface, p):
+    """|df/dy| / |df/dx| at the point p = (x, y): how many times steeper the surface is along y than along x there.
+
+    On the ravine the curvature ratio is fixed (25), but the slope ratio 25 |y| / |x| depends on the point
+    (inf where x = 0, 0 where y = 0).
+    """
+    gx, gy = (abs(v) for v in SURFACES[surface]["grad"](point(*p)).tolist())
+    if gx == 0:
+        return math.inf if gy > 0 else math.nan
+    return gy / gx
+
+
+def stable_lr_limits(curvature, momentum):
+    """Largest learning rates that still converge on a bowl f = 0.5 h t^2 of curvature h = `curvature`.
+
+    Each update is linear in t, so a walk converges exactly when every root of its recurrence is inside the
+    unit circle. That gives (mu = momentum):
+      SGD        t' = (1 - lr h) t                                   : lr < 2 / h
+      Momentum   v' = mu v + h t, t' = t - lr v'                      : lr < 2 (1 + mu) / h
+      Nesterov   v' = mu v + h t, t' = t - lr (h t + mu v')           : lr < 2 (1 + mu) / ((1 + 2 mu) h)
+    Nesterov's look-ahead adds mu * lr * (gradient) on top of momentum's step, so it overshoots less at small
+    steps but turns unstable at a smaller learning rate: 1 + 2 mu times smaller (2.8 for mu = 0.9).
+    """
+    mu = momentum
+    return {"SGD": 2 / curvature, "Momentum": 2 * (1 + mu) / curvature,
+            "Nesterov": 2 * (1 + mu) / ((1 + 2 * mu) * curvature)}
+
+
+def momentum_gain(momentum):
+    """How much momentum speeds up a steady slope: the velocity of v = mu v + g tends to g / (1 - mu)."""
+    return 1 / (1 - momentum)
+
+
+SETTLE_TOL = 0.01  # a walk has "settled" across the ravine once |y| stays below this
+
+
+def settle_step(path, tol=SETTLE_TOL):
+    """The step from which a path [k, 2] stays within `tol` of the ravine's floor y = 0 (its swings across have
+    died down); None if its last point is still farther away."""
+    far = (torch.as_tensor(path, dtype=DTYPE)[:, 1].abs() >= tol).nonzero()  # [m, 1] steps still off the floor
+    if len(far) == 0:
+        return 0
+    last = int(far[-1])
+    return None if last == len(path) - 1 else last + 1
 
 
 # ---------------------------------------------------------- how did it end?

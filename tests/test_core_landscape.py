@@ -111,3 +111,37 @@ def test_first_steps_of_a_long_walk_is_the_short_walk(surface, steps):
         theirs = L.torch_trajectory(surface, name, (-4.5, 2.0), 300, hp)
         assert L.check_against_torch(surface, name, (-4.5, 2.0), steps, hp, short["path"], theirs=theirs) == \
             L.check_against_torch(surface, name, (-4.5, 2.0), steps, hp, short["path"])
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.5, 0.9])
+@pytest.mark.parametrize("name", ["SGD", "Momentum", "Nesterov"])
+def test_stable_lr_limits_are_where_walks_on_the_ravine_start_to_diverge(name, mu):
+    """stable_lr_limits is what the page quotes: a walk just below the limit converges, just above it diverges,
+    for our optimizers and for torch.optim."""
+    limit = L.stable_lr_limits(L.RAVINE_CURVATURE[1], mu)[name]
+    for lr, expected in ((0.97 * limit, "converged"), (1.03 * limit, "diverged")):
+        hp = {"lr": lr, "momentum": mu}
+        walk = L.trajectory("Ravine", name, (-4.5, 2.0), 500, hp)
+        assert L.classify("Ravine", walk)["status"] == expected, (name, mu, lr)
+        theirs = L.torch_trajectory("Ravine", name, (-4.5, 2.0), 500, hp)
+        assert L.max_path_difference(walk["path"], theirs) < 1e-9
+
+
+def test_nesterov_does_not_always_overshoot_less():
+    """lr 0.1, mu 0.9: Nesterov diverges at step 8 while momentum settles (the page used to say it overshoots less);
+    at lr 0.05 Nesterov settles first."""
+    walks = {n: L.trajectory("Ravine", n, (-4.5, 2.0), 150, {"lr": 0.1, "momentum": 0.9})
+             for n in ("Momentum", "Nesterov")}
+    assert walks["Nesterov"]["diverged_at"] == 8 and L.classify("Ravine", walks["Momentum"])["status"] == "converged"
+    assert L.settle_step(walks["Momentum"]["path"]) == 110
+    slow = {n: L.settle_step(L.trajectory("Ravine", n, (-4.5, 2.0), 150, {"lr": 0.05, "momentum": 0.9})["path"])
+            for n in ("Momentum", "Nesterov")}
+    assert slow["Nesterov"] < slow["Momentum"]
+
+
+def test_slope_ratio_depends_on_the_point_curvature_ratio_does_not():
+    assert math.isclose(L.slope_ratio("Ravine", (-4.5, 2.0)), 25 * 2.0 / 4.5)
+    assert math.isclose(L.slope_ratio("Ravine", (-4.5, 0.5)), 25 * 0.5 / 4.5)
+    assert L.slope_ratio("Ravine", (0.0, 1.0)) == math.inf
+    eig = L.curvature_signs("Ravine", L.point(-4.5, 2.0))
+    assert torch.allclose(eig, torch.tensor(L.RAVINE_CURVATURE, dtype=L.DTYPE))

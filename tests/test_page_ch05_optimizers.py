@@ -119,3 +119,32 @@ def test_exported_script_reproduces_the_page(tmp_path):
     assert printed["lowest_final_loss"] == metric(at, "Lowest final loss")
     best = next(m for m in at.metric if m.label == "Lowest final loss")
     assert best.help == f"reached by {printed['lowest_final_loss_by']}"
+
+
+def _explanation(at):
+    return next(m.value for m in at.markdown if "**SGD** steps" in m.value)
+
+
+def test_ravine_text_says_curvature_and_quotes_this_starts_slope_ratio():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert not any("25 times steeper" in t for t in [c.value for c in at.caption] + [m.value for m in at.markdown])
+    assert any("curve 25 times more sharply across" in c.value for c in at.caption)
+    text = _explanation(at)
+    assert f"the slope across is {L.slope_ratio('Ravine', (-4.5, 2.0)):.3g} times the slope along" in text  # 11.1
+    at.slider(key="opt_y0").set_value(0.5).run()
+    assert "the slope across is 2.78 times the slope along" in _explanation(at)
+
+
+def test_nesterov_sentence_comes_from_this_run():
+    at = open_page(PAGE)
+    at.select_slider(key="opt_lr").set_value(0.1).run()
+    assert_no_exception(at)
+    text = " ".join(_explanation(at).split())
+    assert "overshoots less." not in text
+    assert "Nesterov diverged (blew up at step 8)" in text and "Momentum stayed within 0.01 of the floor" in text
+    assert "is stable for lr < 2 (1 + mu) / 25 = 0.152" in text and "= 0.0543" in text
+    at.select_slider(key="opt_lr").set_value(0.05).run()
+    text = " ".join(_explanation(at).split())
+    assert "Momentum stayed within 0.01 of the floor from step 101 on; Nesterov stayed within 0.01 of the " \
+           "floor from step 22 on" in text

@@ -19,7 +19,8 @@ ui.header(
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
 SGD_FAMILY = ("SGD", "Momentum", "Nesterov")
 SURFACE_NOTES = {
-    "Ravine": "A narrow valley, 25 times steeper across than along: plain SGD zig-zags across it.",
+    "Ravine": f"A narrow valley whose walls curve {landscape.RAVINE_CURVATURE[1] / landscape.RAVINE_CURVATURE[0]:g} "
+              "times more sharply across than its floor along: plain SGD zig-zags across it.",
     "Rosenbrock": "A curved banana-shaped valley whose floor is almost flat: easy to find, slow to follow.",
     "Saddle": "Flat in the middle, uphill along x, downhill along y, and no lowest point at all.",
     "Himmelblau": "Four valleys of equal depth: where you start decides where you end up.",
@@ -218,13 +219,51 @@ st.caption("The script reruns every optimizer switched on above with the `core` 
            "point of the table, the lowest final loss and, when the check is on, the two torch.optim / autograd "
            "differences, rounded as on the page.")
 
+# ------------------------------------------------------- the ravine in numbers, for the explanation below
+h_along, h_across = landscape.RAVINE_CURVATURE
+limits = landscape.stable_lr_limits(h_across, momentum)  # largest lr that converges across the ravine
+ravine_start = (x0, y0) if surface == "Ravine" else landscape.SURFACES["Ravine"]["start"]
+ratio = landscape.slope_ratio("Ravine", ravine_start)
+where = "here, at the start" if surface == "Ravine" else "at the ravine's usual start"
+if math.isinf(ratio):
+    slopes = f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) the slope along is 0"
+elif math.isnan(ratio):
+    slopes = f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) both slopes are 0"
+else:
+    slopes = (f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) the slope across is {ratio:.3g} times the "
+              "slope along")
+
+
+def _swings(name):
+    """How this run's walk of `name` on the ravine ended across the valley, in words."""
+    r = results[name]
+    if r["verdict"]["status"] == "diverged":
+        return f"{name} diverged ({r['verdict']['reason'].split(':')[0]})"
+    k = landscape.settle_step(r["path"])
+    if k is None:
+        return f"{name} was still more than {landscape.SETTLE_TOL:g} off the floor after {len(r['path']) - 1} steps"
+    return f"{name} stayed within {landscape.SETTLE_TOL:g} of the floor from step {k} on"
+
+
+if surface == "Ravine" and {"Momentum", "Nesterov"} <= set(results):
+    nesterov_run = f"In this run (lr {lr:g}, mu = {momentum:g}): {_swings('Momentum')}; {_swings('Nesterov')}."
+else:
+    nesterov_run = "Switch on Momentum and Nesterov on the ravine to see both in this run."
+
 ui.explain(f"""
-- **SGD** steps straight downhill: `p = p - lr * grad`. In the ravine the slope across the valley is
-  25 times the slope along it, so a learning rate big enough to make progress along the floor makes it
-  bounce from wall to wall; above lr = 2/25 = 0.08 each bounce is bigger than the last and it diverges.
+- **SGD** steps straight downhill: `p = p - lr * grad`. The ravine `f = 0.5 (x^2 + 25 y^2)` curves
+  {h_across / h_along:g} times more sharply across (y) than along (x). The slopes themselves are 25 |y| across
+  and |x| along, so their ratio depends on the point: {slopes}. A learning rate big enough to make progress
+  along the floor makes it bounce from wall to wall; above lr = 2 / {h_across:g} = {limits["SGD"]:.3g} each
+  bounce is bigger than the last and it diverges.
 - **Momentum** keeps a velocity `v = mu * v + grad` and steps along `v`. The back-and-forth parts of the
-  gradient cancel in `v`, the steady downhill part adds up: up to `1 / (1 - mu)` = 10 times faster for mu = 0.9.
-  **Nesterov** uses the same velocity but corrects the step with the slope one step ahead, so it overshoots less.
+  gradient cancel in `v`, the steady downhill part adds up: up to `1 / (1 - mu)` =
+  {landscape.momentum_gain(momentum):.3g} times faster for mu = {momentum:g}.
+  **Nesterov** uses the same velocity but corrects the step with the slope one step ahead. Whether that
+  overshoots less depends on the step: with large steps the correction itself overshoots, and Nesterov diverges
+  sooner:
+  across the ravine momentum is stable for lr < 2 (1 + mu) / {h_across:g} = {limits["Momentum"]:.3g}, Nesterov
+  only for lr < 2 (1 + mu) / ((1 + 2 mu) {h_across:g}) = {limits["Nesterov"]:.3g}. {nesterov_run}
 - **Adam** divides each coordinate's step by the root of a running average of that coordinate's squared
   gradient, so every coordinate moves about `lr` per step whether its slope is tiny or huge. That is why
   it has its own learning-rate slider, and why it walks off the flat saddle faster than SGD.
