@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 
 import ui
-from ui import registry, warmup
+from ui import classmode, registry, warmup
 
 # The first minute of a class: 20 students open a just-started server at once. Import every library the
 # pages use before any page runs, under one lock, so that no session sees a half-imported module
@@ -53,8 +53,11 @@ with st.sidebar:
               help="For a projector: larger type, explanations collapsed, secondary controls tucked away.")
     share = st.container()
 ui.presenter_css()
+classmode.where_am_i(navigation.url_path)
+classmode.banner()  # a student in a class: "your teacher opened ... - follow" (no query for anyone else)
 
 navigation.run()
 
 with share:  # drawn after the page, so the link holds the values its controls have now
     ui.share_link(navigation.url_path)
+    classmode.teacher_sidebar(navigation.url_path)  # a teacher: send the class to this page

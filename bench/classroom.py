@@ -49,6 +49,7 @@ def _expect_metric(label, fragment):
 # shows on its page. Every page of the registry has at least one action (`missing_pages` says which do not).
 ACTIONS = [
     ("", "toggle", "present", [True, False], None),  # the home page
+    ("class", "text_input", "cm_code_in", ["ACDEFG", "not a code"], None),  # typed, not joined (no Join click)
     ("draw", "segmented_control", "draw_src", ["MNIST test digit", "Draw"], None),
     ("tensors", "slider", "tensors_depth", range(2, 21), _expect_text(lambda d: f"After {d} layers")),
     ("tensors", "toggle", "tensors_trained", [True, False], None),

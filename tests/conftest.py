@@ -1,6 +1,7 @@
 """Shared test setup: the repo root on sys.path; MNIST found the app's way (core.data.find_mnist_dir:
 $MNIST_DIR, data/mnist, then the test split committed in datasets/mnist), so a fresh clone needs nothing else."""
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # The deployment hides tracebacks (.streamlit/config.toml: client.showErrorDetails = "type"); tests want every
 # detail, in AppTest and in the servers the browser tests start (they inherit this environment).
 os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
+
+# Class mode keeps classes in a SQLite file: the tests, and the servers they start, use a throwaway one
+# (never the app's data/class.sqlite). Tests that need a database of their own set $CLASSMODE_DB again.
+os.environ.setdefault("CLASSMODE_DB", str(Path(tempfile.mkdtemp(prefix="classmode-")) / "class.sqlite"))
 
 # Tests must be runnable from any working directory (AppTest resolves app.py against the cwd).
 os.chdir(ROOT)

@@ -25,8 +25,9 @@ def bound_widgets(at):
 def test_garbage_link_values_fall_back_with_a_notice(path):
     at = open_page(path)
     widgets = [(k, key) for k, key in bound_widgets(at) if k not in ("text_input",)]
-    if not widgets:
-        pytest.skip(f"{path} has no bound widgets")
+    if not widgets or (path != "views/home.py" and {key for _, key in widgets} == {"present"}):
+        # app.py's sidebar toggle reads its link on the first run (the home page's), so it is tested there
+        pytest.skip(f"{path} has no bound widgets of its own")
     defaults = {key: getattr(at, kind)(key=key).value for kind, key in widgets}
     at = open_page(path, query={key: GARBAGE for _, key in widgets})
     assert_no_exception(at)

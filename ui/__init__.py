@@ -276,7 +276,11 @@ def quiz(qid, question, options, answer, why):
     (in a class of thirty, every answer would otherwise recompute the whole page).
     """
     st.subheader(":material/quiz: Check yourself")
-    _quiz_question(qid, question, tuple(options), answer, why)
+    from ui import classmode  # a tab that joined a class sends its answer to the class's live tally
+    if classmode.current_class():
+        classmode.class_quiz(qid, question, tuple(options), answer, why)
+    else:
+        _quiz_question(qid, question, tuple(options), answer, why)
 
 
 @st.fragment
@@ -285,9 +289,18 @@ def _quiz_question(qid, question, options, answer, why):
     if choice is None:
         st.caption("Pick an answer to see the explanation.")
         return
-    correct = options.index(choice) == answer
+    record_quiz_score(qid, options.index(choice) == answer)
+    quiz_feedback(options, answer, why, options.index(choice))
+
+
+def record_quiz_score(qid, correct):
+    """The first answer to a quiz counts towards the home-page score."""
     st.session_state.setdefault(QUIZ_STATE, {}).setdefault(qid, correct)
-    if correct:
+
+
+def quiz_feedback(options, answer, why, choice):
+    """Right / not quite, with the explanation, for the option index `choice`."""
+    if choice == answer:
         st.success(f"Right. {why}", icon=":material/check_circle:")
     else:
         st.error(f"Not quite: the answer is **{options[answer]}**. {why}", icon=":material/cancel:")

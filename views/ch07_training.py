@@ -420,6 +420,14 @@ def live_view():
 
 live_view()
 
+# ------------------------------------------------------------------ class challenge (shown only to a tab in a class)
+ui.classmode.challenge_block(
+    dict(optimizer=optimizer, lr=lr, loss=loss_name, activation=activation, schedule=schedule,
+         batch_size=batch_wanted, depth=depth, width=width, total_steps=horizon, seed=seed,
+         steps=st.session_state["tr_state"]["step"]),
+    dict(dataset=dataset, n_classes=n_classes, noise=noise, n_points=n_points, test_fraction=test_fraction,
+         seed=seed))
+
 # ------------------------------------------------------------------ explanation, code, quiz
 ui.explain(
     f"""

@@ -1,0 +1,289 @@
+"""Class mode: a teacher's and students' sessions (AppTest) sharing one database, and the store beneath them."""
+import math
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from classmode import challenge, store
+from tests.apptest_utils import assert_no_exception, open_page
+
+CLASS_PAGE = "views/class_mode.py"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A fresh SQLite database for this test, used by the store and by every AppTest session alike."""
+    path = tmp_path / "class.sqlite"
+    monkeypatch.setenv("CLASSMODE_DB", str(path))
+    engine = store.configure(sa.create_engine(f"sqlite:///{path}"))
+    yield engine
+    engine.dispose()
+
+
+def teacher_session():
+    at = open_page(CLASS_PAGE)
+    at.button(key="cm_start").click().run()
+    assert_no_exception(at)
+    code = next(m.value for m in at.metric if m.label == "Class code")
+    return at, code
+
+
+def student_session(code, nickname=None):
+    at = open_page(CLASS_PAGE, query={"join": code})
+    assert_no_exception(at)
+    assert at.session_state["cm_class"] == code
+    if nickname is not None:
+        at.text_input(key="cm_nick_in").input(nickname).run()
+        at.button(key="cm_nick_save").click().run()
+    return at
+
+
+def captions(at):
+    return [c.value for c in at.caption]
+
+
+# ------------------------------------------------------------------------------------------- AppTest
+def test_join_answer_tally_and_reveal(db):
+    teacher, code = teacher_session()
+    assert len(code) == store.CODE_LENGTH and set(code) <= set(store.CODE_ALPHABET)
+    assert f"/class?join={code}" in " ".join(c.value for c in teacher.code)
+    assert teacher.get("image"), "no QR code on the teacher's page"
+
+    students = [student_session(code) for _ in range(2)]
+    for k, s in enumerate(students):
+        s.switch_page("views/ch02_shapes.py").run()
+        quiz = s.radio(key="quiz_ch2")
+        quiz.set_value(quiz.options[1 if k == 0 else 3]).run()   # one right ([32, 128]), one wrong
+        assert_no_exception(s)
+        shown = " ".join(i.value for i in s.info)
+        assert f"Your answer went to class {code}" in shown
+        assert not [m.value for m in s.success if m.value.startswith("Right.")], "feedback before the reveal"
+
+    teacher.run()
+    assert_no_exception(teacher)
+    assert "2 of 2 joined students answered." in captions(teacher)
+    _, qs = store.tally(db, code)
+    assert [q["counts"] for q in qs if q["qid"] == "ch2"] == [[0, 1, 0, 1]]
+
+    # a later answer replaces the earlier one (never counted twice)
+    time.sleep(store.ANSWER_GAP_S)
+    students[1].radio(key="quiz_ch2").set_value(students[1].radio(key="quiz_ch2").options[1]).run()
+    teacher.run()
+    assert "2 of 2 joined students answered." in captions(teacher)
+    assert [q["counts"] for q in store.tally(db, code)[1] if q["qid"] == "ch2"] == [[0, 2, 0, 0]]
+
+    teacher.button(key="cm_reveal_ch2").click().run()
+    assert_no_exception(teacher)
+    assert any("Revealed: [32, 128]" in m.value for m in teacher.success)
+    students[0].run()
+    assert any(m.value.startswith("Right.") for m in students[0].success), "the reveal did not reach the student"
+
+
+def test_follow_me_opens_the_teachers_page_with_the_teachers_settings(db):
+    teacher, code = teacher_session()
+    student = student_session(code)
+    teacher.query_params["shape_b"] = "37"     # what a browser's address holds after moving the slider
+    teacher.switch_page("views/ch02_shapes.py").run()
+    teacher.button(key="cm_send").click().run()
+    assert_no_exception(teacher)
+
+    student.switch_page("views/home.py").run()
+    banner = " ".join(i.value for i in student.info)
+    assert "Your teacher opened **2 · Shape propagation** with their settings." in banner
+    student.button(key="cm_follow").click().run()
+    assert_no_exception(student)
+    assert next(m.value for m in student.metric if m.label == "Output shape") == "[37, 10]"
+
+
+def test_challenge_submission_is_recomputed_on_the_server(db):
+    teacher, code = teacher_session()
+    student = student_session(code, nickname="ada")
+    student.switch_page("views/ch07_training.py").run()
+    student.slider(key="tr_width").set_value(8).run()        # 2-8-8-3: 123 weights, within the 300 allowed
+    student.button(key="tr_step").click().run()
+    student.button(key="cm_submit").click().run()
+    assert_no_exception(student)
+
+    board = store.leaderboard(db, code)
+    assert len(board) == 1 and board[0]["nickname"] == "ada"
+    settings = board[0]["settings"]
+    assert settings["width"] == 8 and settings["steps"] == 5 and board[0]["weights"] == 123
+    again = challenge.run(settings)                      # the server's number, not one the browser sent
+    assert board[0]["test_loss"] == pytest.approx(again["test_loss"], rel=1e-6)
+    assert f"test loss **{again['test_loss']:.4f}**" in " ".join(m.value for m in student.success)
+
+    teacher.run()
+    table = teacher.dataframe[-1].value
+    assert list(table["nickname"]) == ["ada"] and table["test loss"][0] == pytest.approx(again["test_loss"], abs=1e-4)
+
+
+def test_too_many_weights_cannot_be_submitted(db):
+    _teacher, code = teacher_session()
+    student = student_session(code)
+    student.switch_page("views/ch07_training.py").run()          # default 2-16-16-3: 371 weights
+    assert student.button(key="cm_submit").disabled
+    assert any("371 weights" in w.value for w in student.warning)
+    with pytest.raises(ValueError, match="at most 300"):
+        challenge.check_settings(dict(optimizer="adam", lr=0.03, loss="cross_entropy", activation="relu",
+                                      schedule="constant", batch_size=32, depth=2, width=16, total_steps=1000,
+                                      seed=0, steps=5))
+
+
+HOSTILE = ["[x](http://e.vil)", "<b>bold</b>", "**big** `c`", "a\u202eb\u0000c\u200bd"]
+
+
+@pytest.mark.parametrize("nickname", HOSTILE)
+def test_hostile_nicknames_show_as_plain_text(db, nickname):
+    _teacher, code = teacher_session()
+    student = student_session(code, nickname=nickname)
+    assert_no_exception(student)
+    expected = store.clean_nickname(nickname)
+    assert [t.value for t in student.text] == [expected]
+    markdown = " ".join(m.value for m in student.markdown)
+    assert expected not in markdown
+
+
+def test_nicknames_are_cut_to_20_characters_and_lose_control_characters():
+    assert store.clean_nickname("x" * 10_000) == "x" * store.MAX_NICKNAME
+    assert store.clean_nickname("a\u202eb\u0000c\u200bd\ne") == "abcd e"
+    assert store.clean_nickname(None) == ""
+
+
+def test_a_student_session_cannot_reveal_or_close(db):
+    teacher, code = teacher_session()
+    student = student_session(code)
+    student.switch_page("views/ch02_shapes.py").run()
+    student.radio(key="quiz_ch2").set_value("[32, 128]").run()
+
+    # a student session that claims to teach this class, without its token
+    forged = open_page(CLASS_PAGE)
+    forged.session_state["cm_teacher"] = (code, "not-the-token")
+    forged.run()
+    forged.button(key="cm_reveal_ch2").click().run()
+    assert any("Only the teacher" in e.value for e in forged.error)
+    forged.button(key="cm_close").click().run()
+    assert any("Only the teacher" in e.value for e in forged.error)
+    state = store.class_state(db, code)
+    assert state["revealed"] == {} and not state["closed"]
+
+    for action, args in ((store.reveal, ("ch2",)), (store.follow, ("shapes", "", "x")), (store.close_class, ())):
+        for token in (None, "", "x" * 32, 123):
+            with pytest.raises(store.NotTeacher):
+                action(db, code, token, *args)
+    assert store.class_state(db, code)["follow"] is None
+
+    teacher.button(key="cm_close").click().run()
+    assert store.class_state(db, code)["closed"]
+
+
+def test_a_bad_join_link_is_refused_with_a_message(db):
+    for raw in ("<script>", "ab", "A" * 500, "ACDEF1"):
+        at = open_page(CLASS_PAGE, query={"join": raw})
+        assert_no_exception(at)
+        assert "cm_class" not in at.session_state
+        assert any("not valid" in w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------------------------------- store
+def test_concurrent_answers_are_neither_lost_nor_doubled(db):
+    code, _token = store.open_class(db)
+    errors = []
+
+    def student(k):
+        try:
+            store.join(db, code, f"s{k}")
+            assert store.answer(db, code, f"s{k}", "q", "Q?", ["a", "b", "c"], 0, k % 3)
+            store.answer(db, code, f"s{k}", "q", "Q?", ["a", "b", "c"], 0, (k + 1) % 3)  # too soon: refused
+        except Exception as err:  # noqa: BLE001 - any error fails the test below
+            errors.append(err)
+
+    threads = [threading.Thread(target=student, args=(k,)) for k in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    n, qs = store.tally(db, code)
+    assert n == 30 and qs[0]["counts"] == [10, 10, 10] and qs[0]["answered"] == 30
+
+
+def test_one_answer_per_second_and_a_later_answer_replaces_the_first(db):
+    code, _ = store.open_class(db, now=1000.0)
+    store.join(db, code, "s", now=1000.0)
+    assert store.answer(db, code, "s", "q", "Q?", ["a", "b"], 1, 0, now=1000.0)
+    assert not store.answer(db, code, "s", "q", "Q?", ["a", "b"], 1, 1, now=1000.5)
+    assert store.answer(db, code, "s", "q", "Q?", ["a", "b"], 1, 1, now=1001.0)
+    assert store.tally(db, code)[1][0]["counts"] == [0, 1]
+    with pytest.raises(store.ClassError):
+        store.answer(db, code, "s", "q", "Q?", ["a", "b"], 1, 7, now=1003.0)
+    with pytest.raises(store.ClassError, match="not in class"):
+        store.answer(db, code, "stranger", "q", "Q?", ["a", "b"], 1, 0, now=1003.0)
+
+
+def test_classes_expire_after_24_hours_and_their_data_is_deleted(db):
+    code, _ = store.open_class(db, now=0.0)
+    store.join(db, code, "s", now=1.0)
+    store.answer(db, code, "s", "q", "Q?", ["a", "b"], 1, 0, now=2.0)
+    store.open_class(db, now=store.LIFETIME_S + 1.0)          # opening another purges the expired one
+    with db.connect() as conn:
+        for table in (store.classes, *store.CHILD_TABLES):
+            left = conn.execute(sa.select(sa.func.count()).select_from(table)
+                                .where(table.c.code == code)).scalar_one()
+            assert left == 0, table.name
+
+
+def test_limits_on_classes_students_and_wrong_codes(db, monkeypatch):
+    monkeypatch.setattr(store, "MAX_OPEN_CLASSES", 2)
+    monkeypatch.setattr(store, "MAX_STUDENTS", 3)
+    a, _ = store.open_class(db)
+    store.open_class(db)
+    with pytest.raises(store.ClassError, match="2 open classes"):
+        store.open_class(db)
+    for k in range(3):
+        store.join(db, a, f"s{k}")
+    with pytest.raises(store.ClassError, match="3 students"):
+        store.join(db, a, "s3")
+    store.join(db, a, "s0", "again")                       # already in: no new seat needed
+
+    for _ in range(store.FAILS_PER_SESSION):
+        with pytest.raises(store.ClassError, match="No open class"):
+            store.join(db, "CCCCCC" if a != "CCCCCC" else "DDDDDD", "guesser")
+    with pytest.raises(store.ClassError, match="Too many wrong class codes from this tab"):
+        store.join(db, a, "guesser")                       # even the right code, for a while
+    for k in range(store.FAILS_GLOBAL):
+        try:
+            store.join(db, "CCCCCC" if a != "CCCCCC" else "DDDDDD", f"tab{k}")
+        except store.ClassError:
+            pass
+    with pytest.raises(store.ClassError, match="on this server in the last minute"):
+        store.join(db, a, "someone-new")
+
+
+def test_the_class_survives_a_new_engine_on_the_same_file(db, tmp_path):
+    """What a server restart sees: a new process opens the SQLite file again."""
+    code, token = store.open_class(db)
+    store.join(db, code, "s", "ada")
+    store.answer(db, code, "s", "q", "Q?", ["a", "b"], 1, 1)
+    result = challenge.run(dict(optimizer="adam", lr=0.03, loss="cross_entropy", activation="relu",
+                                schedule="constant", batch_size=32, depth=1, width=8, total_steps=1000,
+                                seed=0, steps=50))
+    store.submit_result(db, code, "s", result, {"width": 8})
+    db.dispose()
+    fresh = store.configure(sa.create_engine(f"sqlite:///{tmp_path / 'class.sqlite'}"))
+    assert store.tally(fresh, code)[1][0]["counts"] == [0, 1]
+    assert store.leaderboard(fresh, code)[0]["test_loss"] == pytest.approx(result["test_loss"])
+    assert store.is_teacher(fresh, code, token)
+    fresh.dispose()
+
+
+def test_the_challenge_is_deterministic_and_refuses_bad_settings():
+    good = dict(optimizer="adam", lr=0.03, loss="cross_entropy", activation="relu", schedule="constant",
+                batch_size=32, depth=1, width=16, total_steps=1000, seed=0, steps=100)
+    a, b = challenge.run(good), challenge.run(good)
+    assert a == b and a["weights"] == 99 and a["steps"] == 100 and math.isfinite(a["test_loss"])
+    for bad in (dict(lr=float("nan")), dict(lr=True), dict(steps=501), dict(steps=0), dict(optimizer="lbfgs"),
+                dict(width=2.5), dict(depth="1"), dict(seed=-1)):
+        with pytest.raises(ValueError):
+            challenge.check_settings(dict(good, **bad))

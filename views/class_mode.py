@@ -1,0 +1,104 @@
+"""Class mode: the teacher starts a class, students join with its code, answers are tallied live."""
+import streamlit as st
+
+import ui
+from classmode import challenge, store
+from ui import classmode as cm
+
+ui.header(
+    "Class mode",
+    "Make the class visible to itself. Start a class on the projector: students join with its code or "
+    "QR code, and every quiz they answer on any page shows up here as a live count, never with names. "
+    "Reveal the answer when you are ready, send everyone to the page you are showing, and run a "
+    "challenge on the live-training page with a leaderboard. No accounts, no personal data; a class "
+    "and everything in it is deleted after 24 hours.",
+)
+
+cm.join_from_link()
+held = cm.teaching()
+
+if held:  # ------------------------------------------------------------------ the teacher's view
+    code, _token = held
+    state = cm.class_state(code)
+    if state is None or state["expired"]:
+        st.warning(f"Class {code} has expired (classes last 24 hours) and its data is deleted.",
+                   icon=":material/timer_off:")
+        if st.button("Start a new class", key="cm_restart", icon=":material/add:"):
+            st.session_state.pop(cm.TEACHER, None)
+            st.rerun()
+        st.stop()
+    link = cm.join_link(code)
+    left, right = st.columns([1, 1.4])
+    with left:
+        st.metric("Class code", code)
+        st.image(cm.qr_png(link), width=520 if ui.presenter() else 400,
+                 caption="Scan to join (the QR code holds the join link below).")
+        st.caption("Join link (the code works too, typed on this page):")
+        st.code(link, language=None, wrap_lines=True)
+        if state["closed"]:
+            st.info("This class is closed: students see that it has ended. Its data is deleted 24 hours "
+                    "after it started.", icon=":material/lock:")
+            if st.button("Start a new class", key="cm_restart", icon=":material/add:"):
+                st.session_state.pop(cm.TEACHER, None)
+                st.rerun()
+        elif st.button("Close the class", key="cm_close", icon=":material/lock:"):
+            problem = cm.teacher_action(store.close_class)
+            if problem:
+                st.error(problem, icon=":material/block:")
+            else:
+                st.rerun()
+        ui.explain(
+            "**Follow me.** Open any page, set its controls, and press **Send my class here** in the "
+            "sidebar: every student gets a banner that opens the same page with your settings.\n\n"
+            "**Reveal.** Students in a class see no feedback on a quiz until you reveal its answer; "
+            "then it appears on their own page.\n\n"
+            f"**Challenge.** {challenge.DESCRIPTION} Students submit from page 7 (*Live training*); the "
+            "server trains their settings again and ranks the test loss it measured itself.",
+            title="How to run a class")
+    with right:
+        cm.teacher_live()
+
+else:  # ---------------------------------------------------------------------- students, or nobody yet
+    code = cm.current_class()
+    if code:
+        state = cm.class_state(code)
+        if state is None or state["expired"] or state["closed"]:
+            st.warning(f"Class {code} has ended.", icon=":material/group_off:")
+        else:
+            st.success(f"You are in class {code}. Answer the quiz at the end of any page: your answer "
+                       "goes to the class's tally (counts only, never names).", icon=":material/group:")
+        nickname = store.nickname_of(cm.engine(), code, cm.student_id())
+        st.caption("Your nickname (optional, shown on the challenge leaderboard):")
+        st.text(nickname or "(none)")
+        new = st.text_input("Change your nickname", max_chars=store.MAX_NICKNAME, key="cm_nick_in",
+                            placeholder="at most 20 characters")
+        if st.button("Save nickname", key="cm_nick_save", icon=":material/badge:"):
+            store.set_nickname(cm.engine(), code, cm.student_id(), new)
+            st.rerun()
+        if st.button("Leave the class", key="cm_leave", icon=":material/logout:"):
+            cm.leave()
+            st.rerun()
+    else:
+        c = st.columns(2)
+        with c[0], st.container(border=True):
+            st.subheader(":material/login: Join a class")
+            typed = st.text_input("Class code", max_chars=12, key="cm_code_in",
+                                  placeholder=f"{store.CODE_LENGTH} letters from your teacher's screen")
+            nick = st.text_input("Nickname (optional)", max_chars=store.MAX_NICKNAME, key="cm_nick_new",
+                                 placeholder="no real names needed")
+            if st.button("Join", key="cm_join", icon=":material/login:", type="primary"):
+                problem = cm.join(typed, nick)
+                if problem:
+                    st.error(problem, icon=":material/group_off:")
+                else:
+                    st.rerun()
+        with c[1], st.container(border=True):
+            st.subheader(":material/co_present: Teach a class")
+            st.markdown("Get a class code, a join link and a QR code for the projector. Only this browser "
+                        "tab can reveal answers, send the class to a page or close the class.")
+            if st.button("Start a class", key="cm_start", icon=":material/add:", type="primary"):
+                problem = cm.start_class()
+                if problem:
+                    st.error(problem, icon=":material/block:")
+                else:
+                    st.rerun()
