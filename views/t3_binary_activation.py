@@ -49,7 +49,7 @@ def analyse(text):
 try:
     result = analyse(text)
 except formula.FormulaError as err:
-    st.error(f"That formula was not accepted: {err}.", icon=":material/block:")
+    st.error(f"That formula was not accepted: {ui.plain(err)}.", icon=":material/block:")  # it may quote the text
     st.stop()
 
 c1, c2 = st.columns([1, 2])
@@ -163,8 +163,9 @@ ui.explain(
     "log(0) even when p rounds to exactly 1.\n\n"
     "**Your activation.** The text is read as a syntax tree, checked against a short list of allowed "
     "pieces, built into a sympy expression, and evaluated with torch operations. sympy differentiates it "
-    "symbolically; autograd differentiates the torch version numerically; the metric above says how far apart "
-    "they are. An activation that is linear (try `x`) cannot bend the boundary: the network collapses into a "
+    "symbolically; autograd records the torch operations as they run and applies the chain rule to each "
+    "one: an exact derivative evaluated in floating point, not a finite-difference estimate. The metric above "
+    "says how far apart the two are. An activation that is linear (try `x`) cannot bend the boundary: the network collapses into a "
     "single linear layer. SmoothStep is flat at 0 and 1 and grows like x^5 outside, so a large learning rate "
     "can make it blow up."
 )
