@@ -22,6 +22,9 @@ MAX_NODES = 80          # pieces of the expression tree
 MAX_DEPTH = 16          # nesting
 MAX_CONSTANT = 1e6      # largest number allowed in a formula
 MAX_EXPONENT = 12       # x**n: |n| at most this (a constant)
+MAX_COEFFICIENT = 1e15  # largest number in f or f' once sympy has multiplied the formula out (1000000**12 = 1e72)
+PROBE_RANGE = 1.0       # f and f' are evaluated on [-1, 1], where a fresh hidden unit's input lies, ...
+MAX_VALUE = 1e30        # ... and must stay below this there: training runs in float32, which ends at about 3.4e38
 
 FUNCTIONS = {           # name a student may type -> the sympy function it builds
     "exp": sympy.exp,
@@ -130,7 +133,38 @@ def parse_activation(text):
         raise FormulaError("the formula divides by zero or is infinite")
     if not expr.has(X):
         raise FormulaError("the formula does not depend on x after simplification")
-    return expr, sympy.diff(expr, X)
+    derivative = sympy.diff(expr, X)
+    check_magnitude(expr, derivative)
+    return expr, derivative
+
+
+def check_magnitude(expr, derivative):
+    """Refuse f and f' whose numbers are too large to train with in float32 (checked before any training).
+
+    Each constant passes the parser's limits, yet 1000000**12*x multiplies out to 1e72*x, which float32
+    (largest about 3.4e38) cannot even hold. So: no number in f or f' above MAX_COEFFICIENT (compared
+    exactly, by sympy); f and f' must evaluate in float32 (as training does) without an error; and on
+    x in [-1, 1] neither may reach MAX_VALUE or infinity. Growing past that further out is allowed: training
+    then stops and says so (exp(exp(exp(x))) is 3.8e6 at x = 1).
+    """
+    for name, e in (("f(x)", expr), ("f'(x)", derivative)):
+        if any(abs(n) > MAX_COEFFICIENT for n in e.atoms(sympy.Number)):
+            raise FormulaError(f"{name} holds a number larger than {MAX_COEFFICIENT:.0e} once multiplied out; "
+                               "training works in float32, whose numbers end at about 3.4e38")
+    x = torch.linspace(-PROBE_RANGE, PROBE_RANGE, 201, dtype=torch.float64)   # [201], x = 0 among them
+    for name, e in (("f(x)", expr), ("f'(x)", derivative)):
+        with torch.no_grad():
+            try:
+                to_torch(e, x.float())                                        # as training computes it
+            except (RuntimeError, OverflowError) as err:
+                raise FormulaError(f"{name} cannot be computed in float32, as training does ({err})") from None
+            values = to_torch(e, x).expand_as(x)                              # [201]
+        size = values.abs().nan_to_num(nan=0.0)                               # nan (log of x < 0) is allowed
+        if bool((size > MAX_VALUE).any()):
+            at = float(x[size.argmax()])
+            raise FormulaError(f"{name} becomes {float(values[size.argmax()]):.3g} at x = {at:g}: on "
+                               f"[-{PROBE_RANGE:g}, {PROBE_RANGE:g}] it must stay below {MAX_VALUE:.0e}, because "
+                               "training works in float32, whose numbers end at about 3.4e38")
 
 
 _TORCH_FUNCTIONS = {

@@ -1,5 +1,6 @@
 """core.data.parse_points_csv: a learner's own CSV of 2-D points, every rejection and its message."""
 import math
+import re
 import struct
 import zlib
 
@@ -185,10 +186,38 @@ def test_non_finite_coordinates(value):
     _rejects(_csv(rows), f"Row 3, column `x`: `{value}` is not a finite number")
 
 
-def test_coordinate_too_large_for_float32():
+@pytest.mark.parametrize("value", ["1e39", "3.3e38", "-3.3e38", "1000001", "-2e6"])
+def test_coordinate_too_large_is_refused_with_the_limit_and_why(value):
+    """3.3e38 fits in float32 but standardising it overflows: the page used to blame the learning rate."""
     rows = _good_rows()
-    rows[1] = "1e39,0,a"
-    _rejects(_csv(rows), "Row 3", "too large for a 32-bit float")
+    rows[1] = f"{value},0,a"
+    _rejects(_csv(rows), "Row 3", f"`{value}` is larger than this page accepts", "-1,000,000 and 1,000,000",
+             "standard deviation")
+
+
+def test_coordinates_up_to_a_million_are_kept_exactly():
+    rows = _good_rows()
+    rows[1] = "1000000,-1e6,a"
+    X, *_ = data.parse_points_csv(_csv(rows))
+    assert X[1].tolist() == [1e6, -1e6]
+
+
+HOSTILE = "a`[x](https://evil.example/l)`\n\n![i](https://evil.example/t.png)\n\n[y](https://evil.example) `"
+
+
+@pytest.mark.parametrize("where", ["header", "cell", "label"])
+def test_file_content_quoted_in_a_message_stays_inside_one_code_span(where):
+    """Whatever the file holds, a message quotes it on one line inside one backtick code span: no backtick to
+    close the span early, no blank line to end the paragraph (page 7 shows these messages as markdown)."""
+    files = {
+        "header": f'"{HOSTILE}",y,label\n' + "\n".join(_good_rows() + ["oops,1,a"]) + "\n",  # not a number
+        "cell": _csv(_good_rows() + [f'"{HOSTILE}",1,a']).decode(),                          # not a number
+        "label": _csv(_good_rows() + [f'1,1,"{HOSTILE}"']).decode(),                         # a 1-point class
+    }
+    message = _rejects(files[where].encode())
+    assert "\n" not in message and "evil.example" in message
+    outside_code = re.sub(r"`[^`]*`", "", message)
+    assert "evil" not in outside_code and "](" not in outside_code, message
 
 
 def test_too_few_points():

@@ -89,3 +89,24 @@ def test_fuzzed_arithmetic_never_raises_anything_else(text):
         activation_from_formula(text)
     except FormulaError:
         pass
+
+
+# Formulas whose every constant passes the parser but whose numbers multiply out past float32 (the largest
+# float32 is about 3.4e38): training used to raise "RuntimeError: value cannot be converted to type float
+# without overflow". Now the parser refuses them and says why.
+OVERFLOWING = ["1000000**12*x", "(1000000*x)**12", "1000000**6*x", "x*1000000*1000000*1000000",
+               "(1000000**12)**12*x", "x/1000000**12 + 1000000**12", "exp(1000000*x)", "x**-12", "1/x"]
+
+
+@pytest.mark.parametrize("text", OVERFLOWING)
+def test_formulas_that_overflow_float32_are_refused_by_the_parser(text):
+    with pytest.raises(FormulaError, match="float32"):
+        activation_from_formula(text)
+
+
+@pytest.mark.parametrize("text", ["1000000**2*x**12", "exp(exp(exp(x)))", "exp(x**12)", "log(x)", "1000000*x",
+                                  "x**12", "x/1000000"])
+def test_formulas_that_are_large_only_far_out_are_still_allowed(text):
+    """Growing fast away from 0 is allowed: training then stops and says so (page tests check that)."""
+    act = activation_from_formula(text)
+    assert act["f"](torch.linspace(-1, 1, 5)).shape == (5,)

@@ -8,6 +8,7 @@ import functools
 import inspect
 import logging
 import math
+import re
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -182,6 +183,31 @@ def stat_table(rows, **kwargs):
     st.dataframe(rows, hide_index=True, **kwargs)
 
 
+# ---------------------------------------------------------------- untrusted text
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")   # every ASCII punctuation character
+
+
+def plain(text, limit=None):
+    """`text` from a visitor (a link value, a formula, a file name, a cell of a CSV) made safe to put in
+    markdown: shown exactly as typed, never as a link, an image, code or formatting.
+
+    Markdown lets any ASCII punctuation be escaped with a backslash, so every one is; line breaks and other
+    control characters become spaces (a blank line would end the paragraph); `limit` shortens it to that
+    many characters.
+    """
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def plotly_plain(text):
+    """`text` from a visitor for a Plotly title, legend or label: Plotly reads some HTML there (<a href>,
+    <b>, <br>), so the characters that make tags and entities are written as entities."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 # ---------------------------------------------------------------- widgets bound to the URL
 def _matches(raw, value):
     """Does the text `raw` from a link describe `value`?"""
@@ -195,22 +221,58 @@ def _matches(raw, value):
     return raw == str(value)
 
 
-def _bound(widget, *args, key, **kwargs):
-    """Create a widget whose value lives in the URL (?key=value) and say so when a link's value was refused."""
+def _number_within(raw, bounds):
+    """Is the text `raw` a finite number from bounds[0] to bounds[1]?"""
+    try:
+        number = float(raw)
+    except (ValueError, OverflowError):
+        return False
+    return math.isfinite(number) and bounds[0] <= number <= bounds[1]
+
+
+def _forget_link_value(key):
+    """Take ?key=... out of the URL, and out of the copy Streamlit seeds widgets from.
+
+    Streamlit 1.67 seeds a bound widget from the query string the page was opened with (a private copy
+    that `del st.query_params[key]` does not touch) and its whole-number deserializer raises OverflowError
+    on inf or 1e400 instead of falling back to the default. Pinned in requirements.txt; the link tests
+    (tests/test_hostile_links.py) fail if this stops working.
+    """
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+    with get_session_state().query_params() as qp:
+        qp._initial_query_params.pop(key, None)
+        qp.remove_param(key)
+
+
+def _bound(widget, *args, key, bounds=None, **kwargs):
+    """Create a widget whose value lives in the URL (?key=value) and say so when a link's value was refused.
+
+    `bounds` (min, max) of a number widget: a link's value outside them is taken out of the URL before the
+    widget reads it (Streamlit raises OverflowError on inf, 1e400 or a 400-digit number for a whole-number
+    widget, and the link would raise it again on every reload).
+    """
     opened_from_link = key not in st.session_state  # a link applies when the widget first appears
     raw = st.query_params.get(key) if opened_from_link else None
+    if raw is not None and bounds is not None and not _number_within(raw, bounds):
+        _forget_link_value(key)
     value = widget(*args, key=key, bind="query-params", **kwargs)
     shown = kwargs.get("format_func")  # a browser writes a choice's label into the link, not its value
     if raw is not None and not _matches(raw, value) and not (shown and raw == str(shown(value))):
-        st.warning(
-            f"The link asked for `{key}={raw}`, which this control cannot take; using `{value}` instead.",
+        st.warning(  # the link's text is the visitor's: shown as plain text, never as markdown
+            f"The link asked for {key} = {plain(raw, limit=60)}, which this control cannot take; "
+            f"using {plain(shown(value) if shown else value, limit=60)} instead.",
             icon=":material/link_off:",
         )
     return value
 
 
+def _numbers(*values):
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
 def slider(label, min_value, max_value, value, *, key, **kwargs):
-    return _bound(st.slider, label, min_value, max_value, value, key=key, **kwargs)
+    bounds = (min_value, max_value) if _numbers(min_value, max_value) else None
+    return _bound(st.slider, label, min_value, max_value, value, key=key, bounds=bounds, **kwargs)
 
 
 def select_slider(label, options, value, *, key, **kwargs):
@@ -236,7 +298,9 @@ def toggle(label, value=False, *, key, **kwargs):
 
 
 def number_input(label, min_value, max_value, value, *, key, **kwargs):
-    return _bound(st.number_input, label, min_value=min_value, max_value=max_value, value=value, key=key, **kwargs)
+    bounds = (min_value, max_value) if _numbers(min_value, max_value) else None
+    return _bound(st.number_input, label, min_value=min_value, max_value=max_value, value=value, key=key,
+                  bounds=bounds, **kwargs)
 
 
 def text_input(label, value, *, key, max_chars=200, **kwargs):

@@ -7,9 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import data, digits, metrics, network
+from core import data, digits, drawing, metrics, network
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
+CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (core.drawing checks that)
 
 ui.header(
     "0 · Draw a digit",
@@ -82,17 +83,32 @@ with left:
             st_canvas = None
             st.warning(f"The drawing canvas could not be loaded ({type(err).__name__}). "
                        "Switch to *MNIST test digit* above.", icon=":material/block:")
-        canvas = None
+        canvas, problem = None, None
         if st_canvas is not None:
             with ui.more_controls("Pen"):
                 stroke = ui.slider("Pen width (canvas pixels)", 8, 40, 18, key="draw_pen",
                                    help="MNIST strokes are about 2 pixels wide once the digit is shrunk to "
                                         "20x20; on this 280x280 canvas that is a pen of about 18.")
-            canvas = st_canvas(fill_color=None, stroke_width=stroke, stroke_color="#FFFFFF",
-                               background_color="#000000", height=280, width=280, drawing_mode="freedraw",
-                               return_image_data=True, key="draw_canvas")
+            try:
+                canvas = st_canvas(fill_color=None, stroke_width=stroke, stroke_color="#FFFFFF",
+                                   background_color="#000000", height=CANVAS, width=CANVAS, drawing_mode="freedraw",
+                                   return_image_data=True, key="draw_canvas")
+            except (AttributeError, TypeError, KeyError, ValueError):   # the browser's message has another shape
+                problem = "The canvas sent a message this page cannot read."
             st.caption("Draw one digit, large, in the black square. The bin icon above it clears it.")
-        image = getattr(canvas, "image_data", None) if canvas is not None else None
+        # The PNG the canvas sent, as its data URL (CanvasResult keeps it in a slot; its .image_data would hand
+        # it to Pillow unchecked). Everything in it is the browser's: core.drawing checks the type, the length
+        # and the size in the PNG header before anything is decoded.
+        data_url = getattr(canvas, "_image_data_url", None) if canvas is not None else None
+        image = None
+        if data_url is not None:
+            try:
+                image = drawing.canvas_pixels(data_url, CANVAS, CANVAS)        # [280, 280, 4] uint8
+            except drawing.DrawingError as err:
+                problem = str(err)
+        if problem:
+            st.warning(f"{ui.plain(problem, limit=300)} Clear the canvas with the bin icon and draw again.",
+                       icon=":material/broken_image:")
         x = digits.preprocess(image) if image is not None else None
         where = "your drawing"
     elif held is None:

@@ -68,7 +68,10 @@ def _forget_upload():
 
 
 def _code(text):
-    return "`" + str(text).replace("`", "'")[:40] + "`"
+    """A file name, column name or label from the visitor's file, shown as code: one line (a blank line would
+    end the code span), no backtick (it would close it), at most 40 characters."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    return "`" + line.replace("`", "'")[:40] + "`"
 
 
 uploaded = None     # the parsed file this run trains on, kept per session in st.session_state["tr_csv_data"]
@@ -184,7 +187,7 @@ if using_csv:
                       (uploaded["X"], uploaded["y"]))
     missing = [class_names[k] for k in range(n_classes) if not bool((d["y_train"] == k).any())]
     if missing:
-        st.warning(f"No training point belongs to {', '.join(missing)} in this split, so the network cannot "
+        st.warning(f"No training point belongs to {ui.plain(', '.join(missing))} in this split, so the network cannot "
                    "learn it. Change the seed or lower the held-out test share.", icon=":material/warning:")
 else:
     d = dataset_split(builtin, n_points, noise, seed, n_classes, test_fraction)
@@ -270,12 +273,14 @@ def boundary_figure(state):
         for part, symbol, show in (("train", "circle", True), ("test", "x", False)):
             pts = d[f"P_{part}"][d[f"y_{part}"] == k]
             fig.add_scatter(x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers",
-                            name=class_names[k], legendgroup=f"c{k}", showlegend=show,
+                            name=ui.plotly_plain(class_names[k]), legendgroup=f"c{k}", showlegend=show,
                             marker=dict(color=CLASS_COLORS[k], size=7 if part == "train" else 8, symbol=symbol,
                                         line=dict(color="black", width=0.6)),
                             hovertemplate=f"class {k} ({part})<extra></extra>")
-    fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False, title=axis_titles[0])
-    fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False, title=axis_titles[1],
+    fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False,
+                     title=ui.plotly_plain(axis_titles[0]))   # names from a file: Plotly reads <a href> in them
+    fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False,
+                     title=ui.plotly_plain(axis_titles[1]),
                      scaleanchor=False if using_csv else "x", autorange=False)   # a file's columns: own units
     fig.update_layout(title="What the network predicts<br><sup>circles: training points, crosses: test points</sup>",
                       height=470, legend=dict(orientation="h", y=-0.15))

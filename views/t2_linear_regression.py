@@ -86,8 +86,9 @@ else:
 right, wrong = r["right"], r["wrong"]
 
 
-def finite(values):
-    return [v if math.isfinite(v) and abs(v) < 1e9 else None for v in values]
+def finite(values, positive=False):
+    """Values a chart can draw; None (a gap) for inf, nan, beyond 1e9, and for <= 0 on a log scale."""
+    return [v if math.isfinite(v) and abs(v) < 1e9 and (v > 0 or not positive) else None for v in values]
 
 
 fig = make_subplots(rows=1, cols=3, subplot_titles=("Data and fitted line", "MSE per step (log scale)",
@@ -100,7 +101,7 @@ for h, name, colour in ((right, "with zero_()", ui.COLORS["correct"]), (wrong, "
         fig.add_scatter(x=xs, y=[h["final_w"] * v + h["final_b"] for v in xs], mode="lines", name=name,
                         line=dict(color=colour, width=4 if (h is wrong) == forget else 2,
                                   dash="solid" if (h is wrong) == forget else "dot"), row=1, col=1)
-    fig.add_scatter(y=finite([v if v > 0 else None for v in h["loss"]]), mode="lines", name=name,
+    fig.add_scatter(y=finite(h["loss"], positive=True), mode="lines", name=name,
                     line=dict(color=colour, width=3 if (h is wrong) == forget else 1.5), showlegend=False,
                     row=1, col=2)
     fig.add_scatter(x=finite(h["w"]), y=finite(h["b"]), mode="lines+markers", name=name,
@@ -117,6 +118,9 @@ fig.update_xaxes(range=[-span, span], row=1, col=3)
 fig.update_yaxes(range=[-span, span], row=1, col=3)
 fig.update_layout(height=420, legend=dict(orientation="h", y=-0.2))
 ui.plot(fig, key="lr_fig")
+if any(v == 0 for h in (right, wrong) for v in h["loss"]):
+    st.caption("Some steps reached an MSE of exactly 0 (the line fits noise-free data perfectly): a log scale "
+               "cannot show 0, so the MSE curve has a gap there.")
 
 ui.stat_table([{"loop": name, "final w": h["final_w"], "final b": h["final_b"], "last MSE": h["loss"][-1],
                 "w.grad at the last step": h["w_grad"][-1], "verdict": linreg.verdict(h)}
