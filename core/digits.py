@@ -175,8 +175,8 @@ for d in range(10):
     return f'''"""Draw a digit (chapter 0): the shipped 784-128-10 network ({model_file}),{what}.
 
 Needs torch and this repository: its core/ package and models/{model_file}. core.data reads the
-MNIST test split from $MNIST_DIR or data/mnist. Run it from the repository root, or with the root
-on PYTHONPATH:
+MNIST test split from $MNIST_DIR, data/mnist or the copy committed in datasets/mnist. Run it from the
+repository root, or with the root on PYTHONPATH:
     python draw_digit.py
 It prints the numbers the page showed.
 """

@@ -167,8 +167,8 @@ def script_mnist(hidden, optimizer, lr, batch_size, epochs, seed):
     return f'''"""One MNIST training run of "Neural networks from scratch", page 7b, repeated with the `core` package.
 
 Run from the repository root (or with it on PYTHONPATH):  python mnist_training.py
-Needs torch and the repo's core/ package, and MNIST where core.data looks for it (an explicit folder,
-$MNIST_DIR, or data/mnist/; `python -m core.data download` fetches it). With full MNIST it trains on the
+Needs torch and the repo's core/ package; core.data finds MNIST in $MNIST_DIR, data/mnist/ (full MNIST:
+`python -m core.data download` fetches it) or the test split committed in datasets/mnist/. With full MNIST it trains on the
 60,000 training images; with only the 10,000-image test split, on its first 8,000 (the last 2,000 held out).
 Prints the page's table, one row per epoch, and saves the weights beside this script as a state_dict for
 nn.Sequential(nn.Linear(784, {hidden}), nn.ReLU(), nn.Linear({hidden}, 10)).
