@@ -184,6 +184,22 @@ print("last_loss", f"{{loss_value:.6g}}")
 '''
 
 
+def curvature(x):
+    """How sharply the MSE of y = w x + b curves, for the inputs x [N] (the same for any y).
+
+    The MSE is a bowl in (w, b) whose second derivatives (the Hessian) are 2 [[mean(x^2), mean(x)], [mean(x), 1]]:
+    2 mean(x^2) along w, 2 along b, mixed by mean(x). Plain gradient descent is stable only while lr times the
+    sharpest curvature (the Hessian's largest eigenvalue) stays below 2.
+    Returns {"mean_x", "along_w", "along_b", "sharpest", "gentlest", "lr_limit": 2 / sharpest}.
+    """
+    x = x.double()
+    m1, m2 = x.mean().item(), (x * x).mean().item()
+    H = 2 * torch.tensor([[m2, m1], [m1, 1.0]], dtype=torch.float64)  # [2, 2]: d2 MSE / d(w, b)^2
+    gentlest, sharpest = torch.linalg.eigvalsh(H).tolist()  # ascending
+    return {"mean_x": m1, "along_w": 2 * m2, "along_b": 2.0, "sharpest": sharpest, "gentlest": gentlest,
+            "lr_limit": 2 / sharpest}
+
+
 def verdict(hist, grad_tol=1e-2):
     """One word for how a run went:
     "diverged"    the loss passed DIVERGED_LOSS or stopped being a number;

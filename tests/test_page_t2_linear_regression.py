@@ -1,4 +1,6 @@
 """Page: linear regression by hand (tutorial 002)."""
+import torch
+
 from core import linreg
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
@@ -47,3 +49,26 @@ def test_link_restores_and_bad_link_warns():
     assert at.slider(key="lr_w").value == -3.0 and at.slider(key="lr_steps").value == 40
     at = open_page(PAGE, query={"lr_steps": "abc"})
     assert at.slider(key="lr_steps").value == 100 and at.warning
+
+
+def test_speed_limit_is_this_datas_not_a_round_number():
+    """x is a random sample, so mean(x) != 0 mixes w and b: the stable limit is 2 / the Hessian's largest
+    eigenvalue (0.9992 for the default data), and at lr = 1 the bias does not 'bounce between two values
+    forever': each swing is a little bigger than the last."""
+    x, y = linreg.make_data()
+    c = linreg.curvature(x)
+    H = torch.autograd.functional.hessian(lambda p: linreg.mse(p[0] * x.double() + p[1], y.double()),
+                                          torch.zeros(2, dtype=torch.float64))
+    assert abs(c["lr_limit"] - 2 / torch.linalg.eigvalsh(H)[-1].item()) < 1e-9
+    assert 0.99 < c["lr_limit"] < 1.0
+    swings = linreg.train_manual(x, y, 1.0, 100)["b_grad"]
+    assert abs(swings[-1]) > abs(swings[-3]) > abs(swings[-5])  # growing, not a fixed two-value bounce
+    assert linreg.verdict(linreg.train_manual(x, y, 0.99 * c["lr_limit"], 3000)) == "ok"
+    at = open_page(PAGE)
+    at.select_slider(key="lr_lr").set_value(1.0).run()
+    assert_no_exception(at)
+    text = " ".join(" ".join(m.value for m in at.markdown).split())
+    assert "forever" not in text and "lr = 1 exactly" not in " ".join(w.value for w in at.warning)
+    assert f"2 * mean(x^2) = {c['along_w']:.3f} along w" in text
+    assert f"lr < {c['lr_limit']:.4f} here" in text
+    assert any(f"stable only for lr < {c['lr_limit']:.4f}" in w.value for w in at.warning)

@@ -40,10 +40,11 @@ def run(true_w, true_b, noise, lr, steps, seed):
     x, y = linreg.make_data(true_w, true_b, noise, seed=seed)
     right = linreg.train_manual(x, y, lr, steps, zero_grad=True)
     wrong = linreg.train_manual(x, y, lr, steps, zero_grad=False)
-    return {"x": x.numpy(), "y": y.numpy(), "right": right, "wrong": wrong}
+    return {"x": x.numpy(), "y": y.numpy(), "right": right, "wrong": wrong, "curvature": linreg.curvature(x)}
 
 
 r = run(true_w, true_b, noise, lr, steps, seed)
+curv = r["curvature"]  # how sharply this data's MSE curves, and the largest stable lr
 hist = r["wrong"] if forget else r["right"]
 verdict = linreg.verdict(hist)
 
@@ -72,7 +73,8 @@ elif verdict == "unstable":
                   else "Try a smaller learning rate."), icon=":material/warning:")
 elif verdict == "oscillating":
     st.warning("Not converging: the gradient keeps flipping sign, so each step jumps over the minimum "
-               "to the other side and back. For the bias this happens at lr = 1 exactly; go below it.",
+               f"to the other side and back. With this data a step is stable only for lr < {curv['lr_limit']:.4f} "
+               "(2 / the sharpest curvature, explained below); go below it.",
                icon=":material/swap_vert:")
 elif verdict == "moving":
     st.info(f"Still on the way: the loss is falling but the gradient is not small yet after {len(hist['loss'])} "
@@ -134,19 +136,22 @@ ui.explain(
     "steps to turn around. The (w, b) path spirals or zig-zags instead of walking straight to the black "
     "cross, and with a larger learning rate it flies off altogether.\n\n"
     "Even with zeroing, plain gradient descent has a speed limit. The MSE curves up with slope-of-slope "
-    "2 along b and 2 * mean(x^2), about 2/3, along w (x is spread over [-1, 1]). A step is stable only "
-    "when lr times that curvature stays below 2: lr < 1 for b and lr < 3 for w. At lr = 1 the bias "
-    "bounces between two values forever; above 1 every step overshoots more than the last and the "
-    "loss explodes. The page flags both.",
+    f"2 along b and 2 * mean(x^2) = {curv['along_w']:.3f} along w for this data (x is drawn from [-1, 1]). "
+    f"Because mean(x) = {curv['mean_x']:+.3f} is not exactly 0, the two directions mix a little: the sharpest "
+    f"curvature is {curv['sharpest']:.4f}, the gentlest {curv['gentlest']:.4f}. A step is stable only when lr "
+    f"times the sharpest curvature stays below 2: lr < {curv['lr_limit']:.4f} here. Right at that limit the "
+    "steps swing from side to side without settling; above it every swing is bigger than the last and the "
+    "loss explodes, slowly just above the limit and fast further up. The page flags both.",
     title="What goes wrong without zero_()",
 )
 ui.show_source(linreg.make_data, linreg.mse, linreg.train_manual)
 
 # ---------------------------------------------------------------- mapping table
+TOL = 1e-6  # largest difference that still counts as the same
 st.subheader("From hand-written steps to torch abstractions")
 st.caption("Each row runs the manual step and its torch replacement on the same data and the same "
            "starting w = 0.5, b = -0.25, and prints the largest difference. "
-           "Tolerance for the tick: 1e-6.")
+           f"Tolerance for the tick: {TOL:g}.")
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
@@ -162,7 +167,6 @@ def mapping(true_w, true_b, noise, lr, seed):
     return rows
 
 
-TOL = 1e-6
 rows = mapping(true_w, true_b, noise, lr, seed)
 st.markdown("| manual step | torch abstraction | max abs diff | same? |\n|---|---|---|---|\n" + "\n".join(
     f"| `{row['manual']}` | `{row['torch']}` | {row['max_abs_diff']:.1e} | "
@@ -177,7 +181,8 @@ ui.explain(
     "`x @ weight.T + bias`, which for one input is `w * x + b`. `nn.MSELoss()` is the mean of squared "
     "differences. `optimizer.step()` does `p -= lr * p.grad` for every parameter, inside no_grad, and "
     "`optimizer.zero_grad()` clears the gradients (it sets them to None, and the next `backward()` "
-    "creates them afresh). Differences of about 1e-7 come only from float32 rounding in a different order.",
+    f"creates them afresh). The differences in the table, at most {worst:.1e} here, come only from float32 "
+    "rounding in a different order.",
     title="Why the rows agree",
 )
 ui.show_source(linreg.mapping_checks)
