@@ -95,3 +95,23 @@ def test_first_quiz_answer_counts_on_the_home_page():
     at.switch_page("views/home.py").run()
     assert metric(at, "Answered") == "1"
     assert metric(at, "Right first time") == ("1" if right_first else "0")
+
+
+def _explanation(at):
+    return next(m.value for m in at.markdown if m.value.startswith("A difference of exactly 0"))
+
+
+def test_explanation_names_the_exact_rows_and_the_rounding_range_it_measured():
+    """At batch 1 the cross-entropy row (real arithmetic) is exactly 0 too: the page may not promise that
+    'rows that do real arithmetic turn into crosses'; it says which rows were exact and the range of the rest."""
+    at = open_page(PAGE)
+    at.select_slider(key="ms_batch").set_value(1).run()
+    at.select_slider(key="ms_tol").set_value(-9).run()
+    assert_no_exception(at)
+    text = _explanation(at)
+    equal = int(metric(at, "Rows equal within tolerance").split("/")[0])
+    assert f"Here {equal} of the 9 rows are exactly 0" in text
+    assert "`F.cross_entropy(logits, y)`" in text.split("; the other")[0]
+    assert _table(at).count(":material/close: differs") == 9 - equal
+    assert "rows that do real arithmetic" not in text and "Differences around 1e-7" not in text
+    assert f"to {metric(at, 'Largest difference')}, float32" in text

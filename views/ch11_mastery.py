@@ -57,13 +57,20 @@ device = "a GPU (cuda)" if torch.cuda.is_available() else "the CPU only: this ma
 st.caption(f"Batch of {B} MNIST test digits, a 784-128-10 network from "
            f"seed {seed}. SGD uses lr 0.1 and momentum 0.9, Adam lr 0.001, three steps each. The device row ran on "
            f"{device}.")
+exact = [f"`{r['torch.nn']}`" for r in rows if r["max abs diff"] == 0]  # bit-for-bit equal rows
+rounding = [r["max abs diff"] for r in rows if r["max abs diff"] != 0]
+if not rounding:
+    measured = "Here every row is exactly 0."
+else:
+    measured = (f"Here {len(exact)} of the {len(rows)} rows are exactly 0"
+                + (f" ({', '.join(exact)})" if exact else "")
+                + f"; the other {len(rounding)} differ by {min(rounding):.1e} to {max(rounding):.1e}, float32 "
+                "rounding: a float32 number carries about 7 significant digits, and adding the same numbers in a "
+                "different order (a matrix multiply split into different blocks, for example) changes the last "
+                f"one. Tighten the tolerance below {min(rounding):.1e} and those {len(rounding)} rows turn into "
+                "crosses while the exact ones stay: the methods are the same, only the rounding differs.")
 ui.explain(
-    "A difference of exactly 0 means bit-for-bit the same numbers. Differences around 1e-7 are float32 "
-    "rounding: a float32 number carries about 7 significant digits, and adding the same numbers in a "
-    "different order (a matrix multiply split into different blocks, for example) changes the last one. "
-    "Tighten the tolerance to 1e-8 or 1e-9 and the rows that do real arithmetic turn into crosses while "
-    "the ones that only move or copy numbers (weights, ReLU, DataLoader order) stay exact: the methods "
-    "are the same, only the rounding differs.\n\n"
+    "A difference of exactly 0 means bit-for-bit the same numbers. " + measured + "\n\n"
     "Two rows need a remark. `nn.Linear` draws its starting weights uniformly in +-1/sqrt(fan_in) and "
     "stores them as `[out, in]`; drawn the same way from the same seed, our `[in, out]` tensor holds "
     "exactly the transposed numbers. `DataLoader` first takes one number from its generator (a seed for "
