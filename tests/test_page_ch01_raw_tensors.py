@@ -2,6 +2,8 @@
 import math
 
 
+import torch
+
 from core import digits, init_stats, network
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.test_core_digits import MODEL
@@ -151,3 +153,9 @@ def test_exported_script_with_trained_weights(tmp_path):
     assert [printed[f"{name}.max"] for name in table["tensor"]] == list(table["max"])
     low, high = printed["unit_127_weights_from"].split(" to ")
     assert f"Unit 127: weights from {low} to {high}." in page_output(at)
+
+
+def test_overflow_warning_quotes_float32s_largest_number():
+    at = open_page(PAGE, query={"tensors_depth": "50", "tensors_width": "128"})
+    warning = next(w.value for w in at.warning if "became inf" in w.value)
+    assert f"the largest float32 ({torch.finfo(torch.float32).max:.2e})" in warning and "about 3.4e38" not in warning

@@ -140,3 +140,12 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
     assert printed["break_code"] == "x.reshape(B, 28, 28) @ W1" and printed["break_code"] in shown_code
     kind, message = printed["break_result"].split(": ", 1)
     assert kind == "RuntimeError" and message in shown_code
+
+
+def test_relu_sentence_quotes_the_measured_share_not_roughly_half():
+    at = open_page(PAGE, query={"shape_b": "1", "shape_h": "8"})
+    assert_no_exception(at)
+    zeroed = metric(at, "Hidden values zeroed by ReLU")
+    text = " ".join(" ".join(m.value for m in at.markdown).split())
+    assert "roughly half" not in text
+    assert f"in this batch {zeroed} of the hidden values of the freshly initialised network were 0 or below" in text

@@ -4,9 +4,12 @@ from pathlib import Path
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 import ui
 from core import digits, init_stats, network
+
+FLOAT32_MAX = torch.finfo(torch.float32).max  # 3.40e38: anything larger becomes inf
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
 INITS = ["kaiming", "xavier", "normal"]
@@ -145,7 +148,7 @@ for name in INITS:
 ui.stat_table(summary)
 overflow = [INIT_LABELS[n] for n in INITS if not runs[n][-1]["finite"]]
 if overflow:
-    st.warning(f"With {', '.join(overflow)} the numbers grew past the largest float32 (about 3.4e38) and "
+    st.warning(f"With {', '.join(overflow)} the numbers grew past the largest float32 ({FLOAT32_MAX:.2e}) and "
                "became inf: the curve stops where that happened. A network like that cannot be trained.",
                icon=":material/warning:")
 

@@ -159,8 +159,8 @@ ui.explain(
     "the broadcast view owns only `H*4` bytes (see the table).\n\n"
     "**The batch axis is just along for the ride.** Nothing in the network depends on B: the weights are "
     "the same size for one image or 512. That is why training code can pick any batch size.\n\n"
-    "**ReLU** changes values, never shapes: roughly half the hidden values of a freshly initialised network "
-    "are negative and become 0."
+    f"**ReLU** changes values, never shapes: in this batch {res['relu_zeros']:.1%} of the hidden values of the "
+    "freshly initialised network were 0 or below and became 0, the rest passed through."
 )
 ui.show_source(shapes.trace_forward, network.init_mlp, network.relu, losses.softmax, network.forward,
                shapes.break_forward)
