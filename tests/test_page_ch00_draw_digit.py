@@ -104,3 +104,12 @@ def test_weights_download_is_the_shipped_model_as_nn_sequential(mnist_dir, downl
     with torch.no_grad():
         accuracy = (model(X).argmax(1) == y).float().mean().item()
     assert f"{accuracy:.2%}" == metric(at, "Held-out accuracy (measured now)")
+
+
+def test_pen_help_states_only_arithmetic_it_can_back():
+    """The pen's help used to state 'MNIST strokes are about 2 pixels wide', a number nothing on the page measures."""
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    text = at.slider(key="draw_pen").help
+    assert "MNIST strokes are about" not in text
+    assert "a pen of 18 on a digit 200 pixels tall becomes 1.8 pixels" in text  # 18 x 20 / 200

@@ -87,8 +87,10 @@ with left:
         if st_canvas is not None:
             with ui.more_controls("Pen"):
                 stroke = ui.slider("Pen width (canvas pixels)", 8, 40, 18, key="draw_pen",
-                                   help="MNIST strokes are about 2 pixels wide once the digit is shrunk to "
-                                        "20x20; on this 280x280 canvas that is a pen of about 18.")
+                                   help=f"Your drawing is shrunk until its longer side is {digits.BOX} pixels, "
+                                        f"so a stroke ends up pen x {digits.BOX} / (your digit's longer side in "
+                                        f"canvas pixels) wide: a pen of 18 on a digit {CANVAS * 5 // 7} pixels "
+                                        f"tall becomes {18 * digits.BOX / (CANVAS * 5 // 7):.1f} pixels.")
             try:
                 canvas = st_canvas(fill_color=None, stroke_width=stroke, stroke_color="#FFFFFF",
                                    background_color="#000000", height=CANVAS, width=CANVAS, drawing_mode="freedraw",

@@ -266,7 +266,8 @@ ui.explain(f"""
   only for lr < 2 (1 + mu) / ((1 + 2 mu) {h_across:g}) = {limits["Nesterov"]:.3g}. {nesterov_run}
 - **Adam** divides each coordinate's step by the root of a running average of that coordinate's squared
   gradient, so every coordinate moves about `lr` per step whether its slope is tiny or huge. That is why
-  it has its own learning-rate slider, and why it walks off the flat saddle faster than SGD.
+  it has its own learning-rate slider, and why it gets moving in the flat middle of the saddle, where SGD's
+  step, lr times a tiny slope, is tiny too.
   **RMSprop** is the same division without Adam's running mean and bias correction.
 - With two numbers instead of 101,770 the rules are exactly the ones that train the digit network:
   `p` here is a tensor of shape `[2]`, there it is `W1 [784, 128]`, `b1 [128]`, `W2 [128, 10]`, `b2 [10]`.
