@@ -12,6 +12,7 @@ from torch import nn
 
 from core.losses import bce_with_logits
 from core.network import sigmoid, state_dict_bytes
+from core.rng import zero_linear
 
 
 class CustomLinear(nn.Module):
@@ -50,7 +51,7 @@ def compare_custom_linear(in_dim=3, out_dim=4, batch=5, seed=0):
     """CustomLinear vs nn.Linear holding the same numbers: outputs and gradients, max abs difference."""
     g = torch.Generator().manual_seed(seed)
     mine = CustomLinear(in_dim, out_dim, generator=g)
-    theirs = nn.Linear(in_dim, out_dim)
+    theirs = zero_linear(in_dim, out_dim)  # nn.Linear without its random start: ours are copied in
     with torch.no_grad():
         theirs.weight.copy_(mine.weight)
         theirs.bias.copy_(mine.bias)
@@ -116,7 +117,7 @@ def torch_sequential(model):
     for layer in model:
         if isinstance(layer, CustomLinear):
             out_dim, in_dim = layer.weight.shape
-            linear = nn.Linear(in_dim, out_dim)
+            linear = zero_linear(in_dim, out_dim)  # nn.Linear(in_dim, out_dim), numbers copied in below
             with torch.no_grad():
                 linear.weight.copy_(layer.weight)
                 linear.bias.copy_(layer.bias)

@@ -10,6 +10,7 @@ from torch import nn
 from core import data
 from core.binary import CustomLinear
 from core.network import state_dict_bytes, to_torch_sequential
+from core.rng import zero_linear
 
 EPOCH_COLUMNS = ("train_acc", "test_acc", "gap", "train_loss", "test_loss")  # one row per epoch, after "epoch"
 EVAL_CHUNK = 10_000  # rows per forward pass in evaluate: the whole test split at once, 60,000 images in 6 pieces
@@ -55,7 +56,7 @@ def same_as_nn_linear(model):
     layers = []
     for layer in model:
         if isinstance(layer, CustomLinear):
-            linear = nn.Linear(layer.weight.shape[1], layer.weight.shape[0])
+            linear = zero_linear(layer.weight.shape[1], layer.weight.shape[0])  # nn.Linear, numbers copied in
             with torch.no_grad():
                 linear.weight.copy_(layer.weight)
                 linear.bias.copy_(layer.bias)

@@ -6,12 +6,14 @@ the expected value of every entry stays x. In evaluation mode dropout does nothi
 """
 import torch
 
+from core import rng
+
 
 def dropout_mask(shape, p, generator=None):
     """Keep-mask of 0s and 1s: each entry is 1 with probability 1 - p.
 
     bernoulli_(1 - p) is the same draw nn.Dropout makes, so from the same random state
-    (same generator seed, or the same torch.manual_seed) it gives the same mask.
+    (a generator seeded like torch.manual_seed seeds the global one) it gives the same mask.
     """
     return torch.empty(shape).bernoulli_(1 - p, generator=generator)  # [B, F]
 
@@ -26,39 +28,36 @@ def dropout(x, p=0.5, training=True, generator=None):
     return x * (mask * (1 / (1 - p)))  # survivors scaled up by 1 / (1 - p)
 
 
-def lesson_dropout(x, p=0.5, training=True):
-    """The lesson's version: the mask comes from torch.rand_like(x) > p.
+def lesson_dropout(x, p=0.5, training=True, generator=None):
+    """The lesson's version: the mask comes from torch.rand_like(x) > p (here drawn from `generator`).
 
     Same probabilities as dropout(), but it reads the random numbers differently, so from the same
     random state its mask is a different (equally valid) sample.
     """
     if not training:
         return x
-    mask = (torch.rand_like(x) > p).float()  # [B, F]
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)  # what rand_like(x) draws
+    mask = (u > p).float()  # [B, F]
     return x * mask / (1 - p)
 
 
 def compare_with_nn_dropout(x, p, seed):
-    """Run our dropout and nn.Dropout from the same torch.manual_seed(seed) in train and eval mode.
+    """Run our dropout (from torch.Generator().manual_seed(seed)) and nn.Dropout (after torch.manual_seed(seed))
+    in train and eval mode.
 
     Returns {"ours", "torch" (training outputs), "mask" (our 0/1 mask), "train_max_diff",
              "same_mask", "eval_max_diff", "eval_is_identity", "kept_fraction"}.
     nn.Dropout's own mask is read off by feeding it a tensor of ones from the same random state.
-    The global random state is restored afterwards.
+    nn.Dropout can only draw from the global generator: it runs inside rng.seeded_global_rng (one session at a
+    time, and the global state is put back afterwards).
     """
     layer = torch.nn.Dropout(p)
-    saved = torch.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        ours = dropout(x, p, training=True)  # global generator, like nn.Dropout
-        torch.manual_seed(seed)
-        mask = dropout_mask(x.shape, p)  # the mask that call used
-        torch.manual_seed(seed)
+    ours = dropout(x, p, training=True, generator=torch.Generator().manual_seed(seed))
+    mask = dropout_mask(x.shape, p, torch.Generator().manual_seed(seed))  # the mask that call used
+    with rng.seeded_global_rng(seed):
         theirs = layer.train()(x)
-        torch.manual_seed(seed)
+    with rng.seeded_global_rng(seed):
         torch_mask = (layer(torch.ones_like(x)) != 0).to(x.dtype)
-    finally:
-        torch.set_rng_state(saved)
     eval_ours = dropout(x, p, training=False)
     eval_theirs = layer.eval()(x)
     return {"ours": ours, "torch": theirs, "mask": mask,

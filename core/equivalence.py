@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from core import backward as bw
-from core import data, losses, network, optim
+from core import data, losses, network, optim, rng
 
 # Two float32 computations that sum in a different order agree to about this much.
 TOLERANCE = 1e-5
@@ -36,20 +36,17 @@ def _diff(a, b):
 def check_weights(x, y, seed=0):
     """nn.Linear(in, out)'s starting weights are plain random tensors: uniform in +-1/sqrt(in).
 
-    torch draws weight [out, in] first, then bias [out], from the global generator; we draw the
-    same two tensors by hand after the same torch.manual_seed and compare.
+    torch draws weight [out, in] first, then bias [out], from the global generator after
+    torch.manual_seed(seed); we draw the same two tensors by hand from a generator seeded the same way
+    (the same Mersenne Twister, the same stream) and compare.
     """
     fan_in, fan_out = x.shape[1], 128
-    saved = torch.get_rng_state()
-    try:
-        torch.manual_seed(seed)
+    with rng.seeded_global_rng(seed):  # nn.Linear's __init__ can only use the global generator
         layer = torch.nn.Linear(fan_in, fan_out)
-        torch.manual_seed(seed)
-        bound = math.sqrt(3.0) * math.sqrt(2.0 / (1 + 5)) / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5))
-        W_t = torch.empty(fan_out, fan_in).uniform_(-bound, bound)  # [out, in], as nn.Linear stores it
-        b = torch.empty(fan_out).uniform_(-1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))  # [out]
-    finally:
-        torch.set_rng_state(saved)
+    g = torch.Generator().manual_seed(seed)
+    bound = math.sqrt(3.0) * math.sqrt(2.0 / (1 + 5)) / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5))
+    W_t = torch.empty(fan_out, fan_in).uniform_(-bound, bound, generator=g)  # [out, in], as nn.Linear stores it
+    b = torch.empty(fan_out).uniform_(-1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=g)  # [out]
     W = W_t.T  # [in, out]: the layout x @ W + b uses
     return {"max_abs_diff": max(_diff(W, layer.weight.detach().T), _diff(b, layer.bias.detach())),
             "bound": bound, "shape_ours": tuple(W.shape), "shape_torch": tuple(layer.weight.shape)}
@@ -241,7 +238,7 @@ def check_state_dict(x, y, seed=0):
     buffer = io.BytesIO()
     torch.save(to_state_dict(params), buffer)
     buffer.seek(0)
-    fresh = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    fresh = torch.nn.Sequential(rng.zero_linear(x.shape[1], 128), torch.nn.ReLU(), rng.zero_linear(128, 10))  # all 0
     result = fresh.load_state_dict(torch.load(buffer, weights_only=True))
     ours, _ = network.forward(params, x)
     with torch.no_grad():

@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from core import rng
 from core.network import state_dict_bytes
 
 DIVERGED_LOSS = 1e12  # a loss this big (or inf / nan) means the learning rate was too large
@@ -65,7 +66,7 @@ def train_manual(x, y, lr=0.1, steps=100, zero_grad=True, w0=0.0, b0=0.0):
 
 def train_torch(x, y, lr=0.1, steps=100, w0=0.0, b0=0.0):
     """The same loop with nn.Linear(1, 1), nn.MSELoss and optim.SGD. Returns {"loss", "w", "b"} per step."""
-    model = torch.nn.Linear(1, 1)
+    model = rng.zero_linear(1, 1)  # nn.Linear(1, 1) without its random start (filled just below)
     with torch.no_grad():
         model.weight.fill_(w0)  # [1, 1]
         model.bias.fill_(b0)  # [1]
@@ -103,7 +104,7 @@ def mapping_checks(x, y, lr=0.1, w=0.5, b=-0.25):
     rows = []
 
     # forward: w * x + b  vs  nn.Linear(1, 1)
-    linear = torch.nn.Linear(1, 1)
+    linear = rng.zero_linear(1, 1)  # nn.Linear(1, 1), filled with w and b below
     with torch.no_grad():
         linear.weight.fill_(w)
         linear.bias.fill_(b)

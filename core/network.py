@@ -9,6 +9,8 @@ import math
 
 import torch
 
+from core import rng
+
 # ---------------------------------------------------------------- activations
 # Each activation comes with its derivative, written as a function of the pre-activation z.
 
@@ -168,7 +170,7 @@ def to_torch_sequential(params, activation="relu"):
     modules = []
     for i, layer in enumerate(params):
         fan_in, fan_out = layer["W"].shape
-        linear = torch.nn.Linear(fan_in, fan_out, dtype=layer["W"].dtype, device=layer["W"].device)
+        linear = rng.zero_linear(fan_in, fan_out, dtype=layer["W"].dtype, device=layer["W"].device)  # no draw
         with torch.no_grad():
             linear.weight.copy_(layer["W"].T)  # [out, in]
             linear.bias.copy_(layer["b"])  # [out]

@@ -113,7 +113,8 @@ if part == "DataLoader(shuffle=True)":
     st.caption(f"first batch, ours: {result['first_batch_ours'][:16]}  \nfirst batch, DataLoader: "
                f"{result['first_batch_torch'][:16]}")
 elif part == "nn.Dropout":
-    st.markdown(f"Same mask: **{'yes' if result['same_mask'] else 'no'}** (both from `torch.manual_seed({seed})`); "
+    st.markdown(f"Same mask: **{'yes' if result['same_mask'] else 'no'}** (ours from `torch.Generator().manual_seed({seed})`, "
+                f"nn.Dropout's after `torch.manual_seed({seed})`); "
                 f"fraction kept: **{result['kept_fraction']:.3f}** (expected {1 - kwargs['p']:.2f}); in eval mode "
                 f"the output equals the input: **{'yes' if result['eval_is_identity'] else 'no'}**.")
 elif part == "state_dict save / load":

@@ -153,8 +153,9 @@ ui.explain(
     "average while training and then suddenly the full h at test time: its weights would have been tuned "
     "to inputs that were too small. The green curve settles on the dotted line, the red one on "
     "(1 - p) times it.\n\n"
-    "The mask is drawn with `bernoulli_(1 - p)`, the same call `nn.Dropout` makes, so after the same "
-    "`torch.manual_seed` the two masks are identical. The lesson's `torch.rand_like(x) > p` draws from the "
+    "The mask is drawn with `bernoulli_(1 - p)`, the same call `nn.Dropout` makes, so from the same seed "
+    "(ours from `torch.Generator().manual_seed(seed)`, `nn.Dropout` after `torch.manual_seed(seed)`: the same "
+    "random stream) the two masks are identical. The lesson's `torch.rand_like(x) > p` draws from the "
     "same distribution but reads the random stream differently, so it gives another, equally valid mask. "
     "In eval mode (`model.eval()`) both simply return their input.",
     title="Why divide by 1 - p",
