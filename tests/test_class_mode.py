@@ -287,3 +287,37 @@ def test_the_challenge_is_deterministic_and_refuses_bad_settings():
                 dict(width=2.5), dict(depth="1"), dict(seed=-1)):
         with pytest.raises(ValueError):
             challenge.check_settings(dict(good, **bad))
+
+
+def test_the_teacher_link_gives_the_teacher_view_back_and_a_forged_one_does_not(db):
+    teacher, code = teacher_session()
+    link = next(c.value for c in teacher.code if "teach=" in c.value)
+    query = link.split("?", 1)[1]
+    again = open_page(CLASS_PAGE, query=dict([query.split("=", 1)]))
+    assert_no_exception(again)
+    assert next(m.value for m in again.metric if m.label == "Class code") == code
+    assert "teach" not in again.query_params
+
+    for forged in (f"{code}.{'x' * 32}", "garbage", f"{code}.", "<b>." * 50):
+        at = open_page(CLASS_PAGE, query={"teach": forged})
+        assert_no_exception(at)
+        assert "cm_teacher" not in at.session_state
+        assert any("teacher link is not valid" in w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------------------------------- a real server
+def test_ten_students_answer_at_once_and_the_class_survives_a_restart():
+    """The short version of bench/class_mode.py: 10 protocol-level students on one `streamlit run` server
+    answer one quiz within 5 s; the teacher's page shows exactly 10, the database holds exactly one answer
+    each; a new server on the same SQLite file shows the same tally and leaderboard."""
+    from bench import class_mode
+    r = class_mode.measure(students=10, window=5.0, seed=1, restart=True)
+    assert r["exceptions"] == 0, r["first_errors"]
+    assert r["answers_timed"] == 10
+    assert r["teacher_tally"] == (10, 10)
+    assert r["counts_in_db"] == r["expected_counts"] and r["answers_in_db"] == 10
+    assert r["leaderboard_rows"] == 3
+    after = r["after_restart"]
+    assert after["exceptions"] == 0, after["errors"]
+    assert after["teacher_tally"] == (10, 13)      # the 3 challenge entrants joined too
+    assert after["leaderboard_rows"] == 3

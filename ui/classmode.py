@@ -160,6 +160,27 @@ def join_from_link():
     del st.query_params["join"]   # the address bar (and any shared link) no longer carries the code
 
 
+def teacher_link(code, token):
+    """The teacher's way back after a server restart or on another device: <app>/class?teach=CODE.TOKEN.
+    Secret: whoever has it can reveal, send and close. Shown only on the teacher's own page."""
+    return join_link(code).split("?")[0] + "?" + urlencode({"teach": f"{code}.{token}"})
+
+
+def teach_from_link():
+    """A ?teach=CODE.TOKEN link makes this tab the class's teacher, if the token is the class's."""
+    raw = st.query_params.get("teach")
+    if raw is None:
+        return
+    del st.query_params["teach"]   # the secret leaves the address bar at once
+    code_text, _, token = str(raw)[:100].partition(".")
+    code = store.valid_code(code_text)
+    if code and 20 <= len(token) <= 64 and store.is_teacher(engine(), code, token):
+        st.session_state[TEACHER] = (code, token)
+        st.session_state.pop(CLASS, None)
+    else:
+        st.warning("This teacher link is not valid (or its class has expired).", icon=":material/link_off:")
+
+
 def leave():
     code = current_class()
     if code:
@@ -239,9 +260,7 @@ def _banner():
     if state is None or state["expired"] or state["closed"]:
         c = st.columns([5, 1])
         c[0].warning(f"Class {code} has ended.", icon=":material/group_off:")
-        if c[1].button("Leave", key="cm_leave_ended", width="stretch"):
-            leave()
-            st.rerun()
+        c[1].button("Leave", key="cm_leave_ended", width="stretch", on_click=leave)
         return
     follow = state["follow"]
     if follow is None:
@@ -302,6 +321,43 @@ def start_class():
         return str(err)
     st.session_state[TEACHER] = (code, token)
     return None
+
+
+# Buttons of the class page act in callbacks (before the page is drawn again, no second run); a refusal
+# waits in PROBLEM for show_problem() to print it.
+PROBLEM = "cm_problem"
+
+
+def _refused(problem):
+    if problem:
+        st.session_state[PROBLEM] = problem
+
+
+def show_problem():
+    if st.session_state.get(PROBLEM):
+        st.error(st.session_state.pop(PROBLEM), icon=":material/block:")
+
+
+def on_start():
+    _refused(start_class())
+
+
+def on_join():
+    _refused(join(st.session_state.get("cm_code_in", ""), st.session_state.get("cm_nick_new", "")))
+
+
+def on_save_nickname():
+    code = current_class()
+    if code:
+        store.set_nickname(engine(), code, student_id(), st.session_state.get("cm_nick_in", ""))
+
+
+def on_close():
+    _refused(teacher_action(store.close_class))
+
+
+def on_new_class():
+    st.session_state.pop(TEACHER, None)
 
 
 def teacher_action(action, *args):

@@ -14,7 +14,9 @@ ui.header(
     "and everything in it is deleted after 24 hours.",
 )
 
+cm.teach_from_link()
 cm.join_from_link()
+cm.show_problem()
 held = cm.teaching()
 
 if held:  # ------------------------------------------------------------------ the teacher's view
@@ -23,9 +25,7 @@ if held:  # ------------------------------------------------------------------ t
     if state is None or state["expired"]:
         st.warning(f"Class {code} has expired (classes last 24 hours) and its data is deleted.",
                    icon=":material/timer_off:")
-        if st.button("Start a new class", key="cm_restart", icon=":material/add:"):
-            st.session_state.pop(cm.TEACHER, None)
-            st.rerun()
+        st.button("Start a new class", key="cm_restart", icon=":material/add:", on_click=cm.on_new_class)
         st.stop()
     link = cm.join_link(code)
     left, right = st.columns([1, 1.4])
@@ -38,15 +38,13 @@ if held:  # ------------------------------------------------------------------ t
         if state["closed"]:
             st.info("This class is closed: students see that it has ended. Its data is deleted 24 hours "
                     "after it started.", icon=":material/lock:")
-            if st.button("Start a new class", key="cm_restart", icon=":material/add:"):
-                st.session_state.pop(cm.TEACHER, None)
-                st.rerun()
-        elif st.button("Close the class", key="cm_close", icon=":material/lock:"):
-            problem = cm.teacher_action(store.close_class)
-            if problem:
-                st.error(problem, icon=":material/block:")
-            else:
-                st.rerun()
+            st.button("Start a new class", key="cm_restart", icon=":material/add:", on_click=cm.on_new_class)
+        else:
+            st.button("Close the class", key="cm_close", icon=":material/lock:", on_click=cm.on_close)
+        with st.expander(":material/key: Teacher link (keep it secret)"):
+            st.caption("Opens this teacher view again after a server restart, or on another device. Whoever "
+                       "has it can reveal answers, send the class to a page and close the class.")
+            st.code(cm.teacher_link(code, _token), language=None, wrap_lines=True)
         ui.explain(
             "**Follow me.** Open any page, set its controls, and press **Send my class here** in the "
             "sidebar: every student gets a banner that opens the same page with your settings.\n\n"
@@ -70,35 +68,22 @@ else:  # ---------------------------------------------------------------------- 
         nickname = store.nickname_of(cm.engine(), code, cm.student_id())
         st.caption("Your nickname (optional, shown on the challenge leaderboard):")
         st.text(nickname or "(none)")
-        new = st.text_input("Change your nickname", max_chars=store.MAX_NICKNAME, key="cm_nick_in",
-                            placeholder="at most 20 characters")
-        if st.button("Save nickname", key="cm_nick_save", icon=":material/badge:"):
-            store.set_nickname(cm.engine(), code, cm.student_id(), new)
-            st.rerun()
-        if st.button("Leave the class", key="cm_leave", icon=":material/logout:"):
-            cm.leave()
-            st.rerun()
+        st.text_input("Change your nickname", max_chars=store.MAX_NICKNAME, key="cm_nick_in",
+                      placeholder="at most 20 characters")
+        st.button("Save nickname", key="cm_nick_save", icon=":material/badge:", on_click=cm.on_save_nickname)
+        st.button("Leave the class", key="cm_leave", icon=":material/logout:", on_click=cm.leave)
     else:
         c = st.columns(2)
         with c[0], st.container(border=True):
             st.subheader(":material/login: Join a class")
-            typed = st.text_input("Class code", max_chars=12, key="cm_code_in",
-                                  placeholder=f"{store.CODE_LENGTH} letters from your teacher's screen")
-            nick = st.text_input("Nickname (optional)", max_chars=store.MAX_NICKNAME, key="cm_nick_new",
-                                 placeholder="no real names needed")
-            if st.button("Join", key="cm_join", icon=":material/login:", type="primary"):
-                problem = cm.join(typed, nick)
-                if problem:
-                    st.error(problem, icon=":material/group_off:")
-                else:
-                    st.rerun()
+            st.text_input("Class code", max_chars=12, key="cm_code_in",
+                          placeholder=f"{store.CODE_LENGTH} letters from your teacher's screen")
+            st.text_input("Nickname (optional)", max_chars=store.MAX_NICKNAME, key="cm_nick_new",
+                          placeholder="no real names needed")
+            st.button("Join", key="cm_join", icon=":material/login:", type="primary", on_click=cm.on_join)
         with c[1], st.container(border=True):
             st.subheader(":material/co_present: Teach a class")
             st.markdown("Get a class code, a join link and a QR code for the projector. Only this browser "
                         "tab can reveal answers, send the class to a page or close the class.")
-            if st.button("Start a class", key="cm_start", icon=":material/add:", type="primary"):
-                problem = cm.start_class()
-                if problem:
-                    st.error(problem, icon=":material/block:")
-                else:
-                    st.rerun()
+            st.button("Start a class", key="cm_start", icon=":material/add:", type="primary",
+                      on_click=cm.on_start)
