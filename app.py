@@ -3,12 +3,13 @@ import streamlit as st
 import torch
 
 import ui
-from ui import classmode, registry, warmup
+from ui import registry, warmup
 
 # The first minute of a class: 20 students open a just-started server at once. Import every library the
 # pages use before any page runs, under one lock, so that no session sees a half-imported module
 # (ui/warmup.py says why). The first session pays ~the import time; every later rerun returns at once.
 warmup.import_libraries()
+from ui import classmode  # noqa: E402 - after the warm-up, which imports it (and SQLAlchemy) under its lock
 
 # One server process serves a whole class. Each computation runs on one thread, so sessions that
 # compute at the same time share the cores instead of spinning against each other (measured on

@@ -29,6 +29,7 @@ LIBRARIES = [
     "plotly.graph_objects", "plotly.express", "plotly.subplots", "plotly.io", "plotly.io._json",
     "sympy", "simpleeval", "streamlit_drawable_canvas",
     "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data",
+    "sqlalchemy", "sqlalchemy.dialects.sqlite", "segno", "ui.classmode",   # class mode (app.py, every page)
 ]
 
 
