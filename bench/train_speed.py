@@ -9,9 +9,10 @@ Data: the real MNIST training split if core.data finds it, else random tensors o
     python bench/train_speed.py                    # 5 repeats, 60,000 samples
     python bench/train_speed.py --repeats 3 --samples 20000
 
-Target: scratch time / torch.nn time <= 0.75. Wall-clock and process CPU time are both
-reported: on a shared machine the CPU time is the steadier of the two. With 2 busy cores,
---threads 1 avoids torch's worker threads waiting on each other.
+Target: scratch time / torch.nn time <= 0.70. Wall-clock and process CPU time are both
+reported: on a shared machine the CPU time is the steadier of the two. Runs on 1 thread by
+default, like app.py: on 2 busy cores, 2 threads made the steps 15-30x slower (worker threads
+waiting on each other) and the ratio noise; --threads N to try more.
 """
 
 import argparse
@@ -28,7 +29,7 @@ from core.data import find_mnist_dir, load_mnist  # noqa: E402
 from core.network import init_mlp  # noqa: E402
 from core.train import train_scratch, train_torch  # noqa: E402
 
-TARGET = 0.75
+TARGET = 0.70
 
 
 def get_data(samples):
@@ -58,7 +59,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60000)
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1, as in app.py)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -86,7 +87,7 @@ def main(argv=None):
         scratch, nn = statistics.median(times["scratch"]), statistics.median(times["torch.nn"])
         ratio = scratch / nn
         print(f"median {label} for one epoch: scratch {scratch:.3f} s, torch.nn {nn:.3f} s; "
-              f"ratio scratch / torch.nn = {ratio:.2f} (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})")
+              f"ratio scratch / torch.nn = {ratio:.2f} (target <= {TARGET:.2f}: {'met' if ratio <= TARGET else 'NOT met'})")
     return 0
 
 

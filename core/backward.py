@@ -7,7 +7,12 @@ Naming (layers counted from 1, L layers in all):
     z_L = logits                  the last layer has no activation
 Going backwards, each layer turns dL/dz_n into dL/dW_n, dL/db_n and dL/dh_(n-1);
 the activation's slope then turns dL/dh_(n-1) into dL/dz_(n-1).
+
+backward_steps lists every node with its formula, for display; backward and chain_rule compute the same
+gradients straight into tensors shaped like params (what a training step needs, every step).
 """
+import torch
+
 from core.losses import LOSSES
 from core.network import ACTIVATIONS
 
@@ -63,14 +68,41 @@ def backward_steps(params, cache, targets, loss="cross_entropy"):
     return steps
 
 
+def times_slope_(d_h, z, activation):
+    """dL/dz = dL/dh * f'(z), written over d_h (a fresh tensor nobody else holds). [B, width]"""
+    if activation == "relu":  # f'(z) is 1 where z > 0, else 0: zero those entries instead of multiplying by 0/1
+        return d_h.masked_fill_(z <= 0, 0)
+    _, slope = ACTIVATIONS[activation]
+    return d_h.mul_(slope(z))
+
+
+def chain_rule(params, cache, d_logits, grads):
+    """From dL/dlogits down to dL/dW1, dL/db1: backward_steps' arithmetic, written into `grads`.
+
+    grads: tensors shaped like params, [{"W": [in, out], "b": [out]}, ...], overwritten (out=): a training
+    step keeps one set and refills it every step instead of making new ones. Returns grads.
+    """
+    layers = cache["layers"]
+    d_z = d_logits  # [B, C]
+    for i in reversed(range(len(params))):
+        torch.mm(layers[i]["x"].T, d_z, out=grads[i]["W"])  # dL/dW_n = h_(n-1).T @ dL/dz_n  [in, B] @ [B, out] -> [in, out]
+        torch.sum(d_z, dim=0, out=grads[i]["b"])  # dL/db_n = dL/dz_n summed over the batch  [B, out] -> [out]
+        if i == 0:
+            break
+        d_h = d_z @ params[i]["W"].T  # dL/dh_(n-1) = dL/dz_n @ W_n.T  [B, out] @ [out, in] -> [B, in]
+        d_z = times_slope_(d_h, layers[i - 1]["z"], cache["activation"])  # dL/dz_(n-1)  [B, in]
+    return grads
+
+
 def backward(params, cache, targets, loss="cross_entropy"):
     """Gradients of the mean loss for every weight, shaped like params: [{"W": dL/dW, "b": dL/db}, ...].
 
     `cache` comes from core.network.forward; `targets` are labels [B] for cross-entropy
     (or target values shaped like the logits for "mse" and "bce_with_logits").
+    The same numbers as the "W" and "b" steps of backward_steps.
     """
-    grads = [{} for _ in params]
-    for step in backward_steps(params, cache, targets, loss):
-        if step["kind"] in ("W", "b"):
-            grads[step["layer"]][step["kind"]] = step["value"]
-    return grads
+    _, loss_grad = LOSSES[loss]
+    d_logits = loss_grad(cache["layers"][-1]["z"], targets)  # [B, C]
+    grads = [{key: torch.empty_like(layer[key], memory_format=torch.contiguous_format) for key in ("W", "b")}
+             for layer in params]
+    return chain_rule(params, cache, d_logits, grads)

@@ -50,8 +50,11 @@ def sgd_step(params, grads, state, lr, momentum=0.0, nesterov=False, weight_deca
 
 
 # ----------------------------------------------------------------------- Adam
-def adam_update(p, g, m, v, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    """Adam on one tensor: m and v are running averages of g and g*g (updated in place); step counts from 1."""
+def adam_update(p, g, m, v, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, denom=None):
+    """Adam on one tensor: m and v are running averages of g and g*g (updated in place); step counts from 1.
+
+    denom: optional scratch tensor shaped like p that receives sqrt(v_hat) + eps (else a new one is made).
+    """
     beta1, beta2 = betas
     if weight_decay != 0:
         g = g.add(p, alpha=weight_decay)  # g + wd * p
@@ -59,7 +62,7 @@ def adam_update(p, g, m, v, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_
     v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v = beta2 * v + (1 - beta2) * g^2
     bias1 = 1 - beta1 ** step  # both averages start at 0, so early on they are too small:
     bias2 = 1 - beta2 ** step  # m_hat = m / bias1 and v_hat = v / bias2 undo that
-    denom = (v.sqrt() / bias2 ** 0.5).add_(eps)  # sqrt(v_hat) + eps
+    denom = torch.sqrt(v, out=denom).div_(bias2 ** 0.5).add_(eps)  # sqrt(v_hat) + eps, divided and added in place
     p.addcdiv_(m, denom, value=-lr / bias1)  # p = p - lr * m_hat / (sqrt(v_hat) + eps)
 
 
@@ -75,6 +78,78 @@ def adam_step(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weigh
         for (p, g), m, v in zip(pairs, state["m"], state["v"]):
             adam_update(p, g, m, v, state["step"], lr, betas, eps, weight_decay)
     return params
+
+
+# ------------------------------------------------- every weight in one buffer
+# Adam treats every number on its own, so its rule can run once on one long tensor that holds all the weights
+# back to back instead of once per tensor: 7 operations on 101,770 numbers instead of 7 per tensor.
+# The per-layer tensors stay: each becomes a view of its slice of the buffer (same shape, same object).
+
+
+def views_of(flat, like):
+    """Cut a flat tensor into views shaped like the tensors in `like`, back to back (no copying)."""
+    views, start = [], 0
+    for t in like:
+        views.append(flat[start:start + t.numel()].view(t.shape))
+        start += t.numel()
+    return views
+
+
+def into_one_buffer(tensors):
+    """Copy the tensors back to back into one flat tensor [total]; each tensor then becomes a view of its slice.
+
+    Tensor.set_ re-points the tensor object itself at the buffer, so whoever holds params[0]["W"] keeps the
+    same tensor, with its shape and values, and sees every change made through the buffer (and vice versa).
+    """
+    flat = torch.cat([t.detach().reshape(-1) for t in tensors])  # [total]
+    for t, view in zip(tensors, views_of(flat, tensors)):
+        t.set_(view)
+    return flat
+
+
+def flat_buffers(params, state):
+    """The weights and their gradients as one flat tensor each, kept in state["flat"] (made on the first call).
+
+    Returns {"weights": [total], "grads": [total], "grad_layers": [{"W", "b"}, ...] views of "grads" shaped
+    like params, ...}. The params' tensors become views of "weights" (into_one_buffer); if they are no longer
+    the tensors the buffer was made for (new params, same state), the buffers are made again.
+    """
+    tensors = [t for layer in params for t in (layer["W"], layer["b"])]
+    flat = state.get("flat")
+    if flat is not None and flat["addresses"] == [t.data_ptr() for t in tensors]:
+        return flat
+    with torch.no_grad():
+        weights = into_one_buffer(tensors)
+    grads = torch.zeros_like(weights)
+    grad_tensors = views_of(grads, tensors)
+    flat = {"weights": weights, "grads": grads,
+            "grad_layers": [{"W": grad_tensors[2 * i], "b": grad_tensors[2 * i + 1]} for i in range(len(params))],
+            "addresses": [t.data_ptr() for t in tensors]}
+    state["flat"] = flat
+    state.pop("flat_adam", None)  # Adam's flat moments belong to the old buffers
+    return flat
+
+
+def adam_step_flat(flat, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """adam_step for weights kept in one buffer (flat_buffers): adam_update once on the whole buffer.
+
+    Same arithmetic per number as adam_step, so the same weights. The moments state["m"], state["v"] stay
+    per-tensor lists (views of two flat buffers), so adam_step can carry on from the same state.
+    """
+    weights = flat["weights"]
+    moments = state.get("flat_adam")
+    if moments is None:
+        if "m" in state:  # moments made by adam_step (or for other buffers): copy them into flat buffers
+            m, v = into_one_buffer(state["m"]), into_one_buffer(state["v"])
+        else:  # first step: both moments start at 0
+            m, v = torch.zeros_like(weights), torch.zeros_like(weights)
+            like = [g for layer in flat["grad_layers"] for g in layer.values()]
+            state["m"], state["v"], state["step"] = views_of(m, like), views_of(v, like), 0
+        denom = torch.empty_like(weights)  # reused every step for sqrt(v_hat) + eps
+        moments = state["flat_adam"] = {"m": m, "v": v, "denom": denom}
+    state["step"] += 1  # (no torch.no_grad needed: the flat buffers never require grad)
+    adam_update(weights, flat["grads"], moments["m"], moments["v"], state["step"], lr, betas, eps, weight_decay,
+                denom=moments["denom"])
 
 
 # -------------------------------------------------------------------- RMSprop

@@ -1,10 +1,13 @@
 """The training loop, twice: once from raw tensors, once the usual torch.nn way.
 
 From scratch (train_step / train_scratch):
-    logits, cache = forward(params, xb)        core.network
-    loss = cross_entropy(logits, yb)           core.losses
-    grads = backward(params, cache, yb)        core.backward  (chain rule by hand)
-    adam_step(params, grads, state, lr)        core.optim     (weights change in place)
+    logits, cache = forward_fused(params, xb)            core.network.forward, one addmm per layer
+    loss, d_logits = cross_entropy_and_grad(logits, yb)  one softmax for the loss and dL/dlogits
+    chain_rule(params, cache, d_logits, grads)           core.backward  (chain rule by hand)
+    adam_step_flat(flat, state, lr)                      core.optim     (weights change in place)
+The step keeps the weights, their gradients and Adam's moments in one flat buffer each
+(core.optim.flat_buffers; params keep their [{"W", "b"}] shape as views of it), so the update
+is a few operations on all 101,770 numbers at once.
 
 torch.nn (torch_train_step / train_torch):
     loss = F.cross_entropy(model(xb), yb)
@@ -21,12 +24,11 @@ import math
 import torch
 import torch.nn.functional as F
 
-from core.backward import backward
+from core.backward import chain_rule
 from core.data import batches, num_batches
-from core.losses import cross_entropy
 from core.metrics import evaluate
-from core.network import ACTIVATIONS, forward, to_torch_sequential
-from core.optim import adam_step, sgd_step
+from core.network import ACTIVATIONS, to_torch_sequential
+from core.optim import adam_step_flat, flat_buffers, sgd_step
 
 OPTIMIZERS = ("sgd", "adam")
 MAX_SETTING = 1e30  # largest lr / weight_decay accepted
@@ -64,6 +66,11 @@ def _diverged(loss_value, step, config):
                       f"Lower the learning rate (now {config['lr']:g}) and train again."}
 
 
+def batch_accuracy(logits, targets):
+    """Fraction of the batch whose largest logit is at the label, as a Python float (both loops use it)."""
+    return (logits.argmax(dim=1) == targets).sum().item() / len(targets)
+
+
 def all_finite(tensors):
     """True when no weight is inf or nan."""
     with torch.no_grad():
@@ -73,25 +80,61 @@ def all_finite(tensors):
 # --------------------------------------------------------------------------- scratch
 
 
+def forward_fused(params, x, activation="relu"):
+    """core.network.forward with b + x @ W done by one torch.addmm per layer (the call nn.Linear makes).
+
+    Same (logits [B, C], cache) as forward; one operation and one new tensor fewer per layer.
+    """
+    f, _ = ACTIVATIONS[activation]
+    layers, a = [], x
+    for i, layer in enumerate(params):
+        z = torch.addmm(layer["b"], a, layer["W"])  # [out] + [B, in] @ [in, out] -> [B, out]
+        out = z if i == len(params) - 1 else f(z)  # hidden layers: activation; last layer: logits
+        layers.append({"x": a, "z": z, "a": out})
+        a = out
+    return a, {"activation": activation, "layers": layers}
+
+
+def cross_entropy_and_grad(logits, targets):
+    """Mean cross-entropy and dL/dlogits from ONE softmax (core.losses computes each from its own).
+
+    logits [B, C], targets [B] -> loss [] (a tensor), dL/dlogits [B, C]
+        loss       = mean over the batch of log(sum_j exp(s_j)) - s_y,  s = logits - row max
+                     (= -log softmax(logits)[y], what core.losses.cross_entropy computes)
+        dL/dlogits = (softmax(logits) - one_hot(y)) / B
+    """
+    B, column = len(targets), targets[:, None]  # column: [B, 1], the index of each row's correct class
+    shifted = logits - logits.amax(dim=1, keepdim=True)  # [B, C], every entry <= 0 so exp() <= 1
+    correct = shifted.gather(1, column)  # [B, 1], s_y
+    exp = shifted.exp_()  # [B, C] (in place: shifted is not needed any more)
+    total = exp.sum(dim=1, keepdim=True)  # [B, 1]
+    loss = (total.log() - correct).mean()  # [B, 1] -> []
+    d_logits = exp.div_(total)  # softmax [B, C], written over exp
+    d_logits.scatter_(1, column, -1.0, reduce="add")  # - one_hot(y): add -1 at each row's label
+    return loss, d_logits.div_(B)  # / B because the loss is a mean
+
+
 def train_step(params, opt_state, xb, yb, config):
     """One step from scratch: forward, loss, backward, update. params and opt_state change in place.
 
     xb [B, in], yb [B]. Returns {"loss", "batch_acc", "diverged"} for this batch, the loss
     measured before the update. A non-finite loss leaves the weights untouched.
+    opt_state also keeps the flat buffers (core.optim.flat_buffers): params' tensors become views of one.
     """
     with torch.no_grad():  # nothing here needs autograd: the gradients are written by hand
-        logits, cache = forward(params, xb, config["activation"])    # [B, C]
-        loss = cross_entropy(logits, yb).item()
-        batch_acc = (logits.argmax(dim=1) == yb).float().mean().item()
+        flat = flat_buffers(params, opt_state)  # weights and gradients, one buffer each (made on the first step)
+        logits, cache = forward_fused(params, xb, config["activation"])  # [B, C]
+        loss, d_logits = cross_entropy_and_grad(logits, yb)  # [], [B, C]
+        loss = loss.item()
+        batch_acc = batch_accuracy(logits, yb)
         if not math.isfinite(loss):
             return {"loss": loss, "batch_acc": batch_acc, "diverged": True}
-        grads = backward(params, cache, yb)                           # like params: [{"W", "b"}, ...]
+        grads = chain_rule(params, cache, d_logits, flat["grad_layers"])  # like params: [{"W", "b"}, ...]
         if config["optimizer"] == "sgd":
             sgd_step(params, grads, opt_state, config["lr"], config["momentum"],
                      config["nesterov"], config["weight_decay"])
-        else:
-            adam_step(params, grads, opt_state, config["lr"], config["betas"],
-                      config["eps"], config["weight_decay"])
+        else:  # the gradients already sit in one buffer: one Adam update for all the weights
+            adam_step_flat(flat, opt_state, config["lr"], config["betas"], config["eps"], config["weight_decay"])
     return {"loss": loss, "batch_acc": batch_acc, "diverged": False}
 
 
@@ -180,7 +223,7 @@ def torch_train_step(model, optimizer, xb, yb):
     logits = model(xb)                                      # [B, C], records the graph
     loss = F.cross_entropy(logits, yb)
     loss_value = loss.item()
-    batch_acc = (logits.argmax(dim=1) == yb).float().mean().item()
+    batch_acc = batch_accuracy(logits, yb)
     if not math.isfinite(loss_value):
         return {"loss": loss_value, "batch_acc": batch_acc, "diverged": True}
     optimizer.zero_grad()                                   # .grad accumulates: clear it first

@@ -5,7 +5,8 @@ import torch.nn.functional as F
 
 from core import gradcheck as G
 from core import network as N
-from core.backward import backward, backward_steps
+from core.backward import backward, backward_steps, chain_rule
+from core.losses import cross_entropy_grad
 
 ACTS = list(N.ACTIVATIONS)
 
@@ -110,6 +111,35 @@ def test_backward_does_not_touch_params_or_use_autograd():
     grads = backward(params, cache, y)
     assert all(torch.equal(a, t) for a, (_, t) in zip(before, N.named_tensors(params)))
     assert all(t.grad_fn is None and not t.requires_grad for _, t in N.named_tensors(grads))
+
+
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_backward_gives_exactly_the_displayed_steps(activation, loss):
+    """backward() computes the gradients directly (chain_rule), not through backward_steps' display list:
+    the numbers must be the very ones backward_steps shows for W and b."""
+    params, x, y = setup(3, 9, torch.float32, seed=11)
+    logits, cache = N.forward(params, x, activation)
+    targets = y if loss == "cross_entropy" else torch.randn(logits.shape, generator=torch.Generator().manual_seed(1))
+    shown = {(s["layer"], s["kind"]): s["value"] for s in backward_steps(params, cache, targets, loss)}
+    grads = backward(params, cache, targets, loss)
+    assert [sorted(g) for g in grads] == [["W", "b"]] * len(params)
+    for i, g in enumerate(grads):
+        for kind in ("W", "b"):
+            assert g[kind].is_contiguous() and torch.equal(g[kind], shown[(i, kind)]), (i, kind, activation)
+
+
+def test_chain_rule_writes_into_the_given_tensors():
+    """A training step hands chain_rule the same gradient tensors every step: they are overwritten, not replaced."""
+    params, x, y = setup(2, 5, torch.float64, seed=12)
+    _, cache = N.forward(params, x, "tanh")
+    d_logits = cross_entropy_grad(cache["layers"][-1]["z"], y)
+    grads = [{k: torch.full_like(t, 7.0) for k, t in layer.items()} for layer in params]
+    held = [g["W"] for g in grads]
+    returned = chain_rule(params, cache, d_logits, grads)
+    assert returned is grads and all(g["W"] is w for g, w in zip(grads, held))
+    assert max_gap(grads, backward(params, cache, y)) == 0          # no 7.0 left anywhere
+    assert d_logits.equal(cross_entropy_grad(cache["layers"][-1]["z"], y))  # the input gradient was not changed
 
 
 def test_relu_at_exact_zero_matches_nn_relu():

@@ -152,3 +152,77 @@ def test_hand_backward_plus_hand_sgd_equals_torch_nn_training():
     back = N.from_torch_sequential(model)
     gap = max((a - b).abs().max().item() for (_, a), (_, b) in zip(N.named_tensors(params), N.named_tensors(back)))
     assert gap < 1e-5
+
+
+# ------------------------------------------------------------ one flat buffer
+def test_flat_buffers_keep_the_params_shape_and_objects():
+    """core.optim.flat_buffers: params keep their [{"W": [in, out], "b": [out]}] tensors (same objects, same
+    values), now views of one buffer: writing the buffer changes params[i]["W"], and the other way round."""
+    params = N.init_mlp([784, 128, 10], seed=0)
+    before = [(t, t.clone()) for _, t in N.named_tensors(params)]
+    state = {}
+    flat = O.flat_buffers(params, state)
+    weights = flat["weights"]
+    assert weights.shape == (N.count_params(params),) == (101_770,)
+    for (_, t), (held, old) in zip(N.named_tensors(params), before):
+        assert t is held and torch.equal(t, old) and t.is_contiguous()
+        assert t.untyped_storage().data_ptr() == weights.untyped_storage().data_ptr()
+    assert [layer["W"].shape for layer in params] == [(784, 128), (128, 10)]
+    weights[784 * 128 + 5] = 42.0                     # the buffer's 6th number after W1 is b1[5]
+    assert params[0]["b"][5].item() == 42.0
+    params[1]["W"][3, 4] = -7.0                       # and a write through params lands in the buffer
+    assert weights[784 * 128 + 128 + 3 * 10 + 4].item() == -7.0
+    grads = flat["grad_layers"]
+    assert [{k: g.shape for k, g in layer.items()} for layer in grads] == \
+        [{k: t.shape for k, t in layer.items()} for layer in params]
+    grads[1]["b"].fill_(3.0)
+    assert flat["grads"][-10:].eq(3.0).all() and flat["grads"][:-10].eq(0).all()
+    assert O.flat_buffers(params, state) is flat      # made once, reused every step
+    params[0]["W"] = params[0]["W"].clone()           # the caller swaps in a new tensor: buffers are made again
+    assert O.flat_buffers(params, state) is not flat
+
+
+@pytest.mark.parametrize("kw", [dict(lr=0.01), dict(lr=0.003, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)])
+def test_flat_adam_equals_adam_step_bit_for_bit(kw):
+    """adam_step_flat runs adam_update once on the flat buffer: every number gets the same arithmetic as with
+    adam_step tensor by tensor, so the weights agree exactly; the state works with either function."""
+    params, x, y = problem(torch.float32)
+    twin = [{k: t.clone() for k, t in layer.items()} for layer in params]
+    flat_state, state = {}, {}
+    flat = O.flat_buffers(params, flat_state)
+    for step in range(60):
+        _, cache = N.forward(params, x, "tanh")
+        grads = backward(params, cache, y)
+        for layer, g in zip(flat["grad_layers"], grads):
+            layer["W"].copy_(g["W"])
+            layer["b"].copy_(g["b"])
+        if step < 40:
+            O.adam_step_flat(flat, flat_state, **kw)
+        else:                                         # carry on with the per-tensor rule from the same state
+            O.adam_step(params, grads, flat_state, **kw)
+        O.adam_step(twin, grads, state, **kw)
+    assert all(torch.equal(a, b) for (_, a), (_, b) in zip(N.named_tensors(params), N.named_tensors(twin)))
+    assert flat_state["step"] == state["step"] == 60 and len(flat_state["m"]) == 4
+    assert all(torch.equal(a, b) for a, b in zip(flat_state["v"], state["v"]))
+    moved = max((a - b).abs().max().item() for (_, a), (_, b) in zip(N.named_tensors(params),
+                                                                     N.named_tensors(problem(torch.float32)[0])))
+    assert moved > 0.05
+
+
+def test_flat_adam_picks_up_moments_from_adam_step():
+    params, x, y = problem(torch.float32)
+    twin = [{k: t.clone() for k, t in layer.items()} for layer in params]
+    ours, theirs = {}, {}
+    for step in range(30):
+        _, cache = N.forward(params, x, "tanh")
+        grads = backward(params, cache, y)
+        if step < 10:
+            O.adam_step(params, grads, ours, lr=0.01)
+        else:
+            flat = O.flat_buffers(params, ours)
+            for layer, g in zip(flat["grad_layers"], grads):
+                layer["W"].copy_(g["W"])
+                layer["b"].copy_(g["b"])
+            O.adam_step_flat(flat, ours, lr=0.01)
+        O.adam_step(twin, grads, theirs, lr=0.01)
+    assert all(torch.equal(a, b) for (_, a), (_, b) in zip(N.named_tensors(params), N.named_tensors(twin)))

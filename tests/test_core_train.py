@@ -12,8 +12,9 @@ from core.data import batches, load_mnist, make_2d
 from core.metrics import (accuracy, confusion_matrix, evaluate, evaluate_loss, logits_of,
                           per_class_accuracy, predictions)
 from core.network import forward, from_torch_sequential, init_mlp, to_torch_sequential
-from core.train import (compare_scratch_vs_torch, make_config, max_weight_difference, train_scratch,
-                        train_step, train_torch)
+from core.losses import cross_entropy, cross_entropy_grad
+from core.train import (batch_accuracy, compare_scratch_vs_torch, cross_entropy_and_grad, forward_fused,
+                        make_config, max_weight_difference, train_scratch, train_step, train_torch)
 
 @pytest.fixture(scope="module")
 def mnist():
@@ -48,6 +49,66 @@ def test_scratch_matches_torch_nn_for_200_steps(mnist, seed, kw):
     assert rows[-1]["loss_scratch"] < rows[0]["loss_scratch"] - 0.5
     # ... and compare_scratch_vs_torch trained copies, not the caller's params
     assert torch.equal(params[0]["W"], start[0])
+
+
+def test_flat_buffer_run_on_mnist_shaped_data_matches_torch_adam():
+    """The training step keeps weights, gradients and Adam's moments in one flat buffer each: 200 Adam steps on
+    MNIST-shaped data (784 -> 128 -> 10, batch 64) stay within the same 1e-5 of nn.Sequential + torch.optim.Adam,
+    and the caller's params keep their layout: the very tensors it held, now views of the buffer."""
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.rand(3200, 784, generator=g), torch.randint(0, 10, (3200,), generator=g)
+    params = init_mlp([784, 128, 10], seed=0)
+    held = [layer["W"] for layer in params]
+    start = params[0]["W"].clone()
+    state = {}
+    kw = dict(optimizer="adam", lr=1e-3, batch_size=64, steps=200, seed=4)
+    ours = list(train_scratch(params, X, y, opt_state=state, **kw))
+    theirs = list(train_torch(init_mlp([784, 128, 10], seed=0), X, y, **kw))
+    gap = max_weight_difference(params, theirs[-1]["model"])
+    assert len(ours) == 200 and gap < 1e-5, f"weights drifted apart by {gap}"
+    assert all(abs(a["loss"] - b["loss"]) < 1e-5 and a["batch_acc"] == b["batch_acc"] for a, b in zip(ours, theirs))
+    assert (params[0]["W"] - start).abs().max().item() > 1000 * gap            # training really moved them
+    assert [layer["W"] for layer in params] == held and all(a is b for a, b in zip(held, (p["W"] for p in params)))
+    assert [(tuple(layer["W"].shape), tuple(layer["b"].shape)) for layer in params] == [((784, 128), (128,)),
+                                                                                      ((128, 10), (10,))]
+    flat = state["flat"]["weights"]
+    assert flat.numel() == 101_770 and torch.equal(flat[:784 * 128].view(784, 128), held[0])
+    assert state["step"] == 200 and [m.shape for m in state["m"]] == [(784, 128), (128,), (128, 10), (10,)]
+
+
+def test_cross_entropy_and_grad_is_one_softmax_for_both():
+    """train_step's loss and dL/dlogits come from one softmax; they equal core.losses' two separate functions and
+    torch's autograd of F.cross_entropy, also for logits so far apart that a naive softmax would underflow."""
+    g = torch.Generator().manual_seed(0)
+    for scale in (1.0, 300.0):
+        logits = torch.randn(64, 10, generator=g, dtype=torch.float64) * scale
+        y = torch.randint(0, 10, (64,), generator=g)
+        leaf = logits.clone().requires_grad_(True)
+        F.cross_entropy(leaf, y).backward()
+        loss, d_logits = cross_entropy_and_grad(logits.clone(), y)
+        assert loss.item() == pytest.approx(cross_entropy(logits, y).item(), rel=1e-12)
+        assert loss.item() == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-12)
+        assert torch.allclose(d_logits, cross_entropy_grad(logits, y), atol=1e-15)
+        assert torch.allclose(d_logits, leaf.grad, atol=1e-15)
+        assert torch.isfinite(loss) and loss.item() > (100 if scale > 1 else 0)
+
+
+def test_forward_fused_equals_forward():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(64, 784, generator=g)
+    params = init_mlp([784, 32, 16, 10], seed=2)
+    for activation in ("relu", "tanh"):
+        logits, cache = forward_fused(params, x, activation)
+        ref_logits, ref_cache = forward(params, x, activation)
+        assert torch.allclose(logits, ref_logits, atol=1e-5)
+        for a, b in zip(cache["layers"], ref_cache["layers"]):
+            assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+def test_batch_accuracy_counts_argmax_hits():
+    logits = torch.tensor([[0.1, 0.9, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 3.0, 3.0]])
+    assert batch_accuracy(logits, torch.tensor([1, 0, 0, 2])) == 0.75   # ties go to the first index, like argmax
+    assert batch_accuracy(logits, torch.tensor([0, 1, 2, 0])) == 0.0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 3])
