@@ -42,11 +42,13 @@ def free_port():
 
 
 @contextmanager
-def streamlit_server(extra_env=None, timeout=60):
-    """Run the app headless on 127.0.0.1:<free port>; yields its base URL."""
+def streamlit_server(extra_env=None, timeout=60, script=None):
+    """Run the app (or `script`, from the repository root so that .streamlit/config.toml applies) headless on
+    127.0.0.1:<free port>; yields its base URL. An `extra_env` value of None removes that variable."""
     port = free_port()
     env = dict(os.environ, **(extra_env or {}))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    env = {k: v for k, v in env.items() if v is not None}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -57,7 +57,7 @@ def test_a_refused_link_value_is_shown_as_plain_text_not_markdown():
     notice = next(w.value for w in at.warning if "link asked for" in w.value)
     unescaped = re.sub(r"\\.", "", notice)          # what is left once every backslash escape is taken out
     assert not re.search(r"[\[\]()`!]", unescaped), notice
-    assert "evil.example" in notice.replace("\\", "")   # the value is still shown, as text
+    assert "evil.example" in notice.replace("\\", "").replace("\u2060", "")   # still shown, as text
 
 
 def test_present_link_value_is_shown_as_plain_text():
@@ -86,4 +86,5 @@ def test_formula_error_quoting_the_text_is_plain_text():
     at = open_page("views/t3_binary_activation.py", query={"ca_f": "x + '[Sign in](https://evil.example/login)'"})
     assert_no_exception(at)
     message = next(e.value for e in at.error if "not accepted" in e.value)
-    assert "evil" in message and not re.search(r"[\[\]()`]", re.sub(r"\\.", "", message)), message
+    assert "evil" in message and "https\\:\u2060" in message, message      # shown, and no bare-URL autolink
+    assert not re.search(r"[\[\]()`]", re.sub(r"\\.", "", message)), message

@@ -185,6 +185,7 @@ def stat_table(rows, **kwargs):
 
 # ---------------------------------------------------------------- untrusted text
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")   # every ASCII punctuation character
+_JOINER = "\u2060"   # WORD JOINER: zero width, not a space
 
 
 def plain(text, limit=None):
@@ -193,13 +194,16 @@ def plain(text, limit=None):
 
     Markdown lets any ASCII punctuation be escaped with a backslash, so every one is; line breaks and other
     control characters become spaces (a blank line would end the paragraph); `limit` shortens it to that
-    many characters.
+    many characters. Escapes do not stop GitHub-style autolinks (Streamlit turns a bare https://..., www.
+    or name@host.example in the text into a link after parsing), so an invisible word joiner (U+2060) goes
+    after every ':' and '@' and before every '.', which those patterns cannot match across.
     """
     text = "".join(ch if ch.isprintable() else " " for ch in str(text))
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:
         text = text[:limit - 3] + "..."
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return text.replace("\\:", "\\:" + _JOINER).replace("\\@", "\\@" + _JOINER).replace("\\.", _JOINER + "\\.")
 
 
 def plotly_plain(text):
