@@ -140,10 +140,23 @@ def _find(at, kind, key):
     return None
 
 
+GC_PAUSES = []  # seconds of every garbage collection (Python's cyclic collector) since the last _timed_run
+
+
+def _gc_clock(phase, info, _start=[0.0]):
+    if phase == "start":
+        _start[0] = time.process_time()
+    else:
+        GC_PAUSES.append(time.process_time() - _start[0])
+
+
 def _timed_run(at):
+    """(cpu, wall, gc) seconds of one rerun; gc: the part of cpu spent in Python's cyclic garbage collector
+    (a full collection of the server's heap lands on whichever rerun happens to trigger it)."""
+    GC_PAUSES.clear()
     cpu, wall = time.process_time(), time.perf_counter()
     at.run()
-    return time.process_time() - cpu, time.perf_counter() - wall
+    return time.process_time() - cpu, time.perf_counter() - wall, sum(GC_PAUSES)
 
 
 def time_page(path, changes, app_keys, seed=0):
@@ -159,8 +172,8 @@ def time_page(path, changes, app_keys, seed=0):
     rows = []
     widgets = _widgets(at, app_keys)
     if not widgets:
-        cpu, wall = _timed_run(at)
-        return first_render, [("(rerun, no widget)", "", cpu, wall)]
+        cpu, wall, gc_s = _timed_run(at)
+        return first_render, [("(rerun, no widget)", "", cpu, wall, gc_s)]
     for kind, key in widgets:
         w = _find(at, kind, key)
         if w is None or getattr(w.proto, "disabled", False):  # hidden or disabled by an earlier move
@@ -170,11 +183,11 @@ def time_page(path, changes, app_keys, seed=0):
             if w is None:
                 break
             setter(w)
-            cpu, wall = _timed_run(at)
+            cpu, wall, gc_s = _timed_run(at)
             if at.exception:
                 print(f"  ! {path} {key}={label!r}: {at.exception[0].value[:200]}", flush=True)
             if label != "restore":
-                rows.append((key, label, cpu, wall))
+                rows.append((key, label, cpu, wall, gc_s))
     return first_render, rows
 
 
@@ -209,7 +222,10 @@ def main(argv=None):
     base = proc.memory_info().rss
     home = open_page("views/home.py")
     app_keys = {w.key for kind in KINDS for w in home.get(kind)}  # app.py's sidebar: on every page
-    print(f"{'page':<34}{'changes':>8}{'cpu median':>12}{'cpu max':>10}{'wall med':>10}{'wall max':>10}  slowest change")
+    import gc
+    gc.callbacks.append(_gc_clock)
+    print(f"{'page':<34}{'changes':>8}{'cpu median':>12}{'cpu max':>10}{'(gc)':>7}{'wall med':>10}{'wall max':>10}"
+          "  slowest change")
     worst, worst_page, jobs = 0.0, "", []
     for entry in registry.existing_pages():
         if args.page and not any(p in entry["path"] for p in args.page):
@@ -218,17 +234,19 @@ def main(argv=None):
         jobs += [(entry["path"], r) for r in rows if r[0] in JOB_BUTTONS]
         rows = [r for r in rows if r[0] not in JOB_BUTTONS]
         if args.verbose:
-            for key, label, cpu, wall in rows:
-                print(f"    {key:<24}{str(label)[:30]:<32}{1000 * cpu:>8.0f}ms cpu{1000 * wall:>8.0f}ms wall")
+            for key, label, cpu, wall, gc_s in rows:
+                print(f"    {key:<24}{str(label)[:30]:<32}{1000 * cpu:>8.0f}ms cpu{1000 * wall:>8.0f}ms wall"
+                      f"{1000 * gc_s:>8.0f}ms gc")
         cpus, walls = [r[2] for r in rows], [r[3] for r in rows]
         slow = max(rows, key=lambda r: r[2])
         if slow[2] > worst:
             worst, worst_page = slow[2], f"{entry['path']} ({slow[0]} = {slow[1]})"
         flag = "" if slow[2] <= 0.150 else "  > 150 ms"
         print(f"{entry['path']:<34}{len(rows):>8}{1000 * statistics.median(cpus):>10.0f}ms{1000 * slow[2]:>8.0f}ms"
+              f"{1000 * slow[4]:>5.0f}ms"
               f"{1000 * statistics.median(walls):>8.0f}ms{1000 * max(walls):>8.0f}ms  {slow[0]} = {str(slow[1])[:28]}"
               f"{flag}", flush=True)
-    for path, (key, label, cpu, wall) in jobs:
+    for path, (key, label, cpu, wall, _gc) in jobs:
         print(f"job button {key} on {path}: {1000 * cpu:.0f} ms cpu, {1000 * wall:.0f} ms wall ({JOB_BUTTONS[key]})")
     rss = proc.memory_info().rss
     print(f"\nslowest fresh-value widget change: {1000 * worst:.0f} ms cpu on {worst_page} (target <= 150 ms)")

@@ -166,13 +166,12 @@ def plot(fig, key=None, height=None):
     template here would cost ~50 ms of server time per chart on every rerun.
     """
     big = presenter()
-    fig.update_layout(
+    fig.update_layout(  # one update: each call validates and copies the layout again
         colorway=PALETTE,
         font=dict(size=20 if big else 14),
         margin=dict(l=10, r=10, t=50 if fig.layout.title.text else 20, b=10),
+        **({"height": height} if height else {}),
     )
-    if height:
-        fig.update_layout(height=height)
     if big:
         fig.update_traces(selector=dict(type="scatter"), line_width=4)
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
