@@ -34,6 +34,7 @@ def return_freed_memory_to_the_system():
 
 
 return_freed_memory_to_the_system()
+ui.keep_few_uploads_per_session()   # a session's older uploads leave server memory when a new one arrives
 
 st.set_page_config(
     page_title="Neural networks from scratch",

@@ -52,7 +52,7 @@ def test_a_csv_file_carrying_markdown_is_shown_as_text(app_url, browser):
     bad = "a` [x](https://evil.example/l) ![i](https://evil.example/t.png) `"
     rows = "\n".join(f"{i},{i % 3},{'ab'[i % 2]}" for i in range(20))
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(
-        {"name": f"{bad}.csv", "mimeType": "text/csv", "buffer": f'x,"{bad}",label\n{rows}\noops,1,a\n'.encode()})
+        {"name": f"{bad}.csv", "mimeType": "text/csv", "buffer": f'"{bad}",y,label\n{rows}\noops,1,a\n'.encode()})
     page.locator("[data-testid=stAlert]", has_text="cannot be used").wait_for(timeout=60_000)
     wait_idle(page)
     _assert_shown_as_text(page, requests)

@@ -102,17 +102,24 @@ def xsrf_token(url):
     return None
 
 
-async def _session_id(url):
+async def _connect(url):
+    """Open a session as a browser tab does and let its first run finish: (websocket, session id, exceptions)."""
     ws = await websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
                                   max_size=None, ping_interval=None)
     msg = BackMsg()
     msg.rerun_script.query_string = ""
     await ws.send(msg.SerializeToString())
+    session_id, found = None, []
     while True:
         fwd = ForwardMsg()
-        fwd.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
-        if fwd.WhichOneof("type") == "new_session":
-            return ws, fwd.new_session.initialize.session_id
+        fwd.ParseFromString(await asyncio.wait_for(ws.recv(), 120))
+        kind = fwd.WhichOneof("type")
+        if kind == "new_session":
+            session_id = fwd.new_session.initialize.session_id
+        elif kind == "delta" and fwd.delta.new_element.WhichOneof("type") == "exception":
+            found.append(fwd.delta.new_element.exception)
+        elif kind == "script_finished":
+            return ws, session_id, found
 
 
 def put_file(url, session_id, token, size, chunked=False, declared=None):
@@ -165,7 +172,7 @@ def test_oversized_direct_uploads_are_refused_before_they_fill_memory(server):
     assert token, "the server sets an XSRF cookie"
 
     async def attack():
-        ws, session_id = await _session_id(url)
+        ws, session_id, _ = await _connect(url)
         try:
             small = await asyncio.to_thread(put_file, url, session_id, token, 20_000)
             before = rss(process)
@@ -194,18 +201,9 @@ BOOM = '''raise RuntimeError("secret detail from the server")\n'''
 
 
 async def _first_run_exceptions(url):
-    ws, _ = await _session_id(url)
-    found = []
-    try:
-        while True:
-            fwd = ForwardMsg()
-            fwd.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
-            if fwd.WhichOneof("type") == "delta" and fwd.delta.new_element.WhichOneof("type") == "exception":
-                found.append(fwd.delta.new_element.exception)
-            if fwd.WhichOneof("type") == "script_finished":
-                return found
-    finally:
-        await ws.close()
+    ws, _, found = await _connect(url)
+    await ws.close()
+    return found
 
 
 def test_the_deployment_shows_no_traceback_but_tests_still_see_one(tmp_path):
@@ -223,3 +221,25 @@ def test_the_deployment_shows_no_traceback_but_tests_still_see_one(tmp_path):
     assert "secret" not in shown.message and not list(shown.stack_trace)
     assert str(tmp_path) not in str(shown)
     assert "secret detail" in developer[0].message and any("boom.py" in line for line in developer[0].stack_trace)
+
+
+def test_many_small_uploads_to_one_session_do_not_pile_up(server):
+    """Each PUT under the 2 MB limit is accepted, but a session has one uploader: without a cap, 40 of them
+    stayed in server memory (about +80 MB) until the session closed. Only the newest few are kept."""
+    url, process = server
+    token = xsrf_token(url)
+
+    async def attack():
+        ws, session_id, _ = await _connect(url)
+        try:
+            before = rss(process)
+            statuses = [await asyncio.to_thread(put_file, url, session_id, token, 2 * MB - 4096) for _ in range(40)]
+            return statuses, before, rss(process)
+        finally:
+            await ws.close()
+
+    statuses, before, after = asyncio.run(attack())
+    print(f"\n40 uploads of 2 MB to one session: {statuses.count(204)} accepted, server RSS {before / MB:.0f} MB "
+          f"-> {after / MB:.0f} MB")
+    assert statuses.count(204) == 40
+    assert (after - before) / MB < 30, "the session's old uploads were kept"

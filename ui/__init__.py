@@ -127,6 +127,37 @@ def mnist_data_sentence(n_train, n_test):
             f"{n_train + n_test:,} MNIST test images and testing uses the last {n_test:,}.")
 
 
+# ---------------------------------------------------------------- uploads
+UPLOADS_KEPT = 2   # files a session keeps on the server: page 7's one uploader needs its current file
+
+
+@st.cache_resource  # once per server process
+def keep_few_uploads_per_session(kept=UPLOADS_KEPT):
+    """Keep only a session's `kept` newest uploaded files in server memory; True once in place.
+
+    server.maxUploadSize (.streamlit/config.toml) caps each PUT to /_stcore/upload_file at 2 MB, but the
+    endpoint takes any number of them, and Streamlit keeps every file until the session ends: 40 PUTs of
+    2 MB to one session grew the server by 80 MB. The app has one uploader, so older files are dropped as
+    a new one arrives (Streamlit's in-memory upload manager, pinned in requirements.txt).
+    """
+    from streamlit import runtime
+    if not runtime.exists():
+        return False
+    manager = runtime.get_instance().uploaded_file_mgr
+    storage = getattr(manager, "file_storage", None)    # {session id: {file id: file}}, oldest first
+    if storage is None:
+        return False
+    add_file = manager.add_file
+
+    def add_file_keeping_few(session_id, file):
+        add_file(session_id, file)
+        for file_id in list(storage.get(session_id, {}))[:-kept]:
+            manager.remove_file(session_id, file_id)
+
+    manager.add_file = add_file_keeping_few
+    return True
+
+
 # ---------------------------------------------------------------- page furniture
 def header(title, lead):
     """Page title and a one-paragraph lead (shortened to nothing when presenting)."""
