@@ -321,3 +321,40 @@ def test_ten_students_answer_at_once_and_the_class_survives_a_restart():
     assert after["exceptions"] == 0, after["errors"]
     assert after["teacher_tally"] == (10, 13)      # the 3 challenge entrants joined too
     assert after["leaderboard_rows"] == 3
+
+
+def test_secrets_toml_chooses_the_database_when_no_override_is_set(tmp_path):
+    """The README's deployment recipe, on a real server: [connections.class_db] url = ... in secrets.toml.
+    (AppTest's secrets do not reach st.connection, so this one starts `streamlit run`.)"""
+    import asyncio
+
+    from bench.class_mode import ClassTab
+    from tests.browser_utils import streamlit_server
+
+    path = tmp_path / "from-secrets.sqlite"
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'[connections.class_db]\nurl = "sqlite:///{path}"\n')
+
+    async def start(url):
+        async with ClassTab(url) as tab:
+            await tab.open("class")
+            await tab.click("cm_start")
+            return tab.metrics()["Class code"], tab.errors
+
+    env = {"CLASSMODE_DB": "", "STREAMLIT_SECRETS_FILES": str(secrets)}
+    with streamlit_server(extra_env=env) as (url, _proc):
+        code, errors = asyncio.run(start(url))
+    assert not errors
+    engine = sa.create_engine(f"sqlite:///{path}")
+    assert store.class_state(engine, code) is not None
+    engine.dispose()
+
+
+def test_the_leaderboard_shows_a_hostile_nickname_as_plain_text(db):
+    teacher, code = teacher_session()
+    for k, nick in enumerate(HOSTILE):
+        store.join(db, code, f"s{k}", nick)
+        store.submit_result(db, code, f"s{k}", dict(test_loss=1.0 + k, test_acc=0.5, weights=99, steps=10), {})
+    teacher.run()
+    assert_no_exception(teacher)
+    assert list(teacher.dataframe[-1].value["nickname"]) == [store.clean_nickname(n) for n in HOSTILE]

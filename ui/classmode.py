@@ -68,8 +68,19 @@ def _engine(url):
     return store.configure(conn.engine)
 
 
+_purged = {"at": 0.0}
+PURGE_EVERY_S = 600
+
+
 def engine():
-    return _engine(db_url())
+    """The class database's Engine; every PURGE_EVERY_S it also deletes the classes older than 24 hours
+    (opening a class does too), so expired data goes even on a server where nobody starts a new class."""
+    eng = _engine(db_url())
+    now = time.time()
+    if now - _purged["at"] > PURGE_EVERY_S:
+        _purged["at"] = now
+        store.purge_expired(eng, now)
+    return eng
 
 
 @st.cache_data(ttl=1.0, show_spinner=False, max_entries=256)
