@@ -18,11 +18,12 @@ from core.losses import (cross_entropy, cross_entropy_grad, cross_entropy_per_ex
 
 # exp(x) overflows float32 once x > log(largest float32) = 88.72...
 FLOAT32_EXP_LIMIT = math.log(torch.finfo(torch.float32).max)
-# exp(x) is below the smallest positive float32 (2^-149, a subnormal) once x < log(2^-149) = -103.28...,
-# and rounds to 0 a little further down
 # exp(x) is below the smallest normal float32 (2^-126) once x < -87.34...: fewer significant bits down there
 FLOAT32_EXP_NORMAL_FLOOR = math.log(torch.finfo(torch.float32).smallest_normal)
+# exp(x) is below the smallest positive float32 (2^-149, a subnormal) once x < log(2^-149) = -103.28...
 FLOAT32_EXP_FLOOR = math.log(torch.finfo(torch.float32).smallest_normal * torch.finfo(torch.float32).eps)
+# ... and rounds to exactly 0 once it is below half of that, x < log(2^-150) = -103.97...
+FLOAT32_EXP_ZERO = FLOAT32_EXP_FLOOR - math.log(2)
 NAIVE_TOLERANCE = 1e-6  # naive and stable softmax closer than this count as the same
 
 

@@ -17,7 +17,7 @@ def one_hot(targets, num_classes, dtype=torch.float32):
 
 def naive_softmax(logits):
     """exp(z) / sum(exp(z)) taken literally. In float32 a logit above ~88.7 overflows exp to inf (inf / inf = nan);
-    a row whose logits are all below ~-103.3 underflows every exp to 0 (0 / 0 = nan)."""
+    a row whose logits are all below ~-104 underflows every exp to 0 (0 / 0 = nan)."""
     e = torch.exp(logits)  # [B, C]
     return e / e.sum(dim=-1, keepdim=True)  # [B, C] / [B, 1]
 

@@ -157,3 +157,13 @@ def test_sum_overflow_is_not_reported_as_working():
     assert_no_exception(at)
     assert not at.success
     assert at.error and "without a single inf" in at.error[0].value
+
+
+def test_exp_thresholds_are_where_float32_exp_changes():
+    """The page's numbers for 'exp overflows' and 'exp rounds to 0' are where torch.exp in float32 does so."""
+    above = torch.tensor([lab.FLOAT32_EXP_LIMIT - 0.01, lab.FLOAT32_EXP_LIMIT + 0.01])
+    assert torch.isfinite(torch.exp(above[0])) and torch.isinf(torch.exp(above[1]))
+    below = torch.tensor([lab.FLOAT32_EXP_ZERO + 0.001, lab.FLOAT32_EXP_ZERO - 0.001])
+    assert torch.exp(below[0]) > 0 and torch.exp(below[1]) == 0
+    # between the two floors exp is the smallest subnormal, not 0: "below -103.28 it is 0" would be false
+    assert torch.exp(torch.tensor(-103.5)).item() == torch.finfo(torch.float32).smallest_normal * 2.0 ** -23

@@ -35,9 +35,9 @@ with left:
         with slider_cols[i % 2]:
             z.append(ui.slider(f"Logit z{i}", -10.0, 10.0, DEFAULTS[i], step=0.1, key=f"ce_z{i}"))
     scale = ui.select_slider("Scale: multiply every logit by", SCALES, 1.0, key="ce_scale",
-                             help=f"Large scales push the logits above {lab.FLOAT32_EXP_LIMIT:.2f}, where exp() overflows "
-                                  f"float32 to inf, or all of them below {lab.FLOAT32_EXP_FLOOR:.2f}, where every "
-                                  "exp() underflows to 0.")
+                             help=f"Large scales push the logits above {lab.FLOAT32_EXP_LIMIT:.2f}, where exp() "
+                                  f"overflows float32 to inf, or all of them below {lab.FLOAT32_EXP_ZERO:.2f}, "
+                                  "where every exp() underflows to 0.")
 
 
 
@@ -164,7 +164,8 @@ ui.explain(
     "factor, which cancels in the division.\n\n"
     f"**Overflow and underflow.** float32 cannot hold exp(z) for z above {lab.FLOAT32_EXP_LIMIT:.2f}: it becomes "
     f"inf, and inf / inf is nan. Below {lab.FLOAT32_EXP_FLOOR:.2f} exp(z) is smaller than the smallest positive "
-    "float32 and rounds to 0; when that happens to every logit the sum is 0, and 0 / 0 is nan too. "
+    f"float32, and below {lab.FLOAT32_EXP_ZERO:.2f} it rounds to 0; when that happens to every logit the sum is 0, "
+    "and 0 / 0 is nan too. "
     "The stable softmax subtracts the largest logit before exponentiating (allowed, by the point above): the "
     "largest exp is then exactly 1, the others lie between 0 and 1, and the sum is at least 1.\n\n"
     "**Cross-entropy** only looks at the probability of the correct class: -log(p). Certain and right "
