@@ -1,7 +1,6 @@
 """Chapter 1: a network is four tensors. What they hold, what they cost, and why their scale matters."""
 from pathlib import Path
 
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -82,7 +81,7 @@ W2 = tensors[2][1].detach()
 left, right = st.columns([1, 1])
 with left:
     bound = float(W1.abs().max()) or 1.0
-    fig = px.imshow(W1.numpy(), color_continuous_scale=ui.DIVERGING, zmin=-bound, zmax=bound, aspect="auto",
+    fig = ui.imshow(W1.numpy(), colorscale=ui.DIVERGING, zmin=-bound, zmax=bound, aspect="auto",
                     labels=dict(x="hidden unit (column)", y="input pixel (row)", color="weight"),
                     title="W1 [784, 128]: one column per hidden unit")
     ui.plot(fig, key="tensors_w1", height=520)
@@ -91,10 +90,8 @@ with right:
                      help="Column j of W1 holds the 784 weights hidden unit j gives to the pixels.")
     col = W1[:, unit]
     b = float(col.abs().max()) or 1.0
-    fig = px.imshow(col.reshape(28, 28).numpy(), color_continuous_scale=ui.DIVERGING, zmin=-b, zmax=b,
-                    title=f"W1[:, {unit}] reshaped to 28 x 28")
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+    fig = ui.imshow(col.reshape(28, 28).numpy(), colorscale=ui.DIVERGING, zmin=-b, zmax=b,
+                    title=f"W1[:, {unit}] reshaped to 28 x 28", hide_ticks=True)
     ui.plot(fig, key="tensors_unit_map", height=400)
     st.caption(f"Unit {unit}: weights from {col.min().item():.3f} to {col.max().item():.3f}. Orange pixels "
                "push the unit up, blue ones down. After training these look like pen-stroke detectors; "
@@ -102,7 +99,7 @@ with right:
 
 with st.expander(":material/grid_on: W2 [128, 10] and the biases", expanded=False):
     b2w = float(W2.abs().max()) or 1.0
-    fig = px.imshow(W2.T.numpy(), color_continuous_scale=ui.DIVERGING, zmin=-b2w, zmax=b2w, aspect="auto",
+    fig = ui.imshow(W2.T.numpy(), colorscale=ui.DIVERGING, zmin=-b2w, zmax=b2w, aspect="auto",
                     labels=dict(x="hidden unit", y="digit", color="weight"), title="W2, drawn as [10, 128]")
     ui.plot(fig, key="tensors_w2", height=300)
     fig = go.Figure(go.Bar(y=tensors[1][1].detach().numpy(), marker_color=ui.COLORS["forward"]))
