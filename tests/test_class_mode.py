@@ -350,6 +350,32 @@ def test_secrets_toml_chooses_the_database_when_no_override_is_set(tmp_path):
     engine.dispose()
 
 
+def test_a_10_kb_hostile_nickname_sent_over_the_websocket_is_cut_and_shown_as_plain_text(tmp_path):
+    """A client that ignores the text box's 20-character limit (the protocol, not a browser)."""
+    import asyncio
+
+    from bench.class_mode import ClassTab
+    from tests.browser_utils import streamlit_server
+
+    hostile = ("[click](http://e.vil) <img src=x onerror=alert(1)> \u202e\u0000" * 200)[:10_000]
+
+    async def go(url):
+        async with ClassTab(url) as teacher, ClassTab(url) as student:
+            await teacher.open("class")
+            await teacher.click("cm_start")
+            code = teacher.metrics()["Class code"]
+            await student.open("class", query_string=f"join={code}")
+            await student.set_widget("text_input", "cm_nick_in", hostile)
+            await student.click("cm_nick_save")
+            return [t.value for t in student.tree.text], teacher.errors + student.errors
+
+    with streamlit_server(extra_env={"CLASSMODE_DB": str(tmp_path / "c.sqlite")}) as (url, _proc):
+        shown, errors = asyncio.run(go(url))
+    assert not errors
+    assert len(shown) == 1 and len(shown[0]) <= store.MAX_NICKNAME
+    assert shown == [store.clean_nickname(hostile)] == ["[click](http://e.vil"]   # st.text: never a link
+
+
 def test_the_leaderboard_shows_a_hostile_nickname_as_plain_text(db):
     teacher, code = teacher_session()
     for k, nick in enumerate(HOSTILE):

@@ -65,6 +65,8 @@ else:  # ---------------------------------------------------------------------- 
         else:
             st.success(f"You are in class {code}. Answer the quiz at the end of any page: your answer "
                        "goes to the class's tally (counts only, never names).", icon=":material/group:")
+        st.caption("Stay in this browser tab and move between pages with the sidebar: reloading the page or "
+                   "opening the app in a new tab leaves the class (rejoin with the link or the code).")
         nickname = store.nickname_of(cm.engine(), code, cm.student_id())
         st.caption("Your nickname (optional, shown on the challenge leaderboard):")
         st.text(nickname or "(none)")
