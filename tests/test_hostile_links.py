@@ -10,7 +10,7 @@ from tests.apptest_utils import assert_no_exception, open_page, page_output
 from ui import registry
 
 PAGES = [p["path"] for p in registry.existing_pages()]
-NON_FINITE = ["inf", "-Infinity", "1e400", "9" * 400, "nan"]
+NON_FINITE = ["inf", "-Infinity", "1e400", "9" * 400, "nan", "-1e300"]   # the last is finite, far out of range
 INJECTION = "0.1` [Sign in again](https://evil.example/login) ![x](https://evil.example/t.png) `"
 
 
