@@ -12,15 +12,57 @@ module the other one needs, importlib breaks the "deadlock" by handing one of th
 Fix: one process-wide lock around one function that imports all of it (and makes each lazy first use once).
 The first session does the work while the others wait on the lock; later reruns find the flag set and pay
 nothing. The lock lives here, in an imported module, because app.py itself is executed afresh on every rerun.
+
+A second race of the first minute: CPython 3.11 counts the AST constructor's recursion depth in one counter per
+interpreter, not per thread (CPython gh-106905). Two threads building syntax trees at once (a garbage
+collection in the middle lets the other thread run) make one fail with "SystemError: AST constructor recursion
+depth mismatch": seen once in 100 cold-burst sessions, when Streamlit compiled a page (magic, ast.parse)
+while another session's formula (core.formula, simpleeval) or inspect.getsource of a class was parsed.
+So the warm-up also compiles every page into Streamlit's script cache (under the same lock as the imports,
+and again after Streamlit has emptied that cache), and makes ast.parse take one process-wide lock: it is
+called by code we do not own (inspect, simpleeval, Streamlit).
 """
+import ast
 import gc
 import importlib
 import io
 import pkgutil
 import threading
+from pathlib import Path
 
 _LOCK = threading.Lock()
 _done = False
+
+ROOT = Path(__file__).resolve().parent.parent
+_AST_LOCK = threading.RLock()  # re-entrant: a finalizer run by the GC during a parse may parse too
+_ast_parse = ast.parse
+
+
+def _ast_parse_one_at_a_time(*args, **kwargs):
+    """ast.parse, one thread at a time (see the module's docstring)."""
+    with _AST_LOCK:
+        return _ast_parse(*args, **kwargs)
+
+
+def serialise_ast_parse():
+    """Install the locked ast.parse for the whole process (idempotent)."""
+    ast.parse = _ast_parse_one_at_a_time
+
+
+def _compile_pages():
+    """Put every page's bytecode in Streamlit's script cache now (outside a session: nothing to do).
+
+    Streamlit empties that cache whenever the last session disconnects, so this runs on every rerun: a dict
+    lookup per page while the cache is full, a compile of each page by the first session after a quiet spell."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    from ui import registry
+    manager = getattr(get_script_run_ctx(), "pages_manager", None)
+    if manager is None or not hasattr(manager, "get_page_script_byte_code"):
+        return
+    for page in registry.existing_pages():
+        manager.get_page_script_byte_code(str(ROOT / page["path"]))
+
 
 # Imported by name; each one's own imports come with it. Pages and Streamlit's elements import these
 # lazily (on a page's first run, in a figure's first to_json, in the first st.dataframe / st.image ...).
@@ -87,19 +129,21 @@ def _first_uses():
 
 
 def import_libraries():
-    """Import every library the pages use, once per server process; sessions arriving meanwhile wait."""
+    """Import every library the pages use, once per server process; sessions arriving meanwhile wait.
+    Then make sure every page is compiled (see _compile_pages)."""
     global _done
-    if _done:  # every rerun after the first: nothing to do
-        return
     with _LOCK:
-        if _done:
+        if _done:  # every rerun after the first
+            _compile_pages()
             return
+        serialise_ast_parse()
         for name in LIBRARIES:
             importlib.import_module(name)
         import core  # every core module: pages import them on their first run
         for module in pkgutil.iter_modules(core.__path__):
             importlib.import_module(f"core.{module.name}")
         _first_uses()
+        _compile_pages()
         _freeze_the_heap()
         _done = True
 
