@@ -33,7 +33,7 @@ def test_a_teacher_and_a_student_in_two_tabs(app_url, browser):
 
     # the teacher's tab was not reloaded: its tally fragment refreshes by itself
     teacher.get_by_text("1 of 1 joined students answered.").wait_for(timeout=30_000)
-    teacher.get_by_role("button", name="Reveal the answer").click()
+    teacher.get_by_role("button", name="Reveal").click()
     student.locator("[data-testid=stAlert]", has_text="Right.").wait_for(timeout=30_000)
 
     # follow me: the teacher opens page 1 and sends the class there

@@ -427,13 +427,14 @@ def teacher_live():
         with st.container(border=True):
             st.markdown(f"**{q['question']}**")
             ui.plot(tally_figure(q), key=f"cm_tally_{q['qid']}")
-            c = st.columns([3, 1])
+            c = st.columns([2, 1])
             c[0].caption(f"{q['answered']} of {n_students} joined students answered.")
             if q["revealed"]:
                 c[1].success(f"Revealed: {q['options'][q['answer']]}", icon=":material/visibility:")
             else:
-                c[1].button("Reveal the answer", key=f"cm_reveal_{q['qid']}", icon=":material/visibility:",
-                            width="stretch", on_click=_reveal, args=(q["qid"],))
+                c[1].button("Reveal", key=f"cm_reveal_{q['qid']}", icon=":material/visibility:",
+                            width="stretch", on_click=_reveal, args=(q["qid"],),
+                            help="Show the right answer on every student's page.")
             if st.session_state.get("cm_refused"):
                 st.error(st.session_state.pop("cm_refused"), icon=":material/block:")
     st.subheader(":material/leaderboard: Challenge leaderboard (top 10)")
