@@ -68,15 +68,27 @@ def compare_with_nn_dropout(x, p, seed):
             "kept_fraction": mask.mean().item()}
 
 
-def running_mean(x, p, n_samples, seed=0, scale=True):
-    """Mean of dropout(x) over 1, 2, ..., n_samples independent masks: [n_samples].
+def running_means(x, p, n_samples, seed=0):
+    """Means of dropout(x) over 1, 2, ..., n_samples independent masks, with and without the 1 / (1 - p):
+    (scaled [n_samples], unscaled [n_samples]), both from the same masks.
 
-    With scale=True (inverted dropout) it settles on x.mean(); without the 1 / (1 - p) it settles on
+    With the rescaling (inverted dropout) the running mean settles on x.mean(); without it, on
     (1 - p) * x.mean(): the layer after dropout would see inputs that are too small.
+    The masks are drawn a block at a time: one draw of [k, B, F] from the generator gives the same numbers
+    as k draws of [B, F] one after another, in one call instead of k.
     """
     g = torch.Generator().manual_seed(seed)
-    means = torch.empty(n_samples)
-    for i in range(n_samples):
-        out = dropout(x, p, training=True, generator=g)  # [B, F]
-        means[i] = out.mean() if scale else (out * (1 - p)).mean()
-    return torch.cumsum(means, 0) / torch.arange(1, n_samples + 1)  # running average
+    scaled, unscaled = torch.empty(n_samples), torch.empty(n_samples)
+    for start in range(0, n_samples, 256):
+        k = min(256, n_samples - start)
+        masks = dropout_mask((k, *x.shape), p, generator=g)  # [k, B, F]: k masks, as k dropout() calls draw them
+        out = x * (masks * (1 / (1 - p)))  # [k, B, F], dropout(x) under each mask
+        scaled[start:start + k] = out.reshape(k, -1).mean(1)  # [k], each the mean of one dropout(x)
+        unscaled[start:start + k] = (out * (1 - p)).reshape(k, -1).mean(1)  # the same without the rescaling
+    count = torch.arange(1, n_samples + 1)
+    return torch.cumsum(scaled, 0) / count, torch.cumsum(unscaled, 0) / count  # running averages
+
+
+def running_mean(x, p, n_samples, seed=0, scale=True):
+    """Mean of dropout(x) over 1, 2, ..., n_samples independent masks: [n_samples] (running_means, one of the two)."""
+    return running_means(x, p, n_samples, seed)[0 if scale else 1]

@@ -40,6 +40,20 @@ def test_mean_is_preserved_only_with_rescaling():
     assert torch.allclose(unscaled, 0.4 * scaled, rtol=1e-5)
 
 
+def test_running_means_are_the_means_of_one_dropout_call_per_mask():
+    """running_means draws its masks in blocks; the numbers are those of n_samples dropout() calls in a row."""
+    x = torch.rand(16, 128, generator=torch.Generator().manual_seed(5))
+    for p, n in ((0.5, 300), (0.85, 600), (0.0, 20)):
+        g = torch.Generator().manual_seed(7)
+        outs = [dropout.dropout(x, p, training=True, generator=g) for _ in range(n)]
+        count = torch.arange(1, n + 1)
+        want_scaled = torch.cumsum(torch.stack([o.mean() for o in outs]), 0) / count
+        want_unscaled = torch.cumsum(torch.stack([(o * (1 - p)).mean() for o in outs]), 0) / count
+        scaled, unscaled = dropout.running_means(x, p, n, seed=7)
+        assert torch.equal(scaled, want_scaled) and torch.equal(unscaled, want_unscaled)
+        assert torch.equal(dropout.running_mean(x, p, n, seed=7, scale=False), want_unscaled)
+
+
 def test_lesson_version_has_same_statistics_but_other_mask():
     x = torch.ones(200, 200)
     torch.manual_seed(0)

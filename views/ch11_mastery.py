@@ -100,12 +100,12 @@ def dropout_demo(B, seed, p, n_samples):
     x, _ = batch(B, seed)
     h = equivalence.hidden_activations(x[:16], seed)  # [16, 128]
     cmp = dropout.compare_with_nn_dropout(h, p, seed)
+    scaled, unscaled = dropout.running_means(h, p, n_samples, seed=seed)  # the same masks, with and without 1/(1-p)
     return {"h": h.numpy(), "out": cmp["ours"].numpy(), "mask": cmp["mask"].numpy(), "train_diff": cmp["train_max_diff"],
             "same_mask": cmp["same_mask"], "eval_diff": cmp["eval_max_diff"],
             "eval_identity": cmp["eval_is_identity"], "kept": cmp["kept_fraction"],
             "mean_h": h.mean().item(),
-            "scaled": dropout.running_mean(h, p, n_samples, seed=seed).numpy(),
-            "unscaled": dropout.running_mean(h, p, n_samples, seed=seed, scale=False).numpy()}
+            "scaled": scaled.numpy(), "unscaled": unscaled.numpy()}
 
 
 dd = dropout_demo(B, seed, p, n_samples)
@@ -160,7 +160,7 @@ ui.explain(
     "In eval mode (`model.eval()`) both simply return their input.",
     title="Why divide by 1 - p",
 )
-ui.show_source(dropout.dropout_mask, dropout.dropout, dropout.running_mean)
+ui.show_source(dropout.dropout_mask, dropout.dropout, dropout.running_means)
 ui.download_script(equivalence.script_mastery(B, seed, p, tol), "mastery_checks.py", key="ms_dl")
 
 st.subheader("What you now understand")
