@@ -116,9 +116,6 @@ class ClassTab(StudentSession):
             due[fragment_id] = time.monotonic() + self.timers.get(fragment_id, 2.0)
         return due
 
-    def texts(self):
-        return super().texts()
-
 
 def percentile(values, q):
     if not values:

@@ -45,6 +45,10 @@ class NotTeacher(ClassError):
     """A teacher's action (reveal, follow me, close) without the class's token."""
 
 
+class Revealed(ClassError):
+    """An answer to a question whose answer the teacher has revealed: the tally no longer changes."""
+
+
 meta = sa.MetaData()
 classes = sa.Table(
     "cm_classes", meta,
@@ -360,6 +364,7 @@ def leave(engine, code, student):
 def answer(engine, code, student, qid, question, options, correct, choice, now=None):
     """Record `student`'s answer `choice` (an option index) to question `qid`; returns True, or False when
     the same student answered that question less than ANSWER_GAP_S ago (the earlier answer stands).
+    Raises Revealed once the teacher has revealed the question's answer.
 
     One transaction: the class must be open and the student in it; the question is registered on its
     first answer; the answer is an upsert on UNIQUE(class, student, question).
@@ -376,6 +381,9 @@ def answer(engine, code, student, qid, question, options, correct, choice, now=N
         _upsert(conn, questions, ("code", "qid"),
                 dict(code=code, qid=str(qid)[:100], question=str(question)[:2000],
                      options=json.dumps(options), answer=int(correct), revealed=False, first_at=now))
+        if conn.execute(sa.select(questions.c.revealed).where(
+                questions.c.code == code, questions.c.qid == str(qid)[:100])).scalar_one():
+            raise Revealed("Your teacher has revealed this answer, so the class's tally no longer changes.")
         written = _upsert(conn, answers, ("code", "student", "qid"),
                           dict(code=code, student=str(student), qid=str(qid)[:100], choice=choice, answered_at=now),
                           update=("choice", "answered_at"),

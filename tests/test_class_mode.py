@@ -80,6 +80,12 @@ def test_join_answer_tally_and_reveal(db):
     students[0].run()
     assert any(m.value.startswith("Right.") for m in students[0].success), "the reveal did not reach the student"
 
+    # once revealed, changing one's mind no longer changes the tally (and says so)
+    time.sleep(store.ANSWER_GAP_S)
+    students[0].radio(key="quiz_ch2").set_value(students[0].radio(key="quiz_ch2").options[0]).run()
+    assert any("revealed this answer" in w.value for w in students[0].warning)
+    assert [q["counts"] for q in store.tally(db, code)[1] if q["qid"] == "ch2"] == [[0, 2, 0, 0]]
+
 
 def test_follow_me_opens_the_teachers_page_with_the_teachers_settings(db):
     teacher, code = teacher_session()

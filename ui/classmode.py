@@ -221,6 +221,9 @@ def record(qid, question, options, correct, choice):
             sent[qid] = choice
             return None
         return "One answer per second: this one reaches your class in a moment."
+    except store.Revealed as err:
+        sent[qid] = choice   # final: not sent again by every poll
+        return str(err)
     except store.ClassError as err:
         return str(err)
 
