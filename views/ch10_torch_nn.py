@@ -156,7 +156,7 @@ st.markdown(
 
 @st.cache_data(max_entries=100, show_spinner=False)
 def class_check(B, seed):
-    x, y, _ = batch(B, seed)
+    x, y = batch(B, seed)
     return custom_module.check_class_and_sequential(x, y, seed)
 
 
