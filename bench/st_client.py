@@ -109,15 +109,15 @@ class StudentSession:
         self.page_name, self.page_hash, self.moved = url_path, "", {}
         return await self._rerun(query_string=query_string, timeout=timeout)
 
-    async def set_widget(self, kind, key, value):
+    async def set_widget(self, kind, key, value, timeout=60.0):
         """Move one widget (AppTest's kind name: "slider", "selectbox", ...) and rerun; returns seconds taken."""
         widget = getattr(self.tree, kind)(key=key).set_value(value)
         self.moved[widget.id] = widget._widget_state
-        return await self._timed_rerun()
+        return await self._timed_rerun(timeout=timeout)
 
-    async def click(self, key):
+    async def click(self, key, timeout=60.0):
         button = self.tree.button(key=key).click()
-        return await self._timed_rerun(extra=button._widget_state)  # a click is a one-off trigger
+        return await self._timed_rerun(extra=button._widget_state, timeout=timeout)  # a one-off trigger
 
     async def play(self, seconds):
         """Let the page's timed fragment tick for `seconds`, as an open browser tab does (each tick is sent
@@ -152,11 +152,11 @@ class StudentSession:
             pass
         await self.ws.close()
 
-    async def _timed_rerun(self, extra=None):
+    async def _timed_rerun(self, extra=None, timeout=60.0):
         states = WidgetStates()
         states.widgets.extend(list(self.moved.values()) + ([extra] if extra is not None else []))
         start = time.perf_counter()
-        status = await self._rerun(widget_states=states)
+        status = await self._rerun(widget_states=states, timeout=timeout)
         return time.perf_counter() - start, status
 
     # --- reading the page -------------------------------------------------------------------------------

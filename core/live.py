@@ -307,6 +307,37 @@ def tile_pictures(pictures, cols, gap=3):
     return sheet
 
 
+def points_layer(xs, ys, X_train, y_train, X_test, y_test, colors, size=360):
+    """The points of boundary_picture on a transparent layer, uint8 [size, size, 4] (alpha 0 between points).
+
+    They do not move while the network trains, so a page draws them once and lays them over every frame.
+    """
+    from PIL import Image, ImageDraw
+    layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    x0, x1, y0, y1 = xs[0].item(), xs[-1].item(), ys[0].item(), ys[-1].item()
+
+    def pixel(p):                                   # plane -> picture coordinates (y grows downwards)
+        return ((p[0] - x0) / (x1 - x0) * (size - 1), (y1 - p[1]) / (y1 - y0) * (size - 1))
+
+    for (px, py), label in zip(map(pixel, X_train.tolist()), y_train.tolist()):
+        draw.ellipse((px - 4, py - 4, px + 4, py + 4), fill=tuple(colors[label]) + (255,), outline=(0, 0, 0, 255))
+    for (px, py), label in zip(map(pixel, X_test.tolist()), y_test.tolist()):
+        for dx in (-4, 4):
+            draw.line((px - 4, py + dx, px + 4, py - dx), fill=(0, 0, 0, 255), width=4)
+            draw.line((px - 4, py + dx, px + 4, py - dx), fill=tuple(colors[label]) + (255,), width=2)
+    return torch.from_numpy(np.asarray(layer).copy())
+
+
+def boundary_frame(background, layer):
+    """boundary_picture from a points_layer drawn once: the background scaled up, the points laid over it."""
+    from PIL import Image
+    size = layer.shape[0]
+    picture = Image.fromarray(background.flip(0).numpy()).resize((size, size), Image.BILINEAR).convert("RGBA")
+    picture.alpha_composite(Image.fromarray(layer.numpy(), "RGBA"))
+    return torch.from_numpy(np.asarray(picture.convert("RGB")).copy())
+
+
 def boundary_picture(background, xs, ys, X_train, y_train, X_test, y_test, colors, size=360):
     """The decision-boundary picture as one image, points drawn in (cheap to send many times a second).
 

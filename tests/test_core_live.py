@@ -284,3 +284,19 @@ def test_boundary_picture_puts_points_where_they_belong():
     assert pic[95, 50].tolist() == [200, 200, 200] and pic[30, 50].tolist() == [0, 0, 0]   # bottom light, top dark
     assert pic[2, 2].tolist() == [0, 0, 255]                    # the class-1 training dot, top left
     assert pic[74, 74].tolist() == [255, 0, 0]                  # the class-0 test cross at (0.5, -0.5)
+
+
+def test_points_drawn_once_then_laid_over_each_frame_give_the_same_picture():
+    """The live page draws the (unmoving) points once and lays them over every frame's background: the
+    picture must be boundary_picture's, pixel for pixel."""
+    X, y = data.make_2d("spiral", n=120, noise=0.1, seed=2, n_classes=3)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=2)
+    xs, ys, points = live.plane_grid(X, n=20)
+    params = live.new_state([2, 8, 3], seed=0)["params"]
+    background = live.blend_class_colors(live.grid_probs(params, points, 20), [(250, 200, 150), (150, 200, 250),
+                                                                               (200, 250, 150)])
+    colors = [(230, 159, 0), (86, 180, 233), (0, 158, 115)]
+    whole = live.boundary_picture(background, xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
+    layer = live.points_layer(xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
+    assert layer.shape == (120, 120, 4) and 0 < int((layer[..., 3] > 0).sum()) < 120 * 120
+    assert torch.equal(live.boundary_frame(background, layer), whole)

@@ -4,6 +4,7 @@ import math
 import re
 
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 import torch
 
@@ -24,6 +25,7 @@ LOSSES = {"cross-entropy": "cross_entropy", "MSE on probabilities": "mse_probs",
 GRID = 60      # decision-boundary picture: GRID x GRID points
 THUMB = 32     # hidden-unit thumbnails: THUMB x THUMB points
 MAX_UNITS = 16
+FRAME_S = 0.07  # while playing, a frame at most every 70 ms (~14 a second); a busy server skips the ticks it misses
 CSV_CHOICE = "your CSV"      # the dataset entry that trains on an uploaded file
 FALLBACK = data.DATASETS_2D[0]   # what trains while no usable file is uploaded
 CLASS_COLORS = ui.PALETTE + ["#882255", "#999933"]   # 10 colours: an uploaded file may have up to 10 classes
@@ -333,7 +335,14 @@ def live_curve_spec(title, log):
                                              "range": [ui.COLORS["forward"], ui.PALETTE[4]]}}}}
 
 
-@st.fragment(run_every=0.1 if playing else None)
+@st.cache_resource(max_entries=16, show_spinner=False)
+def points_layer(data_key, n_classes, _d):
+    """The live picture's training and test points, drawn once per dataset and split (read-only)."""
+    return live.points_layer(_d["xs"], _d["ys"], _d["P_train"], _d["y_train"], _d["P_test"], _d["y_test"],
+                             [live.hex_to_rgb(CLASS_COLORS[k]) for k in range(n_classes)])
+
+
+@st.fragment(run_every=FRAME_S if playing else None)
 def live_view():
     state = st.session_state["tr_state"]
     if st.session_state.get("tr_playing") and not state["diverged"]:
@@ -362,23 +371,23 @@ def live_view():
         st.button("Reset with a learning rate 10 times smaller", key="tr_reset_lower",
                   icon=":material/south:", on_click=_reset_lower_lr)
     # While playing, the pictures are sent as plain images: this Streamlit version rebuilds a Plotly chart
-    # from scratch whenever its data change, which at 10 frames/s leaves it blank. Paused: interactive Plotly.
+    # from scratch whenever its data change, which at ~14 frames/s leaves it blank. Paused: interactive Plotly.
     moving = bool(st.session_state.get("tr_playing")) and not state["diverged"]
     left, right = st.columns([1, 1.25])
     with left:
         if moving:
             probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
-            picture = live.boundary_picture(live.blend_class_colors(probs, class_rgb), d["xs"], d["ys"],
-                                            d["P_train"], d["y_train"], d["P_test"], d["y_test"],
-                                            [live.hex_to_rgb(CLASS_COLORS[k]) for k in range(n_classes)])
+            layer = points_layer((data_id, n_classes, test_fraction, seed), n_classes, d)  # the points: drawn once
+            picture = live.boundary_frame(live.blend_class_colors(probs, class_rgb), layer)
             st.image(picture.numpy(), width=440, caption="What the network predicts (dots: training points, "
                      "crosses: test points). Pause for axes and zoom.")
         else:
             ui.plot(boundary_figure(state), key="tr_boundary")
     with right:
-        if moving:   # Vega-Lite charts keep their place between frames (and cost ~1 ms to build)
+        if moving:   # Vega-Lite charts keep their place between frames; an Arrow table goes out as it is
             for name, title, log in (("loss", "loss (log scale)", True), ("acc", "accuracy", False)):
-                st.vega_lite_chart({"step": h["step"], "train": h[f"train_{name}"], "test": h[f"test_{name}"]},
+                st.vega_lite_chart(pa.table({"step": h["step"], "train": h[f"train_{name}"],
+                                             "test": h[f"test_{name}"]}),
                                    live_curve_spec(title, log), key=f"tr_live_{name}")
             st.caption(f"One point per frame ({steps_per_frame} steps). Pause for the interactive plot with the "
                        "learning rate.")
