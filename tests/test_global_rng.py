@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import binary, deeper_mlp, dropout, equivalence, linreg, network, rng
+from core import binary, custom_module, deeper_mlp, dropout, equivalence, linreg, network, rng
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 12
@@ -120,6 +120,7 @@ def _calls():
         "deeper_mlp.plain_sequential": lambda: deeper_mlp.plain_sequential(deeper_mlp.custom_mlp((6, 4, 2), 0.5)),
         "binary.torch_sequential": lambda: binary.torch_sequential(model),
         "binary.weights_file": lambda: binary.weights_file(model),
+        "custom_module.check_class_and_sequential": lambda: custom_module.check_class_and_sequential(x, y, 0),
     }
     return calls
 
