@@ -135,3 +135,18 @@ def test_a_fresh_clone_has_mnist_and_renders_the_mnist_pages(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"mnist {clone / 'datasets' / 'mnist'}" in out.stdout
     assert all(f"ok {page}" in out.stdout for page in pages)
+
+
+def test_downloaded_full_mnist_is_preferred_and_said(embedded_only, monkeypatch, tmp_path):
+    """With full MNIST in data/mnist (a 60,000-image stand-in here), 7b trains on it and says so; no download offered."""
+    from bench.memory import stand_in_full_mnist
+    full = tmp_path / "full"
+    full.mkdir()
+    stand_in_full_mnist(full)
+    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", full)
+    at = open_page("views/ch07_mnist.py")
+    assert_no_exception(at)
+    text = page_output(at)
+    assert "Data: full MNIST, 60,000 training images and 10,000 test images." in text
+    assert "938 steps per epoch" in text and "Full MNIST is not on this server" not in text
+    assert not [b for b in at.button if b.key == "mnist_download"]
