@@ -36,6 +36,19 @@ from tests.apptest_utils import open_page  # noqa: E402
 from ui import registry  # noqa: E402
 
 
+def _keep_compiled_pages():
+    """AppTest gives every run a new, empty ScriptCache, so every rerun compiles app.py and its page again (and
+    ui.warmup._compile_pages compiles all 19 pages: ~130 ms a rerun). A server keeps one cache for all sessions
+    and all reruns: so does this benchmark."""
+    import streamlit.testing.v1.app_test as app_test
+    import streamlit.testing.v1.local_script_runner as local_script_runner
+    shared = app_test.ScriptCache()
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
+
+
+_keep_compiled_pages()
+
+
 # Buttons that start a long training run or measurement with a progress bar: timed, listed, not held to the
 # 150 ms widget-change target. SKIP: buttons a benchmark must not press (downloads from the internet, a live
 # loop that reruns itself until paused).
