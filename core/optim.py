@@ -10,6 +10,9 @@ or a single tensor; grads must have the same structure.
 
 The arithmetic follows torch.optim's own order of operations (for example m.lerp_ for Adam's
 running mean), so in float32 our weights match torch.optim.SGD / Adam / RMSprop bit for bit.
+
+A training step can keep every weight in one flat buffer (flat_buffers); adam_step_flat then applies
+adam_update once to all of them, with the same numbers as adam_step tensor by tensor.
 """
 import torch
 
