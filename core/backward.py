@@ -102,7 +102,8 @@ def backward(params, cache, targets, loss="cross_entropy"):
     The same numbers as the "W" and "b" steps of backward_steps.
     """
     _, loss_grad = LOSSES[loss]
-    d_logits = loss_grad(cache["layers"][-1]["z"], targets)  # [B, C]
-    grads = [{key: torch.empty_like(layer[key], memory_format=torch.contiguous_format) for key in ("W", "b")}
-             for layer in params]
-    return chain_rule(params, cache, d_logits, grads)
+    with torch.no_grad():  # hand-written: even if params or the cache require grad, record nothing
+        d_logits = loss_grad(cache["layers"][-1]["z"], targets)  # [B, C]
+        grads = [{key: torch.empty_like(layer[key], memory_format=torch.contiguous_format) for key in ("W", "b")}
+                 for layer in params]
+        return chain_rule(params, cache, d_logits, grads)

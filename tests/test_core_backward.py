@@ -142,6 +142,18 @@ def test_chain_rule_writes_into_the_given_tensors():
     assert d_logits.equal(cross_entropy_grad(cache["layers"][-1]["z"], y))  # the input gradient was not changed
 
 
+def test_backward_of_tensors_that_require_grad_records_nothing():
+    """Weights that require grad (nn.Parameter-like leaves): backward still writes its gradients (out=) and
+    returns the same numbers, with no autograd graph behind them."""
+    params, x, y = setup(2, 6, torch.float64, seed=13)
+    leaves = [{k: t.clone().requires_grad_(True) for k, t in layer.items()} for layer in params]
+    _, cache = N.forward(leaves, x, "sigmoid")
+    grads = backward(leaves, cache, y)
+    _, plain_cache = N.forward(params, x, "sigmoid")
+    assert max_gap(grads, backward(params, plain_cache, y)) == 0
+    assert all(not t.requires_grad and t.grad_fn is None for _, t in N.named_tensors(grads))
+
+
 def test_relu_at_exact_zero_matches_nn_relu():
     """Blank input and zero biases make every hidden z exactly 0: our slope there is 0, like nn.ReLU."""
     params = N.init_mlp([6, 5, 3], seed=0, dtype=torch.float64)
