@@ -213,6 +213,8 @@ def test_mastery_page_opened_by_6_sessions_at_once_shows_every_row_equal_and_the
 
     from tests.apptest_utils import assert_no_exception, metric, open_page
 
+    from ui import warmup
+    warmup.serialise_ast_parse()  # 6 AppTests compile app.py at once (on a server that happens once, in the warm-up)
     st.cache_data.clear()
     seeds = list(range(101, 107))
     barrier = threading.Barrier(len(seeds))
