@@ -170,6 +170,7 @@ async def act(s, page, control, rng, results):
     """One student action on the open page: a widget moved to a random value of its range, or a button
     pressed; records its latency (widget changes and button-started work apart) and checks isolation."""
     kind, key, widget = control
+    results["in_flight"][id(s)] = f"{page or 'home'}:{key}"  # what a student still waiting at the end waits for
     checks = {(a[0], a[2]): a[4] for a in ACTIONS}
     texts = {(a[0], a[2]): a[3] for a in ACTIONS if a[1] == "text_input"}
     try:
@@ -194,9 +195,12 @@ async def act(s, page, control, rng, results):
             value = rng.choice(list(texts[(page, key)])) if kind == "text_input" else random_value(kind, widget, rng)
             if value is None:
                 return
+            results["in_flight"][id(s)] += f"={value!r}"
             seconds, _status = await s.set_widget(kind, key, value, timeout=WIDGET_TIMEOUT_S)
     except (KeyError, ValueError, IndexError):  # the widget is not on screen in this state of the page
+        results["in_flight"].pop(id(s), None)
         return
+    results["in_flight"].pop(id(s), None)
     group = "button_latencies" if kind in ("button", "play") else "latencies"
     results[group].append(seconds)
     results["by_action"].setdefault(f"{page or 'home'}:{key}", []).append(seconds)
@@ -262,7 +266,8 @@ async def run_class(url, students, seconds, think, seed, grace=120.0):
     the students still waiting are stopped (counted as `unfinished`)."""
     results = {"latencies": [], "button_latencies": [], "exceptions": 0, "errors": [], "checks": 0,
                "isolation_failures": 0, "frames": [], "fps_per_play": [], "play_seconds": 0.0, "by_action": {},
-               "opens": [], "timeouts": 0, "slowest": (0.0, ""), "asked_fps": float("nan")}
+               "opens": [], "timeouts": 0, "slowest": (0.0, ""), "asked_fps": float("nan"),
+               "in_flight": {}}
     stop_at = time.monotonic() + seconds
     rng = random.Random(seed)
     tasks = []
@@ -274,6 +279,7 @@ async def run_class(url, students, seconds, think, seed, grace=120.0):
         t.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     results["unfinished"] = len(pending)
+    results["left_waiting"] = sorted(results["in_flight"].values())
     results["client_failures"] = [repr(t.exception()) for t in done if t.exception() is not None]
     return results
 
@@ -285,12 +291,17 @@ def percentile(values, q):
     return values[min(len(values) - 1, math.ceil(q * len(values)) - 1)]
 
 
-async def visit_every_page(url):
-    """The teacher's dry run: open every page once. Returns {url: exceptions shown}."""
+async def visit_every_page(url, timeout=60.0):
+    """The teacher's dry run: open every page once. Returns {url: exceptions shown} (a page that does not
+    finish within `timeout` seconds is listed too, and ends the visit)."""
     problems = {}
     async with StudentSession(url) as s:
         for page in sorted(page_urls()):
-            await s.open(page)
+            try:
+                await asyncio.wait_for(s.open(page), timeout)
+            except asyncio.TimeoutError:
+                problems[page or "home"] = [f"not finished in {timeout:.0f} s"]
+                break
             if s.exceptions():
                 problems[page or "home"] = s.exceptions()
     return problems
@@ -312,8 +323,8 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
         wall = time.monotonic() - start
         stop.set()
         watcher.join()
-        if not warmup:
-            warmup_problems = asyncio.run(visit_every_page(url))
+        if not warmup:  # after the class: runs the students left behind may still hold the server a while
+            warmup_problems = asyncio.run(visit_every_page(url, timeout=WIDGET_TIMEOUT_S))
     lat, btn, fps = results["latencies"], results["button_latencies"], results["fps_per_play"]
     cpu = (samples[-1][2] - samples[0][2]) / (samples[-1][0] - samples[0][0]) if len(samples) > 1 else float("nan")
     return {
@@ -322,6 +333,7 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
         "button_presses": len(btn), "button_p50_s": percentile(btn, 0.50), "button_p95_s": percentile(btn, 0.95),
         "button_max_s": max(btn, default=float("nan")), "slowest": results["slowest"],
         "timeouts": results["timeouts"], "unfinished": results["unfinished"],
+        "left_waiting": results["left_waiting"],
         "exceptions": results["exceptions"], "first_errors": results["errors"][:3],
         "warmup_problems": warmup_problems, "pages_visited": len(page_urls()),
         "isolation_checks": results["checks"], "isolation_failures": results["isolation_failures"],
@@ -531,7 +543,8 @@ def main(argv=None):
           f"{r['button_p95_s']:.3f} / {r['button_max_s']:.3f} s to the run's end")
     print(f"{'slowest single action':<28}{r['slowest'][0]:.2f} s: {r['slowest'][1]}")
     print(f"{'gave up waiting':<28}{r['timeouts']} reruns over {WIDGET_TIMEOUT_S:.0f} s (widget) / "
-          f"{BUTTON_TIMEOUT_S:.0f} s (button); {r['unfinished']} students still waiting at the end")
+          f"{BUTTON_TIMEOUT_S:.0f} s (button); {r['unfinished']} students still waiting at the end "
+          f"{r['left_waiting'][:4]}")
     print(f"{'page opens p50 / p95 (s)':<28}{r['open_p50_s']:.3f} / {r['open_p95_s']:.3f}   ({r['page_opens']} opens)")
     print(f"{'slowest actions (median s)':<28}"
           + ", ".join(f"{k} {m:.2f} (n={n})" for m, n, k in r["slowest_actions"]))

@@ -2,6 +2,7 @@
 
     python bench/memory.py                  # full MNIST from core.data's folders, else a stand-in
     python bench/memory.py --test-split     # only the 10,000-image test split (the offline case)
+    python bench/memory.py --libraries      # what each library adds to a fresh Python (no server)
 
 Starts `streamlit run app.py`, opens every page once in one session, then presses Train on the two
 pages that train on MNIST (7b with its defaults, and the deep MLP with its defaults), and prints the
@@ -25,7 +26,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.classroom import MNIST_ENV, visit_every_page  # noqa: E402
+from bench.classroom import MNIST_ENV, page_urls  # noqa: E402
 from bench.st_client import StudentSession  # noqa: E402
 from core import data  # noqa: E402
 from tests.browser_utils import streamlit_server  # noqa: E402
@@ -50,6 +51,47 @@ def stand_in_full_mnist(folder):
     return folder
 
 
+# What the server imports before its first page runs (ui/warmup.py), in that order; each step's statements run
+# in one fresh interpreter, and the RSS it adds is printed.
+LIBRARY_STEPS = [
+    ("torch", "import torch"),
+    ("Streamlit", "import streamlit"),
+    ("Plotly (graph_objects, express)", "import plotly.graph_objects, plotly.express"),
+    ("torch._dynamo + sympy: the first torch.optim step",
+     "w = torch.nn.Parameter(torch.ones(2)); o = torch.optim.SGD([w], lr=0.1); (w * w).sum().backward(); o.step()"),
+    ("pandas + pyarrow: the first st.dataframe / vega-lite chart", "import pandas, pyarrow"),
+    ("PIL, simpleeval, the rest of sympy, every core module",
+     "import PIL.Image, PIL.PngImagePlugin, simpleeval, sympy, pkgutil, importlib, core; "
+     "[importlib.import_module('core.' + m.name) for m in pkgutil.iter_modules(core.__path__)]"),
+]
+
+
+def library_breakdown():
+    """[(what, MB it adds)] measured in one fresh interpreter, the steps of LIBRARY_STEPS in order."""
+    import json
+    import subprocess
+    code = ("import json, sys, psutil; sys.path.insert(0, sys.argv[1]); p = psutil.Process(); out = []\n"
+            "rss = lambda: p.memory_info().rss / 2**20\nlast = rss(); out.append(('Python itself', last))\n"
+            "for what, stmt in json.loads(sys.argv[2]):\n"
+            "    exec(stmt)\n    now = rss(); out.append((what, now - last)); last = now\n"
+            "print(json.dumps(out))")
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT), json.dumps(LIBRARY_STEPS)], capture_output=True,
+                          text=True, check=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def visit_every_page(url, server):
+    """Open every page once in one session: [(page, RSS in bytes after it)] and {page: exceptions}."""
+    rows, problems = [], {}
+    async with StudentSession(url) as s:
+        for page in sorted(page_urls()):
+            await s.open(page)
+            rows.append((page or "home", server.memory_info().rss))
+            if s.exceptions():
+                problems[page or "home"] = s.exceptions()
+    return rows, problems
+
+
 async def train_both(url):
     async with StudentSession(url) as s:
         await s.open("mnist")
@@ -64,8 +106,10 @@ def measure(mnist_dir):
     with streamlit_server(extra_env={"MNIST_DIR": str(mnist_dir)}) as (url, proc):
         server = psutil.Process(proc.pid)
         rows = [("server started", server.memory_info().rss)]
-        problems = asyncio.run(visit_every_page(url))
+        pages, problems = asyncio.run(visit_every_page(url, server))
+        rows.append((f"first page ({pages[0][0]}): every library imported", pages[0][1]))
         rows.append(("every page opened once", server.memory_info().rss))
+        rows.append(("  largest after a page", max(rss for _, rss in pages)))
         errors = asyncio.run(train_both(url))
         rows.append(("after Train on 7b and on the deep MLP", server.memory_info().rss))
     return rows, problems, errors
@@ -74,7 +118,14 @@ def measure(mnist_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--test-split", action="store_true", help="only the 10,000-image test split")
+    ap.add_argument("--libraries", action="store_true", help="instead, what each library adds to a fresh Python")
     args = ap.parse_args(argv)
+    if args.libraries:
+        total = 0.0
+        for what, mb in library_breakdown():
+            total += mb
+            print(f"{what:<62}{mb:>+6.0f} MB  = {total:4.0f} MB")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         if args.test_split:
             folder, what = MNIST_ENV.get("MNIST_DIR") or os.environ.get("MNIST_DIR"), "MNIST test split only"

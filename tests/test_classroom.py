@@ -84,3 +84,26 @@ def test_tabs_closed_mid_training_leave_the_server_healthy(mnist_dir):
         assert asyncio.run(open_mnist(url)) == []
         grown = (server.memory_info().rss - baseline) / 2**20
         assert grown < 150, f"server memory grew by {grown:.0f} MB after the abandoned runs"
+
+
+def test_students_draw_values_from_the_whole_range_of_each_widget():
+    """Students drag sliders anywhere on their range (issue 12): an int slider gives ints on its step grid,
+    both ends included; a float slider stays on its grid; a number box's huge range is drawn from too."""
+    import random
+    from types import SimpleNamespace
+
+    from streamlit.proto.NumberInput_pb2 import NumberInput as NumberInputProto
+    from streamlit.proto.Slider_pb2 import Slider as SliderProto
+
+    rng = random.Random(0)
+    ints = SimpleNamespace(min=10.0, max=1000.0, step=10.0, proto=SliderProto(data_type=SliderProto.INT, default=[100]))
+    drawn = {classroom.random_value("slider", ints, rng) for _ in range(3000)}
+    assert drawn == set(range(10, 1001, 10))
+    floats = SimpleNamespace(min=0.0, max=0.95, step=0.05, proto=SliderProto(data_type=SliderProto.FLOAT, default=[0.5]))
+    drawn = {classroom.random_value("slider", floats, rng) for _ in range(2000)}
+    assert drawn == {round(0.05 * k, 10) for k in range(20)}
+    seed = SimpleNamespace(min=0.0, max=99999.0, step=1.0, proto=NumberInputProto(data_type=NumberInputProto.INT))
+    seeds = [classroom.random_value("number_input", seed, rng) for _ in range(200)]
+    assert all(isinstance(v, int) and 0 <= v <= 99999 for v in seeds) and max(seeds) > 50_000
+    box = SimpleNamespace(options=["Ravine", "Saddle"])
+    assert {classroom.random_value("selectbox", box, rng) for _ in range(50)} == {"Ravine", "Saddle"}
