@@ -1,6 +1,14 @@
 """Entry point: `streamlit run app.py`. Builds the navigation from ui/registry.py."""
-import streamlit as st
-import torch
+import os
+
+# Streamlit runs every rerun in a new thread, and torch.set_num_threads(1) below holds only for the thread
+# that calls it: a fragment's run (page 7's Play, 14 frames a second) does not run this file, so each of its
+# matrix products started a team of 2 OpenMP threads (50 small matmuls in a new thread: 18 ms of CPU, 0.3 ms
+# on one). OpenMP reads this variable when torch loads, so it is set before the first `import torch`.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import streamlit as st  # noqa: E402
+import torch  # noqa: E402
 
 import ui
 from ui import registry, warmup

@@ -2,6 +2,7 @@
 import hashlib
 import math
 import re
+import threading
 
 import plotly.graph_objects as go
 import pyarrow as pa
@@ -342,11 +343,35 @@ def points_layer(data_key, n_classes, _d):
                              [live.hex_to_rgb(CLASS_COLORS[k]) for k in range(n_classes)])
 
 
+@st.cache_resource
+def frame_lock():
+    """One lock per server: the frames of all playing students train one at a time. Each step is some 50
+    small torch calls, each of which lets go of the GIL and takes it back; 30 sessions doing that at
+    once spend more time handing the GIL around than training."""
+    return threading.Lock()
+
+
+def frame_pictures(state):
+    """While playing: the boundary picture and the sheet of hidden units, as uint8 arrays for st.image."""
+    probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
+    layer = points_layer((data_id, n_classes, test_fraction, seed), n_classes, d)  # the points: drawn once
+    picture = live.boundary_frame(live.blend_class_colors(probs, class_rgb), layer)
+    units = None
+    if show_units:
+        maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)
+        units = live.tile_pictures(live.unit_pictures(maps), cols=8).numpy()
+    return picture.numpy(), units
+
+
 @st.fragment(run_every=FRAME_S if playing else None)
 def live_view():
     state = st.session_state["tr_state"]
+    pictures = None
     if st.session_state.get("tr_playing") and not state["diverged"]:
-        live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
+        with frame_lock():
+            live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
+            if not state["diverged"]:
+                pictures = frame_pictures(state)
         if state["diverged"]:
             st.session_state["tr_playing"] = False
             st.rerun()          # redraw the whole page, now with the timer switched off
@@ -376,10 +401,7 @@ def live_view():
     left, right = st.columns([1, 1.25])
     with left:
         if moving:
-            probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
-            layer = points_layer((data_id, n_classes, test_fraction, seed), n_classes, d)  # the points: drawn once
-            picture = live.boundary_frame(live.blend_class_colors(probs, class_rgb), layer)
-            st.image(picture.numpy(), width=440, caption="What the network predicts (dots: training points, "
+            st.image(pictures[0], width=440, caption="What the network predicts (dots: training points, "
                      "crosses: test points). Pause for axes and zoom.")
         else:
             ui.plot(boundary_figure(state), key="tr_boundary")
@@ -422,8 +444,7 @@ def live_view():
                                     f"{sizes}.{scaling}")
     if show_units:
         if moving:
-            maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)
-            st.image(live.tile_pictures(live.unit_pictures(maps), cols=8).numpy(), width=760)
+            st.image(pictures[1], width=760)
         else:
             ui.plot(units_figure(state), key="tr_units_fig")
         st.caption(f"Units 1 to {min(width, MAX_UNITS)} of hidden layer 1 (left to right, then the next row), each "
