@@ -4,6 +4,7 @@
     python bench/classroom.py --students 10 --seconds 20
     python bench/classroom.py --warm          # the teacher opens every page once before the class
     python bench/classroom.py --play-together 30 --seconds 10   # 30 students press Play on page 7 at once
+    python bench/classroom.py --buttons-alone # every page's buttons pressed once by one student alone
     python bench/classroom.py --browsers 3    # the same path end to end, in 3 real Chromium tabs
     python bench/classroom.py --cold-burst 20 --trials 3   # a fresh server, 20 tabs opened at once
 
@@ -158,11 +159,9 @@ def page_controls(s, page):
                 continue
             if kind == "text_input" and key not in texts:
                 continue
-            if kind == "button":
-                if key in NOT_PRESSED:
-                    continue
-                kind = "play" if key == "tr_play" else "button"
-            found.append((kind, key, w))
+            if kind == "button" and key in NOT_PRESSED:
+                continue
+            found.append(("play" if key == "tr_play" else kind, key, w))
     return found
 
 
@@ -351,6 +350,31 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
     }
 
 
+# ------------------------------------------------------------------------------------- buttons alone
+async def _press_every_button(url):
+    """One student alone on a warm server: every page's buttons pressed once at the page's defaults (each on a
+    freshly opened page). Returns {"page:key": seconds to the end of the run it starts}."""
+    times = {}
+    async with StudentSession(url) as s:
+        for page in sorted(page_urls()):
+            await s.open(page)
+            for kind, key, _w in page_controls(s, page):
+                if kind != "button":
+                    continue
+                await s.open(page)  # each button on the page as it opens, not after the one before
+                seconds, _status = await s.click(key, timeout=BUTTON_TIMEOUT_S)
+                times[f"{page or 'home'}:{key}"] = seconds
+    return times
+
+
+def buttons_alone():
+    """What button-started work takes with no one else on the server (the reference for 'under the class
+    load, at most 3x its time alone'): {"page:key": seconds}, the teacher's dry run first."""
+    with streamlit_server(extra_env=MNIST_ENV) as (url, _proc):
+        asyncio.run(visit_every_page(url))
+        return asyncio.run(_press_every_button(url))
+
+
 # ------------------------------------------------------------------------------------- everyone presses Play
 async def _player(url, seconds, opened, go, pressed, play, results):
     async with StudentSession(url) as s:
@@ -516,6 +540,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--warm", action="store_true",
                     help="open every page once before the class (default: the class starts on a cold server)")
+    ap.add_argument("--buttons-alone", action="store_true",
+                    help="instead, one student alone presses every page's buttons once at their defaults")
     ap.add_argument("--play-together", type=int, default=0, metavar="N",
                     help="instead, N students on page 7 press Play at the same instant for --seconds")
     ap.add_argument("--browsers", type=int, default=0,
@@ -532,6 +558,11 @@ def main(argv=None):
         print(f"{'exceptions':<28}{b['exceptions']}")
         print(f"{'client failures':<28}{b['client_failures']}")
         return b
+    if args.buttons_alone:
+        times = buttons_alone()
+        for name, seconds in sorted(times.items(), key=lambda kv: -kv[1]):
+            print(f"{name:<40}{seconds:7.2f} s")
+        return times
     if args.play_together:
         p = play_together(args.play_together, args.seconds)
         print(f"{'students pressing Play':<28}{p['players']} at once, {p['seconds']:.0f} s")

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.classroom import MNIST_ENV, page_urls  # noqa: E402
 from bench.st_client import StudentSession  # noqa: E402
-from core import data  # noqa: E402
+from datasets import mnist_files
 from tests.browser_utils import streamlit_server  # noqa: E402
 
 CLOUD_MB = 690
@@ -36,7 +36,7 @@ CLOUD_MB = 690
 
 def stand_in_full_mnist(folder):
     """Write train files of 60,000 images (the test split six times) next to a copy of the test split."""
-    test_dir = data.find_mnist_dir("test", os.environ.get("MNIST_DIR") or MNIST_ENV.get("MNIST_DIR"))
+    test_dir = mnist_files.find_mnist_dir("test", os.environ.get("MNIST_DIR") or MNIST_ENV.get("MNIST_DIR"))
     if test_dir is None:
         raise SystemExit("No MNIST test split found: set MNIST_DIR (see README, Data).")
     images = gzip.open(Path(test_dir) / "t10k-images-idx3-ubyte.gz").read()
@@ -129,8 +129,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         if args.test_split:
             folder, what = MNIST_ENV.get("MNIST_DIR") or os.environ.get("MNIST_DIR"), "MNIST test split only"
-        elif data.mnist_available("train"):
-            folder, what = data.find_mnist_dir("train"), "full MNIST"
+        elif mnist_files.mnist_available("train"):
+            folder, what = mnist_files.find_mnist_dir("train"), "full MNIST"
         else:
             folder, what = stand_in_full_mnist(tmp), "a 60,000-image stand-in for full MNIST (test split x 6)"
         rows, problems, errors = measure(folder)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from core.data import find_mnist_dir, load_mnist  # noqa: E402
+from datasets.mnist_files import find_mnist_dir, load_mnist  # noqa: E402
 from core.network import init_mlp  # noqa: E402
 from core.train import train_scratch, train_torch  # noqa: E402
 

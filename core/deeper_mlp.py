@@ -70,7 +70,7 @@ def same_as_nn_linear(model):
 def evaluate(model, X, y):
     """Accuracy and mean cross-entropy in evaluation mode (dropout off), without tracking gradients.
 
-    X: [N, 784] float32, or uint8 pixels (core.data.load_mnist_pixels), run EVAL_CHUNK rows at a time.
+    X: [N, 784] float32, or uint8 pixels (datasets.mnist_files.load_mnist_pixels), run EVAL_CHUNK rows at a time.
     """
     was_training = model.training
     model.eval()
@@ -147,12 +147,13 @@ It prints what the page showed: the layer check, one row per epoch, and the fina
 import torch
 
 from core import data, deeper_mlp
+from datasets import mnist_files
 
 # The app computes on one thread. With the same thread count the sums are added in the same order,
 # so the accuracies come out the same to the last digit.
 torch.set_num_threads(1)
 
-X_pool, y_pool, X_test, y_test, source = data.mnist_train_test()
+X_pool, y_pool, X_test, y_test, source = mnist_files.mnist_train_test()
 print(f"Data: {{source}}")
 
 # 1. The hand-made layer: model.parameters() finds every nn.Parameter, and it computes what nn.Linear does.

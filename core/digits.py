@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from core.data import HELD_OUT
+from datasets.mnist_files import HELD_OUT
 from core.losses import softmax
 from core.network import forward, relu_grad
 
@@ -183,10 +183,11 @@ It prints the numbers the page showed.
 from pathlib import Path
 
 from core import data, digits, metrics
+from datasets import mnist_files
 
 MODEL = Path(digits.__file__).resolve().parent.parent / "models" / {model_file!r}
 params = digits.load_weights(MODEL)  # [{{"W": [784, 128], "b": [128]}}, {{"W": [128, 10], "b": [10]}}]
-X, y = data.load_mnist("test")       # X [10000, 784] in [0, 1], y [10000]
+X, y = mnist_files.load_mnist("test")       # X [10000, 784] in [0, 1], y [10000]
 {held}
 {reading}
 print(f"Parameters: {{sum(t.numel() for layer in params for t in layer.values()):,}}")

@@ -430,8 +430,8 @@ def script_graph(sizes, batch, seed, mnist=False, loss_impl="core", max_entries=
                  file_name="ch04_graph.py"):
     """A standalone script printing the page's numbers (loss, graph, each backward step, the check)."""
     if mnist:
-        data_code = ("from core import data\n"
-                     "X, Y = data.load_mnist(\"test\")  # the 10,000 test digits, X [N, 784] in [0, 1]\n"
+        data_code = ("from datasets import mnist_files\n"
+                     "X, Y = mnist_files.load_mnist(\"test\")  # the 10,000 test digits, X [N, 784] in [0, 1]\n"
                      "idx = torch.randperm(len(X), generator=gen)[:B]\n"
                      "x, y = X[idx].to(torch.float64), Y[idx]  # [B, 784], [B]")
     else:

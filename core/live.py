@@ -391,9 +391,9 @@ def script_training(dataset, n_classes, noise, n_points, test_fraction, sizes, a
                   f"n_classes={n_classes})")
         scale = ""
     else:
-        imports = "import sys\nfrom pathlib import Path\n\nfrom core import data, live"
+        imports = "import sys\nfrom pathlib import Path\n\nfrom core import data, live\nfrom datasets import points_csv"
         points = (f"path = Path(sys.argv[1] if len(sys.argv) > 1 else {csv_file!r})   # your CSV file\n"
-                  "X, y, class_names, columns = data.parse_points_csv(path.read_bytes())")
+                  "X, y, class_names, columns = points_csv.parse_points_csv(path.read_bytes())")
         scale = ("\nmean, std = data.fit_standardizer(X_train)   # as on the page: the training points' mean and std\n"
                  "X_train, X_test = data.standardize(X_train, mean, std), data.standardize(X_test, mean, std)")
         dataset = csv_file
@@ -426,7 +426,7 @@ else:
 def script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed, held_out=2000):
     """A standalone script that reruns the scratch-vs-torch.nn page's comparison and prints its numbers."""
     if dataset == "MNIST":
-        load = f'''X, y = data.load_mnist("test")                    # the 10,000-image test split
+        load = f'''X, y = mnist_files.load_mnist("test")                    # the 10,000-image test split
 n = min({n_train}, len(X) - {held_out})
 X_train, y_train, X_test, y_test = X[:n], y[:n], X[-{held_out}:], y[-{held_out}:]'''
     else:
@@ -439,6 +439,7 @@ Needs torch and the `core` package of this repository: run it from the repositor
 (or with PYTHONPATH pointing there).
 """
 from core import data, metrics, network, train
+from datasets import mnist_files
 
 {load}
 params = network.init_mlp([X_train.shape[1], {hidden}, int(y_train.max()) + 1], seed={seed})

@@ -4,7 +4,7 @@
     race                SGD, momentum and Adam trained side by side on exactly the same mini-batches
     misclassified       the held-out digits the network gets wrong
 
-X may be float32 in [0, 1] or the uint8 pixels of core.data.load_mnist_pixels (a quarter of the memory):
+X may be float32 in [0, 1] or the uint8 pixels of datasets.mnist_files.load_mnist_pixels (a quarter of the memory):
 uint8 rows are turned into float32 one mini-batch (or evaluation chunk) at a time, with the same numbers.
 """
 import math
@@ -168,7 +168,7 @@ def script_mnist(hidden, optimizer, lr, batch_size, epochs, seed):
 
 Run from the repository root (or with it on PYTHONPATH):  python mnist_training.py
 Needs torch and the repo's core/ package; core.data finds MNIST in $MNIST_DIR, data/mnist/ (full MNIST:
-`python -m core.data download` fetches it) or the test split committed in datasets/mnist/. With full MNIST it trains on the
+`python -m datasets.mnist_files download` fetches it) or the test split committed in datasets/mnist/. With full MNIST it trains on the
 60,000 training images; with only the 10,000-image test split, on its first 8,000 (the last 2,000 held out).
 Prints the page's table, one row per epoch, and saves the weights beside this script as a state_dict for
 nn.Sequential(nn.Linear(784, {hidden}), nn.ReLU(), nn.Linear({hidden}, 10)).
@@ -178,10 +178,11 @@ from pathlib import Path
 import torch
 
 from core import data, mnist_runs
+from datasets import mnist_files
 
 torch.set_num_threads(1)  # as the app does; the numbers then match the page exactly
 
-X_train, y_train, X_test, y_test, source = data.mnist_train_test()
+X_train, y_train, X_test, y_test, source = mnist_files.mnist_train_test()
 print("data", source)
 run = mnist_runs.train_with_history(X_train, y_train, X_test, y_test, hidden={int(hidden)},
                                     optimizer={optimizer!r}, lr={float(lr)!r}, batch_size={int(batch_size)},

@@ -172,12 +172,13 @@ the page showed. Every line is "name value".
 import torch
 
 from core import data, losses, network, shapes
+from datasets import mnist_files
 
 torch.set_num_threads(1)  # like the app: the rounding of a matmul can depend on the thread count
 
 # 1. The batch: {B} test images picked by a generator seeded with {seed}
 g = torch.Generator().manual_seed({seed})
-X, y = data.load_mnist("test")  # [10000, 784] pixels in [0, 1], [10000] labels
+X, y = mnist_files.load_mnist("test")  # [10000, 784] pixels in [0, 1], [10000] labels
 idx = torch.randperm(len(X), generator=g)[:{B}]  # which test images form the batch
 x, labels = X[idx], y[idx]  # [{B}, 784], [{B}]
 print("input real MNIST test images")

@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core import data, digits, metrics, network, train  # noqa: E402
+from core import digits, metrics, network, train  # noqa: E402
+from datasets import mnist_files
 
 OUT = ROOT / "models" / "mnist_784_128_10.pt"
 
@@ -37,11 +38,11 @@ def main(argv=None):
 
     if args.download:
         try:
-            data.download_mnist(progress=lambda f, msg: print(f"\r[{f:6.1%}] {msg[:90]:<90}", end="", flush=True))
+            mnist_files.download_mnist(progress=lambda f, msg: print(f"\r[{f:6.1%}] {msg[:90]:<90}", end="", flush=True))
             print()
-        except data.MnistError as e:
+        except mnist_files.MnistError as e:
             print(f"\ndownload failed, using what is on disk: {e}")
-    X_train, y_train, X_test, y_test, source = data.mnist_train_test()
+    X_train, y_train, X_test, y_test, source = mnist_files.mnist_train_test()
     print(f"data: {source}")
 
     torch.manual_seed(args.seed)
@@ -66,10 +67,10 @@ def main(argv=None):
     info = {
         "architecture": "784-128-10, ReLU, from core.network (W1 [784,128], b1 [128], W2 [128,10], b2 [10])",
         "trained_on": source,
-        "data_dir": str(data.find_mnist_dir("test")),
+        "data_dir": str(mnist_files.find_mnist_dir("test")),
         "n_train": int(len(X_train)),
         "n_test": int(len(X_test)),
-        "held_out": "last 2,000 images of the MNIST test split" if len(X_test) == data.HELD_OUT
+        "held_out": "last 2,000 images of the MNIST test split" if len(X_test) == mnist_files.HELD_OUT
                     else "the 10,000-image MNIST test split",
         "test_accuracy": round(result["acc"], 4),
         "test_loss": round(result["loss"], 4),

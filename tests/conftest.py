@@ -1,4 +1,4 @@
-"""Shared test setup: the repo root on sys.path; MNIST found the app's way (core.data.find_mnist_dir:
+"""Shared test setup: the repo root on sys.path; MNIST found the app's way (datasets.mnist_files.find_mnist_dir:
 $MNIST_DIR, data/mnist, then the test split committed in datasets/mnist), so a fresh clone needs nothing else."""
 import os
 import tempfile
@@ -27,9 +27,9 @@ os.chdir(ROOT)
 @pytest.fixture
 def mnist_dir():
     """The folder the app reads MNIST's 10,000-image test split from ($MNIST_DIR is honoured)."""
-    from core import data
-    folder = data.find_mnist_dir("test")
-    assert folder is not None, f"no MNIST test split: not even the committed {data.EMBEDDED_MNIST_DIR}"
+    from datasets import mnist_files
+    folder = mnist_files.find_mnist_dir("test")
+    assert folder is not None, f"no MNIST test split: not even the committed {mnist_files.EMBEDDED_MNIST_DIR}"
     return folder
 
 

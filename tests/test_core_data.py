@@ -4,8 +4,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from core.data import (CLASSES_2D, DATASETS_2D, batch_indices, batches, make_2d,
-                       num_batches, train_test_split)
+from core.data import CLASSES_2D, DATASETS_2D, batch_indices, batches, make_2d, num_batches, train_test_split
 
 
 # ---------------------------------------------------------------- batching

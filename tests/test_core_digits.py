@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import data, digits, metrics, network
+from core import digits, metrics, network
+from datasets import mnist_files
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
 
@@ -65,14 +66,14 @@ def test_bad_shape_raises_clear_error():
 
 
 def test_mnist_centre_of_mass_is_where_we_put_ours(mnist_dir):
-    X, _ = data.load_mnist("test", mnist_dir)
+    X, _ = mnist_files.load_mnist("test", mnist_dir)
     centres = torch.tensor([digits.centre_of_mass(x.reshape(28, 28)) for x in X[:500]])
     assert torch.allclose(centres.mean(dim=0), torch.tensor([14.0, 14.0]), atol=0.1)
 
 
 def test_preprocessed_mnist_digits_are_still_read_correctly(mnist_dir):
     """Running real MNIST digits through preprocess keeps them MNIST-like: the model still reads them."""
-    X, y = data.load_mnist("test", mnist_dir)
+    X, y = mnist_files.load_mnist("test", mnist_dir)
     X_held, y_held = X[-500:], y[-500:]
     again = torch.stack([digits.preprocess(x.reshape(28, 28)) for x in X_held])
     params = digits.load_weights(MODEL)
@@ -119,11 +120,11 @@ def test_shipped_model_loads_and_reaches_90_percent_on_held_out(mnist_dir):
     params = digits.load_weights(MODEL)
     assert [tuple(t.shape) for _, t in network.named_tensors(params)] == [(784, 128), (128,), (128, 10), (10,)]
     info = json.loads(MODEL.with_suffix(".json").read_text())
-    X, y = data.load_mnist("test", mnist_dir)
-    X_held, y_held = X[-data.HELD_OUT:], y[-data.HELD_OUT:]       # never seen in training (offline split)
+    X, y = mnist_files.load_mnist("test", mnist_dir)
+    X_held, y_held = X[-mnist_files.HELD_OUT:], y[-mnist_files.HELD_OUT:]       # never seen in training (offline split)
     acc = metrics.accuracy(metrics.predictions(params, X_held), y_held)
     assert acc >= 0.9
-    if info["n_test"] == data.HELD_OUT:                           # the note tells the truth
+    if info["n_test"] == mnist_files.HELD_OUT:                           # the note tells the truth
         assert acc == pytest.approx(info["test_accuracy"], abs=1e-4)
     # the same weights in nn.Sequential give the same predictions
     model = network.to_torch_sequential(params)

@@ -167,8 +167,8 @@ def test_describe_prints_small_tensors_and_summarises_big_ones():
 
 
 def test_mnist_sized_demo_uses_real_digits(mnist_dir):
-    from core import data
-    X, Y = data.load_mnist("test", mnist_dir)
+    from datasets import mnist_files
+    X, Y = mnist_files.load_mnist("test", mnist_dir)
     demo = graph.graph_demo([784, 128, 10], 8, seed=0, X=X, Y=Y)
     x = demo["values"]["x"]
     assert x.shape == (8, 784) and x.min() >= 0 and x.max() <= 1

@@ -47,8 +47,8 @@ def test_state_dict_loads_into_sequential():
 # The app keeps MNIST as uint8 (a quarter of the memory) and converts each mini-batch: same numbers, bit for bit.
 
 def mnist_slice(n_train=600, n_test=300):
-    from core import data
-    P, y = data.load_mnist_pixels("test")
+    from datasets import mnist_files
+    P, y = mnist_files.load_mnist_pixels("test")
     return P[:n_train], y[:n_train], P[-n_test:], y[-n_test:]
 
 

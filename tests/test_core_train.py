@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.data import batches, load_mnist, make_2d
+from core.data import batches, make_2d
+from datasets.mnist_files import load_mnist
 from core.metrics import (accuracy, confusion_matrix, evaluate, evaluate_loss, logits_of,
                           per_class_accuracy, predictions)
 from core.network import forward, from_torch_sequential, init_mlp, to_torch_sequential

@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 
 import ui
-from core import data
+from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ MNIST_PAGES = {
     "views/ch11_mastery.py": {},
     "views/t1_custom_layer_mlp.py": {},
 }
-DEVELOPER_WORDS = ["python -m", "MNIST_DIR", ".gz", "data/mnist", "datasets/mnist", "core.data"]
+DEVELOPER_WORDS = ["python -m", "MNIST_DIR", ".gz", "data/mnist", "datasets/mnist", "core.data", "mnist_files"]
 
 
 def _open(path):
@@ -41,7 +41,7 @@ def _open(path):
 def embedded_only(monkeypatch, tmp_path):
     """Nothing but the committed split: no $MNIST_DIR, no downloaded data/mnist."""
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "no-download")
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path / "no-download")
     st.cache_resource.clear()
     st.cache_data.clear()
     yield
@@ -52,7 +52,7 @@ def embedded_only(monkeypatch, tmp_path):
 @pytest.fixture
 def no_mnist_at_all(embedded_only, monkeypatch, tmp_path):
     """A damaged install: even the committed split is gone."""
-    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")
+    monkeypatch.setattr(mnist_files, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")
 
 
 def test_mnist_pages_run_on_the_embedded_split_with_real_digits(embedded_only):
@@ -109,9 +109,9 @@ import sys
 from streamlit.testing.v1 import AppTest
 import ui
 from core import data
-X, y = data.load_mnist("test")
+X, y = mnist_files.load_mnist("test")
 assert X.shape == (10000, 784) and y[:5].tolist() == [7, 2, 1, 0, 4], X.shape
-print("mnist", data.find_mnist_dir("test"))
+print("mnist", mnist_files.find_mnist_dir("test"))
 for page in sys.argv[1:]:
     at = AppTest.from_file("app.py", default_timeout=120)
     at.run()
@@ -143,7 +143,7 @@ def test_downloaded_full_mnist_is_preferred_and_said(embedded_only, monkeypatch,
     full = tmp_path / "full"
     full.mkdir()
     stand_in_full_mnist(full)
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", full)
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", full)
     at = open_page("views/ch07_mnist.py")
     assert_no_exception(at)
     text = page_output(at)

@@ -4,7 +4,8 @@ import io
 import torch
 from torch import nn
 
-from core import data, digits
+from core import digits
+from datasets import mnist_files
 from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
 from tests.test_core_digits import MODEL
 
@@ -12,8 +13,8 @@ PAGE = "views/ch00_draw_digit.py"
 
 
 def held_out():
-    X, y = data.load_mnist("test")
-    return X[-data.HELD_OUT:], y[-data.HELD_OUT:]
+    X, y = mnist_files.load_mnist("test")
+    return X[-mnist_files.HELD_OUT:], y[-mnist_files.HELD_OUT:]
 
 
 def test_empty_canvas_prompts_and_predicts_nothing(mnist_dir):
@@ -72,7 +73,7 @@ def test_exported_script_reproduces_the_reading_and_the_accuracy(mnist_dir, down
     at = open_page(PAGE, query={"draw_src": "MNIST test digit", "draw_idx": "17"})
     assert_no_exception(at)
     script = downloads["draw_dl_script"]
-    assert script == digits.script_digit(17, data.HELD_OUT, MODEL.name)
+    assert script == digits.script_digit(17, mnist_files.HELD_OUT, MODEL.name)
     lines = run_script(script, tmp_path, "draw_digit.py").splitlines()
     printed = dict(line.split(": ", 1) for line in lines if ": " in line)
     for label in ("Prediction", "Confidence", "True label", "Parameters", "Held-out accuracy (measured now)"):
@@ -88,7 +89,7 @@ def test_drawing_source_offers_the_accuracy_only_script(mnist_dir, downloads, tm
     at = open_page(PAGE)
     assert_no_exception(at)
     script = downloads["draw_dl_script"]
-    assert script == digits.script_digit(None, data.HELD_OUT, MODEL.name)
+    assert script == digits.script_digit(None, mnist_files.HELD_OUT, MODEL.name)
     printed = dict(line.split(": ", 1) for line in run_script(script, tmp_path, "draw_digit.py").splitlines())
     assert printed == {"Parameters": metric(at, "Parameters"),
                        "Held-out accuracy (measured now)": metric(at, "Held-out accuracy (measured now)")}

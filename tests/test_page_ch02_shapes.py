@@ -79,10 +79,10 @@ def test_unreadable_mnist_is_a_plain_error_not_random_pixels(monkeypatch, tmp_pa
     import streamlit as st
 
     import ui
-    from core import data
+    from datasets import mnist_files
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path)
-    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path)   # a damaged install: not even the committed split
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path)
+    monkeypatch.setattr(mnist_files, "EMBEDDED_MNIST_DIR", tmp_path)   # a damaged install: not even the committed split
     st.cache_resource.clear()  # forget the MNIST already loaded in this process
     st.cache_data.clear()
     try:

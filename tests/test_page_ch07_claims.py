@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from core import data, live, losses, mnist_runs, network, optim
+from core import live, losses, mnist_runs, network, optim
+from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, open_page, page_output
 
 PAGE = "views/ch07_training.py"
@@ -99,14 +100,14 @@ def test_line_table_counts_the_functions_one_step_calls():
 
 
 def test_mnist_accuracy_is_measured_not_claimed():
-    if not data.mnist_available("test"):
+    if not mnist_files.mnist_available("test"):
         pytest.skip("no MNIST test split on this machine")
     at = open_page(PAGE)
     before = page_output(at)
     assert "98%" not in before and "about 98" not in before       # the old, never computed claim
     at.button(key="tr_mnist").click().run()
     assert_no_exception(at)
-    X_train, y_train, X_test, y_test, source = data.mnist_train_test()
+    X_train, y_train, X_test, y_test, source = mnist_files.mnist_train_test()
     run = mnist_runs.train_with_history(X_train, y_train, X_test, y_test, **mnist_runs.REFERENCE_RUN)
     last = run["history"][-1]
     assert len(run["history"]) == mnist_runs.REFERENCE_RUN["epochs"] == 10

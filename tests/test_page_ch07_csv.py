@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from core import data
+from datasets import points_csv
 from core.network import to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.browser_utils import ROOT, exceptions, wait_idle
@@ -21,8 +22,8 @@ CSV = "your CSV"
 def _points(n=300, scale=1.0, shift=0.0, names=("A", "B", "C")):
     """A spiral in the units of a real measurement (scale, shift) as CSV bytes, with the tensors behind it."""
     X, y = data.make_2d("spiral", n=n, noise=0.1, seed=0, n_classes=len(names))
-    text = data.points_csv(X * scale + shift, y, list(names))
-    return text.encode(), data.parse_points_csv(text.encode())
+    text = points_csv.points_csv(X * scale + shift, y, list(names))
+    return text.encode(), points_csv.parse_points_csv(text.encode())
 
 
 def _upload(at, name, raw):
@@ -149,7 +150,7 @@ def test_a_split_that_leaves_a_class_out_of_training_warns():
     rows = "x,y,label\n" + "".join(f"{i},{i},a\n" for i in range(20)) + "0,1,b\n1,0,b\n2,2,b\n"
     found = None
     for seed in range(40):                      # find a seed whose split puts all three b's in the test part
-        X, y, _, _ = data.parse_points_csv(rows.encode())
+        X, y, _, _ = points_csv.parse_points_csv(rows.encode())
         _, _, y_train, _ = data.train_test_split(X, y, 0.5, seed=seed)
         if not (y_train == 1).any():
             found = seed
@@ -170,7 +171,7 @@ def test_exported_script_and_weights_reproduce_the_page(monkeypatch, tmp_path):
 
     monkeypatch.setattr(streamlit, "download_button", recording)
     at = open_page(PAGE, query={"tr_data": CSV, "tr_spf": "20", "tr_opt": "Momentum", "tr_act": "tanh"})
-    assert data.parse_points_csv(offered["tr_csv_example"])[2] == ["A", "B", "C"]   # the example is a good file
+    assert points_csv.parse_points_csv(offered["tr_csv_example"])[2] == ["A", "B", "C"]   # the example is a good file
     raw, _ = _points(scale=3.0, shift=-7.0)
     _upload(at, "my data (v2).csv", raw)
     assert "tr_dl_script" not in offered
@@ -194,7 +195,7 @@ def test_exported_script_and_weights_reproduce_the_page(monkeypatch, tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
                                 torch.nn.Linear(16, 3))
     model.load_state_dict(torch.load(io.BytesIO(offered["tr_dl_weights"])))
-    X_train = data.train_test_split(*data.parse_points_csv(raw)[:2], 0.2, seed=0)[0]
+    X_train = data.train_test_split(*points_csv.parse_points_csv(raw)[:2], 0.2, seed=0)[0]
     mean, std = data.fit_standardizer(X_train)
     assert f"mean ({mean[0].item():.6g}, {mean[1].item():.6g})" in help_text
     Z = data.standardize(X_train[:5], mean, std)

@@ -4,6 +4,7 @@ import io
 import pytest
 
 from core import data, mnist_runs
+from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output, run_script
 
 PAGE = "views/ch07_mnist.py"
@@ -11,7 +12,7 @@ PAGE = "views/ch07_mnist.py"
 
 @pytest.fixture(scope="module")
 def split():
-    return data.mnist_train_test()
+    return mnist_files.mnist_train_test()
 
 
 def test_nothing_trains_until_the_button_and_settings_show_the_step_count(mnist_dir):
@@ -87,8 +88,8 @@ def test_unreadable_mnist_says_so_in_plain_words(tmp_path, monkeypatch):
 
     import ui
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "none")
-    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")   # a damaged install
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path / "none")
+    monkeypatch.setattr(mnist_files, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")   # a damaged install
     st.cache_resource.clear()                   # the page caches the data it found earlier
     try:
         at = open_page(PAGE)
@@ -102,8 +103,8 @@ def test_unreadable_mnist_says_so_in_plain_words(tmp_path, monkeypatch):
 def test_full_mnist_is_an_optional_download_whose_failure_is_said_plainly(tmp_path, monkeypatch):
     import streamlit as st
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "none")
-    monkeypatch.setattr(data, "MNIST_MIRRORS", ["http://127.0.0.1:9/"])   # nothing listens there: offline
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path / "none")
+    monkeypatch.setattr(mnist_files, "MNIST_MIRRORS", ["http://127.0.0.1:9/"])   # nothing listens there: offline
     st.cache_resource.clear()
     try:
         at = open_page(PAGE)
@@ -123,7 +124,7 @@ def test_shared_mnist_is_uint8_and_the_float_test_split_is_load_mnist(mnist_dir)
     X, y = ui.mnist_split("test")
     assert X.dtype == torch.uint8 and X.shape == (10000, 784)       # a quarter of float32's memory
     Xf, yf = ui.mnist_float("test")
-    Xl, yl = data.load_mnist("test")
+    Xl, yl = mnist_files.load_mnist("test")
     assert torch.equal(Xf, Xl) and torch.equal(yf, yl)
     X_train, *_ = ui.mnist_train_test()
     assert X_train.dtype == torch.uint8

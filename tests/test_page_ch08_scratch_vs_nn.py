@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from core import data, network
+from datasets import mnist_files
 from core.network import init_mlp, to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
@@ -91,8 +92,8 @@ def test_links_restore_and_bad_links_warn():
 
 def test_missing_mnist_is_an_error_message(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "nothing")
-    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")   # a damaged install
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(mnist_files, "EMBEDDED_MNIST_DIR", tmp_path / "deleted")   # a damaged install
     st.cache_resource.clear()
     st.cache_data.clear()
     try:

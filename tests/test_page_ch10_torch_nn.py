@@ -1,7 +1,8 @@
 """Page: chapter 10, what torch.nn adds."""
 import torch
 
-from core import data, equivalence
+from core import equivalence
+from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
 PAGE = "views/ch10_torch_nn.py"
@@ -9,7 +10,7 @@ DIFF = "max |scratch - {}|"
 
 
 def _mnist_batch(B, seed):
-    X, y = data.load_mnist("test")
+    X, y = mnist_files.load_mnist("test")
     return equivalence.pick_batch(X, y, B, seed)
 
 

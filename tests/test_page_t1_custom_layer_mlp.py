@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from core import data, deeper_mlp
+from datasets import mnist_files
 from tests.apptest_utils import run_script, assert_no_exception, metric, open_page
 
 PAGE = "views/t1_custom_layer_mlp.py"
@@ -27,7 +28,7 @@ def test_evaluate_uses_eval_mode_and_no_graph():
 
 
 def test_small_training_set_overfits(mnist_dir):
-    Xtr, ytr, Xte, yte, _ = data.mnist_train_test()
+    Xtr, ytr, Xte, yte, _ = mnist_files.mnist_train_test()
     rows = list(deeper_mlp.train_epochs(deeper_mlp.custom_mlp(seed=0), Xtr[:300], ytr[:300], Xte, yte,
                                         epochs=15, lr=0.003, optimizer="adam"))
     assert rows[-1]["train_acc"] > 0.98
@@ -36,7 +37,7 @@ def test_small_training_set_overfits(mnist_dir):
 
 
 def test_divergence_is_reported_not_raised(mnist_dir):
-    Xtr, ytr, Xte, yte, _ = data.mnist_train_test()
+    Xtr, ytr, Xte, yte, _ = mnist_files.mnist_train_test()
     rows = list(deeper_mlp.train_epochs(deeper_mlp.custom_mlp(seed=0), Xtr[:300], ytr[:300], Xte, yte,
                                         epochs=3, lr=10.0, optimizer="sgd"))
     assert rows[-1]["diverged"]
@@ -100,7 +101,7 @@ def test_exported_script_and_weights_reproduce_the_page(mnist_dir, downloads, tm
     # the weights load into the plain nn.Sequential and give the page's held-out accuracy
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
     model.load_state_dict(torch.load(io.BytesIO(downloads["dm_dl_weights"])))
-    _, _, X_test, y_test, _ = data.mnist_train_test()
+    _, _, X_test, y_test, _ = mnist_files.mnist_train_test()
     accuracy, _ = deeper_mlp.evaluate(model, X_test, y_test)
     assert f"{accuracy:.1%}" == metric(at, "Held-out accuracy")
 
@@ -116,7 +117,7 @@ def test_no_weights_offered_after_divergence(mnist_dir, downloads):
 # The app keeps MNIST as uint8 (a quarter of the memory): evaluate and train_epochs convert rows as they go.
 
 def test_evaluate_on_uint8_equals_float(mnist_dir, monkeypatch):
-    P, y = data.load_mnist_pixels("test")
+    P, y = mnist_files.load_mnist_pixels("test")
     X = data.to_float(P)
     model = deeper_mlp.custom_mlp(dropout=0.3, seed=4)
     assert deeper_mlp.evaluate(model, P, y) == deeper_mlp.evaluate(model, X, y)
@@ -129,7 +130,7 @@ def test_evaluate_on_uint8_equals_float(mnist_dir, monkeypatch):
 
 
 def test_train_epochs_on_uint8_equals_float(mnist_dir):
-    P, y = data.load_mnist_pixels("test")
+    P, y = mnist_files.load_mnist_pixels("test")
     runs = []
     for to in (lambda t: t, data.to_float):
         model = deeper_mlp.custom_mlp(dropout=0.2, seed=1)

@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import data, digits, drawing, metrics, network
+from core import digits, drawing, metrics, network
+from datasets import mnist_files
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
 CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (core.drawing checks that)
@@ -33,10 +34,10 @@ def held_out_digits(n_test):
     (only on a damaged install: the test split is committed in datasets/mnist)."""
     try:
         X, y = ui.mnist_float("test")
-    except data.MnistError as err:
+    except mnist_files.MnistError as err:
         logging.getLogger(__name__).error("MNIST could not be read: %s", err)
         return None
-    if n_test == data.HELD_OUT:          # trained on the first 8,000 of the test split
+    if n_test == mnist_files.HELD_OUT:          # trained on the first 8,000 of the test split
         return X[-n_test:], y[-n_test:]
     return X, y                          # trained on full MNIST: the whole test split is unseen
 
@@ -65,7 +66,7 @@ if not MODEL_PATH.exists():
     st.stop()
 
 params, info = load_model()
-n_test = int(info.get("n_test", data.HELD_OUT))
+n_test = int(info.get("n_test", mnist_files.HELD_OUT))
 held = held_out_digits(n_test)
 
 # ------------------------------------------------------------------ input: a drawing or an MNIST digit

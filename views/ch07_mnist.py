@@ -7,6 +7,7 @@ import streamlit as st
 
 import ui
 from core import data, mnist_runs, network, train
+from datasets import mnist_files
 
 ui.header(
     "7b · Training on MNIST",
@@ -19,7 +20,7 @@ ui.header(
 @st.cache_resource(show_spinner="Reading the MNIST files...")
 def load_data():
     """(X_train, y_train, X_test, y_test, description); shared by every session, never modified. Raises
-    data.MnistError (never cached) only on a damaged install: the test split is committed in datasets/mnist.
+    mnist_files.MnistError (never cached) only on a damaged install: the test split is committed in datasets/mnist.
 
     X_train and X_test are uint8 pixels (a quarter of float32's memory); core.mnist_runs converts them as it goes.
     """
@@ -28,7 +29,7 @@ def load_data():
 
 try:
     X_train, y_train, X_test, y_test, source = load_data()
-except data.MnistError as err:
+except mnist_files.MnistError as err:
     ui.mnist_unreadable(err)
     st.stop()
 st.info(ui.mnist_data_sentence(len(X_train), len(X_test)), icon=":material/dataset:")
@@ -40,13 +41,13 @@ if len(X_train) + len(X_test) <= 10_000:
         if st.button("Download full MNIST", key="mnist_download", icon=":material/download:"):
             bar = st.progress(0.0, text="Downloading full MNIST...")
             try:
-                data.download_mnist(progress=lambda f, msg: bar.progress(f, text=f"Downloading full MNIST: {f:.0%}"))
-            except data.MnistError as err:
+                mnist_files.download_mnist(progress=lambda f, msg: bar.progress(f, text=f"Downloading full MNIST: {f:.0%}"))
+            except mnist_files.MnistError as err:
                 logging.getLogger(__name__).warning("MNIST download failed: %s", err)
                 bar.empty()
                 st.error("Full MNIST could not be downloaded now, so this page keeps training on the 10,000 "
                          "digits the app comes with. " + ("The disk of this server is full."
-                                                          if isinstance(err, data.MnistDiskFullError) else
+                                                          if isinstance(err, mnist_files.MnistDiskFullError) else
                                                           "This server may have no internet, or the download "
                                                           "was too slow."), icon=":material/cloud_off:")
             else:

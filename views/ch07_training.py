@@ -11,6 +11,8 @@ import torch
 
 import ui
 from core import data, live, mnist_runs, network, optim, train
+from datasets import mnist_files
+from datasets import points_csv
 
 ui.header(
     "7 · Live training",
@@ -52,7 +54,7 @@ with c[3]:
 def read_upload(raw):
     """(parsed file, None) or (None, the reason it was refused): a pure function of the bytes."""
     try:
-        X, y, classes, columns = data.parse_points_csv(raw)
+        X, y, classes, columns = points_csv.parse_points_csv(raw)
     except ValueError as e:
         return None, str(e)
     return dict(X=X, y=y, classes=classes, columns=columns, digest=hashlib.sha256(raw).hexdigest()[:16]), None
@@ -61,7 +63,7 @@ def read_upload(raw):
 @st.cache_data(show_spinner=False)
 def example_csv():
     X, y = data.make_2d("spiral", n=300, noise=0.1, seed=0, n_classes=3)
-    return data.points_csv(X, y, ["A", "B", "C"])
+    return points_csv.points_csv(X, y, ["A", "B", "C"])
 
 
 def _forget_upload():
@@ -84,8 +86,8 @@ if dataset == CSV_CHOICE:
         with u[0]:
             upload = st.file_uploader("Your points (CSV)", type=["csv"], key="tr_csv", max_upload_size=2,
                                       on_change=_forget_upload,
-                                      help=f"At most {data.CSV_MAX_ROWS:,} points and "
-                                           f"{data.CSV_MAX_BYTES / 1e6:g} MB. A file stays in this browser "
+                                      help=f"At most {points_csv.CSV_MAX_ROWS:,} points and "
+                                           f"{points_csv.CSV_MAX_BYTES / 1e6:g} MB. A file stays in this browser "
                                            "session only and cannot travel in a link.")
             st.download_button("Example file: a 3-arm spiral, 300 points", example_csv(),
                                file_name="spiral_example.csv", mime="text/csv", on_click="ignore",
@@ -94,8 +96,8 @@ if dataset == CSV_CHOICE:
             st.markdown(
                 "**Format:** a text file, one point per row under a header row, e.g.\n\n"
                 "```\nx,y,label\n0.52,-1.30,cat\n1.75,0.08,dog\n```\n"
-                f"{data.CSV_RULE} {data.CSV_MIN_POINTS} to {data.CSV_MAX_ROWS:,} points, 2 to "
-                f"{data.CSV_MAX_CLASSES} classes, at least {data.CSV_MIN_PER_CLASS} points per class.")
+                f"{points_csv.CSV_RULE} {points_csv.CSV_MIN_POINTS} to {points_csv.CSV_MAX_ROWS:,} points, 2 to "
+                f"{points_csv.CSV_MAX_CLASSES} classes, at least {points_csv.CSV_MIN_PER_CLASS} points per class.")
         if upload is not None:
             parsed, problem = read_upload(upload.getvalue())
             if problem:
@@ -516,9 +518,9 @@ st.caption(f"Counted in the `core` source of every function one step with these 
 # ------------------------------------------------------------------ the same loop on MNIST (measured, on request)
 st.subheader("The same loop on MNIST")
 REF = mnist_runs.REFERENCE_RUN
-MNIST_HERE = ("full MNIST (60,000 training images, 10,000 test images)." if data.mnist_available("train") else
+MNIST_HERE = ("full MNIST (60,000 training images, 10,000 test images)." if mnist_files.mnist_available("train") else
               "the MNIST images this server has: the 10,000-image test split, first 8,000 to train on, last 2,000 "
-              "held out." if data.mnist_available("test") else
+              "held out." if mnist_files.mnist_available("test") else
               "MNIST, once this server has its files (it has none now: page 7b says how to get them).")
 
 
@@ -554,7 +556,7 @@ st.markdown(f"Does this loop scale to real data? Page 7b trains on handwritten d
 if st.button(f"Train {REF['epochs']} epochs on MNIST", key="tr_mnist", icon=":material/play_arrow:"):
     try:
         X_train, _, X_test, _, source = ui.mnist_train_test()
-    except data.MnistError as err:
+    except mnist_files.MnistError as err:
         st.session_state["tr_mnist_result"] = {"error": str(err)}
     else:
         st.session_state["tr_mnist_result"] = mnist_reference(source, len(X_train), dict(REF))

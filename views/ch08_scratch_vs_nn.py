@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 import ui
 from core import data, live, metrics, network, train
+from datasets import mnist_files
 
 ui.header(
     "8 · Scratch vs torch.nn",
@@ -89,7 +90,7 @@ def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, s
 # against a bar that no longer exists. The default run takes about a second; a spinner says so.
 try:
     r = run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed)
-except data.MnistError as err:
+except mnist_files.MnistError as err:
     ui.mnist_unreadable(err)
     st.info("Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",
             icon=":material/info:")

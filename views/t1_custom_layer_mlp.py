@@ -5,6 +5,7 @@ import torch
 
 import ui
 from core import binary, data, deeper_mlp
+from datasets import mnist_files
 
 ui.header(
     "Custom layer & a deeper MLP",
@@ -22,7 +23,7 @@ def mnist():
 
 try:
     X_pool, y_pool, X_test, y_test, _ = mnist()
-except data.MnistError as err:
+except mnist_files.MnistError as err:
     ui.mnist_unreadable(err)
     st.stop()
 

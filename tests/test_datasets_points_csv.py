@@ -1,4 +1,4 @@
-"""core.data.parse_points_csv: a learner's own CSV of 2-D points, every rejection and its message."""
+"""datasets.points_csv.parse_points_csv: a learner's own CSV of 2-D points, every rejection and its message."""
 import math
 import re
 import struct
@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from core import data
+from datasets import points_csv
 
 
 def _csv(rows, header="x,y,label"):
@@ -28,7 +29,7 @@ def _png():
 
 def _rejects(raw, *fragments, **limits):
     with pytest.raises(ValueError) as e:
-        data.parse_points_csv(raw, **limits)
+        points_csv.parse_points_csv(raw, **limits)
     message = str(e.value)
     for fragment in fragments:
         assert fragment in message, message
@@ -38,8 +39,8 @@ def _rejects(raw, *fragments, **limits):
 # ----------------------------------------------------------------- good files
 def test_round_trip_of_a_generated_dataset():
     X, y = data.make_2d("spiral", n=300, noise=0.1, seed=0, n_classes=3)
-    text = data.points_csv(X, y, ["A", "B", "C"])
-    X2, y2, names, columns = data.parse_points_csv(text.encode())
+    text = points_csv.points_csv(X, y, ["A", "B", "C"])
+    X2, y2, names, columns = points_csv.parse_points_csv(text.encode())
     assert names == ["A", "B", "C"]
     assert columns == {"x1": "x", "x2": "y", "label": "label", "ignored": []}
     assert X2.dtype == torch.float32 and X2.shape == (300, 2)
@@ -49,7 +50,7 @@ def test_round_trip_of_a_generated_dataset():
 
 def test_string_labels_are_numbered_in_sorted_order():
     rows = [f"{i},{i % 3},{lab}" for i, lab in enumerate(["dog", "cat", "emu"] * 4)]
-    X, y, names, _ = data.parse_points_csv(_csv(rows))
+    X, y, names, _ = points_csv.parse_points_csv(_csv(rows))
     assert names == ["cat", "dog", "emu"]
     assert y[:3].tolist() == [1, 0, 2]
     assert X[4].tolist() == [4.0, 1.0]
@@ -57,21 +58,21 @@ def test_string_labels_are_numbered_in_sorted_order():
 
 def test_number_labels_sort_numerically_and_equal_numbers_are_one_class():
     rows = [f"{i},{i},{lab}" for i, lab in enumerate(["10", "2", "2.0", "10"] * 3)]
-    _, y, names, _ = data.parse_points_csv(_csv(rows))
+    _, y, names, _ = points_csv.parse_points_csv(_csv(rows))
     assert names == ["2", "10"]                                   # not "10" < "2" as text would sort
     assert y[:4].tolist() == [1, 0, 0, 1]
 
 
 def test_label_column_by_name_anywhere_and_extra_columns_ignored():
     rows = [f"{lab},{i},{i * 2},{i * 3},note" for i, lab in enumerate(["p", "q"] * 6)]
-    X, y, names, columns = data.parse_points_csv(_csv(rows, header="CLASS,id,height,weight,comment"))
+    X, y, names, columns = points_csv.parse_points_csv(_csv(rows, header="CLASS,id,height,weight,comment"))
     assert columns == {"x1": "id", "x2": "height", "label": "CLASS", "ignored": ["weight", "comment"]}
     assert X[3].tolist() == [3.0, 6.0] and names == ["p", "q"]
 
 
 def test_without_a_label_name_the_last_column_is_the_label():
     rows = [f"{i},{i},{i % 2}" for i in range(12)]
-    _, y, names, columns = data.parse_points_csv(_csv(rows, header="a,b,c"))
+    _, y, names, columns = points_csv.parse_points_csv(_csv(rows, header="a,b,c"))
     assert columns["label"] == "c" and names == ["0", "1"]
 
 
@@ -79,14 +80,14 @@ def test_tolerated_variations():
     """BOM, Windows line ends, spaces, blank rows, trailing separators, quotes, semicolons, tabs."""
     rows = _good_rows()
     windows = ("\ufeffx , y , label\r\n" + "\r\n".join(r.replace(",", " , ") + "," for r in rows) + "\r\n\r\n")
-    X, y, names, _ = data.parse_points_csv(windows.encode("utf-8"))
+    X, y, names, _ = points_csv.parse_points_csv(windows.encode("utf-8"))
     assert X.shape == (10, 2) and names == ["a", "b"]
     quoted = _csv([f'"{r.split(",")[0]}",{r.split(",")[1]},"label, with comma {r[-1]}"' for r in rows])
-    assert data.parse_points_csv(quoted)[2] == ["label, with comma a", "label, with comma b"]
+    assert points_csv.parse_points_csv(quoted)[2] == ["label, with comma a", "label, with comma b"]
     semicolon = _csv([r.replace(",", ";") for r in rows], header="x;y;label")
     tab = _csv([r.replace(",", "\t") for r in rows], header="x\ty\tlabel")
     for raw in (semicolon, tab):
-        assert torch.equal(data.parse_points_csv(raw)[0], X)
+        assert torch.equal(points_csv.parse_points_csv(raw)[0], X)
 
 
 def test_standardizer_uses_population_std_and_leaves_constant_columns_unscaled():
@@ -198,7 +199,7 @@ def test_coordinate_too_large_is_refused_with_the_limit_and_why(value):
 def test_coordinates_up_to_a_million_are_kept_exactly():
     rows = _good_rows()
     rows[1] = "1000000,-1e6,a"
-    X, *_ = data.parse_points_csv(_csv(rows))
+    X, *_ = points_csv.parse_points_csv(_csv(rows))
     assert X[1].tolist() == [1e6, -1e6]
 
 

@@ -1,4 +1,4 @@
-"""MNIST: reading the IDX .gz files, clear errors for bad files, downloading (core.data).
+"""MNIST: reading the IDX .gz files, clear errors for bad files, downloading (datasets.mnist_files).
 
 The download is tested for real against a small HTTP server on 127.0.0.1 that serves
 the committed MNIST test-split files (datasets/mnist; no internet needed).
@@ -18,10 +18,11 @@ import pytest
 import torch
 
 import core.data as data
-from core.data import (MnistCorruptError, MnistDownloadError, MnistError, MnistNotFoundError,
-                       download_mnist, find_mnist_dir, load_mnist, mnist_available)
+from datasets import mnist_files
+from datasets.mnist_files import (MnistCorruptError, MnistDownloadError, MnistError, MnistNotFoundError,
+                                  download_mnist, find_mnist_dir, load_mnist, mnist_available)
 
-EMBEDDED = data.EMBEDDED_MNIST_DIR        # the committed test split: always part of the repository
+EMBEDDED = mnist_files.EMBEDDED_MNIST_DIR        # the committed test split: always part of the repository
 IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 
 
@@ -29,8 +30,8 @@ IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 def nowhere(monkeypatch, tmp_path):
     """No MNIST anywhere except where a test puts it."""
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "project-data-mnist")
-    monkeypatch.setattr(data, "EMBEDDED_MNIST_DIR", tmp_path / "embedded-mnist")
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path / "project-data-mnist")
+    monkeypatch.setattr(mnist_files, "EMBEDDED_MNIST_DIR", tmp_path / "embedded-mnist")
 
 
 # ---------------------------------------------------------------- loading
@@ -50,19 +51,19 @@ def test_load_real_test_split(mnist_dir):
 
 def test_embedded_test_split_is_the_real_one_byte_for_byte():
     for name in (IMAGES, LABELS):
-        assert hashlib.md5((EMBEDDED / name).read_bytes()).hexdigest() == data.MNIST_MD5[name]
+        assert hashlib.md5((EMBEDDED / name).read_bytes()).hexdigest() == mnist_files.MNIST_MD5[name]
     assert "CC BY-SA 3.0" in (EMBEDDED / "README.md").read_text()
 
 
 def test_without_env_or_download_the_embedded_split_is_found(monkeypatch, tmp_path):
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "no-download-here")
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path / "no-download-here")
     assert find_mnist_dir("test") == EMBEDDED and not mnist_available("train")
-    X, y = data.load_mnist_pixels("test")
+    X, y = mnist_files.load_mnist_pixels("test")
     assert X.shape == (10000, 784) and y[:5].tolist() == [7, 2, 1, 0, 4]
-    X_train, y_train, X_test, y_test, source = data.mnist_train_test()
+    X_train, y_train, X_test, y_test, source = mnist_files.mnist_train_test()
     assert (len(X_train), len(X_test)) == (8000, 2000) and "test split only" in source
-    assert torch.equal(X_test, data.load_mnist("test")[0][-2000:])     # the last 2,000 are held out
+    assert torch.equal(X_test, mnist_files.load_mnist("test")[0][-2000:])     # the last 2,000 are held out
 
 
 def test_lookup_order_root_env_download_then_embedded(monkeypatch, tmp_path):
@@ -70,19 +71,19 @@ def test_lookup_order_root_env_download_then_embedded(monkeypatch, tmp_path):
     for folder, n in ((root, 1), (env, 2), (download, 3)):
         folder.mkdir()
         _write_idx_pair(folder, n=n)
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", download)
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", download)
     monkeypatch.setenv("MNIST_DIR", str(env))
-    assert data.mnist_search_dirs(root) == [root, env, download, EMBEDDED]
+    assert mnist_files.mnist_search_dirs(root) == [root, env, download, EMBEDDED]
     assert len(load_mnist("test", root=root)[1]) == 1
     assert len(load_mnist("test")[1]) == 2                      # $MNIST_DIR is honoured
     monkeypatch.delenv("MNIST_DIR")
     assert len(load_mnist("test")[1]) == 3                      # then the downloaded data/mnist
-    monkeypatch.setattr(data, "PROJECT_MNIST_DIR", tmp_path / "empty")
+    monkeypatch.setattr(mnist_files, "PROJECT_MNIST_DIR", tmp_path / "empty")
     assert len(load_mnist("test")[1]) == 10000                  # then the committed split
 
 
 def test_load_mnist_is_to_float_of_the_uint8_pixels(mnist_dir):
-    P, y8 = data.load_mnist_pixels("test")
+    P, y8 = mnist_files.load_mnist_pixels("test")
     X, y = load_mnist("test")
     assert P.shape == (10000, 784) and P.dtype == torch.uint8 and y8.dtype == torch.int64
     assert torch.equal(data.to_float(P), X) and torch.equal(y8, y)      # bit for bit
@@ -93,7 +94,7 @@ def test_load_mnist_is_to_float_of_the_uint8_pixels(mnist_dir):
 
 
 def test_uint8_pixels_become_float_one_batch_at_a_time(mnist_dir):
-    P, _ = data.load_mnist_pixels("test")
+    P, _ = mnist_files.load_mnist_pixels("test")
     X, y = load_mnist("test")
     idx = torch.tensor([5, 0, 9999, 5])
     assert torch.equal(data.as_float(P[idx]), X[idx]) and torch.equal(data.as_float(P[100:300]), X[100:300])
@@ -106,11 +107,11 @@ def test_uint8_pixels_become_float_one_batch_at_a_time(mnist_dir):
 
 def test_pixels_of_small_files_are_the_bytes(nowhere, tmp_path):
     _write_idx_pair(tmp_path, n=4)
-    P, y = data.load_mnist_pixels("test", root=tmp_path)
+    P, y = mnist_files.load_mnist_pixels("test", root=tmp_path)
     assert P.dtype == torch.uint8 and P.shape == (4, 784) and y.tolist() == [0, 1, 2, 3]
     assert P.flatten().tolist() == [(i * 7) % 256 for i in range(4 * 784)]
     with pytest.raises(MnistNotFoundError):
-        data.load_mnist_pixels("train", root=tmp_path)
+        mnist_files.load_mnist_pixels("train", root=tmp_path)
 
 
 def test_root_argument_wins_over_env(mnist_dir, tmp_path):
@@ -126,7 +127,7 @@ def test_missing_files_error_says_where_and_how(nowhere, tmp_path):
         load_mnist("train", root=tmp_path)
     msg = str(err.value)
     assert str(tmp_path) in msg and "project-data-mnist" in msg
-    assert "train-images-idx3-ubyte.gz" in msg and "python -m core.data download" in msg
+    assert "train-images-idx3-ubyte.gz" in msg and "python -m datasets.mnist_files download" in msg
     assert isinstance(err.value, FileNotFoundError) and isinstance(err.value, MnistError)
 
 
@@ -221,7 +222,7 @@ class _Server:
             def bad_mirror(self, name, how):
                 self.send_response(200)
                 if how in ("trickle", "silent"):
-                    self.send_header("Content-Length", str(data.MNIST_BYTES[name]))
+                    self.send_header("Content-Length", str(mnist_files.MNIST_BYTES[name]))
                 if how == "huge":
                     self.send_header("Content-Length", str(10 ** 10))
                 self.end_headers()
@@ -293,7 +294,7 @@ def test_download_checksum_ok_then_loadable(server, nowhere, tmp_path):
     assert out == target
     assert _leftovers(target) == [IMAGES, LABELS]                # no temp files
     for name in (IMAGES, LABELS):
-        assert hashlib.md5((target / name).read_bytes()).hexdigest() == data.MNIST_MD5[name]
+        assert hashlib.md5((target / name).read_bytes()).hexdigest() == mnist_files.MNIST_MD5[name]
     X, y = load_mnist("test", root=target)
     assert X.shape == (10000, 784) and sorted(y.unique().tolist()) == list(range(10))
     fractions = [f for f, _ in calls]
@@ -312,7 +313,7 @@ def test_download_wrong_checksum_leaves_nothing(server, tmp_path):
     with pytest.raises(MnistDownloadError) as err:
         download_mnist(target, splits="test", base_url=server.url, timeout=5)
     msg = str(err.value)
-    assert "checksum mismatch" in msg and LABELS in msg and data.MNIST_MD5[LABELS] in msg
+    assert "checksum mismatch" in msg and LABELS in msg and mnist_files.MNIST_MD5[LABELS] in msg
     assert _leftovers(target) == [IMAGES]                        # the good file stays, no temp file
 
 
@@ -330,7 +331,7 @@ def test_download_replaces_damaged_existing_file(server, tmp_path):
     target.mkdir()
     (target / IMAGES).write_bytes(b"half a file")
     download_mnist(target, splits="test", base_url=server.url, timeout=5)
-    assert hashlib.md5((target / IMAGES).read_bytes()).hexdigest() == data.MNIST_MD5[IMAGES]
+    assert hashlib.md5((target / IMAGES).read_bytes()).hexdigest() == mnist_files.MNIST_MD5[IMAGES]
 
 
 def test_download_falls_back_to_next_mirror(server, tmp_path):
@@ -389,7 +390,7 @@ def test_download_from_an_endless_mirror_stops_at_the_file_size(server, tmp_path
     with pytest.raises(MnistDownloadError) as err:
         download_mnist(target, splits="test", base_url=server.url, timeout=5, deadline=60)
     msg = str(err.value)
-    size = f"{data.MNIST_BYTES[IMAGES]:,}"
+    size = f"{mnist_files.MNIST_BYTES[IMAGES]:,}"
     if how == "endless":
         assert f"sent more than the {size} bytes the file has" in msg
     else:
@@ -415,9 +416,9 @@ def test_download_onto_a_full_disk_says_the_disk_is_full(server, tmp_path, monke
         def __exit__(self, *exc):
             self.f.close()
 
-    monkeypatch.setattr(data.os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
+    monkeypatch.setattr(mnist_files.os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
     target = tmp_path / "dl"
-    with pytest.raises(data.MnistDiskFullError) as err:
+    with pytest.raises(mnist_files.MnistDiskFullError) as err:
         download_mnist(target, splits="test", base_url=[server.url, server.url], timeout=5)
     msg = str(err.value)
     assert msg.startswith("the disk is full") and "Free some space" in msg and IMAGES in msg
