@@ -108,7 +108,7 @@ FRESH_CHECK = """
 import sys
 from streamlit.testing.v1 import AppTest
 import ui
-from core import data
+from datasets import mnist_files
 X, y = mnist_files.load_mnist("test")
 assert X.shape == (10000, 784) and y[:5].tolist() == [7, 2, 1, 0, 4], X.shape
 print("mnist", mnist_files.find_mnist_dir("test"))
