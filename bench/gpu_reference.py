@@ -3,7 +3,7 @@
     python bench/gpu_reference.py                 # writes bench/gpu_reference.json
     python bench/gpu_reference.py --out other.json
 
-It runs core.throughput.make_reference: the page's sweep (matmul [B, 784] @ [784, 128] and one
+It runs labs.ch09_gpu.make_reference: the page's sweep (matmul [B, 784] @ [784, 128] and one
 from-scratch 784-128-10 training step, for every batch size) on the GPU and on the same machine's CPU,
 plus the "timing without synchronize" demo, and stores the device name, torch/CUDA versions and the
 date with the numbers. The page shows these figures, labelled as recorded elsewhere, when the
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core import throughput  # noqa: E402
+from labs import ch09_gpu as throughput  # noqa: E402
 
 
 def main(argv=None):

@@ -1,6 +1,6 @@
 """Server memory with full MNIST, as on Streamlit Community Cloud after the first download.
 
-    python bench/memory.py                  # full MNIST from core.data's folders, else a stand-in
+    python bench/memory.py                  # full MNIST from datasets.mnist_files' folders, else a stand-in
     python bench/memory.py --test-split     # only the 10,000-image test split (the offline case)
     python bench/memory.py --libraries      # what each library adds to a fresh Python (no server)
 
@@ -60,9 +60,10 @@ LIBRARY_STEPS = [
     ("torch._dynamo + sympy: the first torch.optim step",
      "w = torch.nn.Parameter(torch.ones(2)); o = torch.optim.SGD([w], lr=0.1); (w * w).sum().backward(); o.step()"),
     ("pandas + pyarrow: the first st.dataframe / vega-lite chart", "import pandas, pyarrow"),
-    ("PIL, simpleeval, the rest of sympy, every core module",
-     "import PIL.Image, PIL.PngImagePlugin, simpleeval, sympy, pkgutil, importlib, core; "
-     "[importlib.import_module('core.' + m.name) for m in pkgutil.iter_modules(core.__path__)]"),
+    ("PIL, simpleeval, the rest of sympy, every core, labs and datasets module",
+     "import PIL.Image, PIL.PngImagePlugin, simpleeval, sympy, pkgutil, importlib, core, labs, datasets; "
+     "[importlib.import_module(p.__name__ + '.' + m.name) for p in (core, labs, datasets) "
+     "for m in pkgutil.iter_modules(p.__path__)]"),
 ]
 
 

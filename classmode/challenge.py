@@ -2,11 +2,12 @@
 
 A student sends *settings* (optimizer, learning rate, network shape, steps, ...), never a number: the
 server checks them against the rules, trains the chapter-7 network from them on the challenge's fixed
-data (core.live, the same code the page runs) and ranks the test loss it measured itself.
+data (labs.ch07_training, the same code the page runs) and ranks the test loss it measured itself.
 """
 import math
 
-from core import data, live, network
+from core import data, network
+from labs import ch07_training as live
 
 # The rules, as the page states them.
 CHALLENGE = dict(dataset="spiral", n_classes=3, noise=0.1, n_points=300, test_fraction=0.2, data_seed=0,

@@ -9,15 +9,21 @@ Three jobs:
 Plus saving / loading the trained weights (a dict of W1, b1, W2, b2 tensors), the same weights as an
 nn.Sequential state_dict, and a standalone script that repeats the page's reading of an MNIST test digit.
 """
+import base64
+import binascii
+import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from datasets.mnist_files import HELD_OUT
 from core.losses import softmax
 from core.network import forward, relu_grad
+from datasets.mnist_files import HELD_OUT
 
 SIDE = 28          # MNIST images are 28 x 28 pixels
 BOX = 20           # ... and the digit itself fits in a 20 x 20 box inside them
@@ -182,7 +188,8 @@ It prints the numbers the page showed.
 """
 from pathlib import Path
 
-from core import data, digits, metrics
+from core import data, metrics
+from labs import ch00_draw_digit as digits
 from datasets import mnist_files
 
 MODEL = Path(digits.__file__).resolve().parent.parent / "models" / {model_file!r}
@@ -194,3 +201,104 @@ print(f"Parameters: {{sum(t.numel() for layer in params for t in layer.values())
 accuracy = metrics.accuracy(metrics.predictions(params, X_held), y_held)
 print(f"Held-out accuracy (measured now): {{accuracy:.2%}}")
 '''
+
+
+# ---------------------------------------------------------------------------
+# drawing (was labs/ch00_draw_digit.py)
+# A drawing as it arrives from the browser: a PNG data URL, checked before anything decodes it.
+# ---------------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DATA_URL_PREFIX = "data:image/png;base64,"
+PIXEL_CHUNKS = (b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND")   # all a decoder needs to draw the pixels
+
+
+class DrawingError(ValueError):
+    """The canvas sent something that is not a PNG drawing of the expected size (the message says what)."""
+
+
+def max_png_bytes(width, height):
+    """The largest a width x height PNG of 8-bit RGBA pixels can be: the raw rows (1 filter byte +
+    4 bytes a pixel each) if zlib could not shrink them at all, plus room for chunk headers."""
+    raw = height * (1 + 4 * width)
+    return raw + raw // 100 + 4096
+
+
+def max_data_url_chars(width, height):
+    """... and as base64 text (4 characters for every 3 bytes) after the `data:image/png;base64,` prefix."""
+    return 4 * -(-max_png_bytes(width, height) // 3)
+
+
+def png_chunks(raw):
+    """[(type, data)] of a PNG file's chunks, read from their length fields (no pixel is decoded)."""
+    if not raw.startswith(PNG_SIGNATURE):
+        raise DrawingError("The drawing is not a PNG image (its first bytes are not the PNG signature).")
+    chunks, pos = [], len(PNG_SIGNATURE)
+    while pos < len(raw):
+        if pos + 12 > len(raw):
+            raise DrawingError("The PNG image is cut short (a chunk header is incomplete).")
+        length, kind = struct.unpack(">I4s", raw[pos:pos + 8])
+        body = raw[pos + 8:pos + 8 + length]
+        if len(body) != length or pos + 12 + length > len(raw):
+            raise DrawingError("The PNG image is cut short (a chunk is longer than the file).")
+        chunks.append((kind, body))
+        pos += 12 + length
+        if kind == b"IEND":
+            break
+    return chunks
+
+
+def png_size(raw):
+    """(width, height) from a PNG's IHDR chunk, which must come first (PNG spec, section 5.6)."""
+    chunks = png_chunks(raw)
+    if not chunks or chunks[0][0] != b"IHDR" or len(chunks[0][1]) != 13:
+        raise DrawingError("The PNG image has no valid header (IHDR chunk).")
+    return struct.unpack(">II", chunks[0][1][:8])
+
+
+def png_bytes(data_url, width, height):
+    """The PNG file inside a `data:image/png;base64,...` URL, checked for type, length and base64."""
+    if not isinstance(data_url, str):
+        raise DrawingError(f"The drawing arrived as {type(data_url).__name__}, not as an image.")
+    if not data_url[:len(DATA_URL_PREFIX)].lower() == DATA_URL_PREFIX:
+        media = data_url[5:].split(";", 1)[0].split(",", 1)[0][:40] if data_url.startswith("data:") else ""
+        raise DrawingError("The drawing must be a PNG image (a data:image/png;base64 URL)"
+                           + (f", not {media or 'an empty type'}." if data_url.startswith("data:") else "."))
+    chars, limit = len(data_url) - len(DATA_URL_PREFIX), max_data_url_chars(width, height)
+    if chars > limit:   # measured before anything is copied or decoded
+        raise DrawingError(f"The drawing is {chars:,} characters of base64, more than a {width} x {height} "
+                           f"PNG can take ({limit:,}). It was not decoded.")
+    try:
+        return base64.b64decode(data_url[len(DATA_URL_PREFIX):], validate=True)
+    except (binascii.Error, ValueError):
+        raise DrawingError("The drawing's data is not valid base64.") from None
+
+
+def canvas_pixels(data_url, width, height):
+    """`data:image/png;base64,...` of a width x height PNG -> pixels [height, width, 4] uint8 (RGBA).
+
+    Raises DrawingError, saying why, for anything else: another media type, too long, bad base64,
+    not a PNG, another size (read from the header, before decoding), or a PNG that does not decode.
+    """
+    raw = png_bytes(data_url, width, height)
+    size = png_size(raw)
+    if size != (width, height):
+        raise DrawingError(f"The drawing is {size[0]} x {size[1]} pixels; this canvas sends {width} x {height}. "
+                           "It was not decoded.")
+    kept = b"".join(struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+                    for kind, body in png_chunks(raw) if kind in PIXEL_CHUNKS)
+    from PIL import (  # Pillow comes with streamlit; only this function needs it
+        Image,
+        UnidentifiedImageError,
+    )
+    try:
+        with Image.open(io.BytesIO(PNG_SIGNATURE + kept), formats=["PNG"]) as img:
+            if img.size != (width, height):
+                raise DrawingError(f"The drawing is {img.size[0]} x {img.size[1]} pixels, not {width} x {height}.")
+            pixels = np.asarray(img.convert("RGBA"))
+    except DrawingError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, zlib.error,
+            Image.DecompressionBombError) as err:
+        raise DrawingError(f"The PNG image could not be decoded ({type(err).__name__}).") from None
+    return pixels

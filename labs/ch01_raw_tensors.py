@@ -65,13 +65,13 @@ def script_init_stats(init="kaiming", seed=0, depth=20, width=128, unit=0, train
     raw-tensors page for these settings and prints its numbers: the four tensors of the 784-128-10
     network (count, bytes, statistics) and the spread of the activations, layer by layer, per init."""
     if trained:
-        imports = "from pathlib import Path\n\nimport torch\n\nimport core\nfrom core import digits, init_stats, network"
+        imports = "from pathlib import Path\n\nimport torch\n\nimport core\nfrom core import network\nfrom labs import ch00_draw_digit as digits\nfrom labs import ch01_raw_tensors as init_stats"
         make_params = ('# the trained weights the app ships with (what the Draw-a-digit page uses)\n'
                        'params = digits.load_weights(Path(core.__file__).resolve().parent.parent / "models" / '
                        '"mnist_784_128_10.pt")')
         origin = "the trained weights from models/mnist_784_128_10.pt"
     else:
-        imports = "import torch\n\nfrom core import init_stats, network"
+        imports = "import torch\n\nfrom core import network\nfrom labs import ch01_raw_tensors as init_stats"
         make_params = f'params = network.init_mlp([784, 128, 10], init={init!r}, seed={int(seed)})  # random, biases 0'
         origin = f"fresh {init} weights, seed {int(seed)}"
     return f'''"""Chapter 1 (raw tensors), recomputed with the `core` package of "Neural networks from scratch".

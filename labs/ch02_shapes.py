@@ -171,7 +171,8 @@ the page showed. Every line is "name value".
 """
 import torch
 
-from core import data, losses, network, shapes
+from core import data, losses, network
+from labs import ch02_shapes as shapes
 from datasets import mnist_files
 
 torch.set_num_threads(1)  # like the app: the rounding of a matmul can depend on the thread count

@@ -13,8 +13,16 @@ import math
 import torch
 import torch.nn.functional as F
 
-from core.losses import (cross_entropy, cross_entropy_grad, cross_entropy_per_example, mse_grad, mse_loss,
-                         naive_softmax, one_hot, softmax)
+from core.losses import (
+    cross_entropy,
+    cross_entropy_grad,
+    cross_entropy_per_example,
+    mse_grad,
+    mse_loss,
+    naive_softmax,
+    one_hot,
+    softmax,
+)
 
 # exp(x) overflows float32 once x > log(largest float32) = 88.72...
 FLOAT32_EXP_LIMIT = math.log(torch.finfo(torch.float32).max)
@@ -159,7 +167,7 @@ import torch
 import torch.nn.functional as F
 
 from core.losses import cross_entropy, naive_softmax, softmax
-from core.cross_entropy_lab import mse_on_softmax
+from labs.ch03_cross_entropy import mse_on_softmax
 
 logits = torch.tensor([{z!r}]) * {float(scale)!r}  # [1, C]: the slider values times the scale
 target = torch.tensor([{int(target)}])  # the correct class

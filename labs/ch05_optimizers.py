@@ -421,7 +421,7 @@ import math
 
 import torch
 
-from core import landscape
+from labs import ch05_optimizers as landscape
 
 torch.set_num_threads(1)
 

@@ -104,7 +104,7 @@ Needs torch and the repo's core/ package. Prints the numbers the batching page s
 import torch
 
 from core.data import num_batches
-from core.shuffling import ORDERINGS, class_mix, epoch_order, sorted_blobs, sorted_labels, train_ordering
+from labs.ch06_batching import ORDERINGS, class_mix, epoch_order, sorted_blobs, sorted_labels, train_ordering
 
 torch.set_num_threads(1)  # tiny tensors: one thread is faster than two fighting over the cores
 

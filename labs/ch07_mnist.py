@@ -177,7 +177,8 @@ from pathlib import Path
 
 import torch
 
-from core import data, mnist_runs
+from core import data
+from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
 
 torch.set_num_threads(1)  # as the app does; the numbers then match the page exactly

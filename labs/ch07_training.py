@@ -30,7 +30,14 @@ import tokenize
 import numpy as np
 import torch
 
-from core.losses import cross_entropy, cross_entropy_grad, mse_grad, mse_loss, one_hot, softmax
+from core.losses import (
+    cross_entropy,
+    cross_entropy_grad,
+    mse_grad,
+    mse_loss,
+    one_hot,
+    softmax,
+)
 from core.network import ACTIVATIONS, forward, init_mlp
 from core.optim import adam_step, sgd_step
 
@@ -386,12 +393,12 @@ def script_training(dataset, n_classes, noise, n_points, test_fraction, sizes, a
     standardises the points with the training points' mean and std, as the page does.
     """
     if csv_file is None:
-        imports = "from core import data, live"
+        imports = "from core import data\nfrom labs import ch07_training as live"
         points = (f"X, y = data.make_2d({dataset!r}, n={n_points}, noise={noise!r}, seed={seed}, "
                   f"n_classes={n_classes})")
         scale = ""
     else:
-        imports = "import sys\nfrom pathlib import Path\n\nfrom core import data, live\nfrom datasets import points_csv"
+        imports = "import sys\nfrom pathlib import Path\n\nfrom core import data\nfrom labs import ch07_training as live\nfrom datasets import points_csv"
         points = (f"path = Path(sys.argv[1] if len(sys.argv) > 1 else {csv_file!r})   # your CSV file\n"
                   "X, y, class_names, columns = points_csv.parse_points_csv(path.read_bytes())")
         scale = ("\nmean, std = data.fit_standardizer(X_train)   # as on the page: the training points' mean and std\n"
@@ -486,8 +493,9 @@ def code_lines(func):
     return len(lines - docstring)
 
 
-def functions_called(run, package="core."):
-    """Call run() and list the functions of `package` it called, each once, in the order first called.
+def functions_called(run, package=("core.", "labs.")):
+    """Call run() and list the functions of `package` (a module-name prefix, or a tuple of them: by default
+    the textbook and the labs) it called, each once, in the order first called.
 
     Returns [(function, callers)]: callers is the chain of `package` functions that were running when
     it was first called, outermost first (empty for the ones run() called itself). Python's profiler
@@ -519,10 +527,10 @@ def functions_called(run, package="core."):
 
 
 def step_anatomy(config, sizes=(2, 16, 16, 3), seed=0):
-    """The `core` functions one live_step runs with this config, and the lines of code each takes.
+    """The `core` and `labs` functions one live_step runs with this config, and the lines of code each takes.
 
     Runs one real step (fresh weights, a random batch from its own generator) and records every
-    `core` function it calls. Returns [{"part", "function", "lines"}], one row per function, in the
+    `core` or `labs` function it calls. Returns [{"part", "function", "lines"}], one row per function, in the
     order called: live_step itself, then each function live_step calls followed by those it calls
     in turn, under one part (STEP_PARTS names the part after the function live_step called).
     """

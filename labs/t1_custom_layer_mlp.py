@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from core import data
-from core.binary import CustomLinear
 from core.network import state_dict_bytes, to_torch_sequential
 from core.rng import zero_linear
+from labs.t3_binary_activation import CustomLinear
 
 EPOCH_COLUMNS = ("train_acc", "test_acc", "gap", "train_loss", "test_loss")  # one row per epoch, after "epoch"
 EVAL_CHUNK = 10_000  # rows per forward pass in evaluate: the whole test split at once, 60,000 images in 6 pieces
@@ -139,14 +139,15 @@ def script_deeper_mlp(n_train, epochs, dropout, optimizer, lr, seed):
 trained on the first {n_train:,} MNIST training images for {epochs} epochs
 ({optimizer}, lr {lr:g}, dropout {dropout:g}, seed {seed}).
 
-Needs torch and this repository's core/ package (core.deeper_mlp builds and trains the network, core.data
+Needs torch and this repository's core/ package (labs.t1_custom_layer_mlp builds and trains the network, core.data
 reads MNIST from $MNIST_DIR or data/mnist). Run it from the repository root, or with the root on PYTHONPATH:
     python deeper_mlp.py
 It prints what the page showed: the layer check, one row per epoch, and the final accuracies.
 """
 import torch
 
-from core import data, deeper_mlp
+from core import data
+from labs import t1_custom_layer_mlp as deeper_mlp
 from datasets import mnist_files
 
 # The app computes on one thread. With the same thread count the sums are added in the same order,

@@ -5,9 +5,13 @@ This part uses autograd on purpose: it shows how to *extend* torch.nn with your 
 Also: the trained classifier as torch's own nn.Sequential (for a weights download) and a standalone script
 that reruns the page's training.
 """
+import ast
 import math
+import operator
 
+import sympy
 import torch
+from simpleeval import SimpleEval
 from torch import nn
 
 from core.losses import bce_with_logits
@@ -135,12 +139,12 @@ def weights_file(model):
 
 def script_binary(text, dataset, hidden, lr, epochs, noise, seed):
     """A standalone script that repeats the binary-classifier page for this typed activation and these
-    settings and prints the page's numbers (same rounding). The formula is read by core.formula (a checked
+    settings and prints the page's numbers (same rounding). The formula is read by labs.t3_binary_activation (a checked
     syntax tree), never by eval."""
     return f'''"""Binary classifier with your own activation: a 2-{hidden}-1 network of nn.Parameter layers,
 trained with full-batch Adam (lr {lr:g}) for {epochs} epochs on {dataset} (300 points, noise {noise:g}, seed {seed}).
 
-Needs torch, sympy and simpleeval, and this repository's core/ package: core.formula turns the typed
+Needs torch, sympy and simpleeval, and this repository's core/ package: labs.t3_binary_activation turns the typed
 formula into torch operations through a checked syntax tree (it never calls eval). Run it from the
 repository root, or with the root on PYTHONPATH:
     python binary_activation.py
@@ -148,7 +152,9 @@ It prints what the page showed: the derivative check, the training results and t
 """
 import torch
 
-from core import binary, data, formula, losses, network
+from core import data, losses, network
+from labs import t3_binary_activation as binary
+from labs import t3_binary_activation as formula
 
 FORMULA = {text!r}  # the activation typed on the page
 
@@ -184,3 +190,218 @@ print(f"Numbers to learn: {{sum(p.numel() for p in model.parameters()):,}}")
 for name, value in binary.compare_custom_linear().items():
     print(f"CustomLinear vs nn.Linear, {{name}}: {{value}}")
 '''
+
+
+# ---------------------------------------------------------------------------
+# formula (was labs/t3_binary_activation.py)
+# Turn a formula typed by a person, such as  x**3*(6*x**2 - 15*x + 10),  into an activation function.
+# ---------------------------------------------------------------------------
+
+X = sympy.Symbol("x", real=True)
+SMOOTHSTEP = "x**3*(6*x**2 - 15*x + 10)"  # the tutorial's custom activation
+
+MAX_LENGTH = 200        # characters
+MAX_NODES = 80          # pieces of the expression tree
+MAX_DEPTH = 16          # nesting
+MAX_CONSTANT = 1e6      # largest number allowed in a formula
+MAX_EXPONENT = 12       # x**n: |n| at most this (a constant)
+MAX_COEFFICIENT = 1e15  # largest number in f or f' once sympy has multiplied the formula out (1000000**12 = 1e72)
+PROBE_RANGE = 1.0       # f and f' are evaluated on [-1, 1], where a fresh hidden unit's input lies, ...
+MAX_VALUE = 1e30        # ... and must stay below this there: training runs in float32, which ends at about 3.4e38
+
+FUNCTIONS = {           # name a student may type -> the sympy function it builds
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tanh": sympy.tanh,
+    "abs": sympy.Abs,
+    "sigmoid": lambda z: 1 / (1 + sympy.exp(-z)),
+    "softplus": lambda z: sympy.log(1 + sympy.exp(z)),
+    "relu": lambda z: sympy.Max(z, 0),
+}
+NAMES = {"x": X, "pi": sympy.pi, "e": sympy.E}
+OPERATORS = {            # the only operators the evaluator knows (powers were size-checked before)
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos,
+}
+_BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_UNARY = (ast.USub, ast.UAdd)
+
+
+class FormulaError(ValueError):
+    """The formula was refused; the message says why, in words for the person who typed it."""
+
+
+def _constant_value(node):
+    """The number a node stands for, if it is a (signed) literal number, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
+        inner = _constant_value(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
+
+
+def _check_node(node, depth):
+    if depth > MAX_DEPTH:
+        raise FormulaError(f"the formula is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(node, ast.Expression):
+        return _check_node(node.body, depth + 1)
+    if isinstance(node, ast.Constant):
+        if type(node.value) not in (int, float):
+            raise FormulaError(f"only numbers may appear as constants, not {node.value!r}")
+        if abs(node.value) > MAX_CONSTANT:
+            raise FormulaError(f"numbers larger than {MAX_CONSTANT:g} are not allowed")
+        return
+    if isinstance(node, ast.Name):
+        if node.id not in NAMES:
+            raise FormulaError(f"unknown name '{node.id}': use x, pi, e, or one of {', '.join(FUNCTIONS)}")
+        return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
+        return _check_node(node.operand, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, _BINARY):
+        if isinstance(node.op, ast.Pow):
+            exponent = _constant_value(node.right)
+            if exponent is None:
+                raise FormulaError("a power must have a plain number as its exponent, e.g. x**3")
+            if abs(exponent) > MAX_EXPONENT:
+                raise FormulaError(f"exponents larger than {MAX_EXPONENT} are not allowed")
+        _check_node(node.left, depth + 1)
+        return _check_node(node.right, depth + 1)
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            raise FormulaError(f"only these functions can be called: {', '.join(FUNCTIONS)}")
+        if node.keywords or len(node.args) != 1:
+            raise FormulaError(f"{node.func.id}(...) takes exactly one argument")
+        return _check_node(node.args[0], depth + 1)
+    if isinstance(node, ast.BinOp):
+        raise FormulaError(f"the operator '{type(node.op).__name__}' is not allowed: use + - * / **")
+    if isinstance(node, ast.Attribute):
+        raise FormulaError("attribute access (a dot after a name) is not allowed")
+    raise FormulaError(f"'{type(node).__name__}' is not allowed: use numbers, x, + - * / ** and functions")
+
+
+def check_formula(text):
+    """Refuse anything that is not a small arithmetic formula in x; returns the cleaned text."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError("type a formula in x, for example x**3*(6*x**2 - 15*x + 10)")
+    text = text.strip()
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"the formula is longer than {MAX_LENGTH} characters")
+    if not text.isascii() or not text.isprintable():
+        raise FormulaError("use plain ASCII characters only (letters, digits, + - * / ( ) . and spaces)")
+    try:
+        tree = ast.parse(text, mode="eval")  # builds a syntax tree; runs nothing
+    except SyntaxError as err:
+        raise FormulaError(f"this is not a valid formula ({err.msg})") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise FormulaError(f"the formula has more than {MAX_NODES} parts")
+    _check_node(tree, 0)
+    if not any(isinstance(n, ast.Name) and n.id == "x" for n in ast.walk(tree)):
+        raise FormulaError("the formula must use x")
+    return text
+
+
+def parse_activation(text):
+    """Formula text -> (sympy expression f(x), sympy expression f'(x))."""
+    text = check_formula(text)
+    evaluator = SimpleEval(operators=dict(OPERATORS), names=dict(NAMES), functions=dict(FUNCTIONS))
+    try:
+        expr = sympy.sympify(evaluator.eval(text))
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError) as err:
+        raise FormulaError(f"the formula cannot be computed ({err})") from None
+    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+        raise FormulaError("the formula divides by zero or is infinite")
+    if not expr.has(X):
+        raise FormulaError("the formula does not depend on x after simplification")
+    derivative = sympy.diff(expr, X)
+    check_magnitude(expr, derivative)
+    return expr, derivative
+
+
+def check_magnitude(expr, derivative):
+    """Refuse f and f' whose numbers are too large to train with in float32 (checked before any training).
+
+    Each constant passes the parser's limits, yet 1000000**12*x multiplies out to 1e72*x, which float32
+    (largest about 3.4e38) cannot even hold. So: no number in f or f' above MAX_COEFFICIENT (compared
+    exactly, by sympy); f and f' must evaluate in float32 (as training does) without an error; and on
+    x in [-1, 1] neither may reach MAX_VALUE or infinity. Growing past that further out is allowed: training
+    then stops and says so (exp(exp(exp(x))) is 3.8e6 at x = 1).
+    """
+    for name, e in (("f(x)", expr), ("f'(x)", derivative)):
+        if any(abs(n) > MAX_COEFFICIENT for n in e.atoms(sympy.Number)):
+            raise FormulaError(f"{name} holds a number larger than {MAX_COEFFICIENT:.0e} once multiplied out; "
+                               "training works in float32, whose numbers end at about 3.4e38")
+    x = torch.linspace(-PROBE_RANGE, PROBE_RANGE, 201, dtype=torch.float64)   # [201], x = 0 among them
+    for name, e in (("f(x)", expr), ("f'(x)", derivative)):
+        with torch.no_grad():
+            try:
+                to_torch(e, x.float())                                        # as training computes it
+            except (RuntimeError, OverflowError) as err:
+                raise FormulaError(f"{name} cannot be computed in float32, as training does ({err})") from None
+            values = to_torch(e, x).expand_as(x)                              # [201]
+        size = values.abs().nan_to_num(nan=0.0)                               # nan (log of x < 0) is allowed
+        if bool((size > MAX_VALUE).any()):
+            at = float(x[size.argmax()])
+            raise FormulaError(f"{name} becomes {float(values[size.argmax()]):.3g} at x = {at:g}: on "
+                               f"[-{PROBE_RANGE:g}, {PROBE_RANGE:g}] it must stay below {MAX_VALUE:.0e}, because "
+                               "training works in float32, whose numbers end at about 3.4e38")
+
+
+_TORCH_FUNCTIONS = {
+    sympy.exp: torch.exp, sympy.log: torch.log, sympy.sin: torch.sin, sympy.cos: torch.cos,
+    sympy.tanh: torch.tanh, sympy.Abs: torch.abs, sympy.sign: torch.sign,
+}
+
+
+def to_torch(expr, x):
+    """Evaluate a sympy expression on the tensor x, node by node, with torch operations."""
+    if expr == X:
+        return x
+    if expr.is_Number or expr.is_NumberSymbol:
+        return torch.full_like(x, float(expr))
+    args = [to_torch(a, x) for a in expr.args]
+    if expr.is_Add:
+        return sum(args[1:], args[0])
+    if expr.is_Mul:
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if expr.is_Pow:
+        return torch.pow(args[0], args[1])
+    if isinstance(expr, sympy.Max):
+        return torch.maximum(args[0], args[1]) if len(args) == 2 else torch.stack(args).amax(0)
+    if isinstance(expr, sympy.Heaviside):
+        return torch.heaviside(args[0], torch.zeros_like(x))
+    if expr.func in _TORCH_FUNCTIONS:
+        return _TORCH_FUNCTIONS[expr.func](args[0])
+    raise FormulaError(f"cannot evaluate '{expr.func.__name__}' with torch")
+
+
+def activation_from_formula(text):
+    """Formula text -> dict(f=torch function, f_prime=torch function, expr=..., derivative=...)."""
+    expr, derivative = parse_activation(text)
+    return {
+        "f": lambda x: to_torch(expr, x),
+        "f_prime": lambda x: to_torch(derivative, x),
+        "expr": expr,
+        "derivative": derivative,
+    }
+
+
+def compare_derivative(activation, lo=-2.0, hi=2.0, n=401):
+    """Symbolic derivative vs autograd on a grid of x values (float64): the largest difference."""
+    x = torch.linspace(lo, hi, n, dtype=torch.float64, requires_grad=True)
+    y = activation["f"](x)
+    (autograd,) = torch.autograd.grad(y.sum(), x)
+    symbolic = activation["f_prime"](x.detach())
+    finite = torch.isfinite(autograd) & torch.isfinite(symbolic)
+    diff = (autograd - symbolic).abs()[finite]
+    return {
+        "x": x.detach(), "f": y.detach(), "symbolic": symbolic, "autograd": autograd,
+        "max_abs_diff": float(diff.max()) if diff.numel() else float("nan"),
+        "finite_points": int(finite.sum()),
+    }

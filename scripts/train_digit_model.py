@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core import digits, metrics, network, train  # noqa: E402
+from core import metrics, network, train  # noqa: E402
+from labs import ch00_draw_digit as digits  # noqa: E402
 from datasets import mnist_files
 
 OUT = ROOT / "models" / "mnist_784_128_10.pt"

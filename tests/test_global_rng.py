@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import binary, custom_module, deeper_mlp, dropout, equivalence, linreg, network, rng
+from core import dropout, network, rng
+from labs import t3_binary_activation as binary
+from labs import ch10_torch_nn as custom_module
+from labs import t1_custom_layer_mlp as deeper_mlp
+from labs import ch10_torch_nn as equivalence
+from labs import t2_linear_regression as linreg
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 12
@@ -195,11 +200,11 @@ def test_server_code_draws_from_the_global_generator_only_inside_the_locked_help
 def test_no_nn_linear_is_built_with_its_random_initialisation():
     """nn.Linear(...) draws its starting weights from the global generator (nn.Dropout only when it runs:
     the runtime test above covers that). Allowed: right under `with rng.seeded_global_rng(...)`, and
-    core/custom_module.py's Net, which is only ever built through torch.nn.utils.skip_init."""
+    labs/ch10_torch_nn.py's Net, which is only ever built through torch.nn.utils.skip_init."""
     offenders, previous = [], ""
     for file, number, code in _server_lines():
         if (re.search(r"(?<![\w.])(torch\.)?nn\.Linear\(", code) and "seeded_global_rng(" not in previous
-                and str(file) != "core/custom_module.py"):
+                and str(file) != "labs/ch10_torch_nn.py"):
             offenders.append(f"{file}:{number}: {code.strip()}")
         if code.strip():
             previous = code

@@ -4,7 +4,7 @@ import io
 import torch
 from torch import nn
 
-from core import digits
+from labs import ch00_draw_digit as digits
 from datasets import mnist_files
 from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
 from tests.test_core_digits import MODEL

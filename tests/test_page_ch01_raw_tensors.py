@@ -4,7 +4,9 @@ import math
 
 import torch
 
-from core import digits, init_stats, network
+from core import network
+from labs import ch00_draw_digit as digits
+from labs import ch01_raw_tensors as init_stats
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.test_core_digits import MODEL
 

@@ -1,8 +1,9 @@
-"""Chapter 2 page (shape propagation) and core.shapes."""
+"""Chapter 2 page (shape propagation) and labs.ch02_shapes."""
 import pytest
 import torch
 
-from core import network, shapes
+from core import network
+from labs import ch02_shapes as shapes
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch02_shapes.py"

@@ -1,10 +1,10 @@
-"""Chapter 3 page (cross-entropy explorer) and core.cross_entropy_lab."""
+"""Chapter 3 page (cross-entropy explorer) and labs.ch03_cross_entropy."""
 import math
 
 import torch
 import torch.nn.functional as F
 
-from core import cross_entropy_lab as lab
+from labs import ch03_cross_entropy as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
 PAGE = "views/ch03_cross_entropy.py"

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import graph, network
+from core import network
+from labs import ch04_graph as graph
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch04_graph.py"

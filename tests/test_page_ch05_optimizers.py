@@ -1,5 +1,5 @@
 """Chapter 5 page: the optimizer race, its verdict table and the torch.optim check."""
-from core import landscape as L
+from labs import ch05_optimizers as L
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch05_optimizers.py"

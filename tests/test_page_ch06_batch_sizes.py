@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from core import shuffling
+from labs import ch06_batching as shuffling
 from tests.apptest_utils import assert_no_exception, open_page
 
 PAGE = "views/ch06_batching.py"

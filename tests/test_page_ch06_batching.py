@@ -1,9 +1,10 @@
-"""Chapter 6 page (shuffling & batching) and core.shuffling."""
+"""Chapter 6 page (shuffling & batching) and labs.ch06_batching."""
 import math
 
 import torch
 
-from core import data, network, shuffling
+from core import data, network
+from labs import ch06_batching as shuffling
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
 PAGE = "views/ch06_batching.py"

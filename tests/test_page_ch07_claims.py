@@ -4,7 +4,9 @@ import sys
 
 import pytest
 
-from core import live, losses, mnist_runs, network, optim
+from core import losses, network, optim
+from labs import ch07_training as live
+from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, open_page, page_output
 

@@ -3,7 +3,8 @@ import io
 
 import pytest
 
-from core import data, mnist_runs
+from core import data
+from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output, run_script
 

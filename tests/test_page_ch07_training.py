@@ -146,7 +146,7 @@ def test_exported_script_and_weights_reproduce_the_page():
 
     import torch
 
-    from core import live
+    from labs import ch07_training as live
     at = open_page(PAGE, query={"tr_data": "moons", "tr_spf": "20", "tr_opt": "Momentum", "tr_sched": "cosine",
                                 "tr_T": "100", "tr_act": "tanh"})
     assert not at.get("download_button")                    # nothing to export before training

@@ -111,7 +111,7 @@ def test_exported_script_prints_the_page_numbers_and_weights_load():
     import sys
     from pathlib import Path
 
-    from core import live
+    from labs import ch07_training as live
     at = open_page(PAGE, query={"sv_data": "spiral", "sv_opt": "Adam", "sv_lr": "0.01", "sv_steps": "40",
                                 "sv_hidden": "32", "sv_n": "1000"})
     assert len(at.get("download_button")) == 2

@@ -4,7 +4,7 @@ import re
 
 import torch
 
-from core import throughput as T
+from labs import ch09_gpu as T
 from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch09_gpu.py"
@@ -154,7 +154,7 @@ def test_race_caption_gives_steps_and_samples_in_the_right_units():
 
 
 def test_gpu_side_is_a_labelled_roofline_model_with_its_sources():
-    from core import gpu_model as G
+    from labs import ch09_gpu as G
     at = open_page(PAGE)
     assert_no_exception(at)
     out = page_output(at)

@@ -1,7 +1,7 @@
 """Page: chapter 10, what torch.nn adds."""
 import torch
 
-from core import equivalence
+from labs import ch10_torch_nn as equivalence
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
@@ -149,7 +149,7 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
 
 
 def test_custom_class_and_sequential_checked_against_raw_tensors(mnist_dir):
-    from core import custom_module
+    from labs import ch10_torch_nn as custom_module
     at = open_page(PAGE, query={"tn_batch": "8"})
     assert_no_exception(at)
     x, y = _mnist_batch(8, 0)

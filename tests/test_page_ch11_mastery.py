@@ -68,7 +68,7 @@ def test_downloaded_script_prints_the_page_numbers(mnist_dir):
     import subprocess
     import sys
 
-    from core import equivalence
+    from labs import ch10_torch_nn as equivalence
     from tests.conftest import ROOT
 
     at = open_page(PAGE, query={"ms_batch": "32", "ms_p": "0.3", "ms_seed": "4"})

@@ -52,7 +52,7 @@ def _printout_caption(at):
 def test_printout_sentence_is_derived_from_the_computed_run(monkeypatch):
     import streamlit as st
 
-    from core import dose
+    from labs import t0_first_network as dose
     at = open_page(PAGE)
     assert_no_exception(at)
     assert ("training stopped after 34 steps with the final bias at -16.0019: the same as the tutorial's printout"

@@ -1,10 +1,11 @@
-"""Custom layer & deeper MLP page, and core.deeper_mlp."""
+"""Custom layer & deeper MLP page, and labs.t1_custom_layer_mlp."""
 import io
 
 import torch
 from torch import nn
 
-from core import data, deeper_mlp
+from core import data
+from labs import t1_custom_layer_mlp as deeper_mlp
 from datasets import mnist_files
 from tests.apptest_utils import run_script, assert_no_exception, metric, open_page
 

@@ -1,7 +1,7 @@
 """Page: linear regression by hand (tutorial 002)."""
 import torch
 
-from core import linreg
+from labs import t2_linear_regression as linreg
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
 PAGE = "views/t2_linear_regression.py"

@@ -1,4 +1,4 @@
-"""Binary classifier & custom activation page, and core.binary."""
+"""Binary classifier & custom activation page, and labs.t3_binary_activation."""
 import base64
 import io
 import json
@@ -8,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from core import binary, data, formula
+from core import data
+from labs import t3_binary_activation as binary
+from labs import t3_binary_activation as formula
 from tests.apptest_utils import run_script, assert_no_exception, metric, open_page
 
 PAGE = "views/t3_binary_activation.py"

@@ -63,7 +63,7 @@ def mnist_split(split):
 
     Every page and every session gets these same tensors, read-only: one copy in memory instead of one
     per page. Kept as uint8, a quarter of float32: the 60,000 training images are 47 MB instead of 188 MB
-    (the server must fit in 690 MB); core.mnist_runs and core.deeper_mlp turn them into float32 a
+    (the server must fit in 690 MB); labs.ch07_mnist and labs.t1_custom_layer_mlp turn them into float32 a
     mini-batch at a time (core.data.as_float), and mnist_float gives the test split as float32. Raises
     datasets.mnist_files.MnistError when the files are missing or damaged (errors are not cached: the next call looks again).
     """
@@ -115,8 +115,8 @@ def mnist_test_batch(batch_size, seed, pick):
 def mnist_train_test():
     """datasets.mnist_files.mnist_train_test over the shared uint8 copies: (X_train, y_train, X_test, y_test, description).
 
-    X_train and X_test are uint8 pixels (views of mnist_split, never copies); core.mnist_runs and
-    core.deeper_mlp accept them as they are, anything else wants core.data.to_float of the rows it uses.
+    X_train and X_test are uint8 pixels (views of mnist_split, never copies); labs.ch07_mnist and
+    labs.t1_custom_layer_mlp accept them as they are, anything else wants core.data.to_float of the rows it uses.
     """
     return mnist_files.mnist_train_test(load=mnist_split)
 

@@ -17,7 +17,7 @@ A second race of the first minute: CPython 3.11 counts the AST constructor's rec
 interpreter, not per thread (CPython gh-106905). Two threads building syntax trees at once (a garbage
 collection in the middle lets the other thread run) make one fail with "SystemError: AST constructor recursion
 depth mismatch": seen once in 100 cold-burst sessions, when Streamlit compiled a page (magic, ast.parse)
-while another session's formula (core.formula, simpleeval) or inspect.getsource of a class was parsed.
+while another session's formula (labs.t3_binary_activation, simpleeval) or inspect.getsource of a class was parsed.
 So the warm-up also compiles every page into Streamlit's script cache (under the same lock as the imports,
 and again after Streamlit has emptied that cache), and makes ast.parse take one process-wide lock: it is
 called by code we do not own (inspect, simpleeval, Streamlit).
@@ -86,7 +86,8 @@ def _first_uses():
     from PIL import Image
     from plotly.subplots import make_subplots
 
-    from core import formula, network
+    from core import network
+    from labs import t3_binary_activation as formula
 
     # The first optimizer.step() imports torch._dynamo (and sympy with it): ~800 modules.
     w = torch.nn.Parameter(torch.ones(2))
@@ -139,9 +140,12 @@ def import_libraries():
         serialise_ast_parse()
         for name in LIBRARIES:
             importlib.import_module(name)
-        import core  # every core module: pages import them on their first run
-        for module in pkgutil.iter_modules(core.__path__):
-            importlib.import_module(f"core.{module.name}")
+        import core  # every core, labs and datasets module: pages import them on their first run
+        import datasets
+        import labs
+        for package in (core, labs, datasets):
+            for module in pkgutil.iter_modules(package.__path__):
+                importlib.import_module(f"{package.__name__}.{module.name}")
         _first_uses()
         _compile_pages()
         _freeze_the_heap()

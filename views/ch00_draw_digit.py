@@ -7,11 +7,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import digits, drawing, metrics, network
+from core import metrics, network
+from labs import ch00_draw_digit as digits
+from labs import ch00_draw_digit as drawing
 from datasets import mnist_files
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
-CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (core.drawing checks that)
+CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (labs.ch00_draw_digit checks that)
 
 ui.header(
     "0 · Draw a digit",
@@ -100,7 +102,7 @@ with left:
                 problem = "The canvas sent a message this page cannot read."
             st.caption("Draw one digit, large, in the black square. The bin icon above it clears it.")
         # The PNG the canvas sent, as its data URL (CanvasResult keeps it in a slot; its .image_data would hand
-        # it to Pillow unchecked). Everything in it is the browser's: core.drawing checks the type, the length
+        # it to Pillow unchecked). Everything in it is the browser's: labs.ch00_draw_digit checks the type, the length
         # and the size in the PNG header before anything is decoded.
         data_url = getattr(canvas, "_image_data_url", None) if canvas is not None else None
         image = None

@@ -6,7 +6,9 @@ import streamlit as st
 import torch
 
 import ui
-from core import digits, init_stats, network
+from core import network
+from labs import ch00_draw_digit as digits
+from labs import ch01_raw_tensors as init_stats
 
 FLOAT32_MAX = torch.finfo(torch.float32).max  # 3.40e38: anything larger becomes inf
 

@@ -4,7 +4,8 @@ import streamlit as st
 import torch
 
 import ui
-from core import losses, network, shapes
+from core import losses, network
+from labs import ch02_shapes as shapes
 
 ui.header(
     "2 · Shape propagation",

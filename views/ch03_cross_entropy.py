@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import cross_entropy_lab as lab
+from labs import ch03_cross_entropy as lab
 from core import losses
 
 ui.header(

@@ -4,7 +4,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import backward, graph, network
+from core import backward, network
+from labs import ch04_graph as graph
 
 ui.header(
     "4 · Computation graph & gradient flow",

@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import landscape, optim
+from core import optim
+from labs import ch05_optimizers as landscape
 
 ui.header(
     "5 · Optimizer landscape",

@@ -3,7 +3,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import data, network, shuffling
+from core import data, network
+from labs import ch06_batching as shuffling
 
 ui.header(
     "6 · Shuffling & batching",

@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import data, mnist_runs, network, train
+from core import data, network, train
+from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
 
 ui.header(
@@ -22,7 +23,7 @@ def load_data():
     """(X_train, y_train, X_test, y_test, description); shared by every session, never modified. Raises
     mnist_files.MnistError (never cached) only on a damaged install: the test split is committed in datasets/mnist.
 
-    X_train and X_test are uint8 pixels (a quarter of float32's memory); core.mnist_runs converts them as it goes.
+    X_train and X_test are uint8 pixels (a quarter of float32's memory); labs.ch07_mnist converts them as it goes.
     """
     return ui.mnist_train_test()
 

@@ -10,7 +10,9 @@ import streamlit as st
 import torch
 
 import ui
-from core import data, live, mnist_runs, network, optim, train
+from core import data, network, optim, train
+from labs import ch07_training as live
+from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
 from datasets import points_csv
 
@@ -22,7 +24,7 @@ ui.header(
 )
 
 LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
-# what the control shows (and the link holds) -> the name core.live uses
+# what the control shows (and the link holds) -> the name labs.ch07_training uses
 OPTIMIZERS = {"SGD": "sgd", "Momentum": "momentum", "Adam": "adam"}
 LOSSES = {"cross-entropy": "cross_entropy", "MSE on probabilities": "mse_probs", "MSE on logits": "mse_logits"}
 GRID = 60      # decision-boundary picture: GRID x GRID points
@@ -501,7 +503,7 @@ st.subheader("How many lines each part of the step takes")
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def step_lines(config, sizes):
-    """core.live.lines_per_part of one real step with these settings, plus a total row."""
+    """labs.ch07_training.lines_per_part of one real step with these settings, plus a total row."""
     parts = live.lines_per_part(live.step_anatomy(config, tuple(sizes)))
     total = {"part": "one whole step", "functions": f"{sum(len(p['functions']) for p in parts)} functions",
              "lines": sum(p["lines"] for p in parts)}
@@ -526,7 +528,7 @@ MNIST_HERE = ("full MNIST (60,000 training images, 10,000 test images)." if mnis
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def mnist_reference(source, n_train, settings):
-    """core.mnist_runs.train_with_history on the app's MNIST split, with a progress bar per epoch.
+    """labs.ch07_mnist.train_with_history on the app's MNIST split, with a progress bar per epoch.
 
     Cached per server: the first visitor to press the button waits, everyone after gets the numbers.
     (The bar lives inside the cached function, so a cache hit replays it as already finished.)

@@ -6,7 +6,8 @@ import torch
 from plotly.subplots import make_subplots
 
 import ui
-from core import data, live, metrics, network, train
+from core import data, metrics, network, train
+from labs import ch07_training as live
 from datasets import mnist_files
 
 ui.header(

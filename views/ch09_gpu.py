@@ -9,7 +9,8 @@ import streamlit as st
 import torch
 
 import ui
-from core import gpu_model, throughput
+from labs import ch09_gpu as gpu_model
+from labs import ch09_gpu as throughput
 
 REMEASURE_EVERY_S = 30  # per server: at most one new measurement every 30 s, whoever asks
 
@@ -150,7 +151,7 @@ c[1].metric("This CPU: train step, batch 64", f"{lesson['train step']['seconds']
 c[2].metric("This CPU: samples/s training", f"{lesson['train step']['samples_per_s']:,.0f}")
 ui.download_script(throughput.script_throughput(threads=torch.get_num_threads()), "throughput.py",
                    key="gpu_dl_script", label="Download as a Python script: measure your own machine")
-st.caption("The script runs this same measurement (`core.throughput.measure_all`, run it from the repository root) "
+st.caption("The script runs this same measurement (`labs.ch09_gpu.measure_all`, run it from the repository root) "
            "on the computer you run it on, with every device torch finds there, and prints the tables above "
            "for both workloads. Its numbers are your machine's, not this server's.")
 
@@ -312,7 +313,7 @@ sync_shown = ("the synchronize table above shows the gap on a real GPU" if gpus_
 ui.explain(f"""
 - **The one change**: create the tensors on the GPU (`device="cuda"`, or `.to("cuda")` for ones you already
   have): `W1 [784, 128]`, `b1 [128]`, `W2 [128, 10]`, `b2 [10]` and each batch `x [64, 784]`, `y [64]`.
-  Forward, backward and the update then run there unchanged: `core.throughput.make_train_step` calls the
+  Forward, backward and the update then run there unchanged: `labs.ch09_gpu.make_train_step` calls the
   very same `core` functions with a `device` argument.
 - **Work per call**: `x @ W1` for a batch of 64 is 64 x 784 x 128 =
   {throughput.matmul_flops(*throughput.LESSON_MATMUL) // 2:,} multiply-adds. A GPU has thousands of arithmetic

@@ -4,7 +4,9 @@ import streamlit as st
 import torch
 
 import ui
-from core import custom_module, dropout, equivalence, network
+from core import dropout, network
+from labs import ch10_torch_nn as custom_module
+from labs import ch10_torch_nn as equivalence
 
 ui.header(
     "10 · What torch.nn adds",

@@ -5,7 +5,8 @@ import torch
 from plotly.subplots import make_subplots
 
 import ui
-from core import dropout, equivalence
+from core import dropout
+from labs import ch10_torch_nn as equivalence
 
 ui.header(
     "11 · Mastery & dropout",

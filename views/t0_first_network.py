@@ -7,7 +7,7 @@ import torch
 from plotly.subplots import make_subplots
 
 import ui
-from core import dose
+from labs import t0_first_network as dose
 
 ui.header(
     "Your first neural network",

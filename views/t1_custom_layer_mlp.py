@@ -4,7 +4,9 @@ import streamlit as st
 import torch
 
 import ui
-from core import binary, data, deeper_mlp
+from core import data
+from labs import t3_binary_activation as binary
+from labs import t1_custom_layer_mlp as deeper_mlp
 from datasets import mnist_files
 
 ui.header(

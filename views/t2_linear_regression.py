@@ -5,7 +5,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import ui
-from core import linreg
+from labs import t2_linear_regression as linreg
 
 ui.header(
     "Linear regression by hand",

@@ -5,7 +5,9 @@ import torch
 from plotly.subplots import make_subplots
 
 import ui
-from core import binary, data, formula, losses, network
+from core import data, losses, network
+from labs import t3_binary_activation as binary
+from labs import t3_binary_activation as formula
 
 ui.header(
     "Binary classifier & your own activation",
@@ -140,7 +142,7 @@ with d2:
     if run["weights"] is not None:
         st.download_button("Download the weights (nn.Sequential state_dict)", run["weights"],
                            file_name="binary_activation_weights.pt", icon=":material/download:", key="ca_dl_weights")
-st.caption("The script parses the same formula with `core.formula` (never `eval`), retrains this classifier with the "
+st.caption("The script parses the same formula with `labs.t3_binary_activation` (never `eval`), retrains this classifier with the "
            "`core` package (run it from the repository root) and prints the numbers above."
            + (f" The weights file is a state_dict for `nn.Sequential(nn.Linear(2, {hidden}), binary.Activation(f), "
               f"nn.Linear({hidden}, 1))`, with `f = formula.activation_from_formula(text)['f']`: load it with "

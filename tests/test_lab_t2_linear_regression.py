@@ -1,4 +1,4 @@
-"""core.linreg: hand-written linear regression vs torch.nn / torch.optim."""
+"""labs.t2_linear_regression: hand-written linear regression vs torch.nn / torch.optim."""
 import subprocess
 import sys
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import linreg
+from labs import t2_linear_regression as linreg
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""core.digits: MNIST-style preprocessing of a drawing, saliency by hand vs autograd, the shipped model."""
+"""labs.ch00_draw_digit: MNIST-style preprocessing of a drawing, saliency by hand vs autograd, the shipped model."""
 import json
 from pathlib import Path
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import digits, metrics, network
+from core import metrics, network
+from labs import ch00_draw_digit as digits
 from datasets import mnist_files
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"

@@ -4,8 +4,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from core import formula
-from core.formula import FormulaError, activation_from_formula, check_formula, compare_derivative
+from labs import t3_binary_activation as formula
+from labs.t3_binary_activation import FormulaError, activation_from_formula, check_formula, compare_derivative
 
 SMOOTHSTEP = "x**3*(6*x**2 - 15*x + 10)"
 

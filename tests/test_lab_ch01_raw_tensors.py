@@ -1,10 +1,10 @@
-"""core.init_stats: activation spread through a deep ReLU stack for several initialisations."""
+"""labs.ch01_raw_tensors: activation spread through a deep ReLU stack for several initialisations."""
 import math
 
 import pytest
 import torch
 
-from core import init_stats
+from labs import ch01_raw_tensors as init_stats
 
 
 def test_kaiming_keeps_spread_while_normal_explodes_and_xavier_shrinks():

@@ -1,4 +1,4 @@
-"""core.dose: the tutorial's dose network and its one trained bias."""
+"""labs.t0_first_network: the tutorial's dose network and its one trained bias."""
 import subprocess
 import sys
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from core import dose
+from labs import t0_first_network as dose
 
 ROOT = Path(__file__).resolve().parent.parent
 

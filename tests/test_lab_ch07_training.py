@@ -1,11 +1,12 @@
-"""core.live: schedules, losses and the hand backward pass checked against torch; the live loop."""
+"""labs.ch07_training: schedules, losses and the hand backward pass checked against torch; the live loop."""
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from core import data, live
+from core import data
+from labs import ch07_training as live
 from core.backward import backward as core_backward
 from core.network import forward, init_mlp, to_torch_sequential
 

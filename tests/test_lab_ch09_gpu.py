@@ -1,10 +1,11 @@
-"""core.throughput: real timings are positive, FLOP counts are right, the GPU-absent path says so."""
+"""labs.ch09_gpu: real timings are positive, FLOP counts are right, the GPU-absent path says so."""
 import json
 
 import pytest
 import torch
 
-from core import network, throughput as T
+from core import network
+from labs import ch09_gpu as T
 
 
 def test_flop_counts():

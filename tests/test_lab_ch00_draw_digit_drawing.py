@@ -1,4 +1,4 @@
-"""core.drawing: the canvas's PNG data URL is checked (type, length, size in the header) before Pillow sees it.
+"""labs.ch00_draw_digit: the canvas's PNG data URL is checked (type, length, size in the header) before Pillow sees it.
 
 Hostile payloads are what a visitor can put in the canvas's websocket message by hand; tests/test_hostile_server.py
 sends the same ones to a running server.
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core import drawing
+from labs import ch00_draw_digit as drawing
 
 SIDE = 280
 
@@ -151,7 +151,7 @@ def test_the_message_says_the_size_it_found():
 
 MEMORY_PROBE = """
 import base64, json, sys, psutil
-from core import drawing
+from labs import ch00_draw_digit as drawing
 payloads = json.load(sys.stdin)
 proc = psutil.Process()
 drawing.canvas_pixels(payloads["ok"], 280, 280)            # warm up: imports, Pillow's PNG plugin

@@ -1,8 +1,8 @@
-"""core.equivalence: every raw-tensor piece against its torch.nn / torch.optim / DataLoader counterpart."""
+"""labs.ch10_torch_nn: every raw-tensor piece against its torch.nn / torch.optim / DataLoader counterpart."""
 import pytest
 import torch
 
-from core import equivalence as eq
+from labs import ch10_torch_nn as eq
 from core import network
 
 

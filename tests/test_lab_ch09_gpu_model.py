@@ -1,9 +1,9 @@
-"""core.gpu_model: the roofline estimate's arithmetic, its counts from the real step, its shape, its crossover."""
+"""labs.ch09_gpu: the roofline estimate's arithmetic, its counts from the real step, its shape, its crossover."""
 import pytest
 import torch
 
-from core import gpu_model as G
-from core import throughput as T
+from labs import ch09_gpu as G
+from labs import ch09_gpu as T
 
 TOY_GPU = {"fp32_tflops": 1.0, "memory_gb_s": 100.0, "pcie_gen": 3, "pcie_lanes": 16}
 

@@ -1,7 +1,7 @@
-"""core.custom_module: class Net and nn.Sequential hold our weights and compute what the raw tensors compute."""
+"""labs.ch10_torch_nn: class Net and nn.Sequential hold our weights and compute what the raw tensors compute."""
 import torch
 
-from core import custom_module as C
+from labs import ch10_torch_nn as C
 from core import network
 
 

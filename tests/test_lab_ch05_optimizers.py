@@ -1,10 +1,10 @@
-"""core.landscape: hand-written gradients vs autograd, our optimizers vs torch.optim, walk verdicts."""
+"""labs.ch05_optimizers: hand-written gradients vs autograd, our optimizers vs torch.optim, walk verdicts."""
 import math
 
 import pytest
 import torch
 
-from core import landscape as L
+from labs import ch05_optimizers as L
 
 HP = {"SGD": dict(lr=0.01), "Momentum": dict(lr=0.01, momentum=0.9), "Nesterov": dict(lr=0.01, momentum=0.9),
       "Adam": dict(lr=0.1, betas=(0.9, 0.999)), "RMSprop": dict(lr=0.05, alpha=0.99)}

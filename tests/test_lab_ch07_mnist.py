@@ -1,7 +1,8 @@
-"""core.mnist_runs on small synthetic data (fast): history, race in lock step, helpers."""
+"""labs.ch07_mnist on small synthetic data (fast): history, race in lock step, helpers."""
 import torch
 
-from core import mnist_runs, network, train
+from core import network, train
+from labs import ch07_mnist as mnist_runs
 
 
 def toy(n=256, seed=0):

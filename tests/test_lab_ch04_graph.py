@@ -1,11 +1,12 @@
-"""core.graph: the autograd graph read back as data, drawn as DOT, and lined up with the hand backward pass."""
+"""labs.ch04_graph: the autograd graph read back as data, drawn as DOT, and lined up with the hand backward pass."""
 import re
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from core import graph, network
+from core import network
+from labs import ch04_graph as graph
 
 
 def _tracked(sizes=(3, 4, 3), batch=2, seed=0, loss_impl="core"):
