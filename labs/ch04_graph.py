@@ -8,10 +8,9 @@ node, the place where `.grad` is written. Walking from `loss.grad_fn` through `n
 therefore visits the whole graph that `loss.backward()` will walk.
 
 Here that walk is written out (`autograd_graph`), the result turned into a DOT string for
-Graphviz (`to_dot`), and each step of the hand-written backward pass (core.backward) is matched
+Graphviz (ui.graphviz.to_dot), and each step of the hand-written backward pass (core.backward) is matched
 with the graph nodes it passes through (`graph_demo`).
 """
-import html
 
 import torch
 import torch.nn.functional as F
@@ -149,68 +148,10 @@ def stats(t):
             "max": t.max().item(), "norm": t.norm().item(), "zeros": int((t == 0).sum())}
 
 
-# --------------------------------------------------------------- drawing with Graphviz
+# --------------------------------------------------------------- drawing (ui/graphviz.py draws the graph)
 
 def _shape_text(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]" if shape else "scalar"
-
-
-def _lines_html(lines, color):
-    return "".join(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{color}" FACE="monospace" POINT-SIZE="10">'
-                   f"{html.escape(line)}</FONT></TD></TR>" for line in lines)
-
-
-def to_dot(graph, values=None, highlight=(), grads=None, clusters=None, max_numel=12,
-           forward_color="#0072B2", backward_color="#E69F00", rankdir="TB"):
-    """The graph as a Graphviz DOT string (render with st.graphviz_chart or the `dot` program).
-
-    values: {name: tensor} forward values, printed in forward_color under the node that made them.
-    highlight: node ids the backward pass has reached: filled in backward_color, and the edges
-               between two highlighted nodes drawn in backward_color with the arrow reversed.
-    grads: {name: tensor} gradients already computed, printed in backward_color.
-    clusters: {title: set of node ids} drawn inside a dashed box (e.g. the ops of the loss).
-    """
-    values, grads, highlight = values or {}, grads or {}, set(highlight)
-    out = [f'digraph G {{ rankdir={rankdir}; bgcolor="transparent"; nodesep=0.25; ranksep=0.35;',
-           '  node [shape=plain, fontname="Helvetica"]; edge [color="#8A94A6", arrowsize=0.7];']
-    in_cluster = {nid for ids in (clusters or {}).values() for nid in ids}
-
-    def node_line(nid):
-        node = graph["nodes"][nid]
-        name, lit = node["name"], nid in highlight or bool(highlight & set(node.get("members", ())))
-        fill = "#FCE9C8" if lit else ("#EEF2F7" if node["kind"] == "data" else "#FFFFFF")
-        border = backward_color if lit else (forward_color if node["kind"] != "data" else "#8A94A6")
-        title = name if node["kind"] == "data" else f"{name} = {node['title']}" if node["kind"] == "group" else (
-            f"{name} ({node['op']})" if name else node["op"])
-        rows = (f'<TR><TD ALIGN="LEFT"><B>{html.escape(title)}</B></TD></TR>'
-                f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="10">{_shape_text(node["shape"])}</FONT></TD></TR>')
-        if node["kind"] == "group":  # several autograd nodes drawn as one box: list their ops
-            rows += _lines_html(node["ops"], "#555555")
-        if name in values:
-            rows += _lines_html(describe(values[name], max_numel), forward_color)
-        if name in grads and lit:
-            rows += _lines_html([f"dL/d{name}:"] + describe(grads[name], max_numel), backward_color)
-        width = 3 if lit else 1
-        return (f'  {nid} [label=<<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
-                f'COLOR="{border}" BGCOLOR="{fill}" STYLE="ROUNDED">{rows}</TABLE>>];')
-
-    for i, (title, ids) in enumerate((clusters or {}).items()):
-        out.append(f'  subgraph cluster_{i} {{ label="{html.escape(title)}"; style=dashed; color="#8A94A6"; '
-                   f'fontname="Helvetica";')
-        out += ["  " + node_line(nid) for nid in sorted(ids, key=node_order) if nid in graph["nodes"]]
-        out.append("  }")
-    out += [node_line(nid) for nid in sorted(graph["nodes"], key=node_order) if nid not in in_cluster]
-    lit_ids = {nid for nid, node in graph["nodes"].items()
-               if nid in highlight or highlight & set(node.get("members", ()))}
-    for src, dst, kind in graph["edges"]:
-        if src in lit_ids and dst in lit_ids:
-            out.append(f'  {src} -> {dst} [color="{backward_color}", penwidth=2.5, dir=back];')
-        elif kind == "data":
-            out.append(f"  {src} -> {dst} [style=dashed];")
-        else:
-            out.append(f'  {src} -> {dst} [color="{forward_color}"];')
-    out.append("}")
-    return "\n".join(out)
 
 
 def node_order(nid):

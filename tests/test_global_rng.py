@@ -18,6 +18,7 @@ from labs import t3_binary_activation as binary
 from labs import ch10_torch_nn as custom_module
 from labs import t1_custom_layer_mlp as deeper_mlp
 from labs import ch10_torch_nn as equivalence
+from labs import ch11_mastery
 from labs import t2_linear_regression as linreg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +32,8 @@ def _batch():
 
 def mastery_numbers(x, y, seed=0, p=0.5):
     """Every number the chapter-11 page shows from core: the table's differences and the dropout check."""
-    rows = equivalence.equivalence_table(x, y, seed)
-    h = equivalence.hidden_activations(x[:16], seed)  # [16, 128]
+    rows = ch11_mastery.equivalence_table(x, y, seed)
+    h = ch11_mastery.hidden_activations(x[:16], seed)  # [16, 128]
     cmp = dropout.compare_with_nn_dropout(h, p, seed)
     return {"rows": [(r["from scratch"], r["max abs diff"], r["equal"]) for r in rows],
             "same_mask": cmp["same_mask"], "kept": cmp["kept_fraction"], "train_diff": cmp["train_max_diff"],
@@ -84,7 +85,7 @@ def test_mastery_checks_in_12_concurrent_sessions_equal_a_single_run():
 def test_dropout_and_weight_checks_with_other_seeds_running_at_the_same_time():
     """Each thread uses its own seed; its answers must still be its own seed's answers."""
     x, y = _batch()
-    h = equivalence.hidden_activations(x[:16], 0)
+    h = ch11_mastery.hidden_activations(x[:16], 0)
     alone = {s: (dropout.compare_with_nn_dropout(h, 0.3, s)["mask"], equivalence.check_weights(x, y, s))
              for s in range(THREADS)}
     counter = iter(range(10**6))
@@ -115,7 +116,7 @@ def _calls():
         "equivalence.check_weights": lambda: equivalence.check_weights(x, y, 0),
         "equivalence.check_state_dict": lambda: equivalence.check_state_dict(x, y, 0),
         "equivalence.check_dropout": lambda: equivalence.check_dropout(x, y, 0),
-        "equivalence.equivalence_table": lambda: equivalence.equivalence_table(x[:8], y[:8], 0),
+        "ch11_mastery.equivalence_table": lambda: ch11_mastery.equivalence_table(x[:8], y[:8], 0),
         "dropout.compare_with_nn_dropout": lambda: dropout.compare_with_nn_dropout(x[:4], 0.5, 0),
         "dropout.lesson_dropout": lambda: dropout.lesson_dropout(x[:4], 0.5, generator=torch.Generator()),
         "linreg.train_torch": lambda: linreg.train_torch(xs, 2 * xs, steps=3),

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from core import network
 from labs import ch04_graph as graph
+from ui import graphviz
 
 
 def _tracked(sizes=(3, 4, 3), batch=2, seed=0, loss_impl="core"):
@@ -122,7 +123,7 @@ def test_to_dot_draws_every_node_and_colours_the_walked_ones():
     demo = graph.graph_demo([3, 4, 3], 2, seed=0)
     g = demo["graph"]
     lit = demo["steps"][1]["nodes"]
-    dot = graph.to_dot(g, demo["values"], lit, {"logits": demo["steps"][0]["value"]},
+    dot = graphviz.to_dot(g, demo["values"], lit, {"logits": demo["steps"][0]["value"]},
                        forward_color="#111111", backward_color="#222222")
     assert dot.startswith("digraph") and dot.count("{") == dot.count("}")
     for nid in g["nodes"]:
@@ -142,7 +143,7 @@ def test_collapse_merges_the_loss_ops_into_one_box():
     assert box["root"] == "loss_ops" and box["nodes"]["loss_ops"]["name"] == "loss"
     logits = graph.node_named(demo["graph"], "logits")
     assert (logits, "loss_ops", "grad") in box["edges"] and ("d_y", "loss_ops", "data") in box["edges"]
-    dot = graph.to_dot(box, demo["values"], demo["steps"][0]["nodes"], backward_color="#222222")
+    dot = graphviz.to_dot(box, demo["values"], demo["steps"][0]["nodes"], backward_color="#222222")
     assert "9 autograd nodes:" in dot and "loss = cross_entropy(logits, y)" in dot
     assert dot.count('COLOR="#222222" BGCOLOR') == 2  # the box and the logits node
 

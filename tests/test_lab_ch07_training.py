@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from core import data
 from labs import ch07_training as live
+from ui import pictures
 from core.backward import backward as core_backward
 from core.network import forward, init_mlp, to_torch_sequential
 
@@ -239,12 +240,12 @@ def test_grid_probabilities_and_colours():
     assert torch.allclose(probs.sum(-1), torch.ones(20, 20), atol=1e-6)
     ref = F.softmax(to_torch_sequential(params)(pts[45:46]), dim=1)[0]
     assert torch.allclose(probs[2, 5], ref, atol=1e-6)
-    img = live.blend_class_colors(torch.tensor([[[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]]),
+    img = pictures.blend_class_colors(torch.tensor([[[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]]),
                                   [(0, 0, 0), (200, 100, 50), (9, 9, 9)])
     assert img.dtype == torch.uint8 and img.tolist() == [[[0, 0, 0], [100, 50, 25]]]
-    assert live.png_data_uri(live.blend_class_colors(probs, [(0, 0, 0)] * 3)).startswith("data:image/png;base64,")
-    assert live.hex_to_rgb("#E69F00") == (230, 159, 0)
-    assert live.hex_to_rgb("#E69F00", lighten=0.5) == (242, 207, 128)
+    assert pictures.png_data_uri(pictures.blend_class_colors(probs, [(0, 0, 0)] * 3)).startswith("data:image/png;base64,")
+    assert pictures.hex_to_rgb("#E69F00") == (230, 159, 0)
+    assert pictures.hex_to_rgb("#E69F00", lighten=0.5) == (242, 207, 128)
 
 
 def test_hidden_unit_maps_and_diverging_colours():
@@ -255,10 +256,10 @@ def test_hidden_unit_maps_and_diverging_colours():
     assert maps.shape == (16, 10, 10)
     ref = torch.relu(pts @ params[0]["W"] + params[0]["b"])[:, 4].reshape(10, 10)
     assert torch.allclose(maps[4], ref)
-    c = live.diverging_colors(torch.tensor([-2.0, 0.0, 2.0]))
+    c = pictures.diverging_colors(torch.tensor([-2.0, 0.0, 2.0]))
     assert c.tolist() == [[0, 114, 178], [247, 247, 247], [230, 159, 0]]
-    assert live.diverging_colors(torch.zeros(3)).tolist() == [[247, 247, 247]] * 3
-    pics = live.unit_pictures(torch.stack([torch.tensor([[0.0, 1.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [-5.0, 0.0]])]))
+    assert pictures.diverging_colors(torch.zeros(3)).tolist() == [[247, 247, 247]] * 3
+    pics = pictures.unit_pictures(torch.stack([torch.tensor([[0.0, 1.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [-5.0, 0.0]])]))
     assert pics.shape == (2, 2, 2, 3)
     assert pics[0, 1, 1].tolist() == [230, 159, 0]        # each unit on its own scale, bottom row = row 0 of the map
     assert pics[1, 0, 0].tolist() == [0, 114, 178]
@@ -266,7 +267,7 @@ def test_hidden_unit_maps_and_diverging_colours():
 
 def test_tile_pictures():
     pics = torch.stack([torch.full((2, 3, 3), v, dtype=torch.uint8) for v in (10, 20, 30)])   # 3 pictures 2x3
-    sheet = live.tile_pictures(pics, cols=2, gap=1)
+    sheet = pictures.tile_pictures(pics, cols=2, gap=1)
     assert sheet.shape == (5, 7, 3)
     assert sheet[0, 0, 0] == 10 and sheet[0, 4, 0] == 20 and sheet[3, 0, 0] == 30
     assert sheet[2, 0, 0] == 255 and sheet[0, 3, 0] == 255 and sheet[4, 6, 0] == 255   # gaps and empty slot
@@ -279,7 +280,7 @@ def test_boundary_picture_puts_points_where_they_belong():
     background[:5] = 200                                       # rows 0-4 = lower half of the plane: light
     X_train = torch.tensor([[-1.0, 1.0]])                      # top-left corner
     X_test = torch.tensor([[0.5, -0.5]])
-    pic = live.boundary_picture(background, xs, ys, X_train, torch.tensor([1]), X_test, torch.tensor([0]),
+    pic = pictures.boundary_picture(background, xs, ys, X_train, torch.tensor([1]), X_test, torch.tensor([0]),
                                 colors=[(255, 0, 0), (0, 0, 255)], size=100)
     assert pic.shape == (100, 100, 3) and pic.dtype == torch.uint8
     assert pic[95, 50].tolist() == [200, 200, 200] and pic[30, 50].tolist() == [0, 0, 0]   # bottom light, top dark
@@ -294,10 +295,10 @@ def test_points_drawn_once_then_laid_over_each_frame_give_the_same_picture():
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=2)
     xs, ys, points = live.plane_grid(X, n=20)
     params = live.new_state([2, 8, 3], seed=0)["params"]
-    background = live.blend_class_colors(live.grid_probs(params, points, 20), [(250, 200, 150), (150, 200, 250),
+    background = pictures.blend_class_colors(live.grid_probs(params, points, 20), [(250, 200, 150), (150, 200, 250),
                                                                                (200, 250, 150)])
     colors = [(230, 159, 0), (86, 180, 233), (0, 158, 115)]
-    whole = live.boundary_picture(background, xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
-    layer = live.points_layer(xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
+    whole = pictures.boundary_picture(background, xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
+    layer = pictures.points_layer(xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
     assert layer.shape == (120, 120, 4) and 0 < int((layer[..., 3] > 0).sum()) < 120 * 120
-    assert torch.equal(live.boundary_frame(background, layer), whole)
+    assert torch.equal(pictures.boundary_frame(background, layer), whole)

@@ -7,7 +7,7 @@ from torch import nn
 from labs import ch00_draw_digit as digits
 from datasets import mnist_files
 from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
-from tests.test_core_digits import MODEL
+from tests.test_lab_ch00_draw_digit import MODEL
 
 PAGE = "views/ch00_draw_digit.py"
 

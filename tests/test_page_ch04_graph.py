@@ -179,7 +179,7 @@ def test_quiz_relu_slope():
 def test_download_script_is_the_one_generated_and_prints_the_page_numbers(tmp_path):
     from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
-    from tests.test_core_graph import _run_script, parse_script_output
+    from tests.test_lab_ch04_graph import _run_script, parse_script_output
     at = open_page(PAGE, query={"g_hid": "5", "g_seed": "3"})
     at.button(key="g_all_btn").click().run()
     code = graph.script_graph((3, 5, 3), 2, 3, mnist=False, loss_impl="core", max_entries=None)

@@ -111,12 +111,12 @@ def test_exported_script_prints_the_page_numbers_and_weights_load():
     import sys
     from pathlib import Path
 
-    from labs import ch07_training as live
+    from labs import ch08_scratch_vs_nn
     at = open_page(PAGE, query={"sv_data": "spiral", "sv_opt": "Adam", "sv_lr": "0.01", "sv_steps": "40",
                                 "sv_hidden": "32", "sv_n": "1000"})
     assert len(at.get("download_button")) == 2
     root = Path(__file__).resolve().parent.parent
-    code = live.script_scratch_vs_nn("spiral", "adam", 0.01, 40, 64, 32, 1000, 0)
+    code = ch08_scratch_vs_nn.script_scratch_vs_nn("spiral", "adam", 0.01, 40, 64, 32, 1000, 0)
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -68,11 +68,11 @@ def test_downloaded_script_prints_the_page_numbers(mnist_dir):
     import subprocess
     import sys
 
-    from labs import ch10_torch_nn as equivalence
+    from labs import ch11_mastery
     from tests.conftest import ROOT
 
     at = open_page(PAGE, query={"ms_batch": "32", "ms_p": "0.3", "ms_seed": "4"})
-    code = equivalence.script_mastery(32, 4, 0.3)
+    code = ch11_mastery.script_mastery(32, 4, 0.3)
     env = dict(os.environ, PYTHONPATH=str(ROOT), MNIST_DIR=str(mnist_dir))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
                          timeout=120)

@@ -6,6 +6,7 @@ import streamlit as st
 import ui
 from core import backward, network
 from labs import ch04_graph as graph
+from ui import graphviz
 
 ui.header(
     "4 · Computation graph & gradient flow",
@@ -81,7 +82,7 @@ if all_ops:
     shown, boxes = demo["graph"], {"cross-entropy loss": demo["loss_nodes"]}
 else:
     shown, boxes = graph.collapse(demo["graph"], demo["loss_nodes"], "cross_entropy(logits, y)", "loss_ops"), None
-dot = graph.to_dot(shown, values, lit, grads, clusters=boxes, max_numel=16,
+dot = graphviz.to_dot(shown, values, lit, grads, clusters=boxes, max_numel=16,
                    forward_color=ui.COLORS["forward"], backward_color=ui.COLORS["backward"])
 graph_col, step_col = st.columns([1, 1])
 with graph_col:

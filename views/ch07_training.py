@@ -12,6 +12,7 @@ import torch
 import ui
 from core import data, network, optim, train
 from labs import ch07_training as live
+from ui import pictures
 from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
 from datasets import points_csv
@@ -267,13 +268,13 @@ b[4].caption(f"Network {' -> '.join(map(str, sizes))} ({network.count_params(sta
 if step_clicked and not state["diverged"]:
     live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
 
-class_rgb = [live.hex_to_rgb(CLASS_COLORS[k], lighten=0.55) for k in range(n_classes)]
+class_rgb = [pictures.hex_to_rgb(CLASS_COLORS[k], lighten=0.55) for k in range(n_classes)]
 
 
 # ------------------------------------------------------------------ pictures (redrawn every frame)
 def boundary_figure(state):
     probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
-    picture = live.png_data_uri(live.blend_class_colors(probs, class_rgb))
+    picture = pictures.png_data_uri(pictures.blend_class_colors(probs, class_rgb))
     xs, ys = d["xs"], d["ys"]
     dx, dy = (xs[1] - xs[0]).item(), (ys[1] - ys[0]).item()
     fig = go.Figure(go.Image(source=picture, x0=xs[0].item(), dx=dx, y0=ys[0].item(), dy=dy, hoverinfo="skip"))
@@ -319,8 +320,8 @@ def curves_figure(h):
 
 def units_figure(state):
     maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)  # [U, 32, 32]
-    sheet = live.tile_pictures(live.unit_pictures(maps), cols=8)
-    fig = go.Figure(go.Image(source=live.png_data_uri(sheet), hoverinfo="skip"))
+    sheet = pictures.tile_pictures(pictures.unit_pictures(maps), cols=8)
+    fig = go.Figure(go.Image(source=pictures.png_data_uri(sheet), hoverinfo="skip"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(height=90 * math.ceil(maps.shape[0] / 8) + 20, margin=dict(t=0, b=0))
@@ -343,8 +344,8 @@ def live_curve_spec(title, log):
 @st.cache_resource(max_entries=16, show_spinner=False)
 def points_layer(data_key, n_classes, _d):
     """The live picture's training and test points, drawn once per dataset and split (read-only)."""
-    return live.points_layer(_d["xs"], _d["ys"], _d["P_train"], _d["y_train"], _d["P_test"], _d["y_test"],
-                             [live.hex_to_rgb(CLASS_COLORS[k]) for k in range(n_classes)])
+    return pictures.points_layer(_d["xs"], _d["ys"], _d["P_train"], _d["y_train"], _d["P_test"], _d["y_test"],
+                                 [pictures.hex_to_rgb(CLASS_COLORS[k]) for k in range(n_classes)])
 
 
 @st.cache_resource
@@ -359,11 +360,11 @@ def frame_pictures(state):
     """While playing: the boundary picture and the sheet of hidden units, as uint8 arrays for st.image."""
     probs = live.grid_probs(state["params"], d["points"], GRID, activation)          # [60, 60, C]
     layer = points_layer((data_id, n_classes, test_fraction, seed), n_classes, d)  # the points: drawn once
-    picture = live.boundary_frame(live.blend_class_colors(probs, class_rgb), layer)
+    picture = pictures.boundary_frame(pictures.blend_class_colors(probs, class_rgb), layer)
     units = None
     if show_units:
         maps = live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation, MAX_UNITS)
-        units = live.tile_pictures(live.unit_pictures(maps), cols=8).numpy()
+        units = pictures.tile_pictures(pictures.unit_pictures(maps), cols=8).numpy()
     return picture.numpy(), units
 
 

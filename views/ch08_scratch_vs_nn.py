@@ -7,7 +7,7 @@ from plotly.subplots import make_subplots
 
 import ui
 from core import data, metrics, network, train
-from labs import ch07_training as live
+from labs import ch08_scratch_vs_nn
 from datasets import mnist_files
 
 ui.header(
@@ -160,7 +160,7 @@ st.caption(f"{identical} The orange and teal loss curves lie on top of each othe
 
 d1, d2 = st.columns(2)
 with d1:
-    ui.download_script(live.script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
+    ui.download_script(ch08_scratch_vs_nn.script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
                                                  MNIST_HELD_OUT), "scratch_vs_nn.py", key="sv_dl_script")
 if "weights" in r:
     with d2:

@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 import ui
 from core import dropout
 from labs import ch10_torch_nn as equivalence
+from labs import ch11_mastery
 
 ui.header(
     "11 · Mastery & dropout",
@@ -40,7 +41,7 @@ tol = 10.0 ** tol_exp
 @st.cache_data(max_entries=100, show_spinner="Running both sides of every row...")
 def table(B, seed):
     x, y = batch(B, seed)
-    return equivalence.equivalence_table(x, y, seed, tol=float("inf"))
+    return ch11_mastery.equivalence_table(x, y, seed, tol=float("inf"))
 
 
 rows = table(B, seed)
@@ -78,7 +79,7 @@ ui.explain(
     "worker processes) and then calls `randperm`; do the same and the batches come out in the same order.",
     title="Reading the differences",
 )
-ui.show_source(equivalence.equivalence_table, equivalence.check_weights, equivalence.check_dataloader)
+ui.show_source(ch11_mastery.equivalence_table, equivalence.check_weights, equivalence.check_dataloader)
 
 # ---------------------------------------------------------------- dropout
 st.subheader("2 · Design challenge: dropout from scratch")
@@ -99,7 +100,7 @@ with d3:
 @st.cache_data(max_entries=200, show_spinner=False)
 def dropout_demo(B, seed, p, n_samples):
     x, _ = batch(B, seed)
-    h = equivalence.hidden_activations(x[:16], seed)  # [16, 128]
+    h = ch11_mastery.hidden_activations(x[:16], seed)  # [16, 128]
     cmp = dropout.compare_with_nn_dropout(h, p, seed)
     scaled, unscaled = dropout.running_means(h, p, n_samples, seed=seed)  # the same masks, with and without 1/(1-p)
     return {"h": h.numpy(), "out": cmp["ours"].numpy(), "mask": cmp["mask"].numpy(), "train_diff": cmp["train_max_diff"],
@@ -162,7 +163,7 @@ ui.explain(
     title="Why divide by 1 - p",
 )
 ui.show_source(dropout.dropout_mask, dropout.dropout, dropout.running_means)
-ui.download_script(equivalence.script_mastery(B, seed, p, tol), "mastery_checks.py", key="ms_dl")
+ui.download_script(ch11_mastery.script_mastery(B, seed, p, tol), "mastery_checks.py", key="ms_dl")
 
 st.subheader("What you now understand")
 st.markdown(
