@@ -48,6 +48,8 @@ st.set_page_config(
     page_title="Neural networks from scratch",
     page_icon=":material/neurology:",
     layout="wide",
+    # presenter mode is for a projector: the page gets the whole width; the sidebar's arrow still opens it
+    initial_sidebar_state="collapsed" if ui.presenter_requested() else "auto",
 )
 
 sections = {}

@@ -16,22 +16,28 @@ import streamlit as st
 
 from core import data
 from datasets import mnist_files
+from ui.layout import PageLayout, page  # noqa: F401 - ui.page, the one page layout
+from ui.predict import predict  # noqa: F401 - ui.predict, "predict, then try"
 
-# Okabe-Ito: a palette that colour-blind viewers can tell apart, also on a projector.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+# Okabe-Ito, a palette that colour-blind viewers can tell apart, with its three light hues darkened so that
+# every line has >= 3:1 contrast on white (WCAG's bar for graphics; tests/test_ui_layout.py computes it):
+# orange #E69F00 (2.25:1) -> #B07A00 (3.73), sky blue #56B4E9 (2.31) -> #3B8CC4 (3.66), yellow #F0E442 (1.32)
+# -> olive #8F8500 (3.80).
+ORANGE, SKY_BLUE, OLIVE = "#B07A00", "#3B8CC4", "#8F8500"
+PALETTE = ["#0072B2", ORANGE, "#009E73", "#D55E00", "#CC79A7", SKY_BLUE, OLIVE, "#000000"]
 COLORS = {
     "forward": "#0072B2",   # values flowing forward: blue
-    "backward": "#E69F00",  # gradients flowing backward: orange
+    "backward": ORANGE,     # gradients flowing backward: orange
     "correct": "#009E73",   # the correct class: teal
     "wrong": "#D55E00",     # mistakes, divergence: vermilion
-    "scratch": "#E69F00",   # our from-scratch code
+    "scratch": ORANGE,      # our from-scratch code
     "torch": "#009E73",     # the torch.nn version
     "sgd": "#D55E00",
-    "momentum": "#E69F00",
+    "momentum": ORANGE,
     "nesterov": "#CC79A7",
     "adam": "#009E73",
-    "rmsprop": "#56B4E9",
-    "neutral": "#8A94A6",
+    "rmsprop": SKY_BLUE,
+    "neutral": "#737B8C",   # grey, 4.25:1 (was #8A94A6, 3.06)
 }
 # Diverging colour scale for weights, gradients and decision boundaries (blue < 0 < orange).
 DIVERGING = [[0.0, "#0072B2"], [0.5, "#F7F7F7"], [1.0, "#E69F00"]]
@@ -43,17 +49,47 @@ def presenter():
     return bool(st.session_state.get("present", False))
 
 
+def presenter_requested():
+    """Presenter mode as the page opens: the toggle's value, or ?present=true on a first load (before the
+    sidebar toggle has read the link). app.py uses it to start with the sidebar collapsed."""
+    if "present" in st.session_state:
+        return bool(st.session_state["present"])
+    return str(st.query_params.get("present", "")).lower() in ("true", "1")
+
+
+# Less empty space above the title, so the picture of a ui.page starts in the first screen.
+LAYOUT_CSS = "[data-testid='stMainBlockContainer'] { padding-top: 3rem; }"
+# Presenter mode, for a 1280x720 projector: larger type; metric values 2.6rem of 21px = 1.52x the desk's
+# 2.25rem of 16px; labels of buttons, metrics, segmented controls and tabs wrap instead of being cut short.
+PRESENTER_CSS = (
+    "html { font-size: 21px; }"
+    "[data-testid='stMarkdownContainer'] p, [data-testid='stMarkdownContainer'] li { font-size: 1.15rem; }"
+    "[data-testid='stMetricValue'] { font-size: 2.6rem; }"
+    "[data-testid='stMetricLabel'] p, [data-testid='stMetricLabel'] div { white-space: normal !important;"
+    " overflow: visible !important; text-overflow: clip !important; }"
+    "button p, [data-baseweb='tab'] p { white-space: normal !important; overflow-wrap: anywhere; }"
+    "h1 { font-size: 2.2rem !important; padding-top: 0 !important; }"
+)
+
+
 def presenter_css():
-    """Larger type and thicker focus when presenting; called once per run by app.py."""
-    if presenter():
-        st.html(
-            "<style>"
-            "html { font-size: 21px; }"
-            "[data-testid='stMarkdownContainer'] p, [data-testid='stMarkdownContainer'] li { font-size: 1.15rem; }"
-            "[data-testid='stMetricValue'] { font-size: 2.6rem; }"
-            "h1 { font-size: 2.6rem !important; }"
-            "</style>"
-        )
+    """The shared layout CSS, and larger type and wrapping labels when presenting; called once per run by app.py."""
+    st.html("<style>" + LAYOUT_CSS + (PRESENTER_CSS if presenter() else "") + "</style>")
+
+
+# ---------------------------------------------------------------- axes
+def clean_log_axis(fig, axis="x"):
+    """A log axis with ticks at powers of ten only (1, 10, 100, not '2 5 2 5' between them)."""
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(type="log", dtick=1, minor=dict(showgrid=False, ticks=""))
+    return fig
+
+
+def digit_axis(fig, axis="x"):
+    """An axis of the ten digit classes: every tick 0, 1, ..., 9 labelled."""
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(tickmode="linear", tick0=0, dtick=1)
+    return fig
 
 
 # ---------------------------------------------------------------- shared data

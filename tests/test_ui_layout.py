@@ -1,0 +1,160 @@
+"""ui.page (the one page layout), ui.predict ("predict, then try"), the axis helpers and the palette's contrast."""
+import plotly.graph_objects as go
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+import ui
+from classmode import store
+from tests.apptest_utils import assert_no_exception
+
+
+# ------------------------------------------------------------------------------------------- ui.page
+def _page_script(controls):
+    import streamlit as st
+
+    import ui
+    L = ui.page("A title", "One short lead.", controls=controls)
+    with L.below:
+        st.markdown("below text")
+    with L.picture:
+        st.markdown("picture text")
+    with L.more:
+        st.slider("secondary", 0, 10, 3, key="sec")
+    with L.controls:
+        st.slider("main", 0, 10, 5, key="main")
+
+
+@pytest.mark.parametrize("controls", ["right", "top"])
+def test_page_places_picture_controls_more_below_in_order(controls):
+    at = AppTest.from_function(_page_script, args=(controls,)).run()
+    assert_no_exception(at)
+    assert at.title[0].value == "A title"
+    assert at.caption[0].value == "One short lead."
+    main = at.main
+    # the page's order follows the layout, not the order the containers were filled in
+    texts = [m.value for m in at.markdown if m.value in ("picture text", "below text")]
+    assert texts == ["picture text", "below text"]
+    assert {s.key for s in at.slider} == {"main", "sec"}
+    exp = at.expander
+    assert [e.label for e in exp] == ["More controls"]
+    assert [s.key for s in exp[0].slider] == ["sec"]      # the secondary control is in the panel
+    if controls == "right":
+        cols = main.columns
+        assert len(cols) == 2
+        assert [m.value for m in cols[0].markdown] == ["picture text"]
+        assert [s.key for s in cols[1].slider] == ["main", "sec"]   # main control above the panel
+    assert not at.sidebar.slider
+
+
+def test_page_refuses_an_unknown_placement():
+    with pytest.raises(ValueError, match="controls must be"):
+        ui.page("t", "l", controls="left")
+
+
+# ------------------------------------------------------------------------------------------- ui.predict
+def _predict_script():
+    import streamlit as st
+
+    import ui
+    total = sum(range(5))   # the page's own number
+    ui.predict("sum5", "What is 0+1+2+3+4?", ["5", "10", "15"], 1, why=f"The sum is {total}.",
+               try_it=lambda: st.markdown(f"tried: {total}"))
+
+
+def _feedback(at):
+    return [m.value for m in at.success] + [m.value for m in at.error]
+
+
+def test_predict_shows_nothing_before_a_pick_then_right_or_wrong_with_why():
+    at = AppTest.from_function(_predict_script).run()
+    assert_no_exception(at)
+    radio = at.radio(key="predict_sum5")
+    assert radio.value is None                      # no default prediction
+    assert _feedback(at) == []
+    assert not [m for m in at.markdown if m.value.startswith("tried")]
+
+    radio.set_value("15").run()
+    assert_no_exception(at)
+    assert at.error and "Not this time" in at.error[0].value and "**10**" in at.error[0].value
+    assert "The sum is 10." in at.error[0].value
+    assert [m.value for m in at.markdown if m.value.startswith("tried")] == ["tried: 10"]
+    assert not at.success
+
+    at.radio(key="predict_sum5").set_value("10").run()
+    assert at.success and at.success[0].value == "Your prediction was right. The sum is 10."
+    assert not at.error
+
+
+def test_predict_refuses_an_answer_out_of_range():
+    with pytest.raises(ValueError):
+        ui.predict("x", "q", ["a", "b"], 2, "why")
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "class.sqlite"
+    monkeypatch.setenv("CLASSMODE_DB", str(path))
+    engine = store.configure(sa.create_engine(f"sqlite:///{path}"))
+    yield engine
+    engine.dispose()
+
+
+def test_predict_is_recorded_in_the_class_a_tab_joined(db):
+    code, _token = store.open_class(db)
+    at = AppTest.from_function(_predict_script)
+    at.session_state["cm_student"] = "student-1"
+    store.join(db, code, "student-1")
+    at.session_state["cm_class"] = code
+    at.run()
+    assert store.tally(db, code)[1] == []            # nothing sent before a pick
+    at.radio(key="predict_sum5").set_value("15").run()
+    assert_no_exception(at)
+    qs = store.tally(db, code)[1]
+    assert [(q["qid"], q["answer"], q["counts"]) for q in qs] == [("sum5", 1, [0, 0, 1])]
+    assert qs[0]["question"] == "What is 0+1+2+3+4?"
+
+
+def test_predict_outside_a_class_touches_no_database(monkeypatch):
+    from ui import classmode
+    monkeypatch.setattr(classmode, "engine", lambda: pytest.fail("no class: no database"))
+    at = AppTest.from_function(_predict_script).run()
+    at.radio(key="predict_sum5").set_value("10").run()
+    assert_no_exception(at)
+
+
+# ------------------------------------------------------------------------------------------- axes
+def test_clean_log_axis_ticks_only_powers_of_ten():
+    fig = ui.clean_log_axis(go.Figure(go.Scatter(x=[0.01, 1, 300], y=[1, 2, 3])), axis="x")
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.dtick == 1
+    fig = ui.clean_log_axis(go.Figure(go.Scatter(x=[1, 2], y=[1, 1e4])), axis="y")
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == 1 and fig.layout.xaxis.type is None
+
+
+def test_digit_axis_labels_every_digit():
+    fig = ui.digit_axis(go.Figure(go.Bar(x=list(range(10)), y=[1] * 10)), axis="x")
+    assert (fig.layout.xaxis.tickmode, fig.layout.xaxis.tick0, fig.layout.xaxis.dtick) == ("linear", 0, 1)
+
+
+# ------------------------------------------------------------------------------------------- colours
+def relative_luminance(hex_colour):
+    """WCAG 2.x relative luminance of an sRGB colour '#RRGGBB'."""
+    h = hex_colour.lstrip("#")
+    channels = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_on_white(hex_colour):
+    return 1.05 / (relative_luminance(hex_colour) + 0.05)
+
+
+def test_contrast_formula_matches_wcag_examples():
+    assert contrast_on_white("#000000") == pytest.approx(21.0)
+    assert contrast_on_white("#E69F00") == pytest.approx(2.25, abs=0.01)   # Okabe-Ito orange fails
+    assert contrast_on_white("#F0E442") == pytest.approx(1.32, abs=0.01)   # Okabe-Ito yellow fails
+
+
+@pytest.mark.parametrize("colour", sorted(set(ui.PALETTE) | set(ui.COLORS.values())))
+def test_every_line_colour_has_3_to_1_contrast_on_white(colour):
+    assert contrast_on_white(colour) >= 3.0, f"{colour}: {contrast_on_white(colour):.2f}:1"
