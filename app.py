@@ -52,12 +52,11 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if ui.presenter_requested() else "auto",
 )
 
-sections = {}
+sections, st_pages = {}, {}
 for page in registry.existing_pages():
-    sections.setdefault(page["section"], []).append(
-        st.Page(page["path"], title=page["title"], icon=page["icon"],
-                url_path=page["url"], default=page.get("default", False))
-    )
+    st_pages[page["url"]] = st.Page(page["path"], title=page["title"], icon=page["icon"],
+                                    url_path=page["url"], default=page.get("default", False))
+    sections.setdefault(page["section"], []).append(st_pages[page["url"]])
 navigation = st.navigation(sections, expanded=True)
 
 with st.sidebar:
@@ -69,6 +68,7 @@ classmode.where_am_i(navigation.url_path)
 classmode.banner()  # a student in a class: "your teacher opened ... - follow" (no query for anyone else)
 
 navigation.run()
+ui.chapter_nav(st_pages, navigation.url_path or "home")  # Previous / Next, in lesson order
 
 with share:  # drawn after the page, so the link holds the values its controls have now
     ui.share_link(navigation.url_path)

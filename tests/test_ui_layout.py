@@ -158,3 +158,32 @@ def test_contrast_formula_matches_wcag_examples():
 @pytest.mark.parametrize("colour", sorted(set(ui.PALETTE) | set(ui.COLORS.values())))
 def test_every_line_colour_has_3_to_1_contrast_on_white(colour):
     assert contrast_on_white(colour) >= 3.0, f"{colour}: {contrast_on_white(colour):.2f}:1"
+
+
+# ------------------------------------------------------------------------------------------- chapter navigation
+def test_lesson_neighbours_walk_every_page_in_registry_order():
+    from ui import registry
+    lesson = [p for p in registry.existing_pages() if p["url"] != "class"]
+    walked, url = [], lesson[0]["url"]
+    while url is not None:
+        walked.append(url)
+        before, after = registry.lesson_neighbours(url)
+        assert (before["url"] if before else None) == (walked[-2] if len(walked) > 1 else None)
+        url = after["url"] if after else None
+    assert walked == [p["url"] for p in lesson]
+    assert registry.lesson_neighbours("class") == (None, registry.page_by_path("views/ch00_draw_digit.py"))
+
+
+def _page_links(at):
+    return [(p.proto.label, p.proto.page) for p in at.get("page_link")]
+
+
+def test_previous_and_next_chapter_links_on_a_page():
+    from tests.apptest_utils import open_page
+    at = open_page("views/ch02_shapes.py")
+    assert_no_exception(at)
+    assert _page_links(at)[-2:] == [("Previous: 1 · Raw tensors", "tensors"),
+                                    ("Next: 3 · Cross-entropy explorer", "cross-entropy")]
+    at = open_page("views/home.py")
+    assert _page_links(at)[-1] == ("Next: 0 · Draw a digit", "draw")
+    assert not [label for label, _ in _page_links(at) if label.startswith("Previous")]

@@ -16,7 +16,7 @@ import streamlit as st
 
 from core import data
 from datasets import mnist_files
-from ui.layout import PageLayout, page  # noqa: F401 - ui.page, the one page layout
+from ui.layout import PageLayout, chapter_nav, page  # noqa: F401 - ui.page, the one page layout
 from ui.predict import predict  # noqa: F401 - ui.predict, "predict, then try"
 
 # Okabe-Ito, a palette that colour-blind viewers can tell apart, with its three light hues darkened so that

@@ -48,3 +48,20 @@ def page(title, lead, *, controls="right", widths=(2.2, 1)):
         picture = st.container()
     below = st.container()
     return PageLayout(picture=picture, controls=ctrl, more=more, below=below)
+
+
+def chapter_nav(st_pages, url):
+    """Previous / next buttons in lesson order (ui.registry.lesson_neighbours) at the bottom of the page
+    at `url`; `st_pages` maps a page's url to its st.Page. app.py calls it after the page has run."""
+    from ui import registry
+    before, after = registry.lesson_neighbours(url)
+    if before is None and after is None:
+        return
+    st.divider()
+    left, right = st.columns(2)
+    if before is not None:
+        left.page_link(st_pages[before["url"]], label=f"Previous: {before['title']}",
+                       icon=":material/arrow_back:")
+    if after is not None:
+        right.container(horizontal_alignment="right").page_link(
+            st_pages[after["url"]], label=f"Next: {after['title']}", icon=":material/arrow_forward:")

@@ -94,3 +94,15 @@ def page_by_path(path):
         if p["path"] == path:
             return p
     raise KeyError(path)
+
+
+def lesson_neighbours(url):
+    """(previous page, next page) of the page at `url` in lesson order (the list above without the class-mode
+    page, which is a tool, not a lesson); None at either end. A page outside that order gets (None, the first
+    chapter)."""
+    lesson = [p for p in existing_pages() if p["url"] != "class"]
+    urls = [p["url"] for p in lesson]
+    if url not in urls:
+        return None, next((p for p in lesson if p["chapter"] == 0), None)
+    i = urls.index(url)
+    return (lesson[i - 1] if i > 0 else None), (lesson[i + 1] if i + 1 < len(lesson) else None)
