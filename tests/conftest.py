@@ -20,6 +20,18 @@ os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
 # (never the app's data/class.sqlite). Tests that need a database of their own set $CLASSMODE_DB again.
 os.environ.setdefault("CLASSMODE_DB", str(Path(tempfile.mkdtemp(prefix="classmode-")) / "class.sqlite"))
 
+def _one_script_cache_like_a_server():
+    """AppTest gives every run a new, empty ScriptCache, so each run compiled app.py, its page and (through
+    ui.warmup._compile_pages) all of the app's pages again: ~130 ms of every one of the suite's ~1,500 AppTest
+    runs, a cost a real server never pays (it keeps one cache for every session and rerun). Share one."""
+    import streamlit.testing.v1.app_test as app_test
+    import streamlit.testing.v1.local_script_runner as local_script_runner
+    shared = app_test.ScriptCache()
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
+
+
+_one_script_cache_like_a_server()
+
 # Tests must be runnable from any working directory (AppTest resolves app.py against the cwd).
 os.chdir(ROOT)
 
