@@ -73,3 +73,30 @@ def browser(app_url):
     from tests.browser_utils import chromium
     with chromium() as b:
         yield b
+
+
+# ---------------------------------------------------------------- markers: the fast inner loop
+# `python -m pytest -m "not browser and not slow"` skips what drives Chromium or starts servers/subprocesses.
+_BROWSER_SIGNS = ("require_browser(", "sync_playwright", "chromium")
+_SLOW_SIGNS = ("streamlit_server(", "subprocess", "run_script(", "start_server(", "Popen(",
+               "classroom.measure", "classroom.cold_burst", "class_mode.measure", "asyncio.run(")
+
+
+def _source_of(item):
+    import inspect
+    try:
+        return inspect.getsource(item.function)
+    except (OSError, TypeError, AttributeError):
+        return ""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark browser tests (they use the browser / app_url fixtures or start Chromium) and slow ones (they start a
+    server or a subprocess), so the fast loop can leave them out. The full suite runs everything."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        source = _source_of(item)
+        if fixtures & {"browser", "app_url"} or any(sign in source for sign in _BROWSER_SIGNS):
+            item.add_marker(pytest.mark.browser)
+        elif any(sign in source for sign in _SLOW_SIGNS):
+            item.add_marker(pytest.mark.slow)
