@@ -32,11 +32,44 @@ def test_default_mnist_run_agrees(mnist_dir):
     assert metric(at, "Identical predictions") == "100.00%"
     at.segmented_control(key="sv_opt").set_value("Adam").run()
     assert_no_exception(at)
-    assert 1e-5 < float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-3   # Adam compounds rounding
-    assert at.info and metric(at, "Identical predictions") == "100.00%"
-    at.select_slider(key="sv_lr").set_value(0.001).run()
+    assert at.select_slider(key="sv_lr").value == 0.001          # Adam's own default learning rate
     assert float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-5
     assert metric(at, "Identical predictions") == "100.00%"
+    at.select_slider(key="sv_lr").set_value(0.01).run()
+    assert 1e-5 < float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-3   # Adam compounds rounding
+    assert at.info and metric(at, "Identical predictions") == "100.00%"
+
+
+def test_the_reveal_holds_for_adam_at_its_default_learning_rate(mnist_dir):
+    """Issue 9: picking Adam kept SGD's lr 0.1 and the runs 'drifted apart by 4.5'. Picking an optimizer now sets
+    its own default learning rate (said on screen), and with Adam's the weights agree to 1e-4."""
+    at = open_page(PAGE)
+    assert at.select_slider(key="sv_lr").value == 0.1
+    at.segmented_control(key="sv_opt").set_value("Adam").run()
+    assert_no_exception(at)
+    assert at.select_slider(key="sv_lr").value == 0.001
+    assert "Adam's default learning rate is 0.001." in page_output(at)
+    assert float(metric(at, "max |W_scratch - W_nn.T|, any step")) <= 1e-4
+    assert not at.warning
+    at.segmented_control(key="sv_opt").set_value("SGD").run()          # and back: SGD's own 0.1
+    assert at.select_slider(key="sv_lr").value == 0.1
+    assert float(metric(at, "max |W_scratch - W_nn.T|, last step")) <= 1e-4
+    linked = open_page(PAGE, query={"sv_opt": "Adam"})                   # a link naming only the optimizer
+    assert linked.select_slider(key="sv_lr").value == 0.001
+    assert float(metric(linked, "max |W_scratch - W_nn.T|, any step")) <= 1e-4
+    chosen = open_page(PAGE, query={"sv_opt": "Adam", "sv_lr": "0.01"})  # a link's own lr still wins
+    assert chosen.select_slider(key="sv_lr").value == 0.01
+    assert "this run uses 0.01" in page_output(chosen)
+
+
+def test_prediction_prompt_is_answered_from_the_measured_gap(mnist_dir):
+    at = open_page(PAGE, query={"sv_opt": "Adam"})
+    radio = at.radio(key="predict_ch08_gap_adam")
+    assert radio.value is None
+    radio.set_value("More than 1e-4 apart").run()
+    assert_no_exception(at)
+    gap = metric(at, "max |W_scratch - W_nn.T|, last step")
+    assert any(f"Measured after the last step: {gap}" in e.value for e in at.error)
 
 
 def test_printed_accuracy_is_what_plain_torch_gets():

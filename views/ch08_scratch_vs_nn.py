@@ -10,40 +10,40 @@ from core import data, metrics, network, train
 from labs import ch08_scratch_vs_nn
 from datasets import mnist_files
 
-ui.header(
-    "8 · Scratch vs torch.nn",
-    "The reveal: train the same network twice from the same starting weights on the same batches, once with "
-    "our raw-tensor code (hand-written backward pass and optimizer) and once the usual way with `nn.Sequential`, "
-    "`F.cross_entropy`, `loss.backward()` and `torch.optim`. If `torch.nn` is only packaging, the two runs "
-    "must produce the same numbers, step after step.",
-)
+LEAD = ("The reveal: one network trained twice from the same weights on the same batches, by our raw-tensor "
+        "code and by torch.nn. Same numbers?")
+L = ui.page("8 · Scratch vs torch.nn", LEAD)
 
 LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0]
+# Each optimizer's own usual learning rate (torch.optim.Adam's default is 1e-3; plain SGD on this network
+# trains well at 0.1): picking an optimizer sets it, so the two runs agree for Adam as well as for SGD.
+DEFAULT_LR = {"SGD": 0.1, "Adam": 0.001}
 DATASETS = ["MNIST"] + data.DATASETS_2D
 MNIST_HELD_OUT = 2000     # the last 2,000 images of the test split are never trained on
 EPS = torch.finfo(torch.float32).eps  # float32's rounding step for numbers near 1: 2^-23 = 1.19e-7
 
-c = st.columns([1.3, 1, 2.2, 1.8])
-with c[0]:
+
+def use_optimizers_default_lr():
+    """on_change of the optimizer: its own default learning rate (a link naming sv_lr still wins on opening)."""
+    st.session_state["sv_lr"] = DEFAULT_LR.get(st.session_state.get("sv_opt") or "SGD", 0.1)
+
+
+with L.controls:
     dataset = ui.selectbox("Data", DATASETS, key="sv_data",
                            help="MNIST: images of the 10,000-image test split. The others: 2-D toy data.")
-with c[1]:
-    opt_label = ui.segmented("Optimizer", ["SGD", "Adam"], "SGD", key="sv_opt")
-with c[2]:
-    lr = ui.select_slider("Learning rate", LR_OPTIONS, 0.1, key="sv_lr")
-with c[3]:
+    opt_label = ui.segmented("Optimizer", ["SGD", "Adam"], "SGD", key="sv_opt", on_change=use_optimizers_default_lr,
+                             help="Picking an optimizer sets its own default learning rate: "
+                                  + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ".")
+    lr = ui.select_slider("Learning rate", LR_OPTIONS, DEFAULT_LR[opt_label], key="sv_lr")
+    st.caption(f"{opt_label}'s default learning rate is {DEFAULT_LR[opt_label]:g}"
+               + ("" if lr == DEFAULT_LR[opt_label] else f"; this run uses {lr:g}") + ".")
     steps = ui.slider("Training steps", 10, 500, 100, step=10, key="sv_steps")
-with ui.more_controls():
-    m = st.columns(4)
-    with m[0]:
-        batch_size = ui.slider("Batch size", 8, 256, 64, step=8, key="sv_batch")
-    with m[1]:
-        hidden = ui.slider("Hidden units", 8, 256, 128, step=8, key="sv_hidden")
-    with m[2]:
-        n_train = ui.slider("Training examples", 500, 8000, 2000, step=500, key="sv_n",
-                            help="MNIST: the first N images; 2-D data: N points (a quarter more are held out).")
-    with m[3]:
-        seed = ui.seed("sv_seed")
+with L.more:
+    batch_size = ui.slider("Batch size", 8, 256, 64, step=8, key="sv_batch")
+    hidden = ui.slider("Hidden units", 8, 256, 128, step=8, key="sv_hidden")
+    n_train = ui.slider("Training examples", 500, 8000, 2000, step=500, key="sv_n",
+                        help="MNIST: the first N images; 2-D data: N points (a quarter more are held out).")
+    seed = ui.seed("sv_seed")
 optimizer = opt_label.lower()
 
 
@@ -97,88 +97,102 @@ except mnist_files.MnistError as err:
             icon=":material/info:")
     st.stop()
 
-st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "
-           f"lr {lr:g}, batch {batch_size}, seed {seed}; both start from the same weights and see the same batches.")
-
-if r["diverged"]:
-    st.error(f"Training stopped after {r['step'][-1]} steps: {r['reason']} Both versions blew up at the same step, "
-             "as they should: they are the same computation.", icon=":material/error:")
-
 final_diff = r["max_abs_diff"][-1]
-k = st.columns(3)
-k[0].metric("max |W_scratch - W_nn.T|, last step", f"{final_diff:.1e}",
-            help="Largest gap between any weight or bias of the two networks (nn.Linear stores W transposed).")
-k[1].metric("max |W_scratch - W_nn.T|, any step", f"{max(r['max_abs_diff']):.1e}")
-loss_gap = abs(r["loss_scratch"][-1] - r["loss_torch"][-1])
-k[2].metric("Last-step loss difference", f"{loss_gap:.1e}" if math.isfinite(loss_gap) else "n/a")
-k = st.columns(3)
-k[0].metric("Held-out accuracy, scratch", f"{r['acc_scratch']:.2%}" if "same" in r else "n/a")
-k[1].metric("Held-out accuracy, torch.nn", f"{r['acc_torch']:.2%}" if "same" in r else "n/a")
-k[2].metric("Identical predictions", f"{r['same']:.2%}" if "same" in r else "n/a",
-            help=f"{r.get('n_same', 0):,} of {r['n_test']:,} held-out examples get the same predicted class.")
 
-if final_diff > 1e-3 and not r["diverged"]:
-    st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, but not always in "
-               "the same order (a matrix product can add its terms in a different order), so they differ in the last "
-               f"bit ({EPS:.1e} for numbers near 1). With a learning rate this large training is chaotic: each step "
-               "multiplies those tiny differences until they become visible. Try a smaller learning rate and "
-               "compare.", icon=":material/warning:")
-elif final_diff > 1e-5 and not r["diverged"]:
-    st.info(f"The weights differ by {final_diff:.1e}, more than float32's rounding step ({EPS:.1e} for numbers "
-            "near 1). Every step "
-            "feeds on the weights left by the previous one, so last-bit differences compound, faster with a larger "
-            "learning rate and with Adam, whose division by the root of the squared gradients enlarges differences "
-            "in tiny gradients. A sudden jump in a single step (see the right plot) happens when a hidden unit's "
-            "input lands within rounding distance of 0 for one example: one version lets that gradient through "
-            "ReLU, the other blocks it. The computation is still the same"
-            + (f": {r['n_same']:,} of {r['n_test']:,} held-out predictions agree." if "same" in r else "."),
-            icon=":material/info:")
+with L.picture:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss per step (batch)",
+                                                         "max |W_scratch - W_nn.T| after each step (log scale)"))
+    fig.add_scatter(x=r["step"], y=r["loss_scratch"], name="from scratch",
+                    line=dict(color=ui.COLORS["scratch"], width=5), row=1, col=1)
+    fig.add_scatter(x=r["step"], y=r["loss_torch"], name="torch.nn", line=dict(color=ui.COLORS["torch"], width=2,
+                    dash="dash"), row=1, col=1)
+    positive = [(s, v) for s, v in zip(r["step"], r["max_abs_diff"]) if v > 0]
+    fig.add_scatter(x=[s for s, _ in positive], y=[v for _, v in positive], name="weight difference", mode="lines+markers",
+                    marker_size=4, line_color=ui.COLORS["neutral"], row=1, col=2)
+    fig.add_scatter(x=[r["step"][0], r["step"][-1]], y=[EPS, EPS], mode="lines",
+                    name=f"float32 rounding step near 1 ({EPS:.1e})", line=dict(color=ui.COLORS["wrong"], dash="dot"),
+                    row=1, col=2)
+    fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2,
+                     exponentformat="e")   # ticks at powers of ten only (ui.clean_log_axis, for one subplot)
+    fig.update_xaxes(title="step")
+    fig.update_layout(height=400, legend=dict(orientation="h", y=-0.2))
+    ui.plot(fig, key="sv_curves")
+    k = st.columns(3)
+    k[0].metric("max |W_scratch - W_nn.T|, last step", f"{final_diff:.1e}",
+                help="Largest gap between any weight or bias of the two networks (nn.Linear stores W transposed).")
+    k[1].metric("max |W_scratch - W_nn.T|, any step", f"{max(r['max_abs_diff']):.1e}")
+    loss_gap = abs(r["loss_scratch"][-1] - r["loss_torch"][-1])
+    k[2].metric("Last-step loss difference", f"{loss_gap:.1e}" if math.isfinite(loss_gap) else "n/a")
+    k = st.columns(3)
+    k[0].metric("Held-out accuracy, scratch", f"{r['acc_scratch']:.2%}" if "same" in r else "n/a")
+    k[1].metric("Held-out accuracy, torch.nn", f"{r['acc_torch']:.2%}" if "same" in r else "n/a")
+    k[2].metric("Identical predictions", f"{r['same']:.2%}" if "same" in r else "n/a",
+                help=f"{r.get('n_same', 0):,} of {r['n_test']:,} held-out examples get the same predicted class.")
 
-fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss per step (batch)",
-                                                     "max |W_scratch - W_nn.T| after each step (log scale)"))
-fig.add_scatter(x=r["step"], y=r["loss_scratch"], name="from scratch",
-                line=dict(color=ui.COLORS["scratch"], width=5), row=1, col=1)
-fig.add_scatter(x=r["step"], y=r["loss_torch"], name="torch.nn", line=dict(color=ui.COLORS["torch"], width=2,
-                dash="dash"), row=1, col=1)
-positive = [(s, v) for s, v in zip(r["step"], r["max_abs_diff"]) if v > 0]
-fig.add_scatter(x=[s for s, _ in positive], y=[v for _, v in positive], name="weight difference", mode="lines+markers",
-                marker_size=4, line_color=ui.COLORS["neutral"], row=1, col=2)
-fig.add_scatter(x=[r["step"][0], r["step"][-1]], y=[EPS, EPS], mode="lines",
-                name=f"float32 rounding step near 1 ({EPS:.1e})", line=dict(color=ui.COLORS["wrong"], dash="dot"),
-                row=1, col=2)
-fig.update_yaxes(type="log", row=1, col=2, exponentformat="e")
-fig.update_xaxes(title="step")
-fig.update_layout(height=400, legend=dict(orientation="h", y=-0.2))
-ui.plot(fig, key="sv_curves")
-exact = len(r["step"]) - len(positive)
-identical = (f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
-             "(a difference of exactly 0 cannot be drawn on a log scale)." if exact else
-             "From the first step on, the two sets of weights differ in their last bits, never by more than the "
-             "right-hand plot shows.")
-st.caption(f"{identical} The orange and teal loss curves lie on top of each other; the teal one is dashed so you "
-           "can see both.")
 
-d1, d2 = st.columns(2)
-with d1:
-    ui.download_script(ch08_scratch_vs_nn.script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
-                                                 MNIST_HELD_OUT), "scratch_vs_nn.py", key="sv_dl_script")
-if "weights" in r:
-    with d2:
-        st.download_button("Download the scratch weights (nn.Sequential state_dict)", r["weights"],
-                           file_name="scratch_weights.pt", icon=":material/download:", key="sv_dl_weights",
-                           help="Our W1, b1, W2, b2, saved as a state_dict: torch.load it into "
-                                f"nn.Sequential(nn.Linear({r['sizes'][0]}, {r['sizes'][1]}), nn.ReLU(), "
-                                f"nn.Linear({r['sizes'][1]}, {r['sizes'][2]})).")
+with L.picture:
+    if final_diff > 1e-3 and not r["diverged"]:
+        st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, but not always in "
+                   "the same order (a matrix product can add its terms in a different order), so they differ in the last "
+                   f"bit ({EPS:.1e} for numbers near 1). With a learning rate this large training is chaotic: each step "
+                   "multiplies those tiny differences until they become visible. Try a smaller learning rate and "
+                   "compare.", icon=":material/warning:")
+    elif final_diff > 1e-5 and not r["diverged"]:
+        st.info(f"The weights differ by {final_diff:.1e}, more than float32's rounding step ({EPS:.1e} for numbers "
+                "near 1). Every step "
+                "feeds on the weights left by the previous one, so last-bit differences compound, faster with a larger "
+                "learning rate and with Adam, whose division by the root of the squared gradients enlarges differences "
+                "in tiny gradients. A sudden jump in a single step (see the right plot) happens when a hidden unit's "
+                "input lands within rounding distance of 0 for one example: one version lets that gradient through "
+                "ReLU, the other blocks it. The computation is still the same"
+                + (f": {r['n_same']:,} of {r['n_test']:,} held-out predictions agree." if "same" in r else "."),
+                icon=":material/info:")
 
-st.subheader("The two code paths that just ran")
-left, right = st.columns(2)
-with left:
-    st.markdown("**From scratch**: forward, hand-written backward, hand-written optimizer")
-    ui.show_source(train.train_step, title="core.train.train_step", expanded=True)
-with right:
-    st.markdown("**torch.nn**: `nn.Sequential`, `F.cross_entropy`, autograd, `torch.optim`")
-    ui.show_source(train.torch_train_step, network.to_torch_sequential, title="core.train.torch_train_step",
-                   expanded=True)
+
+with L.below:
+    gap_options = ["Bit-for-bit identical (exactly 0)", "Within 1e-4: last-bit rounding only", "More than 1e-4 apart"]
+    ui.predict(f"ch08_gap_{optimizer}",
+               f"This run: {opt_label}, lr {lr:g}, {steps} steps. How far apart are the two networks' weights at the end?",
+               gap_options, answer=0 if final_diff == 0 else 1 if final_diff <= 1e-4 else 2,
+               why=f"Measured after the last step: {final_diff:.1e} (at most {max(r['max_abs_diff']):.1e} at any "
+                   f"step); float32's rounding step near 1 is {EPS:.1e}.")
+    st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "
+               f"lr {lr:g}, batch {batch_size}, seed {seed}; both start from the same weights and see the same batches.")
+
+    if r["diverged"]:
+        st.error(f"Training stopped after {r['step'][-1]} steps: {r['reason']} Both versions blew up at the same step, "
+                 "as they should: they are the same computation.", icon=":material/error:")
+
+    exact = len(r["step"]) - len(positive)
+    identical = (f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
+                 "(a difference of exactly 0 cannot be drawn on a log scale)." if exact else
+                 "From the first step on, the two sets of weights differ in their last bits, never by more than the "
+                 "right-hand plot shows.")
+    st.caption(f"{identical} The orange and teal loss curves lie on top of each other; the teal one is dashed so you "
+               "can see both.")
+
+    d1, d2 = st.columns(2)
+    with d1:
+        ui.download_script(ch08_scratch_vs_nn.script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
+                                                     MNIST_HELD_OUT), "scratch_vs_nn.py", key="sv_dl_script")
+    if "weights" in r:
+        with d2:
+            st.download_button("Download the scratch weights (nn.Sequential state_dict)", r["weights"],
+                               file_name="scratch_weights.pt", icon=":material/download:", key="sv_dl_weights",
+                               help="Our W1, b1, W2, b2, saved as a state_dict: torch.load it into "
+                                    f"nn.Sequential(nn.Linear({r['sizes'][0]}, {r['sizes'][1]}), nn.ReLU(), "
+                                    f"nn.Linear({r['sizes'][1]}, {r['sizes'][2]})).")
+
+    st.subheader("The two code paths that just ran")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**From scratch**: forward, hand-written backward, hand-written optimizer")
+        ui.show_source(train.train_step, title="core.train.train_step", expanded=True)
+    with right:
+        st.markdown("**torch.nn**: `nn.Sequential`, `F.cross_entropy`, autograd, `torch.optim`")
+        ui.show_source(train.torch_train_step, network.to_torch_sequential, title="core.train.torch_train_step",
+                       expanded=True)
+
 
 if "same" in r:
     predictions = (f"The two networks predict the same class for {r['n_same']:,} of the {r['n_test']:,} held-out "
