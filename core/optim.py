@@ -13,7 +13,10 @@ running mean), so in float32 our weights match torch.optim.SGD / Adam / RMSprop 
 
 A training step can keep every weight in one flat buffer (flat_buffers); adam_step_flat then applies
 adam_update once to all of them, with the same numbers as adam_step tensor by tensor.
+OPTIMIZERS (name -> step function) is the one registry every page uses; scheduled_lr gives the learning rate.
 """
+import math
+
 import torch
 
 
@@ -182,3 +185,51 @@ def rmsprop_step(params, grads, state, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0
         for (p, g), s, v in zip(pairs, state["square_avg"], state["velocity"]):
             rmsprop_update(p, g, s, v, lr, alpha, eps, momentum, weight_decay)
     return params
+
+
+# ------------------------------------------------------------ one registry
+# name -> step(params, grads, state, hp): hp holds "lr" and whichever of momentum, betas, eps, alpha,
+# weight_decay the rule reads (defaults as torch.optim's; momentum 0.9). state starts as {} and is filled on step 1.
+def _sgd(params, grads, state, hp):
+    sgd_step(params, grads, state, hp["lr"], weight_decay=hp.get("weight_decay", 0.0))
+
+
+def _momentum(params, grads, state, hp, nesterov=False):
+    sgd_step(params, grads, state, hp["lr"], hp.get("momentum", 0.9), nesterov, hp.get("weight_decay", 0.0))
+
+
+def _adam(params, grads, state, hp):
+    args = (hp["lr"], hp.get("betas", (0.9, 0.999)), hp.get("eps", 1e-8), hp.get("weight_decay", 0.0))
+    if "flat" in state and grads is state["flat"]["grad_layers"]:  # the step keeps one buffer: one update
+        adam_step_flat(state["flat"], state, *args)
+    else:
+        adam_step(params, grads, state, *args)
+
+
+OPTIMIZERS = {
+    "sgd": _sgd,
+    "momentum": _momentum,
+    "nesterov": lambda params, grads, state, hp: _momentum(params, grads, state, hp, nesterov=True),
+    "adam": _adam,
+    "rmsprop": lambda params, grads, state, hp: rmsprop_step(
+        params, grads, state, hp["lr"], hp.get("alpha", 0.99), hp.get("eps", 1e-8), weight_decay=hp.get(
+            "weight_decay", 0.0)),
+}
+
+SCHEDULES = ("constant", "step", "cosine")
+
+
+def scheduled_lr(base_lr, step, schedule="constant", total_steps=1000, step_size=200, gamma=0.5, min_lr=0.0):
+    """The learning rate for update number `step` (0 for the first update).
+
+    constant: base_lr;  step: base_lr * gamma ** (step // step_size) (StepLR);
+    cosine:   min_lr + (base_lr - min_lr) * (1 + cos(pi * min(step, total_steps) / total_steps)) / 2 (CosineAnnealingLR)
+    """
+    if schedule == "constant":
+        return base_lr
+    if schedule == "step":
+        return base_lr * gamma ** (step // step_size)
+    if schedule == "cosine":
+        t = min(step, total_steps)
+        return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * t / total_steps)) / 2
+    raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")

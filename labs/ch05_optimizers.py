@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from core.optim import adam_step, rmsprop_step, sgd_step
+from core import optim
 
 DTYPE = torch.float64
 RADIUS = 1e4          # a point farther than this from the origin has flown off: diverged
@@ -115,7 +115,8 @@ SURFACES = {
                       log_contours=False),
 }
 
-OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adam", "RMSprop")
+# the names shown on the page, one per rule of core.optim.OPTIMIZERS ("SGD" -> "sgd", ...)
+OPTIMIZERS = tuple({"sgd": "SGD", "rmsprop": "RMSprop"}.get(name, name.capitalize()) for name in optim.OPTIMIZERS)
 
 
 def point(x, y):
@@ -140,19 +141,11 @@ def grid(name, n=120, x_range=None, y_range=None):
 
 # --------------------------------------------------------- walking downhill
 def optimizer_step(name, p, g, state, hp):
-    """One update of the point p (in place) by the optimizer `name`, using core.optim; hp holds the hyperparameters."""
-    if name == "SGD":
-        sgd_step(p, g, state, hp["lr"])
-    elif name == "Momentum":
-        sgd_step(p, g, state, hp["lr"], momentum=hp["momentum"])
-    elif name == "Nesterov":
-        sgd_step(p, g, state, hp["lr"], momentum=hp["momentum"], nesterov=True)
-    elif name == "Adam":
-        adam_step(p, g, state, hp["lr"], betas=hp["betas"])
-    elif name == "RMSprop":
-        rmsprop_step(p, g, state, hp["lr"], alpha=hp["alpha"])
-    else:
+    """One update of the point p (in place) by the optimizer `name` ("SGD", ..., see OPTIMIZERS), using
+    core.optim's registry; hp holds the hyperparameters."""
+    if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
+    optim.OPTIMIZERS[name.lower()](p, g, state, hp)
 
 
 def flew_off(p, loss):

@@ -226,3 +226,23 @@ def test_flat_adam_picks_up_moments_from_adam_step():
             O.adam_step_flat(flat, ours, lr=0.01)
         O.adam_step(twin, grads, theirs, lr=0.01)
     assert all(torch.equal(a, b) for (_, a), (_, b) in zip(N.named_tensors(params), N.named_tensors(twin)))
+
+
+def test_one_registry_covers_every_optimizer_a_page_offers():
+    from core import optim
+    from labs import ch05_optimizers, ch07_mnist, ch07_training
+    assert list(optim.OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adam", "rmsprop"]
+    assert {n.lower() for n in ch05_optimizers.OPTIMIZERS} == set(optim.OPTIMIZERS)
+    assert set(ch07_training.OPTIMIZERS) <= set(optim.OPTIMIZERS)
+    assert set(ch07_mnist.RACE_LR) <= set(optim.OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Momentum", "Nesterov", "Adam", "RMSprop"])
+def test_landscape_steps_with_the_registry(name, monkeypatch):
+    from core import optim
+    from labs import ch05_optimizers
+    calls = []
+    monkeypatch.setitem(optim.OPTIMIZERS, name.lower(), lambda *args: calls.append(args))
+    p, g, state, hp = torch.zeros(2), torch.ones(2), {}, {"lr": 0.1}
+    ch05_optimizers.optimizer_step(name, p, g, state, hp)
+    assert calls == [(p, g, state, hp)]
