@@ -1,14 +1,9 @@
 """labs.t0_first_network: the tutorial's dose network and its one trained bias."""
-import subprocess
-import sys
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
 from labs import t0_first_network as dose
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.export_utils import run_export
 
 
 def test_forward_matches_the_tutorials_module_written_with_f_relu():
@@ -77,8 +72,8 @@ def test_residuals_after_training_are_small():
     assert (res ** 2).sum().item() < 1e-4
 
 
-def test_generated_script_prints_the_same_numbers():
-    code = dose.script_dose(dose.TUTORIAL_PARAMS, lr=0.1)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert "stop_epoch 34" in out.stdout and "final_bias -16.0019" in out.stdout
+def test_downloaded_script_prints_the_same_numbers(tmp_path):
+    hist = dose.train_final_bias(dose.TUTORIAL_PARAMS, lr=0.1)
+    out = run_export("t0_first_network", dict(params=dose.TUTORIAL_PARAMS, lr=0.1), tmp_path)
+    assert f"stop_epoch {hist['stop_epoch']}" in out and f"final_bias {hist['final_bias']:.4f}" in out
+    assert "stop_epoch 34" in out and "final_bias -16.0019" in out

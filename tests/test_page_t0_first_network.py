@@ -1,5 +1,7 @@
 """Page: your first neural network (tutorial 000)."""
+import exports
 from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.export_utils import printed_pairs, run_export
 
 PAGE = "views/t0_first_network.py"
 
@@ -89,3 +91,19 @@ def test_nn_module_version_with_frozen_weights_matches_the_loop():
     assert_no_exception(at)
     assert metric(at, "nn.Module: stopped at epoch") == metric(at, "Stopped at epoch")
     assert metric(at, "max |bias (loop) - bias (nn.Module)|") == "0.0e+00"
+
+
+def test_downloaded_script_prints_the_pages_numbers(downloads, tmp_path):
+    at = open_page(PAGE)
+    at.slider(key="fn_w11").set_value(3.0).run()
+    at.select_slider(key="fn_lr").set_value(0.05).run()
+    assert_no_exception(at)
+    script = downloads["fn_dl"]
+    assert "w11': 3.0" in script and "'lr': 0.05" in script
+    settings = exports.defaults("t0_first_network") | {"params": {**exports.defaults("t0_first_network")["params"],
+                                                                  "w11": 3.0}, "lr": 0.05}
+    assert script == exports.fill("t0_first_network", settings)
+    printed = printed_pairs(run_export("t0_first_network", settings, tmp_path))
+    assert printed["final_bias"] == metric(at, "Final bias")
+    stopped = metric(at, "Stopped at epoch")
+    assert printed["stop_epoch"] == (stopped if stopped != "did not stop" else "None")

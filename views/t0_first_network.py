@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
+import exports
 import ui
 from labs import t0_first_network as dose
 
@@ -251,4 +252,6 @@ ui.explain(
 )
 ui.show_source(dose.DoseNet, dose.train_final_bias_module, dose.compare_loop_and_module,
                title="The nn.Module version that ran")
-ui.download_script(dose.script_dose(params, lr=lr, start_bias=start, max_epochs=max_epochs), "first_network.py", key="fn_dl")
+frozen = {k: v for k, v in params.items() if k != "final_bias"}
+script = exports.fill("t0_first_network", dict(params=frozen, lr=lr, start_bias=start, max_epochs=max_epochs))
+ui.download_script(script, "t0_first_network.py", key="fn_dl")
