@@ -1,7 +1,13 @@
 """Page: chapter 11, the equivalence table and dropout from scratch."""
-from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch11_mastery.py"
+
+
+def _attempt(at, option=0):
+    """Answer the dropout design challenge (the page reveals the measured answer only after an attempt)."""
+    at.radio(key="predict_ch11_dropout_scale").set_value(at.radio(key="predict_ch11_dropout_scale").options[option]).run()
+    return at
 
 
 def _table(at):
@@ -22,7 +28,7 @@ def test_table_all_rows_checked_and_tolerance_matters():
 
 
 def test_dropout_defaults_match_nn_dropout_and_keep_the_mean():
-    at = open_page(PAGE)
+    at = _attempt(open_page(PAGE))
     assert metric(at, "Scale for survivors 1/(1-p)") == "2.000"
     assert metric(at, "max |ours - nn.Dropout|") == "0.0e+00"
     assert metric(at, "Same mask as nn.Dropout") == "yes"
@@ -34,7 +40,7 @@ def test_dropout_defaults_match_nn_dropout_and_keep_the_mean():
 
 
 def test_p_slider_extremes_and_eval_mode():
-    at = open_page(PAGE)
+    at = _attempt(open_page(PAGE))
     at.slider(key="ms_p").set_value(0.95).run()
     assert_no_exception(at)
     assert metric(at, "Scale for survivors 1/(1-p)") == "20.000"
@@ -71,7 +77,7 @@ def test_downloaded_script_prints_the_page_numbers(mnist_dir):
     from labs import ch11_mastery
     from tests.conftest import ROOT
 
-    at = open_page(PAGE, query={"ms_batch": "32", "ms_p": "0.3", "ms_seed": "4"})
+    at = _attempt(open_page(PAGE, query={"ms_batch": "32", "ms_p": "0.3", "ms_seed": "4"}))
     code = ch11_mastery.script_mastery(32, 4, 0.3)
     env = dict(os.environ, PYTHONPATH=str(ROOT), MNIST_DIR=str(mnist_dir))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
@@ -115,3 +121,40 @@ def test_explanation_names_the_exact_rows_and_the_rounding_range_it_measured():
     assert _table(at).count(":material/close: differs") == 9 - equal
     assert "rows that do real arithmetic" not in text and "Differences around 1e-7" not in text
     assert f"to {metric(at, 'Largest difference')}, float32" in text
+
+
+def test_design_challenge_hides_the_answer_until_an_attempt():
+    """Issue 9: the challenge showed 1 / (1 - p) before the learner tried. Nothing on the page names the factor
+    (no scale metric, no running-mean chart, no 'why divide' explanation) until a factor is picked; then the
+    measured answer appears, with the means this page computed."""
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    labels = [m.label for m in at.metric]
+    assert "Scale for survivors 1/(1-p)" not in labels and not any(lab.startswith("Mean over") for lab in labels)
+    shown = page_output(at)
+    assert "1 / (1 - p)**" not in shown and "Why divide by 1 - p" not in [e.label for e in at.expander]
+    assert "h / (1 - p)" not in shown
+    assert at.radio(key="predict_ch11_dropout_scale").value is None
+    at = _attempt(at, option=0)   # a wrong guess: leave the survivors as they are
+    assert_no_exception(at)
+    assert metric(at, "Scale for survivors 1/(1-p)") == "2.000"
+    mean_h = metric(at, "Mean of h (no dropout)")
+    with_scale = metric(at, "Mean over 500 masks, with 1/(1-p)")
+    without = metric(at, "Mean over 500 masks, without")
+    verdict = " ".join(e.value for e in at.error)
+    assert "Not this time" in verdict and "1 / (1 - p)" in verdict
+    assert f"gives a mean of {with_scale}" in verdict and f"has mean {mean_h}" in verdict and without in verdict
+    at = _attempt(at, option=2)
+    assert "Your prediction was right" in " ".join(e.value for e in at.success)
+
+
+def test_tolerance_prediction_why_quotes_the_measured_rows():
+    at = open_page(PAGE)
+    radio = at.radio(key="predict_ch11_tolerance")
+    radio.set_value(radio.options[1]).run()
+    assert_no_exception(at)
+    verdicts = " ".join(e.value for e in at.success) + " ".join(e.value for e in at.error)
+    at.select_slider(key="ms_tol").set_value(-9).run()
+    n_strict = int(metric(at, "Rows equal within tolerance").split("/")[0])
+    assert f"{n_strict} of the 9 rows are within 1e-9" in verdicts
+    assert ("Your prediction was right" in verdicts) == (0 < n_strict < 9)

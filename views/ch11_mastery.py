@@ -1,4 +1,6 @@
 """Chapter 11: mastery. The whole equivalence table checked live, and dropout built by hand."""
+import math
+
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -9,13 +11,8 @@ from core import dropout
 from labs import ch10_torch_nn as equivalence
 from labs import ch11_mastery
 
-ui.header(
-    "11 · Mastery & dropout",
-    "Every piece of the pipeline has now been written by hand. Below, each hand-made piece is run "
-    "next to its `torch.nn` / `torch.optim` / `DataLoader` counterpart on the same MNIST batch and the "
-    "same starting weights, and the largest difference is measured right now. Then one last piece, "
-    "dropout, is built from scratch and compared with `nn.Dropout`.",
-)
+L = ui.page("11 · Mastery & dropout",
+            "Every hand-made piece next to its torch counterpart, measured now; then dropout, built by you.")
 
 
 ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
@@ -26,15 +23,13 @@ def batch(batch_size, seed):
     return ui.mnist_test_batch(batch_size, seed, equivalence.pick_batch)
 
 
-st.subheader("1 · The equivalence table, measured")
-c1, c2, c3 = st.columns(3)
-with c1:
-    B = ui.select_slider("Batch size", [1, 2, 8, 32, 64, 128, 256], 64, key="ms_batch")
-with c2:
-    seed = ui.seed("ms_seed")
-with c3:
+with L.controls:
+    B = ui.select_slider("Batch size", [1, 2, 8, 32, 64, 128, 256], 64, key="ms_batch",
+                         help="MNIST test digits both sides of every row run on")
     tol_exp = ui.select_slider("Tolerance", [-9, -8, -7, -6, -5, -4, -3], -5, key="ms_tol",
-                               format_func=lambda e: f"1e{e}")
+                               format_func=lambda e: f"1e{e}", help="a row is 'equal' when its max |difference| is at most this")
+with L.more:
+    seed = ui.seed("ms_seed")
 tol = 10.0 ** tol_exp
 
 
@@ -44,21 +39,48 @@ def table(B, seed):
     return ch11_mastery.equivalence_table(x, y, seed, tol=float("inf"))
 
 
+def table_figure(rows, tol):
+    """One bar per row of the table: max |from scratch - torch| on a log axis, the tolerance as a line;
+    rows that are exactly 0 (bit-for-bit equal) as a diamond at the left edge."""
+    diffs = [r["max abs diff"] for r in rows]
+    names = [r["torch.nn"] for r in rows]
+    floor = 1e-10
+    fig = go.Figure()
+    fig.add_bar(y=names, x=[d if d > 0 else None for d in diffs], orientation="h", name="max |difference|",
+                marker_color=[ui.COLORS["correct"] if d <= tol else ui.COLORS["wrong"] for d in diffs],
+                text=[f"{d:.1e}" if d > 0 else "" for d in diffs], textposition="outside")
+    zeros = [n for n, d in zip(names, diffs) if d == 0]
+    fig.add_scatter(y=zeros, x=[floor * 1.6] * len(zeros), mode="markers+text", name="exactly 0",
+                    marker=dict(symbol="diamond", size=12, color=ui.COLORS["correct"]),
+                    text=["exactly 0"] * len(zeros), textposition="middle right")
+    fig.add_vline(x=tol, line_dash="dash", line_color="black", annotation_text=f"tolerance {tol:.0e}")
+    ui.clean_log_axis(fig, axis="x")
+    top = max([d for d in diffs if d > 0], default=tol)
+    fig.update_xaxes(range=[-10, max(-2.5, math.log10(max(top, tol)) + 1)], title_text="max |from scratch - torch|")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=400, showlegend=False, margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
 rows = table(B, seed)
 n_equal = sum(r["max abs diff"] <= tol for r in rows)
+with L.picture:
+    ui.plot(table_figure(rows, tol), key="ms_table_fig")
+with L.controls:
+    st.metric("Rows equal within tolerance", f"{n_equal} / {len(rows)}", help="rows with max |difference| <= the tolerance")
+    st.metric("Largest difference", f"{max(r['max abs diff'] for r in rows):.1e}")
+    st.metric("Tolerance", f"1e{tol_exp}")
+below = L.below.container()
+below.subheader("1 · The equivalence table, measured")
 lines = ["| from scratch | torch equivalent | max abs diff | within 1e%d? |" % tol_exp, "|---|---|---|---|"]
 for r in rows:
     mark = ":material/check: equal" if r["max abs diff"] <= tol else ":material/close: differs"
     lines.append(f"| `{r['from scratch']}` | `{r['torch.nn']}` | {r['max abs diff']:.1e} | {mark} |")
-st.markdown("\n".join(lines))
-m = st.columns(3)
-m[0].metric("Rows equal within tolerance", f"{n_equal} / {len(rows)}")
-m[1].metric("Largest difference", f"{max(r['max abs diff'] for r in rows):.1e}")
-m[2].metric("Tolerance", f"1e{tol_exp}")
+below.markdown("\n".join(lines))
 device = "a GPU (cuda)" if torch.cuda.is_available() else "the CPU only: this machine has no GPU, so `.to(device)` is a no-op here"
-st.caption(f"Batch of {B} MNIST test digits, a 784-128-10 network from "
-           f"seed {seed}. SGD uses lr 0.1 and momentum 0.9, Adam lr 0.001, three steps each. The device row ran on "
-           f"{device}.")
+below.caption(f"Batch of {B} MNIST test digits, a 784-128-10 network from "
+              f"seed {seed}. SGD uses lr 0.1 and momentum 0.9, Adam lr 0.001, three steps each. The device row ran on "
+              f"{device}.")
 exact = [f"`{r['torch.nn']}`" for r in rows if r["max abs diff"] == 0]  # bit-for-bit equal rows
 rounding = [r["max abs diff"] for r in rows if r["max abs diff"] != 0]
 if not rounding:
@@ -81,13 +103,39 @@ ui.explain(
 )
 ui.show_source(ch11_mastery.equivalence_table, equivalence.check_weights, equivalence.check_dataloader)
 
+n_strict = sum(r["max abs diff"] <= 1e-9 for r in rows)
+strict_answer = 0 if n_strict == len(rows) else (2 if n_strict == 0 else 1)
+ui.predict("ch11_tolerance", "Tighten the tolerance to 1e-9. How many of the rows stay equal?",
+           [f"All {len(rows)}", "Some stay, some turn into crosses", "None"], answer=strict_answer,
+           why=(f"At batch {B}, seed {seed}: {n_strict} of the {len(rows)} rows are within 1e-9, "
+                f"{len(exact)} of them exactly 0"
+                + (f"; the other {len(rounding)} differ by {min(rounding):.1e} to {max(rounding):.1e}, float32 rounding"
+                   if rounding else "") + ". Move the Tolerance slider to see it."))
+
 # ---------------------------------------------------------------- dropout
 st.subheader("2 · Design challenge: dropout from scratch")
 st.markdown(
-    "While training, dropout zeroes each hidden activation with probability **p** and multiplies the ones "
-    "that survive by **1 / (1 - p)**. At test time it does nothing. Here it acts on the hidden layer "
-    "`h = relu(x @ W1 + b1)` of the batch above (first 16 images, all 128 units)."
+    "While training, dropout zeroes each hidden activation with probability **p**; at test time it does "
+    "nothing, so the next layer then sees all of h. Here it acts on the hidden layer "
+    "`h = relu(x @ W1 + b1)` of the batch above (first 16 images, all 128 units). **Your design:** the "
+    "activations that survive are multiplied by a factor, so that on average the next layer sees the same "
+    "values while training as at test time. Which factor? Answer below; the page then measures it."
 )
+SCALE_OPTIONS = ["Nothing: leave them as they are", "(1 - p)", "1 / (1 - p)", "1 / p"]
+
+
+def scale_why(p, n_samples, mean_h, scaled, unscaled):
+    """The challenge's explanation, from the means this page just measured."""
+    text = (f"Averaged over {n_samples} random masks at p = {p:.2f}: multiplying the survivors by 1 / (1 - p) = "
+            f"{1 / (1 - p):.3f} gives a mean of {scaled:.4f}, and h itself (what the next layer sees at test time) "
+            f"has mean {mean_h:.4f}; leaving them as they are gives {unscaled:.4f}")
+    if mean_h > 0:
+        text += f", {unscaled / mean_h:.2f} of it: a unit survives only a fraction 1 - p = {1 - p:.2f} of the time"
+    if p == 0:
+        text += ". At p = 0 nothing is dropped and the factor is 1, so 'leave them' coincides with 1 / (1 - p) here"
+    return text + "."
+
+
 d1, d2, d3 = st.columns(3)
 with d1:
     p = ui.slider("Drop probability p", 0.0, 0.95, 0.5, step=0.05, key="ms_p")
@@ -110,59 +158,76 @@ def dropout_demo(B, seed, p, n_samples):
             "scaled": scaled.numpy(), "unscaled": unscaled.numpy()}
 
 
+def heatmaps(panels, zmax, height=330):
+    """Side-by-side heatmaps [(title, z, zmax or None for the 0/1 mask)] of 16 images x 128 hidden units."""
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for t, _, _ in panels], horizontal_spacing=0.05)
+    for i, (_, z, top) in enumerate(panels, start=1):
+        if top is None:
+            fig.add_heatmap(z=z, zmin=0, zmax=1, colorscale=[[0, "#222222"], [1, "#F0F0F0"]], showscale=False,
+                            row=1, col=i)
+        else:
+            fig.add_heatmap(z=z, zmin=0, zmax=top, colorscale="Viridis", showscale=i == len(panels), row=1, col=i)
+    fig.update_xaxes(title_text="hidden unit")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(title_text="image", row=1, col=1)
+    fig.update_layout(height=height)
+    return fig
+
+
 dd = dropout_demo(B, seed, p, n_samples)
 out = dd["out"] if mode == "train" else dd["h"]
-m = st.columns(4)
-m[0].metric("Scale for survivors 1/(1-p)", f"{1 / (1 - p):.3f}")
-m[1].metric("Fraction kept in this mask", f"{dd['kept']:.3f}" if mode == "train" else "1.000",
-            help=f"expected {1 - p:.2f} in train mode")
-m[2].metric("max |ours - nn.Dropout|", f"{dd['train_diff'] if mode == 'train' else dd['eval_diff']:.1e}")
-m[3].metric("Same mask as nn.Dropout" if mode == "train" else "eval output == input",
-            "yes" if (dd["same_mask"] if mode == "train" else dd["eval_identity"]) else "no")
-
-mask = dd["mask"] if mode == "train" else dd["mask"] * 0 + 1
-fig = make_subplots(rows=1, cols=3, subplot_titles=("h: hidden activations [16, 128]",
-                                                    "mask (1 = kept)" if mode == "train" else "eval: nothing dropped",
-                                                    f"dropout(h), {mode} mode"), horizontal_spacing=0.04)
 zmax = float(max(dd["h"].max(), out.max(), 1e-6))
-fig.add_heatmap(z=dd["h"], zmin=0, zmax=zmax, colorscale="Viridis", showscale=False, row=1, col=1)
-fig.add_heatmap(z=mask, zmin=0, zmax=1, colorscale=[[0, "#222222"], [1, "#F0F0F0"]], showscale=False,
-                row=1, col=2)
-fig.add_heatmap(z=out, zmin=0, zmax=zmax, colorscale="Viridis", row=1, col=3)
-fig.update_xaxes(title_text="hidden unit")
-fig.update_yaxes(autorange="reversed")
-fig.update_yaxes(title_text="image", row=1, col=1)
-fig.update_layout(height=330)
-ui.plot(fig, key="ms_heat")
-
-fig = go.Figure()
-xs = list(range(1, n_samples + 1))
-fig.add_scatter(x=xs, y=dd["scaled"], name="with / (1 - p)  (inverted dropout)", line_color=ui.COLORS["correct"])
-fig.add_scatter(x=xs, y=dd["unscaled"], name="without the rescaling", line_color=ui.COLORS["wrong"])
-fig.add_hline(y=dd["mean_h"], line_dash="dot", line_color="black", annotation_text="mean of h (eval mode)")
-fig.update_layout(height=330, xaxis_type="log", xaxis_title="number of random masks averaged",
-                  yaxis_title="running mean of dropout(h)")
-ui.plot(fig, key="ms_mean")
+mask = dd["mask"] if mode == "train" else dd["mask"] * 0 + 1
 m = st.columns(3)
-m[0].metric("Mean of h (no dropout)", f"{dd['mean_h']:.4f}")
-m[1].metric(f"Mean over {n_samples} masks, with 1/(1-p)", f"{dd['scaled'][-1]:.4f}")
-m[2].metric(f"Mean over {n_samples} masks, without", f"{dd['unscaled'][-1]:.4f}")
+m[0].metric("Fraction kept in this mask", f"{dd['kept']:.3f}" if mode == "train" else "1.000",
+            help=f"expected {1 - p:.2f} in train mode")
+m[1].metric("max |ours - nn.Dropout|", f"{dd['train_diff'] if mode == 'train' else dd['eval_diff']:.1e}")
+m[2].metric("Same mask as nn.Dropout" if mode == "train" else "eval output == input",
+            "yes" if (dd["same_mask"] if mode == "train" else dd["eval_identity"]) else "no")
+ui.plot(heatmaps([("h: hidden activations [16, 128]", dd["h"], zmax),
+                  ("mask (1 = kept)" if mode == "train" else "eval: nothing dropped", mask, None)], zmax),
+        key="ms_heat")
 
-ui.explain(
-    "Take one unit with value h. In training it becomes h / (1 - p) with probability 1 - p and 0 with "
-    "probability p, so on average it is (1 - p) * h / (1 - p) = h: exactly what the next layer sees at test "
-    "time, when nothing is dropped. Without the division the next layer would see only (1 - p) * h on "
-    "average while training and then suddenly the full h at test time: its weights would have been tuned "
-    "to inputs that were too small. The green curve settles on the dotted line, the red one on "
-    "(1 - p) times it.\n\n"
-    "The mask is drawn with `bernoulli_(1 - p)`, the same call `nn.Dropout` makes, so from the same seed "
-    "(ours from `torch.Generator().manual_seed(seed)`, `nn.Dropout` after `torch.manual_seed(seed)`: the same "
-    "random stream) the two masks are identical. The lesson's `torch.rand_like(x) > p` draws from the "
-    "same distribution but reads the random stream differently, so it gives another, equally valid mask. "
-    "In eval mode (`model.eval()`) both simply return their input.",
-    title="Why divide by 1 - p",
-)
-ui.show_source(dropout.dropout_mask, dropout.dropout, dropout.running_means)
+
+def reveal():
+    """The measured answer, drawn only once the learner has committed to a factor."""
+    st.metric("Scale for survivors 1/(1-p)", f"{1 / (1 - p):.3f}")
+    ui.plot(heatmaps([("h", dd["h"], zmax), (f"dropout(h), {mode} mode", out, zmax)], zmax, height=300),
+            key="ms_heat_out")
+    fig = go.Figure()
+    xs = list(range(1, n_samples + 1))
+    fig.add_scatter(x=xs, y=dd["scaled"], name="with / (1 - p)  (inverted dropout)", line_color=ui.COLORS["correct"])
+    fig.add_scatter(x=xs, y=dd["unscaled"], name="without the rescaling", line_color=ui.COLORS["wrong"],
+                    line_dash="dash")
+    fig.add_hline(y=dd["mean_h"], line_dash="dot", line_color="black", annotation_text="mean of h (eval mode)")
+    ui.clean_log_axis(fig, axis="x")
+    fig.update_layout(height=330, xaxis_title="number of random masks averaged",
+                      yaxis_title="running mean of dropout(h)", legend=dict(orientation="h", y=-0.25))
+    ui.plot(fig, key="ms_mean")
+    c = st.columns(3)
+    c[0].metric("Mean of h (no dropout)", f"{dd['mean_h']:.4f}")
+    c[1].metric(f"Mean over {n_samples} masks, with 1/(1-p)", f"{dd['scaled'][-1]:.4f}")
+    c[2].metric(f"Mean over {n_samples} masks, without", f"{dd['unscaled'][-1]:.4f}")
+    ui.explain(
+        "Take one unit with value h. In training it becomes h / (1 - p) with probability 1 - p and 0 with "
+        "probability p, so on average it is (1 - p) * h / (1 - p) = h: exactly what the next layer sees at test "
+        "time, when nothing is dropped. Without the division the next layer would see only (1 - p) * h on "
+        "average while training and then suddenly the full h at test time: its weights would have been tuned "
+        "to inputs that were too small. The green curve settles on the dotted line, the red one on "
+        "(1 - p) times it.\n\n"
+        "The mask is drawn with `bernoulli_(1 - p)`, the same call `nn.Dropout` makes, so from the same seed "
+        "(ours from `torch.Generator().manual_seed(seed)`, `nn.Dropout` after `torch.manual_seed(seed)`: the same "
+        "random stream) the two masks are identical. The lesson's `torch.rand_like(x) > p` draws from the "
+        "same distribution but reads the random stream differently, so it gives another, equally valid mask. "
+        "In eval mode (`model.eval()`) both simply return their input.",
+        title="Why divide by 1 - p",
+    )
+    ui.show_source(dropout.dropout_mask, dropout.dropout, dropout.running_means)
+
+
+ui.predict("ch11_dropout_scale", "Multiply the surviving activations by:", SCALE_OPTIONS, answer=2,
+           why=scale_why(p, n_samples, dd["mean_h"], float(dd["scaled"][-1]), float(dd["unscaled"][-1])),
+           try_it=reveal)
 ui.download_script(ch11_mastery.script_mastery(B, seed, p, tol), "mastery_checks.py", key="ms_dl")
 
 st.subheader("What you now understand")
@@ -179,7 +244,7 @@ st.markdown(
     "on several GPUs."
 )
 
-ui.quiz("ch11", "In inverted dropout, why are the surviving activations divided by (1 - p) during training?",
+ui.quiz("ch11", "In inverted dropout the surviving activations are rescaled during training. Why?",
         ["To make the network train faster by enlarging the gradients",
          "So the expected value of each activation during training equals its value at test time, "
          "when nothing is dropped",
