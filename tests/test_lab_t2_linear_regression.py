@@ -1,14 +1,8 @@
 """labs.t2_linear_regression: hand-written linear regression vs torch.nn / torch.optim."""
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from labs import t2_linear_regression as linreg
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_data_is_deterministic_and_on_the_line():
@@ -75,14 +69,17 @@ def test_mapping_rows_all_agree_with_torch():
     assert all(r["max_abs_diff"] < 1e-6 for r in rows), rows
 
 
-def test_generated_script_reproduces_page_numbers():
+def test_downloaded_script_reproduces_page_numbers(tmp_path):
+    import exports
+    from tests.export_utils import run_export
+    import runpy
+    assert runpy.run_path(str(exports.HERE / "t2_linear_regression.py"))["DIVERGED_LOSS"] == linreg.DIVERGED_LOSS
     for zero in (True, False):
-        code = linreg.script_linreg(1.5, 0.5, 0.4, 0.3, 80, 7, zero_grad=zero)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
-        assert out.returncode == 0, out.stderr
+        out = run_export("t2_linear_regression", dict(true_w=1.5, true_b=0.5, noise=0.4, lr=0.3, steps=80, seed=7,
+                                                      zero_grad=zero), tmp_path)
         x, y = linreg.make_data(1.5, 0.5, 0.4, seed=7)
         h = linreg.train_manual(x, y, 0.3, 80, zero_grad=zero)
-        assert f"w {h['final_w']:.4f}" in out.stdout and f"b {h['final_b']:.4f}" in out.stdout
+        assert f"w {h['final_w']:.4f}" in out and f"b {h['final_b']:.4f}" in out
 
 
 def test_weights_file_loads_into_sequential():

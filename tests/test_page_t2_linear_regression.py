@@ -72,3 +72,18 @@ def test_speed_limit_is_this_datas_not_a_round_number():
     assert f"2 * mean(x^2) = {c['along_w']:.3f} along w" in text
     assert f"lr < {c['lr_limit']:.4f} here" in text
     assert any(f"stable only for lr < {c['lr_limit']:.4f}" in w.value for w in at.warning)
+
+
+def test_downloaded_script_prints_the_pages_numbers(downloads, tmp_path):
+    import exports
+    from tests.export_utils import printed_pairs, run_export
+    at = open_page(PAGE)
+    at.toggle(key="lr_forget").set_value(True).run()
+    assert_no_exception(at)
+    script = downloads["lr_dl"]
+    assert "'zero_grad': False" in script
+    settings = exports.defaults("t2_linear_regression") | dict(true_w=2.0, true_b=-1.0, noise=0.3, lr=0.1, steps=100,
+                                                                 seed=0, zero_grad=False)
+    assert script == exports.fill("t2_linear_regression", settings)
+    printed = printed_pairs(run_export("t2_linear_regression", settings, tmp_path))
+    assert printed["w"] == metric(at, "Learned w") and printed["b"] == metric(at, "Learned b")

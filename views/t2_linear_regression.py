@@ -4,6 +4,7 @@ import math
 import streamlit as st
 from plotly.subplots import make_subplots
 
+import exports
 import ui
 from labs import t2_linear_regression as linreg
 
@@ -190,5 +191,6 @@ if math.isfinite(hist["final_w"]) and math.isfinite(hist["final_b"]):
     st.download_button("Download the fitted weights (state_dict of nn.Sequential(nn.Linear(1, 1)))",
                        linreg.weights_file(hist["final_w"], hist["final_b"]), file_name="linear_regression.pt",
                        mime="application/octet-stream", icon=":material/download:", key="lr_dl_weights")
-ui.download_script(linreg.script_linreg(true_w, true_b, noise, lr, steps, seed, zero_grad=not forget),
-                   "linear_regression.py", key="lr_dl")
+script = exports.fill("t2_linear_regression", dict(true_w=true_w, true_b=true_b, noise=noise, lr=lr, steps=steps,
+                                                   seed=seed, zero_grad=not forget))
+ui.download_script(script, "t2_linear_regression.py", key="lr_dl")
