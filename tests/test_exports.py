@@ -19,7 +19,9 @@ def test_every_export_has_settings_and_a_main(name):
     assert isinstance(exports.defaults(name), dict) and exports.defaults(name)
     functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert "main" in functions
-    assert text.rstrip().endswith('if __name__ == "__main__":\n    main()')
+    last = tree.body[-1]  # if __name__ == "__main__": ... main()
+    assert isinstance(last, ast.If) and ast.unparse(last.test) == "__name__ == '__main__'"
+    assert ast.unparse(last.body[-1]) == "main()"
     assert ast.parse(exports.fill(name, {}))  # the defaults fill back in and parse
 
 

@@ -75,10 +75,9 @@ def test_link_restores_values_and_bad_link_warns():
     assert at.slider(key="opt_steps").value == 150 and at.warning
 
 
-def test_exported_script_reproduces_the_page(tmp_path):
-    import os
-    import subprocess
-    import sys
+def test_exported_script_reproduces_the_page(downloads, tmp_path):
+    import exports
+    from tests.export_utils import run_export
 
     at = open_page(PAGE)
     at.selectbox(key="opt_surf").set_value("Himmelblau").run()  # also moves the start and learning rates
@@ -94,11 +93,9 @@ def test_exported_script_reproduces_the_page(tmp_path):
     hyper = {"SGD": {"lr": 0.03, "momentum": 0.5}, "Momentum": {"lr": 0.03, "momentum": 0.5},
              "Adam": {"lr": 2.0, "betas": (0.9, 0.99), "alpha": 0.99},
              "RMSprop": {"lr": 2.0, "betas": (0.9, 0.99), "alpha": 0.99}}
-    script = tmp_path / "optimizers.py"
-    script.write_text(L.script_landscape("Himmelblau", (1.25, y0), 200, hyper, check_torch=True))
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    settings = dict(surface="Himmelblau", start=(1.25, y0), steps=200, hyper=hyper, check_torch=True)
+    assert downloads["opt_download"] == exports.fill("ch05_optimizers", settings)
+    out = run_export("ch05_optimizers", settings, tmp_path)
     printed = dict(line.split(" ", 1) for line in out.splitlines())
 
     status = _table(at, "status")

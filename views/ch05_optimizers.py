@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+import exports
 import ui
 from core import optim
 from labs import ch05_optimizers as landscape
@@ -217,8 +218,9 @@ if check:
 else:
     st.caption("Switched off under *Optimizers and their settings*.")
 
-ui.download_script(landscape.script_landscape(surface, (x0, y0), steps, {n: dict(_hp(n)) for n in chosen},
-                                              check_torch=check), "optimizers.py", key="opt_download")
+script = exports.fill("ch05_optimizers", dict(surface=surface, start=(x0, y0), steps=steps,
+                                              hyper={n: dict(_hp(n)) for n in chosen}, check_torch=check))
+ui.download_script(script, "ch05_optimizers.py", key="opt_download")
 st.caption("The script reruns every optimizer switched on above with the `core` package (run it from the "
            "repository root) and prints, per optimizer, the status, steps taken, final loss, |gradient| and end "
            "point of the table, the lowest final loss and, when the check is on, the two torch.optim / autograd "
