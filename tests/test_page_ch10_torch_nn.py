@@ -160,3 +160,26 @@ def test_custom_class_and_sequential_checked_against_raw_tensors(mnist_dir):
             assert shown == f"{expected[f'{key}_{part}_diff']:.1e}" and float(shown) < 1e-5
     code = [c.value for c in at.code]
     assert any(c.startswith("class Net(nn.Module):") and "def __init__" in c and "def forward" in c for c in code)
+
+
+def test_predictions_quote_the_measured_differences(mnist_dir):
+    """Issue 9: predict, then try. The answer and the why come from this page's own measurements."""
+    at = open_page(PAGE)
+    seq = float(metric(at, "nn.Sequential: max |logits difference|"))
+    radio = at.radio(key="predict_ch10_sequential_logits")
+    assert radio.value is None
+    radio.set_value(radio.options[0]).run()
+    assert_no_exception(at)
+    shown = " ".join(e.value for e in at.success) + " ".join(e.value for e in at.error)
+    assert f"max |logits difference| = {seq:.1e}" in shown
+    assert ("Your prediction was right" in shown) == (seq == 0)
+    radio = at.radio(key="predict_ch10_adam_hot")
+    radio.set_value(radio.options[0]).run()
+    shown = " ".join(e.value for e in at.success) + " ".join(e.value for e in at.error)
+    at.selectbox(key="tn_part").set_value("optim.Adam").run()
+    at.select_slider(key="tn_adam_lr").set_value(0.1).run()
+    at.slider(key="tn_steps").set_value(20).run()
+    hot = metric(at, DIFF.format("optim.Adam"))
+    assert f"differ by {hot} in float32" in shown
+    assert f"by {metric(at, 'The same race in float64: max difference')} when both run in float64" in shown
+    assert ("Your prediction was right" in shown) == (float(hot) <= 1e-5)

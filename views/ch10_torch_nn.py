@@ -1,4 +1,6 @@
 """Chapter 10: what torch.nn adds. Each component next to its raw-tensor equivalent, checked live."""
+import math
+
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -8,14 +10,9 @@ from core import dropout, network
 from labs import ch10_torch_nn as custom_module
 from labs import ch10_torch_nn as equivalence
 
-ui.header(
-    "10 · What torch.nn adds",
-    "`torch.nn` brings parameter tracking, containers such as `nn.Sequential`, saving and loading, "
-    "ready-made layers and hooks. It brings no new arithmetic. Pick a component: the page runs it and "
-    "the raw-tensor code it replaces on the same MNIST batch with the same weights, and measures the "
-    "largest difference between the two.",
-)
-
+L = ui.page("10 · What torch.nn adds",
+            "Each torch.nn piece next to the raw-tensor code it replaces, same batch, same weights: "
+            "the difference, measured now.")
 
 ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
 
@@ -55,35 +52,29 @@ PARTS = {
                            "finds every registered tensor, however deeply nested, so none is forgotten."),
 }
 
-c1, c2, c3 = st.columns([2, 1, 1])
-with c1:
-    part = ui.selectbox("Component", list(PARTS), key="tn_part")
-with c2:
-    B = ui.select_slider("Batch size", [1, 2, 8, 32, 64, 128, 256], 64, key="tn_batch")
-with c3:
+with L.controls:
+    part = ui.selectbox("Component", list(PARTS), key="tn_part", help="the torch.nn piece to check")
+    B = ui.select_slider("Batch size", [1, 2, 8, 32, 64, 128, 256], 64, key="tn_batch",
+                         help="MNIST test digits both versions run on")
+with L.more:
     seed = ui.seed("tn_seed")
 
 check, scratch_text, torch_text = PARTS[part]
 kwargs = {}
-if part == "optim.SGD":
-    k1, k2, k3 = st.columns(3)
-    with k1:
+with L.controls:
+    if part == "optim.SGD":
         kwargs["lr"] = ui.select_slider("Learning rate", [0.001, 0.01, 0.1, 0.5, 1.0], 0.1, key="tn_sgd_lr")
-    with k2:
         kwargs["momentum"] = ui.select_slider("Momentum", [0.0, 0.5, 0.9, 0.99], 0.9, key="tn_sgd_mom")
-    with k3:
-        kwargs["steps"] = ui.slider("Steps", 1, 20, 3, key="tn_steps")
-elif part == "optim.Adam":
-    k1, k2 = st.columns(2)
-    with k1:
+    elif part == "optim.Adam":
         kwargs["lr"] = ui.select_slider("Learning rate", [0.0001, 0.001, 0.01, 0.1], 0.001, key="tn_adam_lr")
-    with k2:
-        kwargs["steps"] = ui.slider("Steps", 1, 20, 3, key="tn_steps")
-elif part == "DataLoader(shuffle=True)":
-    kwargs["batch_size"] = ui.slider("Mini-batch size inside the loader", 1, 256, 16, key="tn_mb")
-elif part == "nn.Dropout":
-    kwargs["p"] = ui.slider("Drop probability p", 0.0, 0.95, 0.5, step=0.05, key="tn_p")
-
+    elif part == "DataLoader(shuffle=True)":
+        kwargs["batch_size"] = ui.slider("Loader batch size", 1, 256, 16, key="tn_mb",
+                                         help="the mini-batch size inside the DataLoader")
+    elif part == "nn.Dropout":
+        kwargs["p"] = ui.slider("Drop probability p", 0.0, 0.95, 0.5, step=0.05, key="tn_p")
+if part in ("optim.SGD", "optim.Adam"):
+    with L.more:
+        kwargs["steps"] = ui.slider("Steps", 1, 20, 3, key="tn_steps", help="optimizer steps both versions take")
 
 @st.cache_data(max_entries=300, show_spinner="Running both versions...")
 def run_check(part, B, seed, kwargs):
@@ -96,15 +87,44 @@ def run_check(part, B, seed, kwargs):
 
 result = run_check(part, B, seed, tuple(sorted(kwargs.items())))
 
+
+def components_figure(diffs, selected):
+    """max |scratch - torch.nn| of every component (log axis, 1e-5 line); exact zeros as diamonds at the left
+    edge; the selected component in full colour, the others faded."""
+    floor = 1e-10
+    names = list(diffs)
+    colour = [ui.COLORS["correct"] if diffs[n] <= equivalence.TOLERANCE else ui.COLORS["wrong"] for n in names]
+    opacity = [1.0 if n == selected else 0.35 for n in names]
+    fig = go.Figure()
+    fig.add_bar(y=names, x=[d if d > 0 else None for d in diffs.values()], orientation="h",
+                marker=dict(color=colour, opacity=opacity), text=[f"{d:.1e}" if d > 0 else "" for d in diffs.values()],
+                textposition="outside")
+    zeros = [n for n in names if diffs[n] == 0]
+    fig.add_scatter(y=zeros, x=[floor * 1.6] * len(zeros), mode="markers+text", text=["exactly 0"] * len(zeros),
+                    textposition="middle right", marker=dict(symbol="diamond", size=12, color=ui.COLORS["correct"],
+                                                             opacity=[1.0 if n == selected else 0.35 for n in zeros]))
+    fig.add_vline(x=equivalence.TOLERANCE, line_dash="dash", line_color="black", annotation_text="1e-5")
+    ui.clean_log_axis(fig, axis="x")
+    top = max([d for d in diffs.values() if d > 0], default=equivalence.TOLERANCE)
+    fig.update_xaxes(range=[-10, max(-3, math.log10(top) + 1.2)], title_text="max |from scratch - torch.nn|")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=400, showlegend=False, margin=dict(l=10, r=10, t=30, b=10),
+                      title=f"{selected}: the full-colour bar")
+    return fig
+
+
+# Every component on the same batch: the selected one with the page's settings, the others at their defaults.
+diffs = {name: (result if name == part else run_check(name, B, seed, ()))["max_abs_diff"] for name in PARTS}
+with L.picture:
+    ui.plot(components_figure(diffs, part), key="tn_components")
+diff = result["max_abs_diff"]
+with L.controls:
+    st.metric(f"max |scratch - {part}|", f"{diff:.1e}")
+    st.metric("Equal within 1e-5", "yes" if diff <= equivalence.TOLERANCE else "no")
+    st.metric("Batch", f"{B} MNIST digits")
 left, right = st.columns(2)
 left.markdown(f"**From scratch:** {scratch_text}")
 right.markdown(f"**{part}:** {torch_text}")
-diff = result["max_abs_diff"]
-m = st.columns(3)
-m[0].metric(f"max |scratch - {part}|", f"{diff:.1e}")
-m[1].metric("Equal within 1e-5", "yes" if diff <= equivalence.TOLERANCE else "no")
-m[2].metric("Batch", f"{B} MNIST digits")
-
 # What else the check measured, in words.
 if part == "DataLoader(shuffle=True)":
     st.markdown(f"{result['n_batches']} mini-batches. Same order as the DataLoader: "
@@ -140,6 +160,14 @@ elif part == "nn.ReLU":
 elif part == "F.cross_entropy":
     st.markdown(f"Ours: {result['ours']:.7f}; F.cross_entropy: {result['torch']:.7f}.")
 ui.show_source(check, title="The code that ran both sides")
+hot = run_check("optim.Adam", B, seed, (("lr", 0.1), ("steps", 20)))
+ui.predict("ch10_adam_hot", "Adam with learning rate 0.1 for 20 steps: do ours and optim.Adam still agree within 1e-5?",
+           ["Yes, within 1e-5", "No: the gap grows past 1e-5"],
+           answer=0 if hot["max_abs_diff"] <= equivalence.TOLERANCE else 1,
+           why=(f"On this batch of {B} digits the weights after 20 steps differ by {hot['max_abs_diff']:.1e} in float32 "
+                f"and by {hot['float64_diff']:.1e} when both run in float64: the same method, with rounding "
+                "differences (about 1e-8 per step) carried along the training path. Pick optim.Adam above and set "
+                "these values to see it."))
 ui.download_script(equivalence.script_torch_nn(part, B, seed, kwargs), "torch_nn.py", key="tn_download")
 st.caption(f"The script reruns this {part} check on the same batch with the `core` package (run it from the "
            "repository root) and prints the difference and the facts above and the hook table below, rounded "
@@ -172,6 +200,15 @@ st.markdown(f"Both equal to the raw-tensor network within 1e-5: "
             f"**{'yes' if cls['max_abs_diff'] <= equivalence.TOLERANCE else 'no'}**. "
             f"`Net().parameters()` found {', '.join(f'`{n}`' for n in cls['net_names'])}; "
             f"`nn.Sequential` names the same tensors by position: {', '.join(f'`{n}`' for n in cls['seq_names'])}.")
+seq_diff = cls["seq_logits_diff"]
+ui.predict("ch10_sequential_logits", "Will nn.Sequential's logits equal our raw-tensor logits exactly?",
+           ["Yes, bit for bit (difference 0)", "Equal up to float32 rounding (below 1e-5)", "No, clearly different"],
+           answer=0 if seq_diff == 0 else (1 if seq_diff <= equivalence.TOLERANCE else 2),
+           why=(f"Measured on this batch of {B} digits: max |logits difference| = {seq_diff:.1e}"
+                + (": the same multiplications and additions in the same order." if seq_diff == 0 else
+                   ": float32 rounding (a float32 number carries about 7 significant digits). nn.Linear computes "
+                   "x @ weight.T + bias in one fused call, which rounds in a different order than our x @ W + b."
+                   if seq_diff <= equivalence.TOLERANCE else ": larger than rounding.")))
 ui.show_source(custom_module.Net, expanded=True, title="class Net, the source that ran (inspect.getsource)")
 ui.show_source(custom_module.build_models, custom_module.check_class_and_sequential,
                title="How both modules get our weights, and the comparison")
