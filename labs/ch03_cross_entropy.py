@@ -150,38 +150,3 @@ def sweep_correct(logits, target, values):
         "ce_grad": ce_g[:, target].tolist(),
         "mse_grad": (mse_g * B)[:, target].tolist(),
     }
-
-
-def script_cross_entropy(logits, target, scale=1.0):
-    """A standalone Python script (needs torch and this repo's `core` on the path) that recomputes
-    the cross-entropy page's headline numbers for these logits, correct class and scale, and prints them."""
-    z = [float(v) for v in logits]
-    return f'''"""Cross-entropy of one example, recomputed with the `core` package of "Neural networks from scratch".
-
-Run from the repository root (or with it on PYTHONPATH):  python cross_entropy.py
-Needs torch and the repo's core/ package. Prints the numbers the cross-entropy page showed.
-"""
-import math
-
-import torch
-import torch.nn.functional as F
-
-from core.losses import cross_entropy, naive_softmax, softmax
-from labs.ch03_cross_entropy import mse_on_softmax
-
-logits = torch.tensor([{z!r}]) * {float(scale)!r}  # [1, C]: the slider values times the scale
-target = torch.tensor([{int(target)}])  # the correct class
-
-probs = softmax(logits)  # stable: subtract the max, then exp
-loss = cross_entropy(logits, target)
-reference = F.cross_entropy(logits, target)
-mse, _ = mse_on_softmax(logits, target)
-naive = naive_softmax(logits)  # may hold inf / nan for large logits
-
-print(f"cross_entropy_loss {{loss.item():.4f}}")
-print(f"p_correct {{probs[0, target[0]].item():.4f}}")
-print(f"abs_diff_vs_F.cross_entropy {{(loss - reference).abs().item():.1e}}")
-print(f"mse_loss {{mse.item():.4f}}")
-print("naive_softmax_finite", all(math.isfinite(v) for v in naive[0].tolist()))
-print("stable_softmax", [round(p, 4) for p in probs[0].tolist()])
-'''

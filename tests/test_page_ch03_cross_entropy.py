@@ -96,20 +96,17 @@ def test_link_restores_and_bad_link_warns():
     assert at.select_slider(key="ce_scale").value == 1.0 and at.warning
 
 
-def test_exported_script_reproduces_the_page(tmp_path):
-    import os
-    import subprocess
-    import sys
+def test_exported_script_reproduces_the_page(downloads, tmp_path):
+    import exports
+    from tests.export_utils import run_export
 
     at = open_page(PAGE)
     at.slider(key="ce_z2").set_value(6.5).run()
     at.select_slider(key="ce_scale").set_value(20.0).run()
     z = [2.0, 1.0, 6.5, -1.0]
-    script = tmp_path / "cross_entropy.py"
-    script.write_text(lab.script_cross_entropy(z, 0, 20.0))
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    settings = dict(logits=z, target=0, scale=20.0)
+    assert downloads["ce_download"] == exports.fill("ch03_cross_entropy", settings)
+    out = run_export("ch03_cross_entropy", settings, tmp_path)
     printed = dict(line.split(" ", 1) for line in out.splitlines())
     assert printed["cross_entropy_loss"] == metric(at, "Cross-entropy loss")
     assert printed["p_correct"] == metric(at, "p(correct class)")

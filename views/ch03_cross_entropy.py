@@ -5,24 +5,21 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+import exports
 import ui
 from labs import ch03_cross_entropy as lab
 from core import losses
 
-ui.header(
-    "3 · Cross-entropy explorer",
-    "The network's last layer gives raw scores, the logits. Softmax turns them into probabilities, and "
-    "cross-entropy scores the prediction with one number: minus the log of the probability given to the "
-    "correct class. Drag the logits and watch the probabilities, the loss and the gradient that training "
-    "will follow.",
-)
+L = ui.page("3 · Cross-entropy explorer",
+            "Drag the logits: softmax turns them into probabilities, cross-entropy scores them as "
+            "-log p(correct), and its gradient says how training will push.", widths=(2, 1))
 
 DEFAULTS = [2.0, 1.0, 0.1, -1.0, 0.5, -0.5, 1.5, -2.0, 0.0, 3.0]
 SCALES = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
 
-left, right = st.columns([1, 2])
-with left:
+with L.more:
     n = ui.slider("Number of classes", 2, 10, 4, key="ce_n")
+with L.controls:
     y = ui.selectbox("Correct class", list(range(10)), index=0, key="ce_y",
                      help="Which class the example really belongs to.")
     if y >= n:
@@ -54,31 +51,42 @@ def two_panels(left_title, right_title, height):
 res = lab.explore(z, y, scale)
 classes = [str(i) for i in range(n)]  # class labels on the axes
 
-with right:
-    m = st.columns(4)
-    m[0].metric("Cross-entropy loss", f"{res['loss']:.4f}")
-    m[1].metric("p(correct class)", f"{res['p_correct']:.4f}")
-    m[2].metric("|ours - F.cross_entropy|", f"{res['loss_diff']:.1e}")
-    m[3].metric("MSE loss", f"{res['mse_loss']:.4f}",
-                help="Mean squared error between the softmax probabilities and the one-hot target.")
-
+with L.picture:
     colours = [ui.COLORS["correct"] if i == y else ui.COLORS["neutral"] for i in range(n)]
     fig = two_panels("softmax probabilities", "gradient dLoss/dz", 360)
     fig.add_bar(x=classes, y=res["probs"], marker_color=colours, text=[f"{p:.3f}" for p in res["probs"]],
                 textposition="outside", showlegend=False,
                 marker_line=dict(color=ui.COLORS["correct"], width=[3 if i == y else 0 for i in range(n)]))
-    fig.add_annotation(x=str(y), y=res["p_correct"] + 0.12, text="correct", showarrow=False,
+    fig.add_annotation(x=str(y), y=res["p_correct"] + 0.22, text="correct", showarrow=False,
                        font=dict(color=ui.COLORS["correct"]))
     fig.add_bar(x=classes, y=res["grad"], name="cross-entropy: softmax - one_hot",
                 marker_color=ui.COLORS["backward"], xaxis="x2", yaxis="y2")
     fig.add_bar(x=classes, y=res["mse_grad"], name="MSE on the probabilities",
                 marker_color=ui.COLORS["wrong"], xaxis="x2", yaxis="y2")
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2), yaxis=dict(range=[0, 1.15]),
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.3, yanchor="top"),
+                      yaxis=dict(range=[0, 1.3]),
                       xaxis=dict(title="class", type="category"), xaxis2=dict(title="class", type="category"))
     ui.plot(fig, key="ce_bars")
+    m = st.columns(4) if not ui.presenter() else st.columns(2) * 2   # 2 x 2 where the type is large
+    m[0].metric("Cross-entropy loss", f"{res['loss']:.4f}")
+    m[1].metric("p(correct class)", f"{res['p_correct']:.4f}")
+    m[2].metric("|ours - F.cross_entropy|", f"{res['loss_diff']:.1e}")
+    m[3].metric("MSE loss", f"{res['mse_loss']:.4f}",
+                help="Mean squared error between the softmax probabilities and the one-hot target.")
     st.caption(f"The correct class ({y}) is in teal. Its gradient is p - 1 = {res['grad'][y]:+.4f} (pushed up "
                "when a step goes against the gradient); every other class gets +p (pushed down). The "
                f"gradient entries sum to {sum(res['grad']):+.1e}.")
+
+# ---------------------------------------------------------------- predict, then try
+NAIVE_OUTCOMES = {"ok": 0, "inaccurate": 0, "overflow": 1, "underflow": 1, "sum_overflow": 2}
+big = lab.explore(z, y, 1000.0)
+naive_at_1000 = ", ".join(f"{v:.3g}" for v in big["naive_probs"])
+ui.predict("ch3_naive", "Multiply every logit above by 1000. What does the naive softmax exp(z) / sum(exp(z)) "
+           "give?", ["The same probabilities as the stable softmax", "nan in some entries",
+                     "Only zeros"], NAIVE_OUTCOMES[big["naive"]["status"]],
+           why=f"Computed just now with your logits x 1000: the naive softmax gave [{naive_at_1000}], the stable "
+               f"one [{', '.join(f'{v:.3g}' for v in big['probs'])}] (exp overflows float32 above "
+               f"{lab.FLOAT32_EXP_LIMIT:.2f}; inf / inf is nan).")
 
 # ---------------------------------------------------------------- the -log(p) curve
 c1, c2 = st.columns(2)
@@ -91,8 +99,7 @@ with c1:
                       marker=dict(color=ui.COLORS["correct"], size=14, line=dict(color="black", width=1)))
     curve.update_layout(height=340, title="Loss = -log(p of the correct class)", xaxis_title="p(correct)",
                         yaxis_title="loss", showlegend=False)
-    curve.update_xaxes(type="log")
-    ui.plot(curve, key="ce_curve")
+    ui.plot(ui.clean_log_axis(curve, axis="x"), key="ce_curve")
     if res["p_correct"] < 1e-4:
         st.caption(f"p(correct) = {res['p_correct']:.1e} is off the left edge; the point sits at the edge, "
                    f"at its true loss {res['loss']:.1f}.")
@@ -137,6 +144,15 @@ with c2:
 # ---------------------------------------------------------------- CE vs MSE when confidently wrong
 st.subheader("Why not mean squared error? Slide the correct logit from very wrong to very right")
 sweep = lab.sweep_correct(z, y, np.linspace(-15, 15, 121))
+ce_push, mse_push = abs(sweep["ce_grad"][0]), abs(sweep["mse_grad"][0])
+ui.predict("ch3_mse", "The network is confidently wrong: the correct logit at -15, the others as set above. Which "
+           "loss still pushes hard on the correct logit?", ["Cross-entropy", "MSE on the probabilities",
+                                                           "Both about equally"],
+           0 if ce_push > 10 * mse_push else 1 if mse_push > 10 * ce_push else 2,
+           why=f"Computed just now at logit -15: cross-entropy's gradient on it is {sweep['ce_grad'][0]:+.3f}, "
+               f"MSE's {sweep['mse_grad'][0]:+.1e}"
+               + (": the softmax is flat out there, so MSE's push has all but vanished. " if ce_push > 10 * mse_push
+                  else ". ") + "The sweep below shows both along the whole range.")
 fig2 = two_panels("loss", "gradient on the correct logit", 360)
 for name, colour in (("ce", ui.COLORS["backward"]), ("mse", ui.COLORS["wrong"])):
     label = "cross-entropy" if name == "ce" else "MSE"
@@ -154,7 +170,8 @@ st.caption("When the network is confidently wrong (left end), cross-entropy's gr
            "close to -1, a full-strength push; the MSE gradient has almost vanished, because the softmax is "
            "flat out there and MSE's loss is capped at a small number. That is why classifiers use cross-entropy.")
 
-ui.download_script(lab.script_cross_entropy(z, y, scale), "cross_entropy.py", key="ce_download")
+ui.download_script(exports.fill("ch03_cross_entropy", dict(logits=list(z), target=y, scale=scale)),
+                   "ch03_cross_entropy.py", key="ce_download")
 st.caption("The script recomputes the loss, p(correct), the check against F.cross_entropy and the MSE above "
            "with the `core` package (run it from the repository root).")
 
