@@ -295,10 +295,22 @@ def canvas_pixels(data_url, width, height):
         with Image.open(io.BytesIO(PNG_SIGNATURE + kept), formats=["PNG"]) as img:
             if img.size != (width, height):
                 raise DrawingError(f"The drawing is {img.size[0]} x {img.size[1]} pixels, not {width} x {height}.")
-            pixels = np.asarray(img.convert("RGBA"))
+            pixels = np.array(img.convert("RGBA"))             # a writable copy (torch reads it)
     except DrawingError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, zlib.error,
             Image.DecompressionBombError) as err:
         raise DrawingError(f"The PNG image could not be decoded ({type(err).__name__}).") from None
     return pixels
+
+
+def read_canvas(params, data_url, width, height):
+    """What page 0 does with every message the canvas sends (after each stroke): check it, shape it, read it.
+
+    data_url: the canvas's `data:image/png;base64,...` (the browser's: canvas_pixels checks it before decoding).
+    Returns (x [784] or None for a blank canvas, read_digit's reading or None). Raises DrawingError when the
+    message is refused. One 784-128-10 forward pass: microseconds; the PNG decode and preprocessing: ~ms.
+    """
+    image = canvas_pixels(data_url, width, height)               # [H, W, 4] uint8
+    x = preprocess(image)                                        # [784] or None
+    return x, (read_digit(params, x) if x is not None else None)

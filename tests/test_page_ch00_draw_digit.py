@@ -114,3 +114,57 @@ def test_pen_help_states_only_arithmetic_it_can_back():
     text = at.slider(key="draw_pen").help
     assert "MNIST strokes are about" not in text
     assert "a pen of 18 on a digit 200 pixels tall becomes 1.8 pixels" in text  # 18 x 20 / 200
+
+
+# ----------------------------------------------------------------- drawing: the reading follows each stroke
+def canvas_url(draw):
+    """What the canvas sends after a stroke: a 280 x 280 RGBA PNG, white ink on black, as a data URL."""
+    import base64
+
+    from PIL import Image, ImageDraw
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    draw(ImageDraw.Draw(img))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+ONE = canvas_url(lambda d: d.line([(140, 40), (140, 240)], fill="white", width=18))
+ZERO = canvas_url(lambda d: d.ellipse([(80, 40), (200, 240)], outline="white", width=18))
+
+
+def test_read_canvas_reads_each_new_drawing():
+    """The function the page's fragment calls with every canvas message: a new drawing, a new reading."""
+    params = digits.load_weights(MODEL)
+    x1, one = digits.read_canvas(params, ONE, 280, 280)
+    x0, zero = digits.read_canvas(params, ZERO, 280, 280)
+    assert one["prediction"] == 1 and zero["prediction"] == 0
+    assert torch.equal(one["logits"], digits.read_digit(params, x1)["logits"])
+    blank = canvas_url(lambda d: None)
+    assert digits.read_canvas(params, blank, 280, 280) == (None, None)
+    import pytest
+    with pytest.raises(digits.DrawingError):
+        digits.read_canvas(params, "data:image/jpeg;base64,AAAA", 280, 280)
+
+
+def _send(at, data_url):
+    """Stand in for the browser: the canvas component's state as its message sets it, then a rerun."""
+    at.session_state["draw_canvas"] = {"drawing": {"raw": {"objects": []}, "data": data_url}}
+    return at.run()
+
+
+def test_page_reading_changes_with_the_canvas_and_refuses_hostile_messages():
+    params = digits.load_weights(MODEL)
+    at = open_page(PAGE)
+    _send(at, ONE)
+    assert_no_exception(at)
+    assert metric(at, "Prediction") == "1"
+    probs = digits.read_canvas(params, ONE, 280, 280)[1]["probs"]
+    assert metric(at, "Confidence") == f"{probs.max().item():.1%}"
+    _send(at, ZERO)
+    assert metric(at, "Prediction") == "0"
+    for hostile in ("data:text/html;base64,PHNjcmlwdD4=", "data:image/png;base64," + "A" * 10, 12345):
+        _send(at, hostile)
+        assert_no_exception(at)
+        assert "Prediction" not in [m.label for m in at.metric]
+        assert any("draw again" in w.value for w in at.warning)

@@ -15,13 +15,7 @@ from datasets import mnist_files
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
 CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (labs.ch00_draw_digit checks that)
 
-ui.header(
-    "0 · Draw a digit",
-    "The goal of this course: a network that reads handwritten digits, built from nothing but four "
-    "tensors, `W1 [784, 128]`, `b1 [128]`, `W2 [128, 10]` and `b2 [10]`, and trained by a loop we write "
-    "ourselves. The one below was trained by exactly that code (`core.train`, no `torch.nn`, no "
-    "`torch.optim`). Draw a digit and see what it thinks.",
-)
+L = ui.page("0 · Draw a digit", "Draw a digit: a network of four raw tensors reads it after every stroke.")
 
 
 # ------------------------------------------------------------------ shared, read-only resources
@@ -71,124 +65,145 @@ params, info = load_model()
 n_test = int(info.get("n_test", mnist_files.HELD_OUT))
 held = held_out_digits(n_test)
 
-# ------------------------------------------------------------------ input: a drawing or an MNIST digit
-SOURCES = ["Draw", "MNIST test digit"]
-source = ui.segmented("Read from", SOURCES, "Draw", key="draw_src",
-                      help="Draw your own digit, or pick one of the held-out MNIST images the network never trained on.")
+# ------------------------------------------------------------------ what the network read, drawn
+def image_figure(img, title, colorscale, zmin, zmax, labels=None):
+    return ui.imshow(img, colorscale=colorscale, zmin=zmin, zmax=zmax, title=title, labels=labels, hide_ticks=True)
 
-x, label, where, idx = None, None, "", None
-left, right = st.columns([1, 1.4])
-with left:
-    if source == "Draw":
-        try:
-            from streamlit_drawable_canvas import st_canvas
-        except Exception as err:  # the component could not be loaded: say so, keep the page usable
-            st_canvas = None
-            st.warning(f"The drawing canvas could not be loaded ({type(err).__name__}). "
-                       "Switch to *MNIST test digit* above.", icon=":material/block:")
-        canvas, problem = None, None
-        if st_canvas is not None:
-            with ui.more_controls("Pen"):
-                stroke = ui.slider("Pen width (canvas pixels)", 8, 40, 18, key="draw_pen",
-                                   help=f"Your drawing is shrunk until its longer side is {digits.BOX} pixels, "
-                                        f"so a stroke ends up pen x {digits.BOX} / (your digit's longer side in "
-                                        f"canvas pixels) wide: a pen of 18 on a digit {CANVAS * 5 // 7} pixels "
-                                        f"tall becomes {18 * digits.BOX / (CANVAS * 5 // 7):.1f} pixels.")
-            try:
-                canvas = st_canvas(fill_color=None, stroke_width=stroke, stroke_color="#FFFFFF",
-                                   background_color="#000000", height=CANVAS, width=CANVAS, drawing_mode="freedraw",
-                                   return_image_data=True, key="draw_canvas")
-            except (AttributeError, TypeError, KeyError, ValueError):   # the browser's message has another shape
-                problem = "The canvas sent a message this page cannot read."
-            st.caption("Draw one digit, large, in the black square. The bin icon above it clears it.")
-        # The PNG the canvas sent, as its data URL (CanvasResult keeps it in a slot; its .image_data would hand
-        # it to Pillow unchecked). Everything in it is the browser's: labs.ch00_draw_digit checks the type, the length
-        # and the size in the PNG header before anything is decoded.
-        data_url = getattr(canvas, "_image_data_url", None) if canvas is not None else None
-        image = None
-        if data_url is not None:
-            try:
-                image = drawing.canvas_pixels(data_url, CANVAS, CANVAS)        # [280, 280, 4] uint8
-            except drawing.DrawingError as err:
-                problem = str(err)
-        if problem:
-            st.warning(f"{ui.plain(problem, limit=300)} Clear the canvas with the bin icon and draw again.",
-                       icon=":material/broken_image:")
-        x = digits.preprocess(image) if image is not None else None
-        where = "your drawing"
-    elif held is None:
-        st.warning("The MNIST digits could not be read on this server, so there is nothing to pick from. "
-                   "Drawing your own digit still works.", icon=":material/folder_off:")
-    else:
-        X_held, y_held = held
-        idx = ui.slider(f"Held-out MNIST digit (0 to {len(X_held) - 1:,})", 0, len(X_held) - 1, 0,
-                        key="draw_idx", help="Images the network never saw while training.")
-        x, label = X_held[idx], int(y_held[idx])
-        where = f"held-out MNIST digit #{idx}"
 
-if x is None:
-    with right:
-        if source == "Draw":
-            st.info("Nothing drawn yet. Draw a digit from 0 to 9 on the black square and the network "
-                    "will read it as soon as you let go of the mouse.", icon=":material/draw:")
-else:
-    out = digits.read_digit(params, x)                         # logits [10], probs [10], hidden [128]
-    sal = digits.saliency(params, x, out["prediction"])        # d logit_pred / d x   [784]
+def show_reading(x, out, label, where):
+    """The prediction, its confidence (and the true label of an MNIST digit) and the ten probabilities."""
     probs = out["probs"].tolist()
+    cols = st.columns(3)
+    cols[0].metric("Prediction", out["prediction"])
+    cols[1].metric("Confidence", f"{probs[out['prediction']]:.1%}")
+    if label is not None:
+        right_answer = label == out["prediction"]
+        cols[2].metric("True label", label, delta="right" if right_answer else "wrong",
+                       delta_color="normal" if right_answer else "inverse", delta_arrow="off")
+    colors = [ui.COLORS["correct"] if d == out["prediction"] else ui.COLORS["neutral"] for d in range(10)]
+    fig = go.Figure(go.Bar(x=list(range(10)), y=probs, marker_color=colors,
+                           text=[f"{p:.0%}" for p in probs], textposition="outside"))
+    fig.update_layout(title="softmax(logits): one probability per digit", yaxis_range=[0, 1.15],
+                      xaxis_title="digit", yaxis_title="probability")
+    ui.digit_axis(fig)                                         # every digit 0-9 labelled
+    ui.plot(fig, key="draw_probs", height=300)
+    st.caption(f"Reading {where}: 784 pixels -> 128 hidden units -> 10 scores -> softmax.")
 
-    def image_figure(img, title, **kwargs):
-        fig = px.imshow(img, title=title, **kwargs)
-        fig.update_xaxes(showticklabels=False)
-        fig.update_yaxes(showticklabels=False)
-        return fig
 
-    with right:
-        cols = st.columns(3)
-        cols[0].metric("Prediction", out["prediction"])
-        cols[1].metric("Confidence", f"{probs[out['prediction']]:.1%}")
-        if label is not None:
-            right_answer = label == out["prediction"]
-            cols[2].metric("True label", label, delta="right" if right_answer else "wrong",
-                           delta_color="normal" if right_answer else "inverse", delta_arrow="off")
-        colors = [ui.COLORS["correct"] if d == out["prediction"] else ui.COLORS["neutral"] for d in range(10)]
-        fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=probs, marker_color=colors,
-                               text=[f"{p:.0%}" for p in probs], textposition="outside"))
-        fig.update_layout(title="softmax(logits): one probability per digit", yaxis_range=[0, 1.15],
-                          xaxis_title="digit", yaxis_title="probability")
-        ui.plot(fig, key="draw_probs", height=300)
-        st.caption(f"Reading {where}: 784 pixels -> 128 hidden units -> 10 scores -> softmax.")
-
+def show_details(params, x, out):
+    """What the network sees, its 128 hidden units, and the saliency of the winning score."""
+    sal = digits.saliency(params, x, out["prediction"])        # d logit_pred / d x   [784]
     c1, c2, c3 = st.columns(3)
     with c1:
-        fig = image_figure(x.reshape(28, 28).numpy(), "What the network sees: 28 x 28",
-                           color_continuous_scale="gray", zmin=0, zmax=1)
+        fig = image_figure(x.reshape(28, 28).numpy(), "What the network sees: 28 x 28", px.colors.sequential.gray, 0, 1)
         fig.update_layout(coloraxis_showscale=False)
-        ui.plot(fig, key="draw_input", height=320)
-        st.caption("Your ink, cropped, shrunk to fit 20 x 20 and centred by its centre of mass.")
+        ui.plot(fig, key="draw_input", height=300)
+        st.caption("The ink, cropped, shrunk to fit 20 x 20 and centred by its centre of mass.")
     with c2:
         hidden = out["hidden"]
-        fig = image_figure(hidden.reshape(8, 16).numpy(),
-                           f"128 hidden units after ReLU ({int((hidden > 0).sum())} on)",
-                           color_continuous_scale="Blues", zmin=0, labels=dict(color="value"))
-        ui.plot(fig, key="draw_hidden", height=320)
+        fig = image_figure(hidden.reshape(8, 16).numpy(), f"128 hidden units after ReLU ({int((hidden > 0).sum())} on)",
+                           px.colors.sequential.Blues, 0, None, labels=dict(color="value"))
+        ui.plot(fig, key="draw_hidden", height=300)
         st.caption("One square per hidden unit (laid out 8 x 16 only to fit). White ones were "
                    "switched off by ReLU.")
     with c3:
         s_img = sal.reshape(28, 28).numpy()
         bound = float(abs(s_img).max()) or 1.0
-        fig = image_figure(s_img, f"Saliency: d logit[{out['prediction']}] / d pixel",
-                           color_continuous_scale=ui.DIVERGING, zmin=-bound, zmax=bound)
-        ui.plot(fig, key="draw_saliency", height=320)
+        fig = image_figure(s_img, f"Saliency: d logit[{out['prediction']}] / d pixel", ui.DIVERGING, -bound, bound)
+        ui.plot(fig, key="draw_saliency", height=300)
         st.caption("Orange: more ink here would raise the predicted digit's score. Blue: ink here "
                    "counts against it.")
-
     with st.expander(":material/table: All 10 scores", expanded=False):
         ui.stat_table([{"digit": d, "logit": round(float(out["logits"][d]), 3), "probability": round(p, 4)}
-                       for d, p in enumerate(probs)])
+                       for d, p in enumerate(out["probs"].tolist())])
+
+
+@st.fragment
+def drawing_panel(stroke):
+    """The canvas and its reading. A fragment: each stroke the canvas sends (update_streamlit=True: after every
+    stroke, 200 ms after the last change) reruns only this, not the page (~ms of work: decode, shape, one forward)."""
+    params, _ = load_model()
+    left, right = st.columns([1, 1.3])
+    canvas, problem = None, None
+    with left:
+        try:
+            from streamlit_drawable_canvas import st_canvas
+        except Exception as err:  # the component could not be loaded: say so, keep the page usable
+            st_canvas = None
+            st.warning(f"The drawing canvas could not be loaded ({type(err).__name__}). "
+                       "Switch to *MNIST test digit*.", icon=":material/block:")
+        if st_canvas is not None:
+            try:
+                canvas = st_canvas(fill_color=None, stroke_width=stroke, stroke_color="#FFFFFF",
+                                   background_color="#000000", height=CANVAS, width=CANVAS, drawing_mode="freedraw",
+                                   update_streamlit=True, return_image_data=True, key="draw_canvas")
+            except (AttributeError, TypeError, KeyError, ValueError):   # the browser's message has another shape
+                problem = "The canvas sent a message this page cannot read."
+            st.caption("Draw one digit, large. The bin icon clears the square.")
+    # The PNG the canvas sent, as its data URL (CanvasResult keeps it in a slot; its .image_data would hand
+    # it to Pillow unchecked). Everything in it is the browser's: labs.ch00_draw_digit.read_canvas checks the
+    # type, the length and the size in the PNG header before anything is decoded, on every update.
+    data_url = getattr(canvas, "_image_data_url", None) if canvas is not None else None
+    x, out = None, None
+    if data_url is not None:
+        try:
+            x, out = digits.read_canvas(params, data_url, CANVAS, CANVAS)   # [784], reading
+        except drawing.DrawingError as err:
+            problem = str(err)
+    if problem:
+        left.warning(f"{ui.plain(problem, limit=300)} Clear the canvas with the bin icon and draw again.",
+                     icon=":material/broken_image:")
+    with right:
+        if x is None:
+            st.info("Nothing drawn yet. Draw a digit from 0 to 9 on the black square: the network reads it "
+                    "after every stroke.", icon=":material/draw:")
+        else:
+            show_reading(x, out, None, "your drawing")
+    if x is not None:
+        show_details(params, x, out)
+
+
+# ------------------------------------------------------------------ input: a drawing or an MNIST digit
+SOURCES = ["Draw", "MNIST test digit"]
+idx = None
+with L.controls:
+    source = ui.segmented("Read from", SOURCES, "Draw", key="draw_src",
+                          help="Draw your own digit, or pick one of the held-out MNIST images the network never "
+                               "trained on.")
+    if source != "Draw" and held is not None:
+        X_held, y_held = held
+        idx = ui.slider("Held-out MNIST digit", 0, len(X_held) - 1, 0, key="draw_idx",
+                        help=f"Images the network never saw while training: #0 to #{len(X_held) - 1:,}.")
+if source == "Draw":
+    with L.more:
+        stroke = ui.slider("Pen width", 8, 40, 18, key="draw_pen",
+                           help=f"In canvas pixels. Your drawing is shrunk until its longer side is {digits.BOX} "
+                                f"pixels, so a stroke ends up pen x {digits.BOX} / (your digit's longer side in "
+                                f"canvas pixels) wide: a pen of 18 on a digit {CANVAS * 5 // 7} pixels "
+                                f"tall becomes {18 * digits.BOX / (CANVAS * 5 // 7):.1f} pixels.")
+
+with L.picture:
+    if source == "Draw":
+        drawing_panel(stroke)
+    elif held is None:
+        st.warning("The MNIST digits could not be read on this server, so there is nothing to pick from. "
+                   "Drawing your own digit still works.", icon=":material/folder_off:")
+    else:
+        x, label = X_held[idx], int(y_held[idx])
+        out = digits.read_digit(params, x)                     # logits [10], probs [10], hidden [128]
+        show_reading(x, out, label, f"held-out MNIST digit #{idx}")
+        show_details(params, x, out)
 
 # ------------------------------------------------------------------ the model itself
 st.subheader("The network")
 acc_now = measured_accuracy(n_test)
+if acc_now is not None:
+    with L.below:
+        bands = ["About half of them", "About 9 in 10", "More than 95 in 100"]
+        ui.predict("ch00_accuracy", f"This network never saw {n_test:,} of the MNIST digits. How many of those does it "
+                   "read correctly?", bands, answer=0 if acc_now < 0.75 else 1 if acc_now <= 0.95 else 2,
+                   why=f"Measured now on those {n_test:,} images: {acc_now:.2%}, about "
+                       f"{round(acc_now * n_test):,} of them.")
 m1, m2, m3 = st.columns(3)
 m1.metric("Parameters", f"{sum(t.numel() for layer in params for t in layer.values()):,}")
 m2.metric("Held-out accuracy (measured now)", "not available" if acc_now is None else f"{acc_now:.2%}")
