@@ -92,39 +92,6 @@ def train_ordering(ordering, X, y, batch_size=20, lr=0.3, epochs=5, hidden=16, s
     return curve
 
 
-def script_batching(B, shuffle, seed, train_b, lr, epochs, n_classes=6, per_class=10, train_per_class=50,
-                    noise=0.3):
-    """A standalone Python script (needs torch and this repo's `core` on the path) that rebuilds the
-    batching page's batches and its three training runs for these settings, and prints the headline numbers."""
-    return f'''"""Shuffling & batching, recomputed with the `core` package of "Neural networks from scratch".
-
-Run from the repository root (or with it on PYTHONPATH):  python batching.py
-Needs torch and the repo's core/ package. Prints the numbers the batching page showed.
-"""
-import torch
-
-from core.data import num_batches
-from labs.ch06_batching import ORDERINGS, class_mix, epoch_order, sorted_blobs, sorted_labels, train_ordering
-
-torch.set_num_threads(1)  # tiny tensors: one thread is faster than two fighting over the cores
-
-# 1. {n_classes * per_class} items stored sorted by class, cut into batches of {B}
-labels = sorted_labels({n_classes}, {per_class})
-batches = epoch_order(len(labels), {B}, shuffle={bool(shuffle)}, seed={seed})
-mix = class_mix(labels, batches, {n_classes})
-print("batches_per_epoch", num_batches(len(labels), {B}))
-print("last_batch_size", len(batches[-1]))
-print(f"mean_entropy_bits {{sum(r['entropy'] for r in mix) / len(mix):.2f}}")
-print("single_class_batches", sum(r["entropy"] == 0 for r in mix))
-
-# 2. the same network trained on class-sorted blobs, three orders of the examples
-X, y = sorted_blobs({n_classes}, {train_per_class}, noise={noise!r}, seed={seed})
-for ordering in ORDERINGS:
-    curve = train_ordering(ordering, X, y, batch_size={train_b}, lr={float(lr)!r}, epochs={epochs}, seed={seed})
-    print(f"final_loss[{{ordering}}] {{curve['loss'][-1]:.4f}}  accuracy {{curve['acc'][-1]:.1%}}")
-'''
-
-
 # ------------------------------------------------------------------ the batch-size trade-off, measured
 SWEEP_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SWEEP_POINTS = 8192          # rows: even the largest batch is half an epoch, so every size takes 2+ steps

@@ -93,18 +93,16 @@ def test_link_restores_and_bad_link_warns():
     assert at.slider(key="bat_b").value == 8 and at.warning
 
 
-def test_exported_script_and_weights_reproduce_the_page(tmp_path):
+def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
     import io
-    import os
-    import subprocess
-    import sys
+
+    import exports
+    from tests.export_utils import run_export
 
     at = open_page(PAGE, query={"bat_b": "9", "bat_shuffle": "true", "bat_epochs": "2"})
-    script = tmp_path / "batching.py"
-    script.write_text(shuffling.script_batching(9, True, 0, 20, 0.3, 2))
-    root = os.getcwd()
-    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    settings = dict(B=9, shuffle=True, seed=0, train_b=20, lr=0.3, epochs=2)
+    assert downloads["bat_download"] == exports.fill("ch06_batching", settings)
+    out = run_export("ch06_batching", settings, tmp_path)
     printed = dict(line.split(" ", 1) for line in out.splitlines())
     assert printed["batches_per_epoch"] == metric(at, "Batches per epoch") == "7"
     assert printed["last_batch_size"] == metric(at, "Size of the last batch")

@@ -2,6 +2,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
+import exports
 import ui
 from core import data, network
 from labs import ch06_batching as shuffling
@@ -129,8 +130,8 @@ st.caption("Dotted lines mark epoch boundaries. Without shuffling, each stretch 
 
 d1, d2 = st.columns(2)
 with d1:
-    ui.download_script(shuffling.script_batching(B, shuffle, seed, train_b, lr, epochs), "batching.py",
-                       key="bat_download")
+    script = exports.fill("ch06_batching", dict(B=B, shuffle=shuffle, seed=seed, train_b=train_b, lr=lr, epochs=epochs))
+    ui.download_script(script, "ch06_batching.py", key="bat_download")
 with d2:
     best = curves["reshuffled every epoch"]
     st.download_button("Download the reshuffled network's weights", network.weights_file(best["params"]),
