@@ -141,3 +141,21 @@ def test_train_epochs_on_uint8_equals_float(mnist_dir):
     (rows_a, weights_a), (rows_b, weights_b) = runs
     assert rows_a == rows_b and len(rows_a) == 2
     assert all(torch.equal(a, b) for a, b in zip(weights_a, weights_b, strict=True))
+
+
+def test_before_train_the_picture_shows_the_untrained_networks_guesses(mnist_dir):
+    """Issue 9: the page showed no picture before Train. Now the first picture is a strip of held-out digits with
+    the untrained network's guesses, and its title quotes the untrained accuracy it measured."""
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    charts = at.get("plotly_chart")
+    assert charts, "no picture before Train"
+    import json
+    spec = json.loads(charts[0].proto.spec)
+    assert "Before training" in spec["layout"]["title"]["text"]
+    titles = [a["text"] for a in spec["layout"]["annotations"]]
+    assert len(titles) == 16 and all(t.startswith("guess ") and t[6:].isdigit() for t in titles)
+    at.slider(key="dm_epochs").set_value(1).run()
+    at.button(key="dm_train").click().run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "overfitting gap" in spec["layout"]["title"]["text"]

@@ -1,5 +1,6 @@
 """Tutorial 001: a linear layer from nn.Parameter, a 784-128-64-10 MLP, and the overfitting gap."""
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 import streamlit as st
 import torch
 
@@ -9,13 +10,8 @@ from labs import t3_binary_activation as binary
 from labs import t1_custom_layer_mlp as deeper_mlp
 from datasets import mnist_files
 
-ui.header(
-    "Custom layer & a deeper MLP",
-    "Build a layer yourself from two `nn.Parameter` tensors, stack three of them into a 784-128-64-10 "
-    "network, train it on real digits, and measure the gap between the accuracy on images it learned "
-    "from and on images it has never seen.",
-)
-
+L = ui.page("Custom layer & a deeper MLP",
+            "A 784-128-64-10 network built from your own layers, trained on real digits: watch the overfitting gap.")
 
 @st.cache_resource(show_spinner="Loading MNIST...")
 def mnist():
@@ -29,43 +25,24 @@ except mnist_files.MnistError as err:
     ui.mnist_unreadable(err)
     st.stop()
 
-st.subheader("1 · The layer and the network")
-model0 = deeper_mlp.custom_mlp(seed=0)
-rows = [{"parameter": name, "shape": str(list(p.shape)), "numbers": p.numel(), "is nn.Parameter": isinstance(p, torch.nn.Parameter)}
-        for name, p in model0.named_parameters()]
-c1, c2 = st.columns([3, 2])
-with c1:
-    ui.stat_table(rows)
-with c2:
-    st.metric("Parameters found by model.parameters()", f"{sum(r['numbers'] for r in rows):,}")
-    with torch.no_grad():
-        x = data.to_float(X_test[:256])              # [256, 784] float32 in [0, 1]
-        diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
-    st.metric("max |custom layers - nn.Linear| on 256 digits", f"{diff:.1e}")
-
-st.subheader("2 · Train it and watch the gap")
-cols = st.columns(4)
-with cols[0]:
+with L.controls:
     n_train = ui.select_slider("Training images", [100, 250, 500, 1000, 2000, 4000, len(X_pool)], 500,
-                               key="dm_n")
-with cols[1]:
+                               key="dm_n", help="how many MNIST training images the network learns from")
     epochs = ui.slider("Epochs", 1, 40, 15, key="dm_epochs")
-with cols[2]:
-    dropout = ui.slider("Dropout p (hidden layers)", 0.0, 0.8, 0.0, step=0.05, key="dm_dropout")
-with cols[3]:
+    dropout = ui.slider("Dropout p", 0.0, 0.8, 0.0, step=0.05, key="dm_dropout",
+                        help="dropout probability on both hidden layers")
+    train = st.button("Train", type="primary", icon=":material/play_arrow:", key="dm_train")
+with L.more:
     optimizer = ui.segmented("Optimizer", ["sgd", "adam"], "adam", key="dm_opt")
-with ui.more_controls():
-    m1, m2 = st.columns(2)
-    with m1:
-        lr = ui.select_slider("Learning rate", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0], 0.003,
-                              key="dm_lr")
-    with m2:
-        seed = ui.seed("dm_seed")
+    lr = ui.select_slider("Learning rate", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0], 0.003,
+                          key="dm_lr")
+    seed = ui.seed("dm_seed")
 
 settings = dict(n_train=n_train, epochs=epochs, dropout=dropout, optimizer=optimizer, lr=lr, seed=seed)
-if st.button("Train", type="primary", icon=":material/play_arrow:", key="dm_train"):
+if train:
     model = deeper_mlp.custom_mlp(dropout=dropout, seed=seed)
-    bar = st.progress(0.0, text="Training...")
+    with L.picture:
+        bar = st.progress(0.0, text="Training...")
     history = []
     for row in deeper_mlp.train_epochs(model, X_pool[:n_train], y_pool[:n_train], X_test, y_test,
                                        epochs=epochs, lr=lr, optimizer=optimizer, seed=seed):
@@ -76,23 +53,58 @@ if st.button("Train", type="primary", icon=":material/play_arrow:", key="dm_trai
     st.session_state["dm_result"] = {"settings": settings, "history": history,
                                      "weights": deeper_mlp.weights_file(model) if finished else None}
 
+
+@st.cache_data(max_entries=20, show_spinner=False)
+def untrained_guesses(seed, n=16):
+    """The first n held-out digits and what the untrained network (from `seed`) guesses for each."""
+    model = deeper_mlp.custom_mlp(seed=seed)
+    x = data.to_float(X_test[:256])                                # [256, 784] float32 in [0, 1]
+    with torch.no_grad():
+        guess = model(x).argmax(dim=1)                             # [256]
+    right = (guess == y_test[:256]).float().mean().item()
+    return x[:n].reshape(n, 28, 28).numpy(), guess[:n].tolist(), y_test[:n].tolist(), right
+
+
+def digits_figure(images, guesses, labels, title):
+    """A strip of digits (2 rows of 8), each titled with the network's guess (green right, red wrong)."""
+    n = len(images)
+    fig = make_subplots(rows=2, cols=(n + 1) // 2, horizontal_spacing=0.01, vertical_spacing=0.12,
+                        subplot_titles=[f"guess {g}" for g in guesses])
+    for i, img in enumerate(images):
+        fig.add_heatmap(z=img, colorscale="Greys", showscale=False, row=i // ((n + 1) // 2) + 1,
+                        col=i % ((n + 1) // 2) + 1)
+    for ann, g, t in zip(fig.layout.annotations, guesses, labels):
+        ann.font = dict(color=ui.COLORS["correct"] if g == t else ui.COLORS["wrong"], size=14)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=330, title=title, margin=dict(l=10, r=10, t=70, b=10))
+    return fig
+
+
 result = st.session_state.get("dm_result")
-if result is None:
-    st.info("Press **Train** to train the network with these settings.", icon=":material/play_arrow:")
-else:
+history = [h for h in result["history"] if not h["diverged"]] if result else []
+if not history:
+    images, guesses, labels, right = untrained_guesses(seed)
+    with L.picture:
+        ui.plot(digits_figure(images, guesses, labels,
+                              f"Before training: the untrained network (seed {seed}) gets {right:.0%} of 256 "
+                              "held-out digits right"), key="dm_digits")
+with L.below:
+    if result is None:
+        st.info("Press **Train** to train the network with these settings.", icon=":material/play_arrow:")
+if result is not None:
     if result["settings"] != settings:
         st.caption("These results are for the settings of the last run; press Train to rerun.")
-    history = [h for h in result["history"] if not h["diverged"]]
     failed = [h for h in result["history"] if h["diverged"]]
     if failed:
         st.warning(f"Training stopped: {failed[0]['diverged']}. The learning rate is too large: each step "
                    "overshoots and the weights blow up. Lower it and press Train again.", icon=":material/warning:")
     if history:
         last = history[-1]
-        m = st.columns(3)
-        m[0].metric("Training accuracy", f"{last['train_acc']:.1%}")
-        m[1].metric("Held-out accuracy", f"{last['test_acc']:.1%}")
-        m[2].metric("Gap (overfitting)", f"{last['gap']:.1%}")
+        with L.controls:
+            st.metric("Training accuracy", f"{last['train_acc']:.1%}")
+            st.metric("Held-out accuracy", f"{last['test_acc']:.1%}")
+            st.metric("Gap (overfitting)", f"{last['gap']:.1%}", help="training accuracy minus held-out accuracy")
         epochs_axis = [h["epoch"] for h in history]
         fig = go.Figure()
         fig.add_scatter(x=epochs_axis, y=[h["train_acc"] for h in history], name="training images",
@@ -100,8 +112,9 @@ else:
         fig.add_scatter(x=epochs_axis, y=[h["test_acc"] for h in history], name="held-out images",
                         line_color=ui.COLORS["backward"], fill="tonexty", fillcolor="rgba(213,94,0,0.12)")
         fig.update_layout(xaxis_title="epoch", yaxis_title="accuracy", yaxis_tickformat=".0%", height=380,
-                          title="The shaded band is the overfitting gap")
-        ui.plot(fig, key="dm_curves")
+                          title="The shaded band is the overfitting gap", legend=dict(orientation="h", y=-0.2))
+        with L.picture:
+            ui.plot(fig, key="dm_curves")
         ui.stat_table([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items() if k != "diverged"}
                        for h in history])
     d1, d2 = st.columns(2)
@@ -120,6 +133,20 @@ else:
                   if weights is not None else ""))
 st.caption(f"{ui.mnist_data_sentence(len(X_pool), len(X_test))} Evaluation runs in `model.eval()` mode "
            "inside `torch.no_grad()`.")
+
+st.subheader("The layer and the network")
+model0 = deeper_mlp.custom_mlp(seed=0)
+rows = [{"parameter": name, "shape": str(list(p.shape)), "numbers": p.numel(), "is nn.Parameter": isinstance(p, torch.nn.Parameter)}
+        for name, p in model0.named_parameters()]
+c1, c2 = st.columns([3, 2])
+with c1:
+    ui.stat_table(rows)
+with c2:
+    st.metric("Parameters found by model.parameters()", f"{sum(r['numbers'] for r in rows):,}")
+    with torch.no_grad():
+        x = data.to_float(X_test[:256])              # [256, 784] float32 in [0, 1]
+        diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
+    st.metric("max |custom layers - nn.Linear| on 256 digits", f"{diff:.1e}")
 
 ui.explain(
     "**nn.Parameter** is a tensor with a flag that says *learn me*: assigning one as an attribute of an "
