@@ -87,3 +87,13 @@ def test_downloaded_script_prints_the_pages_numbers(downloads, tmp_path):
     assert script == exports.fill("t2_linear_regression", settings)
     printed = printed_pairs(run_export("t2_linear_regression", settings, tmp_path))
     assert printed["w"] == metric(at, "Learned w") and printed["b"] == metric(at, "Learned b")
+
+
+def test_learning_rate_prediction_quotes_the_run_at_1_5():
+    at = open_page(PAGE)
+    radio = at.radio(key="predict_t2_lr_1_5")
+    radio.set_value(radio.options[0]).run()
+    assert_no_exception(at)
+    shown = " ".join(e.value for e in at.success) + " ".join(e.value for e in at.error)
+    at.select_slider(key="lr_lr").set_value(1.5).run()
+    assert f"to {metric(at, 'Last MSE')} in {metric(at, 'Steps run')} steps" in shown

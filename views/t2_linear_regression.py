@@ -8,32 +8,20 @@ import exports
 import ui
 from labs import t2_linear_regression as linreg
 
-ui.header(
-    "Linear regression by hand",
-    "The smallest complete training loop: two numbers `w` and `b` with `requires_grad=True`, a "
-    "prediction `w * x + b`, the mean squared error, `loss.backward()`, an update inside "
-    "`torch.no_grad()` and `grad.zero_()`. Then each hand-written step is swapped for the torch "
-    "piece that replaces it, and the two are compared number for number.",
-)
-
-cols = st.columns(5)
-with cols[0]:
-    true_w = ui.slider("True w", -5.0, 5.0, 2.0, step=0.1, key="lr_w")
-with cols[1]:
-    true_b = ui.slider("True b", -5.0, 5.0, -1.0, step=0.1, key="lr_b")
-with cols[2]:
-    noise = ui.slider("Noise (std)", 0.0, 3.0, 0.3, step=0.05, key="lr_noise")
-with cols[3]:
+L = ui.page("Linear regression by hand",
+            "Two numbers w and b, autograd and a hand-written update: the smallest complete training loop.",
+            controls="top")
+with L.controls:
     lr = ui.select_slider("Learning rate", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0],
-                          0.1, key="lr_lr")
-with cols[4]:
-    steps = ui.slider("Steps", 1, 500, 100, key="lr_steps")
-with ui.more_controls():
+                          0.1, key="lr_lr", width=220)
+    steps = ui.slider("Steps", 1, 500, 100, key="lr_steps", width=220)
+    forget = ui.toggle("Skip grad.zero_()", False, key="lr_forget",
+                       help="forget to zero the gradients: remove `w.grad.zero_()` and `b.grad.zero_()`")
+with L.more:
+    true_w = ui.slider("True w", -5.0, 5.0, 2.0, step=0.1, key="lr_w")
+    true_b = ui.slider("True b", -5.0, 5.0, -1.0, step=0.1, key="lr_b")
+    noise = ui.slider("Noise (std)", 0.0, 3.0, 0.3, step=0.05, key="lr_noise")
     seed = ui.seed("lr_seed")
-
-forget = ui.toggle("Forget to zero the gradients (remove `w.grad.zero_()` and `b.grad.zero_()`)",
-                   False, key="lr_forget")
-
 
 @st.cache_data(max_entries=300, show_spinner=False)
 def run(true_w, true_b, noise, lr, steps, seed):
@@ -111,7 +99,7 @@ for h, name, colour in ((right, "with zero_()", ui.COLORS["correct"]), (wrong, "
                     marker=dict(size=4), line=dict(color=colour), showlegend=False, row=1, col=3)
 fig.add_scatter(x=[true_w], y=[true_b], mode="markers", name="true (w, b)",
                 marker=dict(symbol="x", size=14, color="black"), row=1, col=3)
-fig.update_yaxes(type="log", row=1, col=2)
+fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # 1, 10, 100 only
 fig.update_xaxes(title_text="x", row=1, col=1)
 fig.update_xaxes(title_text="step", row=1, col=2)
 fig.update_xaxes(title_text="w", row=1, col=3)
@@ -120,11 +108,25 @@ span = max(abs(true_w), abs(true_b), 1.0) * 3
 fig.update_xaxes(range=[-span, span], row=1, col=3)
 fig.update_yaxes(range=[-span, span], row=1, col=3)
 fig.update_layout(height=420, legend=dict(orientation="h", y=-0.2))
-ui.plot(fig, key="lr_fig")
+with L.picture:
+    ui.plot(fig, key="lr_fig")
 if any(v == 0 for h in (right, wrong) for v in h["loss"]):
     st.caption("Some steps reached an MSE of exactly 0 (the line fits noise-free data perfectly): a log scale "
                "cannot show 0, so the MSE curve has a gap there.")
 
+hot = run(true_w, true_b, noise, 1.5, steps, seed)["right"]
+hot_verdict = linreg.verdict(hot)
+ui.predict("t2_lr_1_5", f"Set the learning rate to 1.5 ({steps} steps, grad.zero_() kept). What will the loss do?",
+           ["Fall and settle", "Bounce around or blow up"],
+           answer=0 if hot_verdict in ("converged", "moving") else 1,
+           why=(f"With this data a step is stable only for lr < {curv['lr_limit']:.4f} (2 / the sharpest curvature). "
+                f"At lr 1.5 the MSE went from {fmt(hot['loss'][0], 6)} to {fmt(hot['loss'][-1], 6)} in "
+                f"{len(hot['loss'])} steps: the page's verdict is '{hot_verdict}'. Set the learning rate to 1.5 "
+                "above to watch it."))
+st.markdown(
+    "A prediction `w * x + b`, the mean squared error, `loss.backward()`, an update inside "
+    "`torch.no_grad()` and `grad.zero_()`. Below, each hand-written step is swapped for the torch "
+    "piece that replaces it, and the two are compared number for number.")
 ui.stat_table([{"loop": name, "final w": h["final_w"], "final b": h["final_b"], "last MSE": h["loss"][-1],
                 "w.grad at the last step": h["w_grad"][-1], "verdict": linreg.verdict(h)}
                for name, h in (("with grad.zero_()", right), ("without grad.zero_()", wrong))])
