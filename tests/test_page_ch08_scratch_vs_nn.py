@@ -138,22 +138,19 @@ def test_missing_mnist_is_an_error_message(tmp_path, monkeypatch):
         st.cache_data.clear()
 
 
-def test_exported_script_prints_the_page_numbers_and_weights_load():
+def test_exported_script_prints_the_page_numbers_and_weights_load(downloads, tmp_path):
     import io
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    from labs import ch08_scratch_vs_nn
+    import exports
+    from tests.export_utils import run_export
     at = open_page(PAGE, query={"sv_data": "spiral", "sv_opt": "Adam", "sv_lr": "0.01", "sv_steps": "40",
                                 "sv_hidden": "32", "sv_n": "1000"})
     assert len(at.get("download_button")) == 2
-    root = Path(__file__).resolve().parent.parent
-    code = ch08_scratch_vs_nn.script_scratch_vs_nn("spiral", "adam", 0.01, 40, 64, 32, 1000, 0)
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    printed = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
+    settings = dict(dataset="spiral", optimizer="adam", lr=0.01, steps=40, batch_size=64, hidden=32, n_train=1000,
+                    seed=0, held_out=2000)
+    assert downloads["sv_dl_script"] == exports.fill("ch08_scratch_vs_nn", settings)
+    out = run_export("ch08_scratch_vs_nn", settings, tmp_path)
+    printed = dict(line.split(": ", 1) for line in out.strip().splitlines())
     assert printed and all(printed[label] == metric(at, label) for label in printed)
     X, y = data.make_2d("spiral", n=1250, noise=0.1, seed=0, n_classes=3)
     params = init_mlp([2, 32, 3], seed=0)

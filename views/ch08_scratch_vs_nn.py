@@ -5,9 +5,9 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
+import exports
 import ui
 from core import data, metrics, network, train
-from labs import ch08_scratch_vs_nn
 from datasets import mnist_files
 
 LEAD = ("The reveal: one network trained twice from the same weights on the same batches, by our raw-tensor "
@@ -173,8 +173,10 @@ with L.below:
 
     d1, d2 = st.columns(2)
     with d1:
-        ui.download_script(ch08_scratch_vs_nn.script_scratch_vs_nn(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed,
-                                                     MNIST_HELD_OUT), "scratch_vs_nn.py", key="sv_dl_script")
+        script = exports.fill("ch08_scratch_vs_nn", dict(dataset=dataset, optimizer=optimizer, lr=lr, steps=steps,
+                                                         batch_size=batch_size, hidden=hidden, n_train=n_train,
+                                                         seed=seed, held_out=MNIST_HELD_OUT))
+        ui.download_script(script, "ch08_scratch_vs_nn.py", key="sv_dl_script")
     if "weights" in r:
         with d2:
             st.download_button("Download the scratch weights (nn.Sequential state_dict)", r["weights"],
