@@ -22,14 +22,15 @@ REFERENCE_RUN = {"hidden": 128, "optimizer": "adam", "lr": 1e-3, "batch_size": 6
 
 
 def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e-3, batch_size=64,
-                       epochs=2, seed=0, progress=None):
+                       epochs=2, seed=0, progress=None, on_epoch=None):
     """Train a fresh 784-hidden-10 network (Kaiming init, `seed`) from scratch; record every epoch.
 
     Returns {"params", "history": [{"epoch", "train_loss", "train_acc", "test_loss", "test_acc"}],
              "diverged": reason or None, "steps", "start_loss": loss on the training set before the first step,
              "peak_loss" / "peak_step": the largest batch loss and its step, "dead_units": hidden units that
              output 0 for every training image after training (None if the weights are not finite), "hidden"}.
-    progress(fraction, text) is called after every step when given.
+    progress(fraction, text) is called after every step when given, on_epoch(history) after every epoch (with
+    the history so far: a page grows its curve as the epochs finish).
     """
     kind, momentum = OPTIMIZER_KINDS[optimizer]
     params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
@@ -53,6 +54,8 @@ def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e
                             "test_loss": m["test_loss"], "test_acc": m["test_acc"],
                             "mean_batch_loss": sum(losses) / len(losses)})
             losses = []
+            if on_epoch is not None:
+                on_epoch(history)
         if progress is not None:
             progress(step / total, f"epoch {m['epoch']}/{epochs}, step {step}/{total}, loss {m['loss']:.3f}")
     finite = train.all_finite(t for layer in params for t in layer.values())
@@ -141,6 +144,17 @@ def moving_average(values, window=20):
             total -= values[i - window]
         out.append(total / min(i + 1, window))
     return out
+
+
+def samples_per_digit(y, per_digit=2):
+    """Row indices of the first `per_digit` images of each digit 0-9, ordered digit by digit in rounds:
+    [first 0, first 1, ..., first 9, second 0, ...] (a strip of sample digits, one row per round)."""
+    rounds = [[] for _ in range(per_digit)]
+    for digit in range(10):
+        rows = (y == digit).nonzero().flatten()[:per_digit].tolist()
+        for r, i in enumerate(rows):
+            rounds[r].append(i)
+    return [i for r in rounds for i in r]
 
 
 def misclassified(params, X, y, limit=24):

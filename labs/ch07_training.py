@@ -28,6 +28,7 @@ import tokenize
 
 import torch
 
+from core import data
 from core.losses import (
     cross_entropy,
     cross_entropy_grad,
@@ -249,6 +250,20 @@ def record(state, X_train, y_train, X_test, y_test, config, lr, batch_loss, max_
             h[key] = h[key][:-1][::2] + h[key][-1:]
 
 
+def short_run(sizes, X_train, y_train, X_test, y_test, config, steps=50, seed=0):
+    """A fresh network (new_state) trained `steps` steps with `config`: what a "predict, then try" prompt reports.
+
+    Returns {"start": training loss before the first step, "end": after the last step run (None if it
+    diverged), "steps": steps run, "diverged": the reason or None}.
+    """
+    state = new_state(sizes, seed=seed, activation=config["activation"])
+    train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=0)
+    start = state["history"]["train_loss"][0]
+    train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=steps)
+    end = None if state["diverged"] else state["history"]["train_loss"][-1]
+    return {"start": start, "end": end, "steps": state["step"], "diverged": state["diverged"]}
+
+
 # ------------------------------------------------------------------------- pictures
 def plane_grid(X, n=60, margin=0.25):
     """An n x n grid over the data's bounding box (plus a margin): xs [n], ys [n], points [n*n, 2]."""
@@ -258,6 +273,23 @@ def plane_grid(X, n=60, margin=0.25):
     ys = torch.linspace(lo[1].item(), hi[1].item(), n)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")               # [n, n]: row = y, column = x
     return xs, ys, torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+def split_and_grids(X, y, test_fraction, seed, standardise=False, grid=60, thumb=32):
+    """The page's data: (X [N, 2], y [N]) split into train / test, and the two grids over the plane.
+
+    X_* are what the network trains on, P_* the same points in the data's own units. standardise=True (a
+    learner's file, in any units): the coordinates are standardised with the training points' mean and std,
+    and the grids are laid out in those units (points, thumb_points) with their axes xs, ys mapped back.
+    """
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction, seed=seed)
+    mean, std = data.fit_standardizer(X_train) if standardise else (torch.zeros(2), torch.ones(2))
+    Z = data.standardize(X, mean, std)                                  # [N, 2] (= X unless standardise)
+    xs, ys, points = plane_grid(Z, n=grid)
+    _, _, thumb_points = plane_grid(Z, n=thumb)
+    return dict(X_train=data.standardize(X_train, mean, std), X_test=data.standardize(X_test, mean, std),
+                P_train=X_train, P_test=X_test, y_train=y_train, y_test=y_test, mean=mean, std=std,
+                xs=xs * std[0] + mean[0], ys=ys * std[1] + mean[1], points=points, thumb_points=thumb_points)
 
 
 def grid_probs(params, points, n, activation="relu"):

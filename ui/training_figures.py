@@ -1,0 +1,105 @@
+"""Page 7's figures (live training): the decision-boundary picture, the loss / accuracy curves with the
+previous run as a faint ghost, the hidden units, and the zoomable boundary with axes.
+
+Presentation only, every function takes what it draws as arguments: the numbers come from
+labs.ch07_training (grid_probs, hidden_unit_maps, the state's history). The picture and the curves are the
+same whether the page is playing or paused: plain images (cheap to send ~14 times a second) and Vega-Lite
+charts (they keep their place between frames; an Arrow table goes out as it is).
+"""
+import plotly.graph_objects as go
+import pyarrow as pa
+
+import ui
+from ui import pictures
+
+TRAIN, TEST = ui.COLORS["forward"], ui.PALETTE[4]
+GHOST = "previous run"
+
+
+def boundary_image(probs, layer, class_rgb):
+    """probs [n, n, C] (row = y) blended in the lightened class colours, the points layer laid over: uint8 [S, S, 3].
+    Probabilities that are not numbers (a diverged network) are drawn as an even mix of the classes."""
+    probs = probs.nan_to_num(nan=1.0 / probs.shape[-1])
+    return pictures.boundary_frame(pictures.blend_class_colors(probs, class_rgb), layer).numpy()
+
+
+def units_image(maps, cols=8):
+    """Hidden-unit maps [U, n, n] as one sheet, each unit on its own blue-white-orange scale: uint8 array."""
+    return pictures.tile_pictures(pictures.unit_pictures(maps), cols=cols).numpy()
+
+
+def curves_table(h, name, ghost=None):
+    """Long table (step, value, line) of train_<name> and test_<name> from a history `h`; with `ghost` (the
+    previous run's history) also its two lines, named 'previous run: train' / 'previous run: test'."""
+    steps, values, lines = [], [], []
+    for label, hist in (("", h), (f"{GHOST}: ", ghost)):
+        if not hist:
+            continue
+        for part in ("train", "test"):
+            ys = hist[f"{part}_{name}"]
+            steps += hist["step"]
+            values += ys
+            lines += [label + part] * len(ys)
+    return pa.table({"step": steps, "value": values, "line": lines})
+
+
+def curve_spec(title, log, height=170, big=False, points=False):
+    """A Vega-Lite line chart of curves_table: train solid blue, test solid pink, the previous run dashed and faint
+    (points=True marks each point: a curve of one point, at step 0, shows as a dot)."""
+    domain = ["train", "test", f"{GHOST}: train", f"{GHOST}: test"]
+    y = {"field": "value", "type": "quantitative", "title": title}
+    if log:
+        y["scale"] = {"type": "log"}
+        y["axis"] = {"tickCount": 4}
+    else:
+        y["scale"] = {"domain": [0, 1]}
+        y["axis"] = {"format": ".0%"}
+    size = 16 if big else 12
+    return {"height": height, "mark": {"type": "line", "strokeWidth": 3.5 if big else 2, "point": points},
+            "config": {"axis": {"labelFontSize": size, "titleFontSize": size},
+                       "legend": {"labelFontSize": size, "orient": "bottom", "direction": "horizontal"}},
+            "encoding": {"x": {"field": "step", "type": "quantitative"}, "y": y,
+                         "color": {"field": "line", "type": "nominal", "title": None,
+                                   "scale": {"domain": domain, "range": [TRAIN, TEST, TRAIN, TEST]}},
+                         "strokeDash": {"field": "line", "type": "nominal", "legend": None,
+                                        "scale": {"domain": domain, "range": [[1, 0], [1, 0], [5, 4], [5, 4]]}},
+                         "opacity": {"field": "line", "type": "nominal", "legend": None,
+                                     "scale": {"domain": domain, "range": [1, 1, 0.45, 0.45]}}}}
+
+
+def lr_table(h):
+    """The learning rate along the run: Arrow table (step, lr)."""
+    return pa.table({"step": h["step"], "lr": h["lr"]})
+
+
+def lr_spec(height=90):
+    """A small Vega-Lite chart of the learning rate (columns step, lr) along the run."""
+    return {"height": height, "mark": {"type": "line", "color": ui.COLORS["neutral"]},
+            "encoding": {"x": {"field": "step", "type": "quantitative"},
+                         "y": {"field": "lr", "type": "quantitative", "title": "learning rate"}}}
+
+
+def boundary_figure(probs, xs, ys, points, class_colors, class_rgb, class_names, axis_titles, same_units):
+    """The decision boundary as a zoomable Plotly figure with axes.
+
+    probs [n, n, C] from labs.ch07_training.grid_probs; xs, ys: its grid [n] in the data's units;
+    points: {"train": (P [N, 2], y [N]), "test": (...)}; same_units: both axes in one unit (square cells)."""
+    picture = pictures.png_data_uri(pictures.blend_class_colors(probs, class_rgb))
+    dx, dy = (xs[1] - xs[0]).item(), (ys[1] - ys[0]).item()
+    fig = go.Figure(go.Image(source=picture, x0=xs[0].item(), dx=dx, y0=ys[0].item(), dy=dy, hoverinfo="skip"))
+    for k, name in enumerate(class_names):
+        for part, symbol, show in (("train", "circle", True), ("test", "x", False)):
+            P, y = points[part]
+            pts = P[y == k]
+            fig.add_scatter(x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers",
+                            name=ui.plotly_plain(name), legendgroup=f"c{k}", showlegend=show,
+                            marker=dict(color=class_colors[k], size=7 if part == "train" else 8, symbol=symbol,
+                                        line=dict(color="black", width=0.6)),
+                            hovertemplate=f"class {k} ({part})<extra></extra>")
+    fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False,
+                     title=ui.plotly_plain(axis_titles[0]))   # names from a file: Plotly reads <a href> in them
+    fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False,
+                     title=ui.plotly_plain(axis_titles[1]), scaleanchor="x" if same_units else False,
+                     autorange=False)
+    fig.update_layout(height=470, legend=dict(orientation="h", y=-0.15))
+    return fig
