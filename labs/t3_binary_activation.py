@@ -137,60 +137,6 @@ def weights_file(model):
     return state_dict_bytes(torch_sequential(model).state_dict())
 
 
-def script_binary(text, dataset, hidden, lr, epochs, noise, seed):
-    """A standalone script that repeats the binary-classifier page for this typed activation and these
-    settings and prints the page's numbers (same rounding). The formula is read by labs.t3_binary_activation (a checked
-    syntax tree), never by eval."""
-    return f'''"""Binary classifier with your own activation: a 2-{hidden}-1 network of nn.Parameter layers,
-trained with full-batch Adam (lr {lr:g}) for {epochs} epochs on {dataset} (300 points, noise {noise:g}, seed {seed}).
-
-Needs torch, sympy and simpleeval, and this repository's core/ package: labs.t3_binary_activation turns the typed
-formula into torch operations through a checked syntax tree (it never calls eval). Run it from the
-repository root, or with the root on PYTHONPATH:
-    python binary_activation.py
-It prints what the page showed: the derivative check, the training results and the layer check.
-"""
-import torch
-
-from core import data, losses, network
-from labs import t3_binary_activation as binary
-from labs import t3_binary_activation as formula
-
-FORMULA = {text!r}  # the activation typed on the page
-
-# 1. The activation: sympy's derivative against autograd's on [-2, 2].
-act = formula.activation_from_formula(FORMULA)  # raises formula.FormulaError if the text is not allowed
-check = formula.compare_derivative(act)
-print(f"f(x): {{act['expr']}}")
-print(f"f'(x) (sympy): {{act['derivative']}}")
-print(f"max |sympy f' - autograd f'| on [-2, 2]: {{check['max_abs_diff']:.2e}}")
-
-# 2. Train the yes/no classifier with it as the hidden activation.
-X, y = data.make_2d({dataset!r}, n=300, noise={noise!r}, seed={seed})  # X [300, 2], y [300] in {{0, 1}}
-model = binary.binary_classifier({hidden}, act["f"], seed={seed}, name=FORMULA)
-history = binary.train_binary(model, X, y, lr={lr!r}, epochs={epochs})
-if history["diverged"]:
-    print(f"Training stopped: {{history['diverged']}}")
-with torch.no_grad():
-    probs = network.sigmoid(model(X).squeeze(1))  # [300], P(class 1) after training
-bce_difference = "n/a"
-if torch.isfinite(probs).all():
-    ours = float(losses.binary_cross_entropy(probs, y.float()))
-    theirs = float(torch.nn.functional.binary_cross_entropy(probs, y.float()))
-    bce_difference = f"{{abs(ours - theirs):.1e}}"
-# the loss and accuracy of the last epoch, measured (like the page) just before its update
-print(f"Final training loss (BCE): {{history['loss'][-1]:.4f}}" if history["loss"] else
-      "Final training loss (BCE): n/a")
-print(f"Training accuracy: {{history['accuracy'][-1]:.1%}}" if history["accuracy"] else "Training accuracy: n/a")
-print(f"Epochs run: {{len(history['loss'])}}")
-print(f"|our BCE - F.binary_cross_entropy|: {{bce_difference}}")
-print(f"Numbers to learn: {{sum(p.numel() for p in model.parameters()):,}}")
-
-# 3. One CustomLinear against nn.Linear holding the same numbers (max abs difference).
-for name, value in binary.compare_custom_linear().items():
-    print(f"CustomLinear vs nn.Linear, {{name}}: {{value}}")
-'''
-
 
 # ---------------------------------------------------------------------------
 # formula (was labs/t3_binary_activation.py)

@@ -11,7 +11,9 @@ from torch import nn
 from core import data
 from labs import t3_binary_activation as binary
 from labs import t3_binary_activation as formula
-from tests.apptest_utils import run_script, assert_no_exception, metric, open_page
+import exports
+from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.export_utils import run_download
 
 PAGE = "views/t3_binary_activation.py"
 
@@ -92,8 +94,10 @@ def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
     at = open_page(PAGE, query=settings)
     assert_no_exception(at)
     script = downloads["ca_dl_script"]
-    assert script == binary.script_binary("x*sigmoid(x)", "circles", 8, 0.03, 200, 0.1, 3)
-    printed = dict(line.split(": ", 1) for line in run_script(script, tmp_path, "binary_activation.py").splitlines())
+    assert script == exports.fill("t3_binary_activation", dict(formula="x*sigmoid(x)", dataset="circles", hidden=8,
+                                                               lr=0.03, epochs=200, noise=0.1, seed=3))
+    out = run_download(script, tmp_path, "t3_binary_activation.py")
+    printed = dict(line.split(": ", 1) for line in out.splitlines())
     for label in ("max |sympy f' - autograd f'| on [-2, 2]", "Final training loss (BCE)", "Training accuracy",
                   "Epochs run", "|our BCE - F.binary_cross_entropy|"):
         assert printed[label] == metric(at, label), label
@@ -122,7 +126,7 @@ def test_blown_up_training_offers_the_script_but_no_weights(downloads, tmp_path)
     assert any("Training stopped" in w.value for w in at.warning)
     assert "ca_dl_weights" not in downloads
     printed = dict(line.split(": ", 1)
-                   for line in run_script(downloads["ca_dl_script"], tmp_path, "binary_activation.py").splitlines())
+                   for line in run_download(downloads["ca_dl_script"], tmp_path, "t3.py").splitlines())
     assert printed["Training stopped"] in at.warning[0].value
     for label in ("Final training loss (BCE)", "Training accuracy", "Epochs run", "|our BCE - F.binary_cross_entropy|"):
         assert printed[label] == metric(at, label), label

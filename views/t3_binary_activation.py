@@ -4,17 +4,14 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
+import exports
 import ui
 from core import data, losses, network
 from labs import t3_binary_activation as binary
 from labs import t3_binary_activation as formula
 
-ui.header(
-    "Binary classifier & your own activation",
-    "A network that answers yes or no: one output squashed by a sigmoid into a probability and scored "
-    "with binary cross-entropy. Its layers are built by hand from `nn.Parameter`, and its hidden "
-    "activation is whatever formula in `x` you type below.",
-)
+L = ui.page("Binary classifier & your own activation",
+            "Type a formula in x: it becomes the hidden activation of a yes/no classifier, trained here on 2-D points.")
 
 PRESETS = {
     "SmoothStep": formula.SMOOTHSTEP,
@@ -25,18 +22,29 @@ PRESETS = {
     "Linear (no activation)": "x",
 }
 
-st.subheader("1 · Type an activation")
-text = ui.text_input("f(x) =", formula.SMOOTHSTEP, key="ca_f",
-                     help="Numbers, x, + - * / **, and exp log sqrt sin cos tanh abs sigmoid softplus relu.")
+with L.controls:
+    text = ui.text_input("f(x) =", formula.SMOOTHSTEP, key="ca_f",
+                         help="Numbers, x, + - * / **, and exp log sqrt sin cos tanh abs sigmoid softplus relu.")
 
 
 def _use_preset(expression):
     st.session_state["ca_f"] = expression
 
 
-for col, (name, expression) in zip(st.columns(len(PRESETS)), PRESETS.items()):
-    col.button(name, key=f"ca_preset_{name}", on_click=_use_preset, args=(expression,), width="stretch")
-
+with L.controls:
+    with st.container(horizontal=True, gap="small"):
+        for name, expression in PRESETS.items():
+            st.button("Linear" if name.startswith("Linear") else name.replace("Gaussian bump", "Bump"),
+                      key=f"ca_preset_{name}", on_click=_use_preset, args=(expression,), width="content",
+                      help=f"{name}: f(x) = {expression}")
+    dataset = ui.selectbox("Dataset", ["moons", "circles", "xor"], key="ca_data")
+    hidden = ui.slider("Hidden units", 1, 64, 16, key="ca_hidden")
+with L.more:
+    lr = ui.select_slider("Learning rate (Adam)", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0],
+                          0.05, key="ca_lr")
+    epochs = ui.slider("Epochs (full batch)", 10, 1000, 300, step=10, key="ca_epochs")
+    noise = ui.slider("Noise", 0.0, 0.5, 0.15, key="ca_noise")
+    seed = ui.seed("ca_seed")
 
 @st.cache_data(max_entries=200, show_spinner=False)
 def analyse(text):
@@ -51,41 +59,9 @@ def analyse(text):
 try:
     result = analyse(text)
 except formula.FormulaError as err:
-    st.error(f"That formula was not accepted: {ui.plain(err)}.", icon=":material/block:")  # it may quote the text
+    with L.picture:
+        st.error(f"That formula was not accepted: {ui.plain(err)}.", icon=":material/block:")  # it may quote the text
     st.stop()
-
-c1, c2 = st.columns([1, 2])
-with c1:
-    st.markdown(f"**f(x)** = `{result['expr']}`")
-    st.markdown(f"**f'(x)** (sympy) = `{result['derivative']}`")
-    st.metric("max |sympy f' - autograd f'| on [-2, 2]", f"{result['max_abs_diff']:.2e}")
-with c2:
-    fig = go.Figure()
-    fig.add_scatter(x=result["x"], y=result["f"], name="f(x)", line_color=ui.COLORS["forward"])
-    fig.add_scatter(x=result["x"], y=result["symbolic"], name="f'(x), sympy", line_color=ui.COLORS["backward"])
-    fig.add_scatter(x=result["x"], y=result["autograd"], name="f'(x), autograd",
-                    line=dict(color="black", dash="dot"))
-    fig.update_layout(height=320, xaxis_title="x", yaxis_range=[-3, 3])
-    ui.plot(fig, key="ca_fplot")
-
-st.subheader("2 · Use it as the hidden activation of a yes/no classifier")
-cols = st.columns(4)
-with cols[0]:
-    dataset = ui.selectbox("Dataset", ["moons", "circles", "xor"], key="ca_data")
-with cols[1]:
-    hidden = ui.slider("Hidden units", 1, 64, 16, key="ca_hidden")
-with cols[2]:
-    lr = ui.select_slider("Learning rate (Adam)", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0],
-                          0.05, key="ca_lr")
-with cols[3]:
-    epochs = ui.slider("Epochs (full batch)", 10, 1000, 300, step=10, key="ca_epochs")
-with ui.more_controls():
-    m1, m2 = st.columns(2)
-    with m1:
-        noise = ui.slider("Noise", 0.0, 0.5, 0.15, key="ca_noise")
-    with m2:
-        seed = ui.seed("ca_seed")
-
 
 @st.cache_data(max_entries=100, show_spinner=False)
 def train(text, dataset, hidden, lr, epochs, noise, seed):
@@ -105,14 +81,15 @@ def train(text, dataset, hidden, lr, epochs, noise, seed):
             "weights": None if history["diverged"] else binary.weights_file(model)}
 
 
-with st.spinner("Training..."):
+with L.picture, st.spinner("Training..."):
     run = train(text, dataset, hidden, lr, epochs, noise, seed)
 hist = run["history"]
 
 if hist["diverged"]:
-    st.warning(f"Training stopped: {hist['diverged']}. The activation or the learning rate blew the numbers "
-               "up (try a smaller learning rate, or an activation that grows more slowly).",
-               icon=":material/warning:")
+    with L.picture:
+        st.warning(f"Training stopped: {hist['diverged']}. The activation or the learning rate blew the numbers "
+                   "up (try a smaller learning rate, or an activation that grows more slowly).",
+                   icon=":material/warning:")
 m = st.columns(4)
 m[0].metric("Final training loss (BCE)", f"{hist['loss'][-1]:.4f}" if hist["loss"] else "n/a")
 m[1].metric("Training accuracy", f"{hist['accuracy'][-1]:.1%}" if hist["accuracy"] else "n/a")
@@ -131,13 +108,30 @@ fig.add_scatter(y=hist["loss"], name="BCE", line_color=ui.COLORS["wrong"], row=1
 fig.update_xaxes(range=[-2, 2], row=1, col=1)
 fig.update_yaxes(range=[-2, 2], row=1, col=1)
 fig.update_yaxes(type="log", row=1, col=2)
-fig.update_layout(height=420)
-ui.plot(fig, key="ca_train")
+fig.update_layout(height=400, legend=dict(orientation="h", y=-0.12))
+with L.picture:
+    ui.plot(fig, key="ca_train")
+
+st.subheader("Your activation and its derivative")
+c1, c2 = st.columns([1, 2])
+with c1:
+    st.markdown(f"**f(x)** = `{result['expr']}`")
+    st.markdown(f"**f'(x)** (sympy) = `{result['derivative']}`")
+    st.metric("max |sympy f' - autograd f'| on [-2, 2]", f"{result['max_abs_diff']:.2e}")
+with c2:
+    fig = go.Figure()
+    fig.add_scatter(x=result["x"], y=result["f"], name="f(x)", line_color=ui.COLORS["forward"])
+    fig.add_scatter(x=result["x"], y=result["symbolic"], name="f'(x), sympy", line_color=ui.COLORS["backward"])
+    fig.add_scatter(x=result["x"], y=result["autograd"], name="f'(x), autograd",
+                    line=dict(color="black", dash="dot"))
+    fig.update_layout(height=320, xaxis_title="x", yaxis_range=[-3, 3])
+    ui.plot(fig, key="ca_fplot")
 
 d1, d2 = st.columns(2)
 with d1:
-    ui.download_script(binary.script_binary(text, dataset, hidden, lr, epochs, noise, seed), "binary_activation.py",
-                       key="ca_dl_script")
+    script = exports.fill("t3_binary_activation", dict(formula=text, dataset=dataset, hidden=hidden, lr=lr,
+                                                       epochs=epochs, noise=noise, seed=seed))
+    ui.download_script(script, "t3_binary_activation.py", key="ca_dl_script")
 with d2:
     if run["weights"] is not None:
         st.download_button("Download the weights (nn.Sequential state_dict)", run["weights"],
