@@ -145,3 +145,16 @@ def test_autograd_is_described_as_exact_not_numerical():
     f = lambda t: t ** 3 * (6 * t ** 2 - 15 * t + 10)  # noqa: E731  SmoothStep
     central = ((f(x + 1e-6) - f(x - 1e-6)) / 2e-6 - 30 * x ** 2 * (x - 1) ** 2).abs().max().item()
     assert gap < central / 100  # autograd is far closer to the exact derivative than a central difference
+
+
+def test_linear_activation_prediction_quotes_the_run_on_circles():
+    at = open_page(PAGE)
+    radio = at.radio(key="predict_t3_linear_circles")
+    radio.set_value(radio.options[1]).run()
+    assert_no_exception(at)
+    shown = " ".join(e.value for e in at.success) + " ".join(e.value for e in at.error)
+    at.button(key="ca_preset_Linear (no activation)").click().run()
+    at.selectbox(key="ca_data").set_value("circles").run()
+    acc = metric(at, "Training accuracy")
+    assert f"{acc} training accuracy" in shown
+    assert ("Your prediction was right" in shown) == (float(acc.rstrip("%")) < 90)

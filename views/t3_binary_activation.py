@@ -112,6 +112,15 @@ fig.update_layout(height=400, legend=dict(orientation="h", y=-0.12))
 with L.picture:
     ui.plot(fig, key="ca_train")
 
+linear = train("x", "circles", hidden, lr, epochs, noise, seed)["history"]
+lin_acc = linear["accuracy"][-1] if linear["accuracy"] else float("nan")
+ui.predict("t3_linear_circles", "With no activation (f(x) = x), can the network separate the circles?",
+           ["Yes, nearly every point right", "No: it can only draw a straight boundary"],
+           answer=0 if lin_acc >= 0.9 else 1,
+           why=(f"Trained here on circles with f(x) = x, {hidden} hidden units, {len(linear['loss'])} epochs: "
+                f"{lin_acc:.1%} training accuracy. Without a non-linear activation the two layers collapse into one "
+                "linear map, so the boundary is a straight line. Press the Linear button and pick circles to see it."))
+
 st.subheader("Your activation and its derivative")
 c1, c2 = st.columns([1, 2])
 with c1:
