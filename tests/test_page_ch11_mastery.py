@@ -69,27 +69,23 @@ def test_quiz_counts():
     assert at.success
 
 
-def test_downloaded_script_prints_the_page_numbers(mnist_dir):
-    import os
-    import subprocess
-    import sys
+def test_downloaded_script_prints_the_page_numbers(mnist_dir, downloads, monkeypatch, tmp_path):
+    import exports
+    from labs.ch10_torch_nn import TOLERANCE
+    from tests.export_utils import run_download
 
-    from labs import ch11_mastery
-    from tests.conftest import ROOT
-
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     at = _attempt(open_page(PAGE, query={"ms_batch": "32", "ms_p": "0.3", "ms_seed": "4"}))
-    code = ch11_mastery.script_mastery(32, 4, 0.3)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MNIST_DIR=str(mnist_dir))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    printed = dict(line.rsplit(" ", 1) for line in out.stdout.splitlines() if line.startswith("dropout_"))
+    script = downloads["ms_dl"]
+    assert script == exports.fill("ch11_mastery", dict(batch_size=32, seed=4, p=0.3, tol=TOLERANCE))
+    stdout = run_download(script, tmp_path, "ch11_mastery.py")
+    printed = dict(line.rsplit(" ", 1) for line in stdout.splitlines() if line.startswith("dropout_"))
     assert printed["dropout_scale"] == metric(at, "Scale for survivors 1/(1-p)")
     assert printed["dropout_kept_fraction"] == metric(at, "Fraction kept in this mask")
     assert printed["dropout_max_diff_vs_nn"] == metric(at, "max |ours - nn.Dropout|")
     assert printed["dropout_same_mask"] == metric(at, "Same mask as nn.Dropout") == "yes"
-    assert "rows_equal 9 / 9" in out.stdout and metric(at, "Rows equal within tolerance") == "9 / 9"
-    assert f"largest_difference {metric(at, 'Largest difference')}" in out.stdout
+    assert "rows_equal 9 / 9" in stdout and metric(at, "Rows equal within tolerance") == "9 / 9"
+    assert f"largest_difference {metric(at, 'Largest difference')}" in stdout
 
 
 def test_first_quiz_answer_counts_on_the_home_page():

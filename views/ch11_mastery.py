@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
+import exports
 import ui
 from core import dropout
 from labs import ch10_torch_nn as equivalence
@@ -228,7 +229,8 @@ def reveal():
 ui.predict("ch11_dropout_scale", "Multiply the surviving activations by:", SCALE_OPTIONS, answer=2,
            why=scale_why(p, n_samples, dd["mean_h"], float(dd["scaled"][-1]), float(dd["unscaled"][-1])),
            try_it=reveal)
-ui.download_script(ch11_mastery.script_mastery(B, seed, p, tol), "mastery_checks.py", key="ms_dl")
+ui.download_script(exports.fill("ch11_mastery", dict(batch_size=B, seed=seed, p=p, tol=tol)), "ch11_mastery.py",
+                   key="ms_dl")
 
 st.subheader("What you now understand")
 st.markdown(
