@@ -1,5 +1,6 @@
 """Chapter 11, mastery: the lesson's whole equivalence table (every raw-tensor piece vs torch.nn in one run),
-the hidden activations dropout acts on (the page's script: exports/ch11_mastery.py). The checks are labs.ch10_torch_nn's.
+the hidden activations dropout acts on. The checks are labs.ch10_torch_nn's; the page's script is
+exports/ch11_mastery.py.
 """
 from core import network
 from labs.ch10_torch_nn import (TOLERANCE, _setup, check_adam, check_backward, check_cross_entropy, check_dataloader,
