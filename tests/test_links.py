@@ -12,11 +12,12 @@ GARBAGE = "<script>alert(1)</script>%00;DROP TABLE"
 
 
 def bound_widgets(at):
-    """(kind, key) of the widgets a link can set: the ones with a key, quizzes excepted."""
+    """(kind, key) of the widgets a link can set: the ones with a key, quizzes and predictions excepted
+    (answers, not settings: ui.predict's radios are not bound to the link)."""
     found = []
     for kind in KINDS:
         for w in getattr(at, kind):
-            if w.key and not w.key.startswith("quiz_"):
+            if w.key and not w.key.startswith(("quiz_", "predict_")):
                 found.append((kind, w.key))
     return found
 

@@ -6,7 +6,7 @@ from ui import registry
 
 # page file -> how to move its main widget: (AppTest widget kind, key, new value); kind "button" clicks
 MAIN_WIDGET = {
-    "views/home.py": ("toggle", "present", True),  # presenter mode hides the lead paragraph
+    "views/home.py": ("segmented_control", "home_weights", "Fresh"),  # the network drawn before training
     "views/class_mode.py": ("button", "cm_start", None),  # the class code, join link and QR code appear
     "views/ch00_draw_digit.py": ("segmented_control", "draw_src", "MNIST test digit"),
     "views/ch01_raw_tensors.py": ("selectbox", "tensors_init", "normal"),

@@ -17,12 +17,8 @@ INITS = ["kaiming", "xavier", "normal"]
 INIT_LABELS = {"kaiming": "Kaiming: randn * sqrt(2 / fan_in)", "xavier": "Xavier: randn * sqrt(2 / (fan_in + fan_out))",
                "normal": "plain randn (std 1)"}
 
-ui.header(
-    "1 · Raw tensors",
-    "Our whole digit reader is four tensors: two weight matrices and two bias vectors. Here they are, "
-    "read straight from memory: their shapes, their type, how many numbers they hold and how many bytes "
-    "that takes. Below, the reason the scale of the starting random numbers matters so much.",
-)
+L = ui.page("1 · Raw tensors",
+            "Our whole digit reader is four tensors, W1, b1, W2 and b2: here they are, read straight from memory.")
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,13 +34,16 @@ def spreads(depth, width, seed):
 
 
 # ------------------------------------------------------------------ the four tensors
-with st.sidebar:
-    st.subheader("Weights")
+with L.controls:
     init = ui.selectbox("Initialisation", INITS, 0, key="tensors_init", format_func=lambda k: INIT_LABELS[k])
-    seed = ui.seed("tensors_seed")
-    use_trained = ui.toggle("Show the trained weights instead", False, key="tensors_trained",
-                            help="The weights the Draw-a-digit page uses, after training.",
+    use_trained = ui.toggle("Trained weights", False, key="tensors_trained",
+                            help="Show the weights the Draw-a-digit page uses, after training, instead of "
+                                 "fresh random ones.",
                             disabled=not MODEL_PATH.exists())
+    unit = ui.slider("Hidden unit", 0, 127, 0, key="tensors_unit",
+                     help="Column j of W1 holds the 784 weights hidden unit j gives to the pixels.")
+with L.more:
+    seed = ui.seed("tensors_seed")
 
 trained_shown = bool(use_trained and MODEL_PATH.exists())
 if trained_shown:
@@ -69,32 +68,32 @@ for name, t in tensors:
 
 n_params = network.count_params(params)
 n_bytes = network.count_bytes(params)
-st.subheader(f"The four tensors ({origin})")
-c1, c2, c3 = st.columns(3)
-c1.metric("Parameters", f"{n_params:,}")
-c2.metric("Bytes", f"{n_bytes:,}")
-c3.metric("Share held by W1", f"{tensors[0][1].numel() / n_params:.1%}")
-ui.stat_table(rows)
-st.caption(f"784 x 128 + 128 + 128 x 10 + 10 = {n_params:,} numbers, each a 4-byte float32: "
-           f"{n_bytes:,} bytes, about {n_bytes / 1000:.0f} kB ({n_bytes / 1024:.0f} KiB). `.grad` stays None until a backward pass fills it.")
+with L.controls:
+    c1, c2 = st.columns(2) if not ui.presenter() else (st, st)   # side by side only where the numbers fit
+    c1.metric("Parameters", f"{n_params:,}")
+    c2.metric("Bytes", f"{n_bytes:,}")
+    st.metric("Share held by W1", f"{tensors[0][1].numel() / n_params:.1%}")
+with L.below:
+    st.subheader(f"The four tensors ({origin})")
+    ui.stat_table(rows)
+    st.caption(f"784 x 128 + 128 + 128 x 10 + 10 = {n_params:,} numbers, each a 4-byte float32: "
+               f"{n_bytes:,} bytes, about {n_bytes / 1000:.0f} kB ({n_bytes / 1024:.0f} KiB). `.grad` stays None until a backward pass fills it.")
 
 W1 = tensors[0][1].detach()
 W2 = tensors[2][1].detach()
-left, right = st.columns([1, 1])
+left, right = L.picture.columns([1, 1])
 with left:
     bound = float(W1.abs().max()) or 1.0
     fig = ui.imshow(W1.numpy(), colorscale=ui.DIVERGING, zmin=-bound, zmax=bound, aspect="auto",
                     labels=dict(x="hidden unit (column)", y="input pixel (row)", color="weight"),
-                    title="W1 [784, 128]: one column per hidden unit")
-    ui.plot(fig, key="tensors_w1", height=520)
+                    title="W1 [784, 128]: one column per unit")
+    ui.plot(fig, key="tensors_w1", height=440)
 with right:
-    unit = ui.slider("Hidden unit", 0, 127, 0, key="tensors_unit",
-                     help="Column j of W1 holds the 784 weights hidden unit j gives to the pixels.")
     col = W1[:, unit]
     b = float(col.abs().max()) or 1.0
     fig = ui.imshow(col.reshape(28, 28).numpy(), colorscale=ui.DIVERGING, zmin=-b, zmax=b,
-                    title=f"W1[:, {unit}] reshaped to 28 x 28", hide_ticks=True)
-    ui.plot(fig, key="tensors_unit_map", height=400)
+                    title=f"W1[:, {unit}] as 28 x 28", hide_ticks=True)
+    ui.plot(fig, key="tensors_unit_map", height=380)
     st.caption(f"Unit {unit}: weights from {col.min().item():.3f} to {col.max().item():.3f}. Orange pixels "
                "push the unit up, blue ones down. After training these look like pen-stroke detectors; "
                "fresh from the random generator they are noise.")
@@ -103,7 +102,7 @@ with st.expander(":material/grid_on: W2 [128, 10] and the biases", expanded=Fals
     b2w = float(W2.abs().max()) or 1.0
     fig = ui.imshow(W2.T.numpy(), colorscale=ui.DIVERGING, zmin=-b2w, zmax=b2w, aspect="auto",
                     labels=dict(x="hidden unit", y="digit", color="weight"), title="W2, drawn as [10, 128]")
-    ui.plot(fig, key="tensors_w2", height=300)
+    ui.plot(ui.digit_axis(fig, axis="y"), key="tensors_w2", height=300)
     fig = go.Figure(go.Bar(y=tensors[1][1].detach().numpy(), marker_color=ui.COLORS["forward"]))
     fig.update_layout(title="b1 [128]", xaxis_title="hidden unit")
     ui.plot(fig, key="tensors_b1", height=250)
@@ -115,6 +114,34 @@ ui.show_source(network.init_mlp, network.count_params, network.count_bytes)
 st.header("Why the scale of the random numbers matters")
 st.markdown("Stack many `[width, width]` layers, each `h = relu(h @ W)`, and send 128 random inputs "
             "(spread 1) through them. Watch the spread (standard deviation) of what comes out of each layer.")
+
+
+def spread_outcome(run):
+    """Which of the prompts' three options the last layer's measured spread falls into."""
+    last = run[-1]
+    return 2 if not last["finite"] or last["std"] > 100 else 1 if last["std"] < 0.01 else 0
+
+
+def spread_text(run):
+    return "inf (past float32's largest number)" if not run[-1]["finite"] else f"{run[-1]['std']:.3g}"
+
+
+OUTCOMES = ["About 1, like the input", "Far below 1: the signal fades away", "Far above 1 (or inf): it explodes"]
+p1, p2 = st.columns(2)
+with p1:
+    plain = spreads(20, 128, seed)["normal"]
+    ui.predict("ch1_randn", "Plain randn weights (spread 1), 20 layers of width 128: the spread after the "
+               "last layer is...", OUTCOMES, spread_outcome(plain),
+               why=f"Measured just now (seed {seed}): {spread_text(plain)}. Each layer multiplies the spread by "
+                   f"about sqrt(128 / 2) = {(128 / 2) ** 0.5:.1f}, and {(128 / 2) ** 0.5:.1f}^20 = "
+                   f"{(128 / 2) ** 10:.2g}.")
+with p2:
+    xavier = spreads(50, 128, seed)["xavier"]
+    ui.predict("ch1_xavier", "Xavier weights with ReLU, 50 layers of width 128: the spread after the last "
+               "layer is...", OUTCOMES, spread_outcome(xavier),
+               why=f"Measured just now (seed {seed}): {spread_text(xavier)}. Xavier's scale "
+                   f"sqrt(2 / (128 + 128)) = {(2 / 256) ** 0.5:.3f} is sqrt(2) smaller than ReLU needs, so each "
+                   f"layer multiplies the spread by about 1 / sqrt(2): (1 / sqrt(2))^50 = {0.5 ** 25:.1e}.")
 s1, s2 = st.columns(2)
 with s1:
     depth = ui.slider("Depth (layers)", 1, 50, 20, key="tensors_depth")
@@ -130,8 +157,8 @@ for name in INITS:
                                               "normal": ui.COLORS["wrong"]}[name])))
 fig.add_hline(y=1.0, line_dash="dot", line_color=ui.COLORS["neutral"], annotation_text="input spread 1")
 fig.update_layout(title="Spread of the activations, layer by layer (log scale)", xaxis_title="layer",
-                  yaxis_title="std of relu(h @ W)", yaxis_type="log")
-ui.plot(fig, key="tensors_spread", height=420)
+                  yaxis_title="std of relu(h @ W)")
+ui.plot(ui.clean_log_axis(fig, axis="y"), key="tensors_spread", height=420)
 
 summary = []
 for name in INITS:

@@ -7,20 +7,14 @@ import ui
 from core import losses, network
 from labs import ch02_shapes as shapes
 
-ui.header(
-    "2 · Shape propagation",
-    "The forward pass is two matrix multiplications, two bias additions, one ReLU and a softmax. "
-    "Below, a batch of real handwritten digits goes through a freshly initialised 784-H-10 network one "
-    "operation at a time. Every box is a tensor drawn to (log) scale: change the batch size and only "
-    "the first axis moves; change the hidden width and only the middle of the network moves.",
-)
+L = ui.page("2 · Shape propagation",
+            "A batch of real digits goes through a fresh 784-H-10 network one operation at a time: watch "
+            "every shape.", widths=(2.6, 1))
 
-c1, c2 = st.columns(2)
-with c1:
+with L.controls:
     B = ui.slider("Batch size B (images)", 1, 512, 64, key="shape_b")
-with c2:
     H = ui.slider("Hidden width H", 1, 512, 128, key="shape_h")
-with ui.more_controls():
+with L.more:
     seed = ui.seed("shape_seed")
 
 
@@ -66,13 +60,13 @@ def run_trace(B, H, seed):
 
 res = run_trace(B, H, seed)
 source = f"{B} real MNIST test images (drawn with seed {seed})"
-st.caption(f"Input: {source}. Weights: Kaiming-initialised, untrained (seed {seed}).")
 
-m = st.columns(4)
-m[0].metric("Output shape", f"[{B}, 10]")
-m[1].metric("Multiply-adds (both matmuls)", f"{res['madds']:,}")
-m[2].metric("Hidden values zeroed by ReLU", f"{res['relu_zeros']:.1%}")
-m[3].metric("max |trace - core.network.forward|", f"{res['vs_network']:.1e}")
+with L.controls:
+    st.metric("Output shape", f"[{B}, 10]")
+    st.metric("Multiply-adds (both matmuls)", f"{res['madds']:,}")
+    st.metric("Hidden values zeroed by ReLU", f"{res['relu_zeros']:.1%}")
+    st.metric("max |trace - core.network.forward|", f"{res['vs_network']:.1e}",
+              help="The step-by-step trace against core.network's forward pass.")
 
 # ---------------------------------------------------------------- the tensors as boxes
 KIND = {"W1": "weight", "W2": "weight", "b1 broadcast": "bias", "b2 broadcast": "bias"}
@@ -96,21 +90,48 @@ for r, names in enumerate(ROWS):
                           line=dict(color=FILL[kind], width=2, dash="dot" if kind == "bias" else "solid")))
         tx += [left + w / 2, left + w / 2]
         ty += [top + 1.0, top - h - 1.0]
-        texts += [f"<b>{name}</b>", f"[{n_rows}, {n_cols}]"]
+        texts += [f"<b>{name.replace(' broadcast', '')}</b>", f"[{n_rows}, {n_cols}]"]
         if j > 0 and OPS.get(name):
             tx.append(left - GAP / 2)
             ty.append(top - 3)
             texts.append(OPS[name])
         left += w + GAP
-fig = go.Figure(go.Scatter(x=tx, y=ty, text=texts, mode="text", hoverinfo="skip"),
-                layout=dict(shapes=rects, height=520, showlegend=False,
-                            title="Every tensor of the forward pass, sides on a log2 scale "
-                                  "(blue: data, grey: weights, dotted orange: a bias broadcast to every row)",
+fig = go.Figure(go.Scatter(x=tx, y=ty, text=texts, mode="text", hoverinfo="skip",
+                           textfont=dict(size=16 if ui.presenter() else 13)),
+                layout=dict(shapes=rects, height=480, showlegend=False,
+                            title="Every tensor of the forward pass (sides on a log2 scale)",
                             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1)))
-ui.plot(fig, key="shape_blocks")
+with L.picture:
+    ui.plot(fig, key="shape_blocks")
+    st.caption(f"Blue: data, grey: weights, dotted orange: a bias broadcast to every row. Input: {source}. "
+               f"Weights: Kaiming-initialised, untrained (seed {seed}).")
 
 st.subheader("The same tensors as numbers")
 ui.stat_table(res["rows"], width="stretch", height=36 * (len(res["rows"]) + 1) + 3)
+
+
+def shape(trace, name):
+    return list(dict(trace["blocks"])[name])
+
+
+p1, p2 = st.columns(2)
+with p1:
+    small, big = run_trace(64, 128, seed), run_trace(128, 128, seed)
+    ui.predict("ch2_batch", "Double the batch size B from 64 to 128 (H = 128). What is W1's shape then?",
+               ["[1568, 128]: it doubles too", "[784, 128]: unchanged", "[784, 256]"],
+               [[1568, 128], [784, 128], [784, 256]].index(shape(big, "W1")),
+               why=f"Traced just now: W1 is {shape(small, 'W1')} at B = 64 and {shape(big, 'W1')} at B = 128, "
+                   f"while x went from {shape(small, 'x')} to {shape(big, 'x')} and probs from "
+                   f"{shape(small, 'probs')} to {shape(big, 'probs')}. Weights never depend on the batch.")
+with p2:
+    narrow, wide = run_trace(64, 128, seed), run_trace(64, 256, seed)
+    ratio = wide["madds"] / narrow["madds"]
+    factors = [1, 2, 4]
+    ui.predict("ch2_width", "Widen the hidden layer from H = 128 to H = 256 (B = 64). The multiply-adds of "
+               "the two matmuls...", ["stay the same", "double", "quadruple"],
+               min(range(3), key=lambda k: abs(factors[k] - ratio)),
+               why=f"Counted just now: {narrow['madds']:,} at H = 128 and {wide['madds']:,} at H = 256, "
+                   f"x{ratio:.2f}. Both matmuls grow with H once: B*784*H + B*H*10.")
 
 c1, c2 = st.columns([1, 2])
 with c1:
