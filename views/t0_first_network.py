@@ -10,12 +10,8 @@ import exports
 import ui
 from labs import t0_first_network as dose
 
-ui.header(
-    "Your first neural network",
-    "One number goes in (the dose of a drug, from 0 to 1), one number comes out (how well it works). "
-    "In between sit two hidden units with a ReLU each. The whole network is seven numbers; below they "
-    "start at the values of the tutorial's diagram, and you can move every one of them.",
-)
+L = ui.page("Your first neural network",
+            "A dose goes in, its effect comes out; two hidden ReLU units in between: seven numbers, all yours to move.")
 
 T = dose.TUTORIAL_PARAMS
 LABELS = {"w00": "w00 (dose -> top unit)", "b00": "b00 (top unit bias)", "w01": "w01 (top unit -> output)",
@@ -24,16 +20,8 @@ LABELS = {"w00": "w00 (dose -> top unit)", "b00": "b00 (top unit bias)", "w01": 
 RANGES = {"w00": (-20.0, 20.0), "b00": (-20.0, 20.0), "w01": (-50.0, 50.0), "w10": (-20.0, 20.0),
           "b10": (-20.0, 20.0), "w11": (-50.0, 50.0), "final_bias": (-50.0, 50.0)}
 
-st.subheader("1 · Seven numbers make the network")
 params = {}
-groups = [("Top hidden unit", ["w00", "b00", "w01"]), ("Bottom hidden unit", ["w10", "b10", "w11"]),
-          ("Output", ["final_bias"])]
-for col, (title, names) in zip(st.columns(3), groups):
-    with col:
-        st.markdown(f"**{title}**")
-        for name in names:
-            lo, hi = RANGES[name]
-            params[name] = ui.slider(LABELS[name], lo, hi, T[name], step=0.05, key=f"fn_{name}")
+groups = [("Top hidden unit", ["w00", "b00", "w01"]), ("Bottom hidden unit", ["w10", "b10", "w11"])]
 
 
 def _reset():
@@ -41,11 +29,23 @@ def _reset():
         st.session_state[f"fn_{name}"] = T[name]
 
 
-with col:
-    st.button("Back to the tutorial's values", key="fn_reset", on_click=_reset, icon=":material/restart_alt:")
-
 steps = ["1 · top unit", "2 · bottom unit", "3 · sum of both branches", "4 · + final bias, then ReLU"]
-shown = ui.segmented("Build the output step by step", steps, steps[-1], key="fn_step")
+SHORT = {steps[0]: "Top", steps[1]: "Bottom", steps[2]: "Sum", steps[3]: "Output"}
+with L.controls:
+    shown = ui.segmented("Build step by step", steps, steps[-1], key="fn_step", format_func=SHORT.get,
+                         help="1 the top unit, 2 the bottom unit, 3 the sum of both branches, 4 + the final bias, "
+                              "then ReLU")
+    lo, hi = RANGES["final_bias"]
+    params["final_bias"] = ui.slider(LABELS["final_bias"], lo, hi, T["final_bias"], step=0.05, key="fn_final_bias")
+    st.button("Tutorial's values", key="fn_reset", on_click=_reset, icon=":material/restart_alt:",
+              help="put all seven numbers back to the tutorial's diagram")
+with L.more:
+    for title, names in groups:
+        st.markdown(f"**{title}**")
+        for name in names:
+            lo, hi = RANGES[name]
+            params[name] = ui.slider(LABELS[name], lo, hi, T[name], step=0.05, key=f"fn_{name}")
+params = {name: params[name] for name in T}   # the tutorial's order
 k = steps.index(shown) + 1
 
 
@@ -75,7 +75,9 @@ if k >= 4:
 fig.add_scatter(x=dose.TRAIN_DOSES, y=dose.TRAIN_EFFECT, mode="markers", name="training points",
                 marker=dict(color="black", size=12, symbol="diamond"))
 fig.update_layout(height=430, xaxis_title="dose", yaxis_title="value", legend=dict(orientation="h", y=-0.2))
-ui.plot(fig, key="fn_curve")
+with L.picture:
+    ui.plot(fig, key="fn_curve")
+st.subheader("1 · Seven numbers make the network")
 
 idx = [0, 100, 200]  # doses 0, 0.5, 1 on the 201-point grid
 ui.stat_table([{"dose": f"{c['dose'][i]:.1f}", "top unit (after ReLU)": float(c["top"][i]),
