@@ -20,6 +20,7 @@ from core.network import ACTIVATIONS
 LOSS_GRAD_FORMULA = {
     "cross_entropy": "(softmax(logits) - one_hot(y)) / B",
     "mse": "2 * (logits - y) / N",
+    "mse_probs": "p * (g - sum(g * p)), p = softmax(logits), g = 2 * (p - y) / N",
     "bce_with_logits": "(sigmoid(logits) - y) / N",
 }
 
@@ -76,12 +77,15 @@ def times_slope_(d_h, z, activation):
     return d_h.mul_(slope(z))
 
 
-def chain_rule(params, cache, d_logits, grads):
-    """From dL/dlogits down to dL/dW1, dL/db1: backward_steps' arithmetic, written into `grads`.
+def chain_rule(params, cache, d_logits, grads=None):
+    """From dL/dlogits (of any loss) down to dL/dW1, dL/db1: backward_steps' arithmetic, written into `grads`.
 
     grads: tensors shaped like params, [{"W": [in, out], "b": [out]}, ...], overwritten (out=): a training
-    step keeps one set and refills it every step instead of making new ones. Returns grads.
+    step keeps one set and refills it every step instead of making new ones (None: new ones). Returns grads.
     """
+    if grads is None:
+        grads = [{k: torch.empty_like(layer[k], memory_format=torch.contiguous_format) for k in ("W", "b")}
+                 for layer in params]
     layers = cache["layers"]
     d_z = d_logits  # [B, C]
     for i in reversed(range(len(params))):
@@ -104,6 +108,4 @@ def backward(params, cache, targets, loss="cross_entropy"):
     _, loss_grad = LOSSES[loss]
     with torch.no_grad():  # hand-written: even if params or the cache require grad, record nothing
         d_logits = loss_grad(cache["layers"][-1]["z"], targets)  # [B, C]
-        grads = [{key: torch.empty_like(layer[key], memory_format=torch.contiguous_format) for key in ("W", "b")}
-                 for layer in params]
-        return chain_rule(params, cache, d_logits, grads)
+        return chain_rule(params, cache, d_logits)

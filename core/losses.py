@@ -86,9 +86,48 @@ def bce_with_logits_grad(logits, targets):
     return (sigmoid(logits) - targets) / logits.numel()
 
 
+def softmax_mse_loss(logits, targets):
+    """MSE between softmax probabilities [B, C] and one-hot rows [B, C]."""
+    return mse_loss(softmax(logits), targets)
+
+
+def softmax_mse_grad(logits, targets):
+    """dLoss/dlogits for softmax_mse_loss: with p = softmax(z) and g = dL/dp = 2 (p - t) / N, softmax's
+    Jacobian gives dL/dz_j = p_j * (g_j - sum_k g_k p_k).  [B, C]"""
+    p = softmax(logits)  # [B, C]
+    g = mse_grad(p, targets)  # [B, C]
+    return p * (g - (g * p).sum(dim=1, keepdim=True))  # [B, C] - [B, 1]
+
+
+def cross_entropy_and_grad(logits, targets):
+    """Mean cross-entropy and dL/dlogits from ONE softmax (the two functions above each take their own).
+
+    logits [B, C], targets [B] -> loss [] (a tensor), dL/dlogits [B, C] = (softmax(logits) - one_hot(y)) / B
+    """
+    B, column = len(targets), targets[:, None]  # column: [B, 1], the index of each row's correct class
+    shifted = logits - logits.amax(dim=1, keepdim=True)  # [B, C], every entry <= 0 so exp() <= 1
+    correct = shifted.gather(1, column)  # [B, 1], s_y
+    exp = shifted.exp_()  # [B, C] (in place: shifted is not needed any more)
+    total = exp.sum(dim=1, keepdim=True)  # [B, 1]
+    loss = (total.log() - correct).mean()  # log(sum_j exp(s_j)) - s_y, averaged: [B, 1] -> []
+    d_logits = exp.div_(total)  # softmax [B, C], written over exp
+    d_logits.scatter_(1, column, -1.0, reduce="add")  # - one_hot(y): add -1 at each row's label
+    return loss, d_logits.div_(B)  # / B because the loss is a mean
+
+
 # name -> (loss function, gradient of the loss with respect to the network's output)
 LOSSES = {
     "cross_entropy": (cross_entropy, cross_entropy_grad),
     "mse": (mse_loss, mse_grad),
+    "mse_probs": (softmax_mse_loss, softmax_mse_grad),
     "bce_with_logits": (bce_with_logits, bce_with_logits_grad),
 }
+FUSED = {"cross_entropy": cross_entropy_and_grad}  # loss and gradient from one pass, where written
+
+
+def loss_and_grad(name, logits, targets):
+    """(loss [], dL/dlogits [B, C]) of the loss `name` of LOSSES (one pass where FUSED has one)."""
+    if name in FUSED:
+        return FUSED[name](logits, targets)
+    loss, grad = LOSSES[name]
+    return loss(logits, targets), grad(logits, targets)

@@ -51,10 +51,10 @@ def evaluate_loss(model, X, y, activation="relu"):
     return cross_entropy(logits_of(model, X, activation), y).item()
 
 
-def evaluate(model, X, y, activation="relu"):
-    """Loss and accuracy from one pass over the data: {"loss": float, "acc": float}."""
+def evaluate(model, X, y, activation="relu", loss=cross_entropy):
+    """Mean loss (loss(logits, y), cross-entropy by default) and accuracy from one pass: {"loss", "acc"} floats."""
     logits = logits_of(model, X, activation)                   # [N, C]
-    return {"loss": cross_entropy(logits, y).item(), "acc": accuracy(logits, y)}
+    return {"loss": loss(logits, y).item(), "acc": accuracy(logits, y)}
 
 
 def confusion_matrix(y_true, y_pred, n_classes=None):

@@ -189,13 +189,16 @@ def rmsprop_step(params, grads, state, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0
 
 # ------------------------------------------------------------ one registry
 # name -> step(params, grads, state, hp): hp holds "lr" and whichever of momentum, betas, eps, alpha,
-# weight_decay the rule reads (defaults as torch.optim's; momentum 0.9). state starts as {} and is filled on step 1.
+# weight_decay the rule reads (defaults as torch.optim's; momentum MOMENTUM). state starts as {}, filled on step 1.
+MOMENTUM = 0.9
+
+
 def _sgd(params, grads, state, hp):
     sgd_step(params, grads, state, hp["lr"], weight_decay=hp.get("weight_decay", 0.0))
 
 
 def _momentum(params, grads, state, hp, nesterov=False):
-    sgd_step(params, grads, state, hp["lr"], hp.get("momentum", 0.9), nesterov, hp.get("weight_decay", 0.0))
+    sgd_step(params, grads, state, hp["lr"], hp.get("momentum", MOMENTUM), nesterov, hp.get("weight_decay", 0.0))
 
 
 def _adam(params, grads, state, hp):

@@ -1,10 +1,10 @@
-"""The training loop, twice: once from raw tensors, once the usual torch.nn way.
+"""The training step and loop, twice: once from raw tensors, once the usual torch.nn way.
 
-From scratch (train_step / train_scratch):
+From scratch (train_step, the one step every training page runs; train_scratch, the loop):
     logits, cache = forward_fused(params, xb)            core.network.forward, one addmm per layer
-    loss, d_logits = cross_entropy_and_grad(logits, yb)  one softmax for the loss and dL/dlogits
+    loss, d_logits = loss_and_grad(loss, logits, yb)     core.losses.LOSSES (one softmax for cross-entropy)
     chain_rule(params, cache, d_logits, grads)           core.backward  (chain rule by hand)
-    adam_step_flat(flat, state, lr)                      core.optim     (weights change in place)
+    OPTIMIZERS[optimizer](params, grads, state, config)  core.optim     (weights change in place)
 The step keeps the weights, their gradients and Adam's moments in one flat buffer each
 (core.optim.flat_buffers; params keep their [{"W", "b"}] shape as views of it), so the update
 is a few operations on all 101,770 numbers at once.
@@ -26,32 +26,41 @@ import torch.nn.functional as F
 
 from core.backward import chain_rule
 from core.data import batches, num_batches
+from core.losses import LOSSES, loss_and_grad, one_hot
 from core.metrics import evaluate
 from core.network import ACTIVATIONS, to_torch_sequential
-from core.optim import adam_step_flat, flat_buffers, sgd_step
+from core.optim import MOMENTUM, OPTIMIZERS, flat_buffers
 
-OPTIMIZERS = ("sgd", "adam")
 MAX_SETTING = 1e30  # largest lr / weight_decay accepted
 
 
 def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0,
-                betas=(0.9, 0.999), eps=1e-8, activation="relu"):
-    """Check the hyperparameters once and collect them in a dict used by both training loops."""
+                betas=(0.9, 0.999), eps=1e-8, activation="relu", loss="cross_entropy"):
+    """Check the hyperparameters once and collect them in a dict used by both training loops.
+
+    optimizer: a name of core.optim.OPTIMIZERS; "sgd" with momentum > 0 becomes "momentum" (or "nesterov").
+    """
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+        raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)}, got {optimizer!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     for name, value in [("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay), ("eps", eps)]:
         # the upper bound keeps every setting representable in float32 (torch refuses 1e39)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= MAX_SETTING):
             raise ValueError(f"{name} must be a number from 0 to {MAX_SETTING:g}, got {value!r}")
-    if optimizer == "sgd" and momentum >= 1:
+    if momentum >= 1:
         raise ValueError(f"momentum must be below 1, got {momentum}")
     if nesterov and (optimizer != "sgd" or momentum == 0):
         raise ValueError("nesterov needs optimizer='sgd' and momentum > 0")
     if not all(0 <= b < 1 for b in betas):
         raise ValueError(f"Adam betas must lie in [0, 1), got {betas!r}")
-    return {"optimizer": optimizer, "lr": float(lr), "momentum": float(momentum), "nesterov": bool(nesterov),
+    if optimizer == "sgd" and momentum > 0:  # torch.optim.SGD's spelling of the momentum rules
+        optimizer = "nesterov" if nesterov else "momentum"
+    if optimizer in ("momentum", "nesterov") and momentum == 0:
+        momentum = MOMENTUM
+    return {"optimizer": optimizer, "loss": loss, "lr": float(lr), "momentum": float(momentum), "nesterov": bool(nesterov),
             "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
             "activation": activation}
 
@@ -95,46 +104,25 @@ def forward_fused(params, x, activation="relu"):
     return a, {"activation": activation, "layers": layers}
 
 
-def cross_entropy_and_grad(logits, targets):
-    """Mean cross-entropy and dL/dlogits from ONE softmax (core.losses computes each from its own).
+def train_step(params, opt_state, xb, yb, config, max_loss=math.inf):
+    """One step from scratch: forward, loss and dL/dlogits, chain rule, update. params and opt_state change in place.
 
-    logits [B, C], targets [B] -> loss [] (a tensor), dL/dlogits [B, C]
-        loss       = mean over the batch of log(sum_j exp(s_j)) - s_y,  s = logits - row max
-                     (= -log softmax(logits)[y], what core.losses.cross_entropy computes)
-        dL/dlogits = (softmax(logits) - one_hot(y)) / B
-    """
-    B, column = len(targets), targets[:, None]  # column: [B, 1], the index of each row's correct class
-    shifted = logits - logits.amax(dim=1, keepdim=True)  # [B, C], every entry <= 0 so exp() <= 1
-    correct = shifted.gather(1, column)  # [B, 1], s_y
-    exp = shifted.exp_()  # [B, C] (in place: shifted is not needed any more)
-    total = exp.sum(dim=1, keepdim=True)  # [B, 1]
-    loss = (total.log() - correct).mean()  # [B, 1] -> []
-    d_logits = exp.div_(total)  # softmax [B, C], written over exp
-    d_logits.scatter_(1, column, -1.0, reduce="add")  # - one_hot(y): add -1 at each row's label
-    return loss, d_logits.div_(B)  # / B because the loss is a mean
-
-
-def train_step(params, opt_state, xb, yb, config):
-    """One step from scratch: forward, loss, backward, update. params and opt_state change in place.
-
-    xb [B, in], yb [B]. Returns {"loss", "batch_acc", "diverged"} for this batch, the loss
-    measured before the update. A non-finite loss leaves the weights untouched.
+    xb [B, in], yb labels [B] (one-hot rows [B, C] for the MSE losses are made here); config from make_config.
+    Returns {"loss", "batch_acc", "diverged"} for this batch, the loss measured before the update. A loss that
+    is not finite (or above max_loss) leaves the weights untouched.
     opt_state also keeps the flat buffers (core.optim.flat_buffers): params' tensors become views of one.
     """
     with torch.no_grad():  # nothing here needs autograd: the gradients are written by hand
         flat = flat_buffers(params, opt_state)  # weights and gradients, one buffer each (made on the first step)
         logits, cache = forward_fused(params, xb, config["activation"])  # [B, C]
-        loss, d_logits = cross_entropy_and_grad(logits, yb)  # [], [B, C]
+        targets = yb if config["loss"] == "cross_entropy" else one_hot(yb, logits.shape[1], logits.dtype)
+        loss, d_logits = loss_and_grad(config["loss"], logits, targets)  # [], [B, C]
         loss = loss.item()
         batch_acc = batch_accuracy(logits, yb)
-        if not math.isfinite(loss):
+        if not (math.isfinite(loss) and loss <= max_loss):
             return {"loss": loss, "batch_acc": batch_acc, "diverged": True}
         grads = chain_rule(params, cache, d_logits, flat["grad_layers"])  # like params: [{"W", "b"}, ...]
-        if config["optimizer"] == "sgd":
-            sgd_step(params, grads, opt_state, config["lr"], config["momentum"],
-                     config["nesterov"], config["weight_decay"])
-        else:  # the gradients already sit in one buffer: one Adam update for all the weights
-            adam_step_flat(flat, opt_state, config["lr"], config["betas"], config["eps"], config["weight_decay"])
+        OPTIMIZERS[config["optimizer"]](params, grads, opt_state, config)  # Adam: one update on the flat buffer
     return {"loss": loss, "batch_acc": batch_acc, "diverged": False}
 
 
@@ -210,12 +198,15 @@ def train_scratch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nest
 
 
 def make_torch_optimizer(model, config):
-    """torch.optim.SGD or Adam over the model's parameters, with the hyperparameters of config."""
-    if config["optimizer"] == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=config["momentum"],
-                               nesterov=config["nesterov"], weight_decay=config["weight_decay"])
-    return torch.optim.Adam(model.parameters(), lr=config["lr"], betas=config["betas"],
-                            eps=config["eps"], weight_decay=config["weight_decay"])
+    """torch.optim's SGD, Adam or RMSprop over the model's parameters, with the hyperparameters of config."""
+    name, wd = config["optimizer"], config["weight_decay"]
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config["lr"], betas=config["betas"], eps=config["eps"],
+                                weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=config["lr"], eps=config["eps"], weight_decay=wd)
+    return torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=config["momentum"],
+                           nesterov=name == "nesterov", weight_decay=wd)
 
 
 def torch_train_step(model, optimizer, xb, yb):

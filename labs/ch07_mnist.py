@@ -1,7 +1,7 @@
 """Training the 784-H-10 digit reader on MNIST, with the numbers a training page wants to show.
 
     train_with_history  one run (core.train.train_scratch), accuracy on train and test after every epoch
-    race                SGD, momentum and Adam trained side by side on exactly the same mini-batches
+    race                SGD, momentum and Adam (names of core.optim.OPTIMIZERS) trained side by side on exactly the same mini-batches
     misclassified       the held-out digits the network gets wrong
 
 X may be float32 in [0, 1] or the uint8 pixels of datasets.mnist_files.load_mnist_pixels (a quarter of the memory):
@@ -13,8 +13,6 @@ import torch
 
 from core import data, metrics, network, train
 
-# name shown to students -> (core.train optimizer, momentum)
-OPTIMIZER_KINDS = {"sgd": ("sgd", 0.0), "momentum": ("sgd", 0.9), "adam": ("adam", 0.0)}
 # the usual learning rate of each, used by the race so that each runs at a sensible speed
 RACE_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.001}
 # the run page 7 measures to show the live loop scales to digits: page 7b's defaults, for 10 epochs
@@ -32,13 +30,12 @@ def train_with_history(X, y, X_test, y_test, hidden=128, optimizer="adam", lr=1e
     progress(fraction, text) is called after every step when given, on_epoch(history) after every epoch (with
     the history so far: a page grows its curve as the epochs finish).
     """
-    kind, momentum = OPTIMIZER_KINDS[optimizer]
     params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
     start_loss = metrics.evaluate_loss(params, X, y)
     total = epochs * math.ceil(X.shape[0] / batch_size)
     history, losses, reason, step = [], [], None, 0
     peak_loss, peak_step = -math.inf, 0
-    for m in train.train_scratch(params, X, y, optimizer=kind, lr=lr, momentum=momentum,
+    for m in train.train_scratch(params, X, y, optimizer=optimizer, lr=lr,
                                  batch_size=batch_size, epochs=epochs, seed=seed,
                                  X_test=X_test, y_test=y_test):
         step = m["step"]
@@ -115,9 +112,8 @@ def race(X, y, optimizers=("sgd", "momentum", "adam"), hidden=128, batch_size=64
     lrs = dict(RACE_LR, **(lrs or {}))
     runs = {}
     for name in optimizers:
-        kind, momentum = OPTIMIZER_KINDS[name]
         params = network.init_mlp([X.shape[1], hidden, 10], init="kaiming", seed=seed)
-        runs[name] = train.train_scratch(params, X, y, optimizer=kind, lr=lrs[name], momentum=momentum,
+        runs[name] = train.train_scratch(params, X, y, optimizer=name, lr=lrs[name],
                                          batch_size=batch_size, steps=steps, seed=seed)
     curves = {name: [] for name in optimizers}
     live = dict(runs)

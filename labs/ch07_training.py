@@ -6,12 +6,10 @@ dict `state` (weights, optimizer memory, step counter, where we are in the epoch
     state = new_state([2, 16, 16, 3], seed=0, activation="relu")
     train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=5)   # again and again
 
-Each step is the loop of chapter 7, written out:
-    1. take the next mini-batch of a shuffled epoch       next_batch
-    2. forward pass                                        core.network.forward
-    3. loss and its gradient with respect to the logits    loss_and_logit_grad
-    4. backward pass (chain rule by hand)                  backward_from_logit_grad
-    5. update the weights with the scheduled lr            core.optim.sgd_step / adam_step
+Each step is the loop of chapter 7: the scheduled lr (core.optim.scheduled_lr), the next mini-batch of a
+shuffled epoch (next_batch), then core.train.train_step, the one step every training page runs:
+forward pass, loss and dL/dlogits (core.losses.LOSSES), the chain rule of page 4 (core.backward.chain_rule),
+the update (core.optim.OPTIMIZERS).
 
 Three losses: cross-entropy, MSE between softmax probabilities and one-hot targets, and MSE
 between the raw logits and one-hot targets. Training never raises on divergence: the step that
@@ -29,90 +27,33 @@ import tokenize
 import torch
 
 from core import data
-from core.losses import (
-    cross_entropy,
-    cross_entropy_grad,
-    mse_grad,
-    mse_loss,
-    one_hot,
-    softmax,
-)
+from core import losses, metrics, optim, train
+from core.backward import chain_rule
+from core.losses import one_hot, softmax, softmax_mse_grad, softmax_mse_loss  # noqa: F401 (the page's names)
 from core.network import ACTIVATIONS, forward, init_mlp
-from core.optim import adam_step, sgd_step
+from core.optim import SCHEDULES, scheduled_lr  # noqa: F401 (moved to core.optim; the page's names)
 
-LOSSES = ("cross_entropy", "mse_probs", "mse_logits")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("constant", "step", "cosine")
-MOMENTUM = 0.9  # the "momentum" optimizer is SGD with this momentum
+# the page's loss names -> core.losses.LOSSES (targets: labels for cross-entropy, one-hot rows for the MSEs)
+CORE_LOSS = {"cross_entropy": "cross_entropy", "mse_probs": "mse_probs", "mse_logits": "mse"}
+LOSSES = tuple(CORE_LOSS)
+OPTIMIZERS = ("sgd", "momentum", "adam")  # the page offers these rules of core.optim.OPTIMIZERS
+MOMENTUM = optim.MOMENTUM  # the "momentum" optimizer is SGD with this momentum
 BLOWUP = 100.0  # a batch loss above BLOWUP x the first step's loss counts as diverged
 
 
-# ----------------------------------------------------------------- learning-rate schedules
-def scheduled_lr(base_lr, step, schedule="constant", total_steps=1000, step_size=200, gamma=0.5,
-                 min_lr=0.0):
-    """The learning rate for update number `step` (0 for the first update).
-
-    constant: base_lr every step
-    step:     base_lr * gamma ** (step // step_size)         (like torch.optim.lr_scheduler.StepLR)
-    cosine:   min_lr + (base_lr - min_lr) * (1 + cos(pi * t / total_steps)) / 2, t = min(step, total)
-              half a cosine from base_lr down to min_lr, then flat (like CosineAnnealingLR up to T_max)
-    """
-    if schedule == "constant":
-        return base_lr
-    if schedule == "step":
-        return base_lr * gamma ** (step // step_size)
-    if schedule == "cosine":
-        t = min(step, total_steps)
-        return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * t / total_steps)) / 2
-    raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-
-
 # ------------------------------------------------------------------------------ losses
-def softmax_mse_loss(logits, targets):
-    """MSE between softmax probabilities [B, C] and one-hot rows [B, C]."""
-    return mse_loss(softmax(logits), targets)
-
-
-def softmax_mse_grad(logits, targets):
-    """dLoss/dlogits for softmax_mse_loss: the MSE gradient pushed back through softmax.
-
-    With p = softmax(z) and g = dL/dp = 2 (p - t) / N, softmax's Jacobian gives
-        dL/dz_j = p_j * (g_j - sum_k g_k p_k)          [B, C]
-    """
-    p = softmax(logits)                                       # [B, C]
-    g = mse_grad(p, targets)                                  # [B, C]
-    return p * (g - (g * p).sum(dim=1, keepdim=True))         # [B, C] - [B, 1]
-
-
 def loss_and_logit_grad(logits, y, loss="cross_entropy"):
-    """(loss as a 0-d tensor, dLoss/dlogits [B, C]) for labels y [B]."""
-    if loss == "cross_entropy":
-        return cross_entropy(logits, y), cross_entropy_grad(logits, y)
-    targets = one_hot(y, logits.shape[1], dtype=logits.dtype)   # [B, C]
-    if loss == "mse_probs":
-        return softmax_mse_loss(logits, targets), softmax_mse_grad(logits, targets)
-    if loss == "mse_logits":
-        return mse_loss(logits, targets), mse_grad(logits, targets)
-    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    """(loss as a 0-d tensor, dLoss/dlogits [B, C]) for labels y [B], from core.losses.LOSSES."""
+    if loss not in CORE_LOSS:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    targets = y if loss == "cross_entropy" else one_hot(y, logits.shape[1], dtype=logits.dtype)   # [B] or [B, C]
+    value, grad = losses.LOSSES[CORE_LOSS[loss]]
+    return value(logits, targets), grad(logits, targets)
 
 
 def backward_from_logit_grad(params, cache, d_logits):
-    """Chain rule from dL/dlogits down to every weight; returns [{"W": dL/dW, "b": dL/db}, ...].
-
-    The same walk as core.backward, but it starts from any gradient of the logits, so one
-    backward pass serves every loss.
-    """
-    layers = cache["layers"]
-    _, slope = ACTIVATIONS[cache["activation"]]
-    grads = [None] * len(params)
-    d_z = d_logits                                            # [B, out] of the last layer
-    for i in reversed(range(len(params))):
-        grads[i] = {"W": layers[i]["x"].T @ d_z,              # [in, B] @ [B, out] -> [in, out]
-                    "b": d_z.sum(dim=0)}                      # [out]
-        if i > 0:
-            d_h = d_z @ params[i]["W"].T                      # [B, out] @ [out, in] -> [B, in]
-            d_z = d_h * slope(layers[i - 1]["z"])             # through the activation
-    return grads
+    """core.backward.chain_rule (page 4's backward pass) from any dL/dlogits: [{"W": dL/dW, "b": dL/db}, ...]."""
+    return chain_rule(params, cache, d_logits)
 
 
 # ------------------------------------------------------------------------------- state
@@ -161,39 +102,30 @@ def next_batch(state, N, batch_size):
     return idx
 
 
-def _weights_finite(params):
-    return all(bool(torch.isfinite(t).all()) for layer in params for t in layer.values())
-
-
 def live_step(state, X, y, config):
     """One training step on the next batch of (X [N, in], y [N]); changes state in place.
 
-    Returns {"loss", "lr", "diverged"}; the loss is measured before the update.
+    The step itself is core.train.train_step, at this step's scheduled lr. Returns {"loss", "lr", "diverged"};
+    the loss is measured before the update.
     """
     if config["optimizer"] != state["optimizer"]:      # switching optimizer: start its memory afresh
         state["opt_state"], state["optimizer"] = {}, config["optimizer"]
     lr = scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
                       config["step_size"], config["gamma"])
     idx = next_batch(state, X.shape[0], config["batch_size"])
-    xb, yb = X[idx], y[idx]                                           # [B, in], [B]
-    with torch.no_grad():
-        logits, cache = forward(state["params"], xb, config["activation"])     # [B, C]
-        loss, d_logits = loss_and_logit_grad(logits, yb, config["loss"])
-        loss = loss.item()
-        if state["first_loss"] is None:
-            state["first_loss"] = loss
-        if not math.isfinite(loss) or loss > BLOWUP * max(state["first_loss"], 1e-3):
-            return _diverge(state, loss, lr)
-        grads = backward_from_logit_grad(state["params"], cache, d_logits)
-        if config["optimizer"] == "adam":
-            adam_step(state["params"], grads, state["opt_state"], lr)
-        else:
-            momentum = MOMENTUM if config["optimizer"] == "momentum" else 0.0
-            sgd_step(state["params"], grads, state["opt_state"], lr, momentum)
+    first = state["first_loss"]
+    step_config = train.make_config(config["optimizer"], lr, activation=config["activation"],
+                                    loss=CORE_LOSS[config["loss"]])
+    out = train.train_step(state["params"], state["opt_state"], X[idx], y[idx], step_config,   # [B, in], [B]
+                           max_loss=math.inf if first is None else BLOWUP * max(first, 1e-3))
+    if first is None:
+        state["first_loss"] = out["loss"]
+    if out["diverged"]:
+        return _diverge(state, out["loss"], lr)
     state["step"] += 1
-    if not _weights_finite(state["params"]):
+    if not train.all_finite(t for layer in state["params"] for t in layer.values()):
         return _diverge(state, float("inf"), lr)
-    return {"loss": loss, "lr": lr, "diverged": False}
+    return {"loss": out["loss"], "lr": lr, "diverged": False}
 
 
 def _diverge(state, loss, lr):
@@ -210,11 +142,7 @@ def _diverge(state, loss, lr):
 
 def evaluate_live(params, X, y, activation="relu", loss="cross_entropy"):
     """Mean loss (the training loss chosen) and accuracy on the whole of (X, y)."""
-    with torch.no_grad():
-        logits, _ = forward(params, X, activation)               # [N, C]
-        value, _ = loss_and_logit_grad(logits, y, loss)
-        acc = (logits.argmax(dim=1) == y).float().mean().item()
-    return {"loss": value.item(), "acc": acc}
+    return metrics.evaluate(params, X, y, activation, lambda logits, y: loss_and_logit_grad(logits, y, loss)[0])
 
 
 def train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=5, max_points=2000):
@@ -355,16 +283,21 @@ else:
 
 
 # ------------------------------------------------------------- how long is the loop, really?
-STEP_PARTS = {  # the functions live_step calls itself -> the part of the loop each one is
+STEP_PARTS = {  # the functions one live_step runs -> the part of the loop each one is (the innermost one named)
     "live_step": "the step itself, joining the parts",
+    "train_step": "the step itself, joining the parts",
+    "make_config": "the step itself, joining the parts",
     "scheduled_lr": "learning rate for this step",
     "next_batch": "next mini-batch (shuffle, slice)",
-    "forward": "forward pass",
-    "loss_and_logit_grad": "loss and dLoss/dlogits",
-    "backward_from_logit_grad": "backward pass (chain rule)",
-    "sgd_step": "optimizer step",
-    "adam_step": "optimizer step",
-    "_weights_finite": "divergence check",
+    "forward_fused": "forward pass",
+    "one_hot": "loss and dLoss/dlogits",
+    "loss_and_grad": "loss and dLoss/dlogits",
+    "chain_rule": "backward pass (chain rule)",
+    "flat_buffers": "the step itself, joining the parts",
+    "_sgd": "optimizer step",
+    "_momentum": "optimizer step",
+    "_adam": "optimizer step",
+    "all_finite": "divergence check",
 }
 
 
@@ -421,20 +354,19 @@ def step_anatomy(config, sizes=(2, 16, 16, 3), seed=0):
     """The `core` and `labs` functions one live_step runs with this config, and the lines of code each takes.
 
     Runs one real step (fresh weights, a random batch from its own generator) and records every
-    `core` or `labs` function it calls. Returns [{"part", "function", "lines"}], one row per function, in the
-    order called: live_step itself, then each function live_step calls followed by those it calls
-    in turn, under one part (STEP_PARTS names the part after the function live_step called).
+    `core` or `labs` function it calls. Returns [{"part", "function", "lines"}], one row per function, grouped
+    by part (STEP_PARTS, after the innermost named function it runs in), each group in the order called.
     """
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(4 * config["batch_size"], sizes[0], generator=g)        # [N, in]
     y = torch.randint(0, sizes[-1], (X.shape[0],), generator=g)             # [N]
     state = new_state(list(sizes), seed=seed, activation=config["activation"])
     called = functions_called(lambda: live_step(state, X, y, config))       # [(live_step, ()), ...]
-    step = called[0][0]
-    owner = {f: f if len(callers) < 2 else callers[1] for f, callers in called}   # callers[0] is live_step
-    order = [f for f, _ in called if owner[f] is f]                          # live_step, then its callees
-    return [{"part": STEP_PARTS.get(part.__name__, part.__name__), "function": f, "lines": code_lines(f)}
-            for part in order for f, _ in called if owner[f] is part]
+    parts = [next((STEP_PARTS[g.__name__] for g in (f, *reversed(callers)) if g.__name__ in STEP_PARTS),
+                  f.__name__) for f, callers in called]
+    order = list(dict.fromkeys(parts))                                       # parts in the order first reached
+    rows = [{"part": part, "function": f, "lines": code_lines(f)} for part, (f, _) in zip(parts, called)]
+    return sorted(rows, key=lambda row: order.index(row["part"]))           # stable: calls in order within a part
 
 
 def lines_per_part(anatomy):

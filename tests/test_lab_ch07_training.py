@@ -302,3 +302,54 @@ def test_points_drawn_once_then_laid_over_each_frame_give_the_same_picture():
     layer = pictures.points_layer(xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
     assert layer.shape == (120, 120, 4) and 0 < int((layer[..., 3] > 0).sum()) < 120 * 120
     assert torch.equal(pictures.boundary_frame(background, layer), whole)
+
+
+# ------------------------------------------------- each concept once: the page's names delegate to core
+def test_page_names_are_cores():
+    from core import losses, optim
+    assert live.scheduled_lr is optim.scheduled_lr and live.SCHEDULES == optim.SCHEDULES
+    assert live.softmax_mse_loss is losses.softmax_mse_loss and live.softmax_mse_grad is losses.softmax_mse_grad
+    assert losses.LOSSES["mse_probs"] == (losses.softmax_mse_loss, losses.softmax_mse_grad)
+    assert set(live.CORE_LOSS.values()) <= set(losses.LOSSES) and live.MOMENTUM == optim.MOMENTUM
+    assert set(live.OPTIMIZERS) <= set(optim.OPTIMIZERS)
+
+
+def test_backward_from_logit_grad_is_the_chain_rule(monkeypatch):
+    from core import backward
+    calls = []
+    monkeypatch.setattr(live, "chain_rule", lambda *args: calls.append(args) or "grads")
+    assert live.backward_from_logit_grad("params", "cache", "d") == "grads" and calls == [("params", "cache", "d")]
+
+
+@pytest.mark.parametrize("loss", live.LOSSES)
+def test_live_step_is_core_train_step_with_the_chain_rule(loss):
+    """One SGD live_step moves every weight by exactly -lr * core.backward.chain_rule's gradient."""
+    from core import backward, losses, train
+    g = torch.Generator().manual_seed(3)
+    X, y = torch.randn(40, 2, generator=g), torch.randint(0, 3, (40,), generator=g)
+    config = live.make_live_config("sgd", 0.1, loss, batch_size=8)
+    state = live.new_state([2, 5, 3], seed=1)
+    before = [{k: t.clone() for k, t in layer.items()} for layer in state["params"]]
+    idx = live.next_batch(dict(state), 40, 8)                     # the batch live_step will take (same seed)
+    logits, cache = train.forward_fused(before, X[idx])
+    targets = y[idx] if loss == "cross_entropy" else losses.one_hot(y[idx], 3)
+    _, d_logits = losses.loss_and_grad(live.CORE_LOSS[loss], logits, targets)
+    grads = backward.chain_rule(before, cache, d_logits)
+    assert not live.live_step(state, X, y, config)["diverged"]
+    for layer, old, grad in zip(state["params"], before, grads):
+        for k in ("W", "b"):
+            assert torch.equal(layer[k], old[k].add(grad[k], alpha=-0.1)), (loss, k)
+
+
+def test_live_step_and_evaluate_live_call_core(monkeypatch):
+    from core import metrics, train
+    seen = []
+    real_step, real_eval = train.train_step, metrics.evaluate
+    monkeypatch.setattr(train, "train_step", lambda *a, **k: seen.append("step") or real_step(*a, **k))
+    monkeypatch.setattr(metrics, "evaluate", lambda *a, **k: seen.append("evaluate") or real_eval(*a, **k))
+    X, y = torch.randn(10, 2, generator=torch.Generator().manual_seed(0)), torch.arange(10) % 2
+    state = live.new_state([2, 4, 2])
+    live.live_step(state, X, y, live.make_live_config("adam", 0.01, batch_size=4))
+    result = live.evaluate_live(state["params"], X, y)
+    assert seen == ["step", "evaluate"]
+    assert result == real_eval(state["params"], X, y)

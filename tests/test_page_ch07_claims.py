@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from core import losses, network, optim
+from core import backward, losses, network, optim, train
 from labs import ch07_training as live
 from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
@@ -64,17 +64,18 @@ def _logits():
     return torch.zeros(2, 3), torch.tensor([0, 2])
 
 
-# what one Adam / cross-entropy / ReLU step calls, part by part (read off the source of live_step)
+# what one Adam / cross-entropy / ReLU step calls, part by part (read off the source of live_step and
+# core.train.train_step, the one step every training page runs; the backward pass is page 4's chain_rule)
 ADAM_STEP = [
-    ("the step itself, joining the parts", [live.live_step]),
-    ("learning rate for this step", [live.scheduled_lr]),
+    ("the step itself, joining the parts", [live.live_step, train.make_config, train.train_step, optim.flat_buffers,
+                                            optim.into_one_buffer, optim.views_of, train.batch_accuracy]),
+    ("learning rate for this step", [optim.scheduled_lr]),
     ("next mini-batch (shuffle, slice)", [live.next_batch]),
-    ("forward pass", [network.forward, network.relu]),
-    ("loss and dLoss/dlogits", [live.loss_and_logit_grad, losses.cross_entropy, losses.cross_entropy_per_example,
-                                losses.log_softmax, losses.cross_entropy_grad, losses.softmax, losses.one_hot]),
-    ("backward pass (chain rule)", [live.backward_from_logit_grad, network.relu_grad]),
-    ("optimizer step", [optim.adam_step, optim.tensor_pairs, optim.adam_update]),
-    ("divergence check", [live._weights_finite]),
+    ("forward pass", [train.forward_fused, network.relu]),
+    ("loss and dLoss/dlogits", [losses.loss_and_grad, losses.cross_entropy_and_grad]),
+    ("backward pass (chain rule)", [backward.chain_rule, backward.times_slope_]),
+    ("optimizer step", [optim._adam, optim.adam_step_flat, optim.adam_update]),
+    ("divergence check", [train.all_finite]),
 ]
 
 
@@ -95,10 +96,10 @@ def test_line_table_counts_the_functions_one_step_calls():
     assert_no_exception(at)
     rows = next(t.value for t in at.dataframe if "lines" in t.value.columns).to_dict("records")
     by_part = {r["part"]: r for r in rows}
-    assert by_part["optimizer step"]["functions"] == "sgd_step, tensor_pairs, sgd_update"
-    assert by_part["optimizer step"]["lines"] == sum(map(_count_by_hand, (optim.sgd_step, optim.tensor_pairs,
-                                                                          optim.sgd_update)))
-    assert by_part["loss and dLoss/dlogits"]["functions"] == "loss_and_logit_grad, one_hot, mse_loss, mse_grad"
+    assert by_part["optimizer step"]["functions"] == "_sgd, sgd_step, tensor_pairs, sgd_update"
+    assert by_part["optimizer step"]["lines"] == sum(map(_count_by_hand, (optim._sgd, optim.sgd_step,
+                                                                          optim.tensor_pairs, optim.sgd_update)))
+    assert by_part["loss and dLoss/dlogits"]["functions"] == "one_hot, loss_and_grad, mse_loss, mse_grad"
 
 
 def test_mnist_accuracy_is_measured_not_claimed():
@@ -118,3 +119,14 @@ def test_mnist_accuracy_is_measured_not_claimed():
     assert f"{last['train_acc']:.2%} on the {len(X_train):,} training images" in text
     if len(X_train) < 60_000:        # only the test split here: the page says what full MNIST adds
         assert "Full MNIST has 60,000 training images" in page_output(at)
+
+
+def test_page_7_shows_page_4s_backward_pass():
+    """One backward pass: the code page 7's step runs (and shows) is core.backward.chain_rule, shown on page 4 too."""
+    chain_rule = inspect.getsource(backward.chain_rule).strip()
+    for page in (PAGE, "views/ch04_graph.py"):
+        at = open_page(page)
+        assert_no_exception(at)
+        shown = [c.value.strip() for c in at.code]
+        assert chain_rule in shown, page
+        assert not any("def backward_from_logit_grad" in code for code in shown), page

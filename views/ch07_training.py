@@ -5,7 +5,7 @@ import re
 import streamlit as st
 
 import ui
-from core import data, network, optim, train
+from core import backward, data, losses, network, optim, train
 from labs import ch07_training as live
 from labs import ch07_mnist as mnist_runs
 from ui import pictures, training_figures as figs, training_page as tp
@@ -235,10 +235,10 @@ with L.below:
     tp.explain_loop(width)
     tp.step_lines_section(config, sizes, f"{optimizer}, {loss_name}, {activation}")
     tp.mnist_section()
-    ui.show_source(live.live_step, live.next_batch, live.loss_and_logit_grad, live.softmax_mse_grad,
-                   live.backward_from_logit_grad, live.scheduled_lr, network.forward, optim.sgd_step,
-                   optim.adam_step, live.train_frame, live.step_anatomy, live.functions_called, live.code_lines,
-                   mnist_runs.train_with_history, train.train_step)
+    ui.show_source(live.live_step, live.next_batch, train.train_step, train.forward_fused, losses.loss_and_grad,
+                   losses.softmax_mse_grad, backward.chain_rule, optim.scheduled_lr, optim.sgd_step,
+                   optim.adam_step_flat, live.train_frame, live.step_anatomy, live.functions_called, live.code_lines,
+                   mnist_runs.train_with_history)
     ui.quiz(
         "ch7",
         "Within a single training step, in which order does the loop do its work?",
