@@ -60,7 +60,8 @@ def test_graph_nodes_come_from_autograd():
     ref_loss, _ = _reference()
     assert abs(float(metric(at, "Loss")) - ref_loss) < 1e-6
     dot = "\n".join(str(c.value) for c in at.code)
-    assert "digraph" in dot and "W1 (AccumulateGrad)" in dot and "9 autograd nodes:" in dot
+    assert "digraph" in dot and "rankdir=LR" in dot and "9 autograd nodes:" in dot
+    assert re.search(r"<B>W1</B>.*?AccumulateGrad", dot)   # the name, then the autograd node it is
     at.toggle(key="g_ops").set_value(True).run()  # every op of the loss drawn on its own
     dot = "\n".join(str(c.value) for c in at.code)
     assert "subgraph cluster_0" in dot and "9 autograd nodes:" not in dot and "ExpBackward0" in dot
@@ -190,3 +191,65 @@ def test_download_script_is_the_one_generated_and_prints_the_page_numbers(tmp_pa
     shown = _table(at, "gradient")
     assert [s[0] for s in out["steps"]] == shown["gradient"].tolist()
     np.testing.assert_allclose([s[1] for s in out["steps"]], shown["norm"].to_numpy(), atol=1e-6)
+
+
+def _dot(at):
+    return next(str(c.value) for c in at.code if str(c.value).startswith("digraph"))
+
+
+def _current_nodes(at):
+    """Names (bold titles) of the nodes the graph fills in the current-step colour."""
+    from ui.graphviz import CURRENT_FILL
+    return set(re.findall(rf'BGCOLOR="{CURRENT_FILL}" STYLE="ROUNDED"><TR><TD ALIGN="LEFT"><B>([^<]+)</B>', _dot(at)))
+
+
+def test_step_and_back_move_the_highlight_and_the_gradient_shown():
+    at = open_page(PAGE)
+    assert _current_nodes(at) == set()
+    at.button(key="g_step_btn").click().run()
+    assert _current_nodes(at) >= {"logits", "loss"}            # step 1 reaches the loss end
+    at.button(key="g_step_btn").click().run()
+    assert "W2" in _current_nodes(at) and "logits" not in _current_nodes(at)
+    assert metric(at, "Backward steps done") == "2 / 7"
+    assert "grad norm" in _dot(at)
+    at.button(key="g_back_btn").click().run()
+    assert metric(at, "Backward steps done") == "1 / 7" and "logits" in _current_nodes(at)
+    assert any("Step 1: dL/dlogits" in s.value for s in at.subheader)
+
+
+def test_play_advances_one_step_per_tick_and_stops_at_the_end():
+    """AppTest runs the fragment once per run(): each run is one tick of Play's timer."""
+    _, ref = _reference()
+    at = open_page(PAGE)
+    at.button(key="g_play_btn").click().run()
+    assert_no_exception(at)
+    seen = [metric(at, "Backward steps done")]
+    assert at.button(key="g_pause_btn")   # Play turned into Pause
+    for _ in range(8):
+        at.run()
+        seen.append(metric(at, "Backward steps done"))
+    assert seen[:7] == [f"{n} / 7" for n in range(1, 8)] and set(seen[7:]) == {"7 / 7"}   # stops at the end
+    assert at.button(key="g_play_btn") and not at.button(key="g_play_btn").disabled   # Play again, not Pause
+    hand, _ = _shown_gradient(at)
+    np.testing.assert_allclose(hand, ref["dL/db1"].numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_pause_stops_the_walk():
+    at = open_page(PAGE)
+    at.button(key="g_play_btn").click().run()
+    at.run()
+    at.button(key="g_pause_btn").click().run()
+    done = metric(at, "Backward steps done")
+    at.run()
+    at.run()
+    assert metric(at, "Backward steps done") == done == "2 / 7"   # Pause takes no extra step
+
+
+def test_prediction_which_gradient_comes_first():
+    at = open_page(PAGE)
+    first = at.radio(key="predict_ch4_first")
+    first.set_value("dL/dlogits").run()
+    assert any("Step 1 of this walk is dL/dlogits" in s.value for s in at.success)
+    relu = at.radio(key="predict_ch4_relu")
+    relu.set_value("Exactly 0").run()
+    assert any("the largest |dL/dz1| among them is 0" in s.value or "no entry of z1" in s.value for s in at.success)

@@ -8,31 +8,28 @@ from core import backward, network
 from labs import ch04_graph as graph
 from ui import graphviz
 
-ui.header(
-    "4 · Computation graph & gradient flow",
-    "While the forward pass runs, PyTorch quietly writes down every operation it performs. The picture "
-    "below is that record, read straight out of `loss.grad_fn`: the weights at the top, the loss at "
-    "the bottom. Press **Step backward** to walk it from the bottom up, one gradient at a time, "
-    "exactly as our hand-written backward pass computes them, and check each one against autograd.",
-)
+L = ui.page("4 · Computation graph & gradient flow",
+            "Autograd records every operation of the forward pass; walk that record backward, one gradient at a time.",
+            controls="top")
 
 TINY, MNIST = "Tiny (every value)", "784-128-10 summary"
-with st.sidebar:
-    st.subheader("Network")
-    mode = ui.segmented("Size", [TINY, MNIST], TINY, key="g_mode")
+with L.controls:
+    mode = ui.segmented("Size", [TINY, MNIST], TINY, key="g_mode", format_func=lambda v: v.split(" ")[0],
+                        help="Tiny: a small network whose every number is printed. 784-128-10: the digit network, "
+                             "on real MNIST test digits, with summaries instead of every number.")
     tiny = mode == TINY
+    n_hid = ui.slider("Hidden units", 1, 16, 4, key="g_hid", disabled=not tiny, width=220)
+    batch = ui.slider("Batch size B", 1, 64, 2, key="g_batch", width=220)
+with L.more:
     n_in = ui.slider("Inputs", 1, 16, 3, key="g_in", disabled=not tiny)
-    n_hid = ui.slider("Hidden units", 1, 16, 4, key="g_hid", disabled=not tiny)
     n_cls = ui.slider("Classes", 2, 10, 3, key="g_cls", disabled=not tiny)
-    batch = ui.slider("Batch size B", 1, 64, 2, key="g_batch")
     seed = ui.seed("g_seed")
-    with ui.more_controls():
-        loss_impl = ui.radio("Loss written with", ["core", "torch"], 0, key="g_loss",
-                             format_func=lambda v: {"core": "core.losses.cross_entropy (every op)",
-                                                    "torch": "F.cross_entropy (fused)"}[v],
-                             help="Same number, different graph: autograd records whatever code ran.")
-        all_ops = ui.toggle("Show every op of the loss", False, key="g_ops",
-                            help="Draw each autograd node of the loss on its own instead of one box.")
+    loss_impl = ui.radio("Loss written with", ["core", "torch"], 0, key="g_loss",
+                         format_func=lambda v: {"core": "core.losses.cross_entropy (every op)",
+                                                "torch": "F.cross_entropy (fused)"}[v],
+                         help="Same number, different graph: autograd records whatever code ran.")
+    all_ops = ui.toggle("Every op of the loss", False, key="g_ops",
+                        help="Draw each autograd node of the loss on its own instead of one box.")
 sizes = (n_in, n_hid, n_cls) if tiny else (784, 128, 10)
 
 
@@ -53,55 +50,42 @@ if use_mnist:
     ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
 demo = run_demo(sizes, batch, seed, use_mnist, loss_impl)
 steps, values = demo["steps"], demo["values"]
+if all_ops:
+    shown, boxes = demo["graph"], {"cross-entropy loss": demo["loss_nodes"]}
+else:
+    shown, boxes = graph.collapse(demo["graph"], demo["loss_nodes"], "cross_entropy(logits, y)", "loss_ops"), None
 
 # ---------------------------------------------------------------- backward stepping state
+# g_done: how many backward steps are done; g_playing: Play is animating the walk. Step, Back, Reset and Run all
+# rerun only the fragment below; Play and Pause rerun the page once, to switch the fragment's timer on or off.
+PLAY_S = 0.8   # seconds per backward step while playing: 7 steps in about 6 s
 config = (sizes, batch, seed, loss_impl)
 if st.session_state.get("g_cfg") != config:  # new network or data: start the walk again
     st.session_state["g_cfg"] = config
     st.session_state["g_done"] = 0
-done = min(st.session_state.get("g_done", 0), len(steps))
+    st.session_state["g_playing"] = False
+
+
+def _done():
+    return max(0, min(int(st.session_state.get("g_done", 0)), len(steps)))
 
 
 def _set_done(n):
     st.session_state["g_done"] = max(0, min(n, len(steps)))
 
 
-b1, b2, b3, m1, m2 = st.columns([1.2, 1, 1, 1.2, 1.2])
-b1.button("Step backward", key="g_step_btn", icon=":material/skip_previous:", on_click=_set_done,
-          args=(done + 1,), disabled=done >= len(steps), width="stretch")
-b2.button("Run all", key="g_all_btn", icon=":material/fast_rewind:", on_click=_set_done,
-          args=(len(steps),), width="stretch")
-b3.button("Reset", key="g_reset_btn", icon=":material/restart_alt:", on_click=_set_done, args=(0,),
-          width="stretch")
-m1.metric("Backward steps done", f"{done} / {len(steps)}")
-m2.metric("Loss", f"{demo['loss']:.6f}")
-
-lit = steps[done - 1]["nodes"] if done else set()
-grads = {s["target"]: s["value"] for s in steps[:done]}
-if all_ops:
-    shown, boxes = demo["graph"], {"cross-entropy loss": demo["loss_nodes"]}
-else:
-    shown, boxes = graph.collapse(demo["graph"], demo["loss_nodes"], "cross_entropy(logits, y)", "loss_ops"), None
-dot = graphviz.to_dot(shown, values, lit, grads, clusters=boxes, max_numel=16,
-                   forward_color=ui.COLORS["forward"], backward_color=ui.COLORS["backward"])
-graph_col, step_col = st.columns([1, 1])
-with graph_col:
-    st.graphviz_chart(dot, width="stretch")
-    st.caption(f"Blue: forward values. Orange: nodes the backward pass has reached, with their gradient. "
-               f"Dashed arrows: data that needs no gradient (x, y). {len(demo['graph']['nodes'])} nodes, "
-               f"{len(demo['graph']['edges'])} edges, read from `loss.grad_fn.next_functions`.")
-
-# ---------------------------------------------------------------- the gradient just computed
-with step_col:
+def _step_panel(done):
+    """The gradient the latest step computed, by hand and by autograd, and every gradient so far."""
     if done == 0:
-        st.info("Nothing computed yet. Press **Step backward**: the first gradient is the one at the loss end, "
-                "dL/dlogits.", icon=":material/touch_app:")
-    else:
-        step = steps[done - 1]
-        walked = ", ".join(f"{demo['graph']['nodes'][n]['op']}" + (f" ({demo['graph']['nodes'][n]['name']})"
-                                                                     if demo['graph']['nodes'][n]['name'] else "")
-                           for n in sorted(step["new_nodes"], key=graph.node_order))
-        st.subheader(f"Step {done}: {step['name']} = {step['formula']}")
+        st.info("Nothing computed yet. Press **Step** (or **Play**): the first gradient is the one at the loss "
+                "end, dL/dlogits.", icon=":material/touch_app:")
+        return
+    step = steps[done - 1]
+    nodes = demo["graph"]["nodes"]
+    walked = ", ".join(nodes[n]["op"] + (f" ({nodes[n]['name']})" if nodes[n]["name"] else "")
+                       for n in sorted(step["new_nodes"], key=graph.node_order))
+    now, so_far = st.columns([1, 1.2], gap="medium")
+    with now:
         st.markdown(f"Shape `{list(step['shape'])}`. Graph nodes reached in this step: {walked}.")
         if step["value"].numel() <= 64:
             def table(t):
@@ -116,7 +100,7 @@ with step_col:
             hand_stats, auto_stats = graph.stats(step["value"]), graph.stats(step["autograd"])
             ui.stat_table([{"": k, "by hand": str(v), "autograd": str(auto_stats[k])} for k, v in hand_stats.items()])
         st.metric(f"max |hand - autograd| for {step['name']}", f"{step['max_abs_diff']:.2e}")
-
+    with so_far:
         st.markdown("**Gradients computed so far**")
         ui.stat_table([{"step": i + 1, "gradient": s["name"], "formula": s["formula"], "shape": str(list(s["shape"])),
                         "norm": s["value"].norm().item(), "max |hand - autograd|": s["max_abs_diff"]}
@@ -124,46 +108,142 @@ with step_col:
                       column_config={"max |hand - autograd|": st.column_config.NumberColumn(format="%.2e"),
                                      "norm": st.column_config.NumberColumn(format="%.4f")})
 
-# ---------------------------------------------------------------- ReLU mask and formulas
-left, right = st.columns([1, 1.4])
-with left:
-    st.subheader("The ReLU mask")
-    z1 = values["z1"]
-    mask = network.relu_grad(z1)  # [B, hidden]: 1 where z1 > 0
-    fig = go.Figure(go.Heatmap(
-        z=mask.numpy(), zmin=0, zmax=1, showscale=False,
-        colorscale=[[0, "#F7F7F7"], [1, ui.COLORS["forward"]]],
-        text=[[f"{v:+.2f}" for v in row] for row in z1.tolist()] if z1.numel() <= 64 else None,
-        texttemplate="%{text}" if z1.numel() <= 64 else None,
-        hovertemplate="example %{y}, hidden unit %{x}<br>z1 > 0: %{z}<extra></extra>"))
-    fig.update_layout(xaxis_title="hidden unit", yaxis_title="example in the batch",
-                      yaxis_autorange="reversed", height=max(220, min(480, 60 + 40 * z1.shape[0])))
-    ui.plot(fig, key="g_mask")
-    active = int(mask.sum().item())
-    st.metric("Hidden units passing gradient", f"{active} / {mask.numel()}")
-    st.caption("Blue cells had z1 > 0: ReLU let them through, and the gradient flows back through them "
-               "unchanged (slope 1). White cells were cut to 0 going forward and get no gradient going "
-               "backward (slope 0). This is the `(z1 > 0)` in the formula for dL/dz1.")
-with right:
-    st.subheader("Every gradient, with its shape here")
-    ui.stat_table(graph.formula_table(steps))
-    st.caption(f"B = {batch}, sizes {list(sizes)}. z2 is the logits: the last layer has no activation. "
-               "Each weight's gradient has the weight's own shape, which is how you can check a formula "
-               "before trusting it.")
 
-# ---------------------------------------------------------------- three-way check
-st.subheader("Three ways to the same gradients")
-FD_ENTRIES = None if tiny else 20  # each finite-difference entry costs two forward passes
-check = run_check(sizes, batch, seed, use_mnist, loss_impl, FD_ENTRIES)
-ui.stat_table(check, column_config={c: st.column_config.NumberColumn(format="%.2e")
-                                    for c in ("max |diff| vs autograd", "max |diff| vs finite diff")})
-entries_note = "every entry" if FD_ENTRIES is None else f"{FD_ENTRIES} random entries per tensor"
-ui.download_script(graph.script_graph(sizes, batch, seed, mnist=use_mnist, loss_impl=loss_impl,
-                                      max_entries=FD_ENTRIES), "ch04_graph.py", key="g_download")
-st.caption(f"In float64. Finite differences nudge a weight by +-1e-6 and re-run the forward pass ({entries_note}); "
-           "they need no calculus at all, so agreeing with them is independent evidence that the formulas are right.")
+def _play():
+    if _done() >= len(steps):   # Play at the end starts the walk again
+        _set_done(0)
+    st.session_state["g_playing"] = True
+    st.session_state["g_timer_changed"] = True
 
-ui.explain(f"""
+
+def _pause():
+    st.session_state["g_playing"] = False
+    st.session_state["g_timer_changed"] = True
+
+
+playing = bool(st.session_state.get("g_playing"))
+
+
+@st.fragment(run_every=PLAY_S if playing else None)
+def backward_walk():
+    """Buttons, the graph with the current step highlighted, and that step's gradient: reruns on its own."""
+    if st.session_state.pop("g_timer_changed", False):
+        st.rerun()   # Play or Pause: rerun the page once, to start or stop this fragment's timer
+    done = _done()
+    if st.session_state.get("g_playing"):   # a tick of Play: one more backward step
+        if done < len(steps):
+            done += 1
+            _set_done(done)
+        if done >= len(steps):   # the end: stop the timer (a full rerun draws the fragment without it)
+            st.session_state["g_playing"] = False
+            st.rerun()
+    moving = bool(st.session_state.get("g_playing"))
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.button("Back", key="g_back_btn", icon=":material/undo:", on_click=_set_done, args=(done - 1,),
+               disabled=moving or done == 0, shortcut="Left", help="Undo the latest backward step (key: left arrow).")
+    row.button("Step", key="g_step_btn", icon=":material/skip_previous:", on_click=_set_done, args=(done + 1,),
+               disabled=moving or done >= len(steps), type="primary", shortcut="Right",
+               help="Compute the next gradient, one node further from the loss (key: right arrow).")
+    if moving:
+        row.button("Pause", key="g_pause_btn", icon=":material/pause:", on_click=_pause, shortcut="P",
+                   help="Stop here (key: P).")
+    else:
+        row.button("Play", key="g_play_btn", icon=":material/play_arrow:", on_click=_play, shortcut="P",
+                   help=f"Animate the whole backward pass, one step every {PLAY_S:g} s (key: P).")
+    row.button("Reset", key="g_reset_btn", icon=":material/restart_alt:", on_click=_set_done, args=(0,),
+               disabled=moving)
+    row.button("Run all", key="g_all_btn", icon=":material/fast_rewind:", on_click=_set_done, args=(len(steps),),
+               disabled=moving)
+    done = _done()
+    lit = steps[done - 1]["nodes"] if done else set()
+    current = steps[done - 1]["new_nodes"] if done else set()
+    grads = {s["target"]: s["value"] for s in steps[:done]}
+    dot = graphviz.to_dot(shown, values, lit, grads, clusters=boxes, rankdir="LR", current=current, compact=True,
+                          forward_color=ui.COLORS["forward"], backward_color=ui.COLORS["backward"])
+    st.graphviz_chart(dot, width="stretch")
+    title, m1, m2 = st.columns([3, 1.3, 1.8], vertical_alignment="center")
+    with title:
+        if done:
+            st.subheader(f"Step {done}: {steps[done - 1]['name']} = {steps[done - 1]['formula']}")
+        else:
+            st.subheader("Forward pass done: no gradient yet")
+    m1.metric("Backward steps done", f"{done} / {len(steps)}")
+    m2.metric("Loss", f"{demo['loss']:.6f}")
+    st.caption(f"Left to right: the forward pass (blue) from the data and weights to the loss. Orange: the nodes "
+               f"the backward pass has reached, right to left, with the norm of their gradient; the strongest "
+               f"orange is the latest step. Dashed arrows: data that needs no gradient (x, y). "
+               f"{len(demo['graph']['nodes'])} nodes, {len(demo['graph']['edges'])} edges, read from "
+               f"`loss.grad_fn.next_functions`.")
+    _step_panel(done)
+    return dot
+
+
+with L.picture:
+    dot = backward_walk()
+
+with L.below:
+    # ---------------------------------------------------------------- predict, then try
+    first, last = steps[0], steps[-1]
+    p1, p2 = st.columns(2)
+    with p1:
+        first_options = ["dL/dW1", "dL/dlogits", "dL/db1", "All of them at once"]
+        ui.predict("ch4_first", "Which gradient is computed first?", first_options,
+                   answer=first_options.index(first["name"]) if first["name"] in first_options else 3,
+                   why=f"Step 1 of this walk is {first['name']} = {first['formula']}, at the loss end; "
+                       f"{last['name']} comes last (step {len(steps)}). Each step reuses the one before it, "
+                       "so the walk has to start next to the loss. Press Step to see it.")
+    with p2:
+        z_grad = next(s["value"] for s in steps if s["target"] == "z1")   # dL/dz1 [B, hidden]
+        off = values["z1"] <= 0                                           # [B, hidden]: units ReLU cut
+        n_off = int(off.sum())
+        zero_there = float(z_grad[off].abs().max()) if n_off else 0.0
+        ui.predict("ch4_relu", "A hidden unit had z1 <= 0. What gradient does that z1 get?",
+                   ["Exactly 0", "A small number", "The same as dL/dh1"], answer=0,
+                   why=(f"In this batch {n_off} of {off.numel()} entries of z1 are <= 0, and the largest |dL/dz1| "
+                        f"among them is {zero_there:g}: ReLU's slope there is 0, so nothing flows back."
+                        if n_off else f"In this batch no entry of z1 is <= 0 (all {off.numel()} passed ReLU); "
+                        "where one is, ReLU's slope is 0 and dL/dz1 is exactly 0. Try another seed."))
+
+    # ---------------------------------------------------------------- ReLU mask and formulas
+    left, right = st.columns([1, 1.4])
+    with left:
+        st.subheader("The ReLU mask")
+        z1 = values["z1"]
+        mask = network.relu_grad(z1)  # [B, hidden]: 1 where z1 > 0
+        fig = go.Figure(go.Heatmap(
+            z=mask.numpy(), zmin=0, zmax=1, showscale=False,
+            colorscale=[[0, "#F7F7F7"], [1, ui.COLORS["forward"]]],
+            text=[[f"{v:+.2f}" for v in row] for row in z1.tolist()] if z1.numel() <= 64 else None,
+            texttemplate="%{text}" if z1.numel() <= 64 else None,
+            hovertemplate="example %{y}, hidden unit %{x}<br>z1 > 0: %{z}<extra></extra>"))
+        fig.update_layout(xaxis_title="hidden unit", yaxis_title="example in the batch",
+                          yaxis_autorange="reversed", height=max(220, min(480, 60 + 40 * z1.shape[0])))
+        ui.plot(fig, key="g_mask")
+        active = int(mask.sum().item())
+        st.metric("Hidden units passing gradient", f"{active} / {mask.numel()}")
+        st.caption("Blue cells had z1 > 0: ReLU let them through, and the gradient flows back through them "
+                   "unchanged (slope 1). White cells were cut to 0 going forward and get no gradient going "
+                   "backward (slope 0). This is the `(z1 > 0)` in the formula for dL/dz1.")
+    with right:
+        st.subheader("Every gradient, with its shape here")
+        ui.stat_table(graph.formula_table(steps))
+        st.caption(f"B = {batch}, sizes {list(sizes)}. z2 is the logits: the last layer has no activation. "
+                   "Each weight's gradient has the weight's own shape, which is how you can check a formula "
+                   "before trusting it.")
+
+    # ---------------------------------------------------------------- three-way check
+    st.subheader("Three ways to the same gradients")
+    FD_ENTRIES = None if tiny else 20  # each finite-difference entry costs two forward passes
+    check = run_check(sizes, batch, seed, use_mnist, loss_impl, FD_ENTRIES)
+    ui.stat_table(check, column_config={c: st.column_config.NumberColumn(format="%.2e")
+                                        for c in ("max |diff| vs autograd", "max |diff| vs finite diff")})
+    entries_note = "every entry" if FD_ENTRIES is None else f"{FD_ENTRIES} random entries per tensor"
+    ui.download_script(graph.script_graph(sizes, batch, seed, mnist=use_mnist, loss_impl=loss_impl,
+                                          max_entries=FD_ENTRIES), "ch04_graph.py", key="g_download")
+    st.caption(f"In float64. Finite differences nudge a weight by +-1e-6 and re-run the forward pass ({entries_note}); "
+               "they need no calculus at all, so agreeing with them is independent evidence that the formulas are right.")
+
+    ui.explain(f"""
 **The chain rule, as bookkeeping.** The loss depends on the logits, the logits depend on W2 and h1, h1
 depends on z1, and z1 depends on W1. To know how the loss reacts to a nudge of W1, multiply how each
 link in that chain reacts to the one before it. Backpropagation does this multiplication from the
@@ -185,17 +265,17 @@ two fused nodes instead of {sum(1 for n in demo['loss_nodes'])} small ones{' (yo
 are where `.grad` is written for W1, b1, W2 and b2, the only tensors we asked gradients for.
 """, title="The chain rule, step by step")
 
-with st.expander(":material/list: Nodes of the autograd graph", expanded=False):
-    ui.stat_table([{"id": n["id"], "op": n["op"], "name": n["name"] or "", "kind": n["kind"],
-                    "shape": str(list(n["shape"]))} for n in demo["graph"]["nodes"].values()])
-    st.code(dot, language="dot")
+    with st.expander(":material/list: Nodes of the autograd graph", expanded=False):
+        ui.stat_table([{"id": n["id"], "op": n["op"], "name": n["name"] or "", "kind": n["kind"],
+                        "shape": str(list(n["shape"]))} for n in demo["graph"]["nodes"].values()])
+        st.code(dot, language="dot")
 
-ui.show_source(graph.tracked_forward, graph.autograd_graph, backward.backward_steps, backward.chain_rule,
-               graph.graph_demo, graph.gradient_check)
+    ui.show_source(graph.tracked_forward, graph.autograd_graph, backward.backward_steps, backward.chain_rule,
+                   graph.graph_demo, graph.gradient_check)
 
-ui.quiz("ch4", "In the forward pass a hidden unit had z = 0.5, so ReLU passed it through as 0.5. "
-        "Going backward, by what factor does ReLU multiply the gradient arriving at that unit?",
-        ["0: ReLU always blocks the gradient", "0.5: the unit's own value", "1: it passes the gradient unchanged",
-         "It depends on the learning rate"], answer=2,
-        why="For positive inputs ReLU is the identity, y = z, whose slope is 1. Only units with z <= 0 have "
-            "slope 0 and stop the gradient: that is the ReLU mask above.")
+    ui.quiz("ch4", "In the forward pass a hidden unit had z = 0.5, so ReLU passed it through as 0.5. "
+            "Going backward, by what factor does ReLU multiply the gradient arriving at that unit?",
+            ["0: ReLU always blocks the gradient", "0.5: the unit's own value", "1: it passes the gradient unchanged",
+             "It depends on the learning rate"], answer=2,
+            why="For positive inputs ReLU is the identity, y = z, whose slope is 1. Only units with z <= 0 have "
+                "slope 0 and stop the gradient: that is the ReLU mask above.")
