@@ -187,3 +187,74 @@ def test_previous_and_next_chapter_links_on_a_page():
     at = open_page("views/home.py")
     assert _page_links(at)[-1] == ("Next: 0 · Draw a digit", "draw")
     assert not [label for label, _ in _page_links(at) if label.startswith("Previous")]
+
+
+# ------------------------------------------------------------------------------------------- home and pages 1-3
+def test_network_picture_draws_the_real_weights_and_counts():
+    import torch
+
+    from core import network
+    from ui.network_picture import SHOWN, network_figure
+    params = network.init_mlp([784, 128, 10], seed=3)
+    fig = network_figure(params)
+    text = " ".join(a.text for a in fig.layout.annotations)
+    assert "W1 [784, 128] + b1 [128]: <b>100,480</b>" in text and "W2 [128, 10] + b2 [10]: <b>1,290</b>" in text
+    assert "<b>784</b>" in text and "<b>128</b>" in text and "<b>10</b>" in text
+    # every drawn line between inputs and hidden units has the colour of its weight's sign
+    n_in, n_hid = SHOWN[0], SHOWN[1]
+    W = params[0]["W"][:n_in, :n_hid]
+    negative = sum(len(t.x) // 3 for t in fig.data
+                   if t.mode == "lines" and t.line.color == ui.COLORS["forward"] and t.x[0] == 0)
+    assert negative == int((W < 0).sum()) and 0 < negative < n_in * n_hid
+    flipped = network_figure([{"W": -p["W"], "b": p["b"]} for p in params])
+    assert sum(len(t.x) // 3 for t in flipped.data if t.mode == "lines" and t.line.color == ui.COLORS["forward"]
+               and t.x[0] == 0) == int((W > 0).sum())
+    assert torch.equal(params[0]["W"], network.init_mlp([784, 128, 10], seed=3)[0]["W"])   # not modified
+
+
+def test_home_opens_with_the_network_and_a_start_here_link():
+    from tests.apptest_utils import open_page, page_output
+    at = open_page("views/home.py")
+    assert_no_exception(at)
+    links = _page_links(at)
+    assert links[0] == ("Start here: draw a digit", "draw")
+    assert at.get("plotly_chart"), "no picture on the home page"
+    assert "trained weights" in page_output(at) and "101,770 numbers" in page_output(at)
+    at.segmented_control(key="home_weights").set_value("Fresh").run()
+    assert "fresh Kaiming weights (seed 0)" in page_output(at)
+    assert not at.sidebar.segmented_control
+
+
+@pytest.mark.parametrize("path, qid", [("views/ch01_raw_tensors.py", "ch1_randn"),
+                                       ("views/ch01_raw_tensors.py", "ch1_xavier"),
+                                       ("views/ch02_shapes.py", "ch2_batch"), ("views/ch02_shapes.py", "ch2_width"),
+                                       ("views/ch03_cross_entropy.py", "ch3_naive"),
+                                       ("views/ch03_cross_entropy.py", "ch3_mse")])
+def test_chapter_predictions_answer_after_a_pick(path, qid):
+    from tests.apptest_utils import open_page
+    at = open_page(path)
+    radio = at.radio(key=f"predict_{qid}")
+    assert radio.value is None
+    before = len(at.success) + len(at.error)
+    radio.set_value(radio.options[0]).run()
+    assert_no_exception(at)
+    shown = [m.value for m in at.success] + [m.value for m in at.error]
+    assert len(shown) == before + 1
+    assert any(("Your prediction was right" in m or "Not this time" in m) and "just now" in m for m in shown)
+    assert not at.sidebar.slider and not at.sidebar.selectbox and not at.sidebar.number_input
+
+
+def test_page1_randn_prediction_quotes_the_spread_the_page_measured():
+    from labs import ch01_raw_tensors as init_stats
+    from tests.apptest_utils import open_page
+    at = open_page("views/ch01_raw_tensors.py")
+    at.radio(key="predict_ch1_randn").set_value(at.radio(key="predict_ch1_randn").options[2]).run()
+    std = init_stats.compare_inits(["normal"], depth=20, width=128, n_samples=128, seed=0)["normal"][-1]["std"]
+    assert at.success and f"Measured just now (seed 0): {std:.3g}." in at.success[0].value   # explodes: right
+
+
+def test_page2_batch_prediction_is_right_for_unchanged_w1():
+    from tests.apptest_utils import open_page
+    at = open_page("views/ch02_shapes.py")
+    at.radio(key="predict_ch2_batch").set_value("[784, 128]: unchanged").run()
+    assert at.success and "W1 is [784, 128] at B = 64 and [784, 128] at B = 128" in at.success[0].value
