@@ -6,7 +6,7 @@ import pytest
 from core import data
 from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
-from tests.apptest_utils import assert_no_exception, metric, open_page, page_output, run_script
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch07_mnist.py"
 
@@ -138,7 +138,8 @@ def test_exported_script_prints_the_page_table(mnist_dir, downloads, tmp_path):
                                 "mnist_lr": "0.01"})
     at.button(key="mnist_train").click().run()
     assert_no_exception(at)
-    out = run_script(downloads["mnist_script"], tmp_path, "mnist_training.py")
+    from tests.export_utils import run_download
+    out = run_download(downloads["mnist_script"], tmp_path, "ch07_mnist.py")
     rows = [line for line in out.splitlines() if line.startswith("epoch ")]
     table = at.dataframe[0].value
     assert len(rows) == len(table) == 2

@@ -5,6 +5,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+import exports
 import ui
 from core import data, network, train
 from labs import ch07_mnist as mnist_runs
@@ -209,7 +210,7 @@ else:
                            key="mnist_weights", icon=":material/download:",
                            help="A state_dict for nn.Sequential(nn.Linear(784, H), nn.ReLU(), nn.Linear(H, 10)): "
                                 "load it with model.load_state_dict(torch.load(file)).")
-        ui.download_script(mnist_runs.script_mnist(**s), "mnist_training.py", key="mnist_script")
+        ui.download_script(exports.fill("ch07_mnist", s), "ch07_mnist.py", key="mnist_script")
         st.caption(f"Run settings: {OPTIMIZERS[s['optimizer']]}, lr {s['lr']:g}, batch {s['batch_size']}, "
                    f"{s['epochs']} epochs, {s['hidden']} hidden units, seed {s['seed']}.")
 
