@@ -32,6 +32,41 @@ def epoch_order(N, batch_size, shuffle, seed):
     return [b.tolist() for b in batch_indices(N, batch_size, shuffle=shuffle, generator=g)]
 
 
+GRID_WIDTH = 12     # the stored (and the shuffled) items are drawn 12 to a row
+STAGES = ("stored", "shuffled", "sliced")
+
+
+def loader_stages(batches, width=GRID_WIDTH):
+    """Where every item sits at a loader's three stages, as [(x [N], y [N]) for stored, shuffled, sliced].
+
+    stored:   item i at place i of a grid `width` wide: (i % width, i // width)
+    shuffled: item i at its place p in this epoch's order (randperm, or 0..N-1 without shuffle), same grid
+    sliced:   item i at (its position j in its mini-batch, its batch number b): one row per batch
+    """
+    order = [i for b in batches for i in b]                     # the epoch's order, [N]
+    N = len(order)
+    place, slot, batch_of = [0] * N, [0] * N, [0] * N
+    for p, i in enumerate(order):
+        place[i] = p
+    for b, idx in enumerate(batches):
+        for j, i in enumerate(idx):
+            slot[i], batch_of[i] = j, b
+    stored = ([i % width for i in range(N)], [i // width for i in range(N)])
+    shuffled = ([place[i] % width for i in range(N)], [place[i] // width for i in range(N)])
+    return [stored, shuffled, (slot, batch_of)]
+
+
+def stage_positions(stages, t):
+    """Every item's (x, y) at animation time t in [0, len(stages) - 1]: t = 0 stored, 1 shuffled, 2 sliced,
+    in between a smooth move (smoothstep easing) from stage floor(t) to the next."""
+    t = min(max(float(t), 0.0), len(stages) - 1.0)
+    k = min(int(t), len(stages) - 2)
+    u = t - k
+    ease = u * u * (3 - 2 * u)                                  # 0 -> 0, 1 -> 1, gentle at both ends
+    (x0, y0), (x1, y1) = stages[k], stages[k + 1]
+    return ([a + (b - a) * ease for a, b in zip(x0, x1)], [a + (b - a) * ease for a, b in zip(y0, y1)])
+
+
 def entropy_bits(counts):
     """Shannon entropy of a class mix in bits: 0 when one class fills the batch, log2(k) for k equal classes."""
     total = sum(counts)

@@ -5,7 +5,7 @@ import torch
 
 from core import data, network
 from labs import ch06_batching as shuffling
-from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch06_batching.py"
 
@@ -138,3 +138,61 @@ def test_page_says_how_the_dataloader_order_differs_and_shows_no_false_docstring
     assert shuffling.epoch_order(60, 8, True, seed=0) != theirs
     g = torch.Generator().manual_seed(0)
     assert [b.tolist() for b in data.batch_indices(60, 8, generator=g, like_dataloader=True)] == theirs
+
+
+# ---------------------------------------------------------------- the animation: shuffle, then slice
+def _items(at):
+    """(x, y) of the 60 item squares as the page drew them."""
+    import json
+    for chart in at.get("plotly_chart"):
+        if "bat_items" in chart.proto.id:
+            trace = json.loads(chart.proto.spec)["data"][0]
+            return [round(v, 6) for v in trace["x"]], [round(v, 6) for v in trace["y"]]
+    raise KeyError("bat_items")
+
+
+def _run_until_still(at, limit=30):
+    """One AppTest run per animation tick, until the animation has stopped."""
+    for _ in range(limit):
+        at.run()
+        if not at.session_state["bat_playing"]:
+            return at
+    raise AssertionError("the animation never stopped")
+
+
+def test_step_moves_the_items_shuffle_first_then_slice():
+    at = open_page(PAGE, query={"bat_shuffle": "true", "bat_seed": "3"})
+    assert_no_exception(at)
+    stages = shuffling.loader_stages(shuffling.epoch_order(60, 8, True, 3))
+    assert _items(at) == (stages[0][0], stages[0][1])            # stored: item i at place i
+    assert "**Stored:**" in page_output(at)
+    at.button(key="bat_step").click().run()
+    assert at.session_state["bat_frame"] == 1                   # the first frame of the move
+    middle = _items(at)
+    assert middle != (stages[0][0], stages[0][1]) and middle != (stages[1][0], stages[1][1])
+    _run_until_still(at)
+    assert_no_exception(at)
+    assert _items(at) == (stages[1][0], stages[1][1])            # shuffled: item i at its place in randperm
+    assert "Step 1 of 2 · Shuffle:** `torch.randperm(60)` with seed 3" in page_output(at)
+    at.button(key="bat_step").click().run()
+    _run_until_still(at)
+    x, y = _items(at)
+    assert (x, y) == (stages[2][0], stages[2][1])               # sliced: one row per batch of 8
+    first = shuffling.epoch_order(60, 8, True, 3)[0]
+    assert [i for i in range(60) if y[i] == 0] == sorted(first)
+    assert "Step 2 of 2 · Slice:** places 0 to 7 become batch 0" in page_output(at)
+    assert at.button(key="bat_step").disabled
+    at.button(key="bat_reset").click().run()
+    assert _items(at) == (stages[0][0], stages[0][1])
+
+
+def test_play_runs_both_steps_and_again_from_the_end():
+    at = open_page(PAGE)
+    at.button(key="bat_play").click().run()
+    _run_until_still(at)
+    assert at.session_state["bat_frame"] == 20
+    stages = shuffling.loader_stages(shuffling.epoch_order(60, 8, False, 0))
+    assert _items(at) == (stages[2][0], stages[2][1])
+    assert "Step 1 of 2 · Shuffle is off" not in page_output(at)
+    at.button(key="bat_play").click().run()                     # Play at the end starts from the stored order
+    assert at.session_state["bat_frame"] == 1

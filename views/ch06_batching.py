@@ -7,65 +7,159 @@ import ui
 from core import data, network
 from labs import ch06_batching as shuffling
 
-ui.header(
-    "6 · Shuffling & batching",
-    "A data loader does two things: it draws a random order of the examples (`torch.randperm`) and cuts "
-    "that order into mini-batches of B examples. Below, 60 items of 6 classes are stored sorted by class, "
-    "as a dataset often is on disk. Switch the shuffle off and on and watch what each batch contains; "
-    "then see what the order does to training.",
-)
+L = ui.page("6 · Shuffling & batching",
+            "A data loader does two things: it shuffles the order of the examples, then slices it into mini-batches.")
 
 N_CLASSES, PER_CLASS = 6, 10
 N = N_CLASSES * PER_CLASS
+FRAMES = 10                               # animation frames per step (shuffle, slice)
+FRAME_S = 0.08                            # seconds per frame: a step takes 0.8 s
+LAST = FRAMES * (len(shuffling.STAGES) - 1)
 
-c1, c2, c3 = st.columns(3)
-with c1:
-    shuffle = ui.toggle("Shuffle (randperm)", False, key="bat_shuffle")
-with c2:
+with L.controls:
+    shuffle = ui.toggle("Shuffle (randperm)", False, key="bat_shuffle",
+                        help="On: step 1 draws a random order with torch.randperm. Off: the stored order is kept.")
     B = ui.slider("Batch size B", 1, N, 8, key="bat_b")
-with c3:
+with L.more:
     seed = ui.seed("bat_seed")
 
 labels = shuffling.sorted_labels(N_CLASSES, PER_CLASS)  # [60]: 0 x10, 1 x10, ...
 batches = shuffling.epoch_order(N, B, shuffle, seed)
 mix = shuffling.class_mix(labels, batches, N_CLASSES)
 n_batches = data.num_batches(N, B)
+stages = shuffling.loader_stages(batches)                # where each item sits: stored, shuffled, sliced
 
-m = st.columns(4)
-m[0].metric("Batches per epoch", n_batches)
-m[1].metric("Size of the last batch", len(batches[-1]))
-m[2].metric("Mean class entropy per batch (bits)", f"{sum(r['entropy'] for r in mix) / len(mix):.2f}")
-m[3].metric("Batches holding a single class", sum(r["entropy"] == 0 for r in mix))
-st.caption(f"(N + B - 1) // B = ({N} + {B} - 1) // {B} = {n_batches} batches; the last one holds "
-           f"{N} - {B} x {n_batches - 1} = {len(batches[-1])} items.")
 
-order = [i for b in batches for i in b]
-st.markdown("**Order of the items this epoch** (" + ("a random permutation drawn with seed "
-            f"{seed}" if shuffle else "no shuffle: 0, 1, 2, ... as stored") + ")")
-st.code(" ".join(str(i) for i in order), language=None, wrap_lines=True)
+# ---------------------------------------------------------------- the loader, animated: shuffle, then slice
+def _frame():
+    return int(st.session_state.get("bat_frame", 0))
 
-# ---------------------------------------------------------------- the batches as a grid
-colours = ui.PALETTE[:N_CLASSES]
-scale = [[pos, colours[c]] for c in range(N_CLASSES) for pos in (c / N_CLASSES, (c + 1) / N_CLASSES)]
-z = [[int(labels[i]) for i in b] + [None] * (B - len(b)) for b in batches]  # ragged last row -> blanks
-text = [[str(i) for i in b] + [""] * (B - len(b)) for b in batches]
-hover = [[f"item {i}, class {int(labels[i])}" for i in b] + [""] * (B - len(b)) for b in batches]
-many_rows = n_batches > 24  # cells too thin for their index: leave it to the hover text
-grid = go.Figure(go.Heatmap(z=z, text=text, texttemplate="" if many_rows else "%{text}",
-                            hovertext=hover, hoverinfo="text",
-                            colorscale=scale, zmin=-0.5, zmax=N_CLASSES - 0.5, xgap=2, ygap=2,
-                            colorbar=dict(title="class", tickvals=list(range(N_CLASSES)))))
-grid.update_yaxes(autorange="reversed", title="batch", dtick=5 if many_rows else 1)
-grid.update_xaxes(title="position in the batch", dtick=1 if B <= 30 else 5)
-grid.update_layout(height=min(120 + 32 * n_batches, 720),
-                   title="One row per mini-batch; each cell is an item (its index), coloured by its class")
-ui.plot(grid, key="bat_grid")
 
-ui.stat_table([{"batch": r["batch"], "size": r["size"],
-                **{f"class {c}": r["counts"][c] for c in range(N_CLASSES)},
-                "entropy (bits)": round(r["entropy"], 3)} for r in mix], width="stretch")
-st.caption("Entropy measures how mixed a batch is: 0 bits when every item has the same class, "
-           "log2(6) = 2.585 bits when all 6 classes appear equally often.")
+def _animate_to(stage):
+    st.session_state["bat_target"] = stage * FRAMES
+    st.session_state["bat_playing"] = True
+    st.session_state["bat_timer_changed"] = True
+
+
+def _play():
+    if _frame() >= LAST:   # Play at the end starts again from the stored order
+        st.session_state["bat_frame"] = 0
+    _animate_to(len(shuffling.STAGES) - 1)
+
+
+def _step():
+    _animate_to(min(_frame() // FRAMES + 1, len(shuffling.STAGES) - 1))
+
+
+def _reset():
+    st.session_state.update(bat_frame=0, bat_target=0)
+    if st.session_state.get("bat_playing"):
+        st.session_state.update(bat_playing=False, bat_timer_changed=True)
+
+
+def loader_figure(t):
+    """The 60 items (squares coloured by class, labelled by index) at animation time t (0 stored, 1 shuffled,
+    2 sliced into batches)."""
+    x, y = shuffling.stage_positions(stages, t)
+    max_x = max(max(s[0]) for s in stages)
+    max_y = max(max(s[1]) for s in stages)
+    height = 420
+    size = max(6.0, min(34.0, 0.72 * (height - 70) / (max_y + 1), 0.72 * 620 / (max_x + 3)))
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=y, mode="markers+text" if size >= 16 else "markers",
+                    text=[str(i) for i in range(N)], textfont=dict(color="white", size=max(9, int(size * 0.42))),
+                    marker=dict(symbol="square", size=size, color=[ui.PALETTE[int(c)] for c in labels]),
+                    hovertext=[f"item {i}, class {int(c)}" for i, c in enumerate(labels)], hoverinfo="text",
+                    showlegend=False)
+    for c in range(N_CLASSES):   # the legend: one entry per class colour
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=f"class {c}",
+                        marker=dict(symbol="square", size=12, color=ui.PALETTE[c]))
+    if t > 1.5:   # the cut: each batch framed and named, fading in as the items arrive
+        fade = min(1.0, (t - 1.5) * 2)
+        fig.update_layout(
+            shapes=[dict(type="rect", x0=-0.5, x1=len(b) - 0.5, y0=k - 0.5, y1=k + 0.5, opacity=fade,
+                         line=dict(color="#333333", width=1.5)) for k, b in enumerate(batches)],
+            annotations=[dict(x=-0.6, y=k, text=f"batch {k}", showarrow=False, xanchor="right", opacity=fade)
+                         for k in range(len(batches))] if n_batches <= 20 else [])
+    fig.update_xaxes(range=[-2.6, max_x + 0.6], visible=False, fixedrange=True)
+    fig.update_yaxes(range=[max_y + 0.6, -0.6], visible=False, fixedrange=True)
+    fig.update_layout(height=height, legend=dict(orientation="h", y=0, yanchor="top"), hovermode="closest")
+    return fig
+
+
+def stage_text(frame):
+    if frame == 0:
+        return (f"**Stored:** the {N} items as they lie on disk, sorted by class. Press **Play**: a loader first "
+                "shuffles, then slices.")
+    if frame <= FRAMES:
+        return (f"**Step 1 of 2 · Shuffle:** `torch.randperm({N})` with seed {seed} gives every item a new place."
+                if shuffle else "**Step 1 of 2 · Shuffle is off:** every item keeps its stored place.")
+    return (f"**Step 2 of 2 · Slice:** places 0 to {B - 1} become batch 0, the next {B} batch 1, and so on: "
+            f"{n_batches} batches, the last one {len(batches[-1])} items.")
+
+
+playing = bool(st.session_state.get("bat_playing"))
+
+
+@st.fragment(run_every=FRAME_S if playing else None)
+def loader_animation():
+    """Play / Step / Reset and the items moving; reruns on its own, one frame per tick while playing."""
+    if st.session_state.pop("bat_timer_changed", False):
+        st.rerun()   # Play, Step or Reset: rerun the page once, to start or stop this fragment's timer
+    frame = _frame()
+    if st.session_state.get("bat_playing"):
+        target = int(st.session_state.get("bat_target", frame))
+        if frame < target:
+            frame += 1
+            st.session_state["bat_frame"] = frame
+        if frame >= target:   # arrived: stop the timer (a full rerun draws the fragment without it)
+            st.session_state["bat_playing"] = False
+            st.rerun()
+    moving = bool(st.session_state.get("bat_playing"))
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.button("Play", key="bat_play", icon=":material/play_arrow:", on_click=_play, disabled=moving,
+               type="primary", shortcut="P", help="Shuffle, then slice, one after the other (key: P).")
+    row.button("Step", key="bat_step", icon=":material/skip_next:", on_click=_step,
+               disabled=moving or frame >= LAST, shortcut="S", help="Only the next step (key: S).")
+    row.button("Reset", key="bat_reset", icon=":material/restart_alt:", on_click=_reset, disabled=frame == 0)
+    ui.plot(loader_figure(frame / FRAMES), key="bat_items")
+    st.markdown(stage_text(frame))
+
+
+with L.picture:
+    loader_animation()
+
+with L.below:
+    m = st.columns(4)
+    m[0].metric("Batches per epoch", n_batches)
+    m[1].metric("Size of the last batch", len(batches[-1]))
+    m[2].metric("Mean class entropy per batch (bits)", f"{sum(r['entropy'] for r in mix) / len(mix):.2f}",
+                help="0 bits: every item of a batch has the same class; log2(6) = 2.585 bits: all 6 equally.")
+    m[3].metric("Batches holding a single class", sum(r["entropy"] == 0 for r in mix))
+    st.caption(f"(N + B - 1) // B = ({N} + {B} - 1) // {B} = {n_batches} batches; the last one holds "
+               f"{N} - {B} x {n_batches - 1} = {len(batches[-1])} items.")
+
+    sorted_mix = shuffling.class_mix(labels, shuffling.epoch_order(N, B, False, seed), N_CLASSES)
+    shuffled_mix = shuffling.class_mix(labels, shuffling.epoch_order(N, B, True, seed), N_CLASSES)
+    pure_sorted = sum(r["entropy"] == 0 for r in sorted_mix)
+    pure_shuffled = sum(r["entropy"] == 0 for r in shuffled_mix)
+    ui.predict("ch06_pure",
+               f"No shuffle, batches of {B}: how many of the {n_batches} batches hold a single class?",
+               ["None of them", "Some of them", "All of them"],
+               answer=0 if pure_sorted == 0 else 2 if pure_sorted == n_batches else 1,
+               why=f"Sorted: {pure_sorted} of {n_batches} batches hold one class ({PER_CLASS} items per class, "
+                   f"{B} per batch). Shuffled with seed {seed}: {pure_shuffled}.")
+
+    order = [i for b in batches for i in b]
+    st.markdown("**Order of the items this epoch** (" + ("a random permutation drawn with seed "
+                f"{seed}" if shuffle else "no shuffle: 0, 1, 2, ... as stored") + ")")
+    st.code(" ".join(str(i) for i in order), language=None, wrap_lines=True)
+
+    ui.stat_table([{"batch": r["batch"], "size": r["size"],
+                    **{f"class {c}": r["counts"][c] for c in range(N_CLASSES)},
+                    "entropy (bits)": round(r["entropy"], 3)} for r in mix], width="stretch")
+    st.caption("Entropy measures how mixed a batch is: 0 bits when every item has the same class, "
+               "log2(6) = 2.585 bits when all 6 classes appear equally often.")
 
 # ---------------------------------------------------------------- the consequence
 st.subheader("The consequence: train on sorted vs shuffled data")
@@ -102,6 +196,12 @@ for ordering, curve in curves.items():
         st.warning(f"{ordering}: the loss ended higher than it started ({curve['loss'][0]:.3f} -> "
                    f"{curve['loss'][-1]:.3f}); the learning rate {lr:g} is too large for this network.",
                    icon=":material/warning:")
+
+final = {o: c["loss"][-1] for o, c in curves.items()}
+lowest = min(final, key=lambda o: final[o] if final[o] == final[o] else float("inf"))   # NaN (blown up) last
+ui.predict("ch06_order", f"Batches of {train_b}, lr {lr:g}, {epochs} epochs: which order of the examples ends with "
+           "the lowest loss?", list(shuffling.ORDERINGS), answer=list(shuffling.ORDERINGS).index(lowest),
+           why="Final loss on all 300 points: " + ", ".join(f"{o} {v:.3f}" for o, v in final.items()) + ".")
 
 per_epoch = data.num_batches(300, train_b)
 CURVE_COLOURS = dict(zip(shuffling.ORDERINGS, (ui.COLORS["wrong"], ui.COLORS["neutral"], ui.COLORS["correct"])))
