@@ -7,7 +7,7 @@ that reruns the page's training.
 import torch
 from torch import nn
 
-from core import data
+from core import data, metrics, train
 from core.network import state_dict_bytes, to_torch_sequential
 from core.rng import zero_linear
 from labs.t3_binary_activation import CustomLinear
@@ -66,20 +66,16 @@ def same_as_nn_linear(model):
     return nn.Sequential(*layers)
 
 
-@torch.no_grad()                                     # no graph: faster, less memory
 def evaluate(model, X, y):
-    """Accuracy and mean cross-entropy in evaluation mode (dropout off), without tracking gradients.
+    """(accuracy, mean cross-entropy) of core.metrics.evaluate, in evaluation mode (dropout off).
 
     X: [N, 784] float32, or uint8 pixels (datasets.mnist_files.load_mnist_pixels), run EVAL_CHUNK rows at a time.
     """
     was_training = model.training
     model.eval()
-    logits = torch.cat([model(data.as_float(X[start:start + EVAL_CHUNK]))   # [<= EVAL_CHUNK, 10] each
-                        for start in range(0, len(X), EVAL_CHUNK)])  # [N, 10]
-    loss = nn.functional.cross_entropy(logits, y).item()
-    accuracy = (logits.argmax(1) == y).float().mean().item()
+    result = metrics.evaluate(model, X, y, loss=nn.functional.cross_entropy, chunk=EVAL_CHUNK)
     model.train(was_training)
-    return accuracy, loss
+    return result["acc"], result["loss"]
 
 
 def train_epochs(model, X_train, y_train, X_test, y_test, *, epochs=10, lr=0.05, batch_size=64,
@@ -91,8 +87,7 @@ def train_epochs(model, X_train, y_train, X_test, y_test, *, epochs=10, lr=0.05,
     X_train / X_test: float32 in [0, 1], or uint8 pixels (each mini-batch is converted when it is drawn).
     """
     _, start_loss = evaluate(model, X_train, y_train)
-    opt = (torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd"
-           else torch.optim.Adam(model.parameters(), lr=lr))
+    opt = train.make_torch_optimizer(model, train.make_config(optimizer, lr))   # torch.optim's SGD or Adam
     g = torch.Generator().manual_seed(seed)
     for epoch in range(1, epochs + 1):
         model.train()                                # dropout on
@@ -131,55 +126,3 @@ def weights_file(model):
     .load_state_dict(torch.load(path))."""
     return state_dict_bytes(plain_sequential(model).state_dict())
 
-
-def script_deeper_mlp(n_train, epochs, dropout, optimizer, lr, seed):
-    """A standalone script that repeats the custom-layer page: the layer check, then the training run with
-    these settings, printing the page's numbers (same rounding)."""
-    return f'''"""Custom layer & a deeper MLP: a 784-128-64-10 network of hand-made nn.Parameter layers,
-trained on the first {n_train:,} MNIST training images for {epochs} epochs
-({optimizer}, lr {lr:g}, dropout {dropout:g}, seed {seed}).
-
-Needs torch and this repository's core/ package (labs.t1_custom_layer_mlp builds and trains the network, core.data
-reads MNIST from $MNIST_DIR or data/mnist). Run it from the repository root, or with the root on PYTHONPATH:
-    python deeper_mlp.py
-It prints what the page showed: the layer check, one row per epoch, and the final accuracies.
-"""
-import torch
-
-from core import data
-from labs import t1_custom_layer_mlp as deeper_mlp
-from datasets import mnist_files
-
-# The app computes on one thread. With the same thread count the sums are added in the same order,
-# so the accuracies come out the same to the last digit.
-torch.set_num_threads(1)
-
-X_pool, y_pool, X_test, y_test, source = mnist_files.mnist_train_test()
-print(f"Data: {{source}}")
-
-# 1. The hand-made layer: model.parameters() finds every nn.Parameter, and it computes what nn.Linear does.
-model0 = deeper_mlp.custom_mlp(seed=0)
-with torch.no_grad():
-    x = X_test[:256]
-    diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
-print(f"Parameters found by model.parameters(): {{sum(p.numel() for p in model0.parameters()):,}}")
-print(f"max |custom layers - nn.Linear| on 256 digits: {{diff:.1e}}")
-
-# 2. Train, and measure both accuracies after every epoch (in eval mode, without a graph).
-model = deeper_mlp.custom_mlp(dropout={dropout!r}, seed={seed})
-history = []
-print("epoch", *deeper_mlp.EPOCH_COLUMNS)
-for row in deeper_mlp.train_epochs(model, X_pool[:{n_train}], y_pool[:{n_train}], X_test, y_test,
-                                   epochs={epochs}, lr={lr!r}, optimizer={optimizer!r}, seed={seed}):
-    if row["diverged"]:
-        print(f"Training stopped: {{row['diverged']}}")
-        break
-    history.append(row)
-    print(row["epoch"], *(round(row[k], 4) for k in deeper_mlp.EPOCH_COLUMNS))
-
-if history:
-    last = history[-1]
-    print(f"Training accuracy: {{last['train_acc']:.1%}}")
-    print(f"Held-out accuracy: {{last['test_acc']:.1%}}")
-    print(f"Gap (overfitting): {{last['gap']:.1%}}")
-'''

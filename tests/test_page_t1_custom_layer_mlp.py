@@ -4,10 +4,12 @@ import io
 import torch
 from torch import nn
 
+import exports
 from core import data
 from labs import t1_custom_layer_mlp as deeper_mlp
 from datasets import mnist_files
-from tests.apptest_utils import run_script, assert_no_exception, metric, open_page
+from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.export_utils import run_download
 
 PAGE = "views/t1_custom_layer_mlp.py"
 
@@ -84,9 +86,9 @@ def test_exported_script_and_weights_reproduce_the_page(mnist_dir, downloads, tm
     at.button(key="dm_train").click().run()
     assert_no_exception(at)
     script = downloads["dm_dl_script"]
-    assert script == deeper_mlp.script_deeper_mlp(n_train=100, epochs=2, dropout=0.2, optimizer="adam", lr=0.003,
-                                                  seed=0)
-    lines = run_script(script, tmp_path, "deeper_mlp.py").splitlines()
+    assert script == exports.fill("t1_custom_layer_mlp", dict(n_train=100, epochs=2, dropout=0.2, optimizer="adam",
+                                                              lr=0.003, seed=0))
+    lines = run_download(script, tmp_path, "t1_custom_layer_mlp.py").splitlines()
     printed = dict(line.split(": ", 1) for line in lines if ": " in line)
     for label in ("Parameters found by model.parameters()", "max |custom layers - nn.Linear| on 256 digits",
                   "Training accuracy", "Held-out accuracy", "Gap (overfitting)"):

@@ -4,6 +4,7 @@ from plotly.subplots import make_subplots
 import streamlit as st
 import torch
 
+import exports
 import ui
 from core import data
 from labs import t3_binary_activation as binary
@@ -119,7 +120,8 @@ if result is not None:
                        for h in history])
     d1, d2 = st.columns(2)
     with d1:
-        ui.download_script(deeper_mlp.script_deeper_mlp(**result["settings"]), "deeper_mlp.py", key="dm_dl_script")
+        ui.download_script(exports.fill("t1_custom_layer_mlp", result["settings"]), "t1_custom_layer_mlp.py",
+                           key="dm_dl_script")
     weights = result.get("weights")
     with d2:
         if weights is not None:
