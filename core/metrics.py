@@ -51,9 +51,9 @@ def evaluate_loss(model, X, y, activation="relu"):
     return cross_entropy(logits_of(model, X, activation), y).item()
 
 
-def evaluate(model, X, y, activation="relu", loss=cross_entropy):
+def evaluate(model, X, y, activation="relu", loss=cross_entropy, chunk=EVAL_CHUNK):
     """Mean loss (loss(logits, y), cross-entropy by default) and accuracy from one pass: {"loss", "acc"} floats."""
-    logits = logits_of(model, X, activation)                   # [N, C]
+    logits = logits_of(model, X, activation, chunk)            # [N, C]
     return {"loss": loss(logits, y).item(), "acc": accuracy(logits, y)}
 
 
