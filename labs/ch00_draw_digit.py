@@ -23,7 +23,6 @@ import torch.nn.functional as F
 
 from core.losses import softmax
 from core.network import forward, relu_grad
-from datasets.mnist_files import HELD_OUT
 
 SIDE = 28          # MNIST images are 28 x 28 pixels
 BOX = 20           # ... and the digit itself fits in a 20 x 20 box inside them
@@ -152,55 +151,6 @@ def load_model_info(path):
     """The JSON note next to a weights file (what it was trained on, accuracy, seed, ...), or {}."""
     path = Path(path).with_suffix(".json")
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-# ----------------------------------------------------------------- export
-def script_digit(index=None, n_test=2000, model_file="mnist_784_128_10.pt"):
-    """A standalone script that reads held-out MNIST test digit #index with the shipped model (prediction,
-    confidence, the 10 scores) and re-measures its held-out accuracy, printing the page's numbers.
-    index None: only the model's size and accuracy (a drawing cannot be replayed)."""
-    if n_test == HELD_OUT:  # like the page: trained on the first 8,000 test images, the last 2,000 held out
-        held = f"X_held, y_held = X[-{n_test}:], y[-{n_test}:]  # the images it never trained on"
-    else:
-        held = "X_held, y_held = X, y  # it trained on full MNIST's training set: the whole test split is unseen"
-    if index is None:
-        reading, what = "", "\nits size and held-out accuracy"
-    else:
-        what = f"\nhow it reads held-out MNIST test digit #{index}, and its held-out accuracy"
-        reading = f'''
-# One digit: 784 pixels -> 128 hidden units -> 10 scores -> softmax.
-out = digits.read_digit(params, X_held[{index}])
-probs = out["probs"].tolist()
-print(f"Prediction: {{out['prediction']}}")
-print(f"Confidence: {{probs[out['prediction']]:.1%}}")
-print(f"True label: {{int(y_held[{index}])}}")
-print("digit logit probability")
-for d in range(10):
-    print(d, round(float(out["logits"][d]), 3), round(probs[d], 4))
-'''
-    return f'''"""Draw a digit (chapter 0): the shipped 784-128-10 network ({model_file}),{what}.
-
-Needs torch and this repository: its core/ package and models/{model_file}. core.data reads the
-MNIST test split from $MNIST_DIR, data/mnist or the copy committed in datasets/mnist. Run it from the
-repository root, or with the root on PYTHONPATH:
-    python draw_digit.py
-It prints the numbers the page showed.
-"""
-from pathlib import Path
-
-from core import data, metrics
-from labs import ch00_draw_digit as digits
-from datasets import mnist_files
-
-MODEL = Path(digits.__file__).resolve().parent.parent / "models" / {model_file!r}
-params = digits.load_weights(MODEL)  # [{{"W": [784, 128], "b": [128]}}, {{"W": [128, 10], "b": [10]}}]
-X, y = mnist_files.load_mnist("test")       # X [10000, 784] in [0, 1], y [10000]
-{held}
-{reading}
-print(f"Parameters: {{sum(t.numel() for layer in params for t in layer.values()):,}}")
-accuracy = metrics.accuracy(metrics.predictions(params, X_held), y_held)
-print(f"Held-out accuracy (measured now): {{accuracy:.2%}}")
-'''
 
 
 # ---------------------------------------------------------------------------

@@ -4,9 +4,11 @@ import io
 import torch
 from torch import nn
 
+import exports
 from labs import ch00_draw_digit as digits
 from datasets import mnist_files
-from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+from tests.export_utils import run_download
 from tests.test_lab_ch00_draw_digit import MODEL
 
 PAGE = "views/ch00_draw_digit.py"
@@ -73,8 +75,9 @@ def test_exported_script_reproduces_the_reading_and_the_accuracy(mnist_dir, down
     at = open_page(PAGE, query={"draw_src": "MNIST test digit", "draw_idx": "17"})
     assert_no_exception(at)
     script = downloads["draw_dl_script"]
-    assert script == digits.script_digit(17, mnist_files.HELD_OUT, MODEL.name)
-    lines = run_script(script, tmp_path, "draw_digit.py").splitlines()
+    assert script == exports.fill("ch00_draw_digit", dict(index=17, n_test=mnist_files.HELD_OUT,
+                                                          model_file=MODEL.name))
+    lines = run_download(script, tmp_path, "ch00_draw_digit.py").splitlines()
     printed = dict(line.split(": ", 1) for line in lines if ": " in line)
     for label in ("Prediction", "Confidence", "True label", "Parameters", "Held-out accuracy (measured now)"):
         assert printed[label] == metric(at, label), label
@@ -89,8 +92,10 @@ def test_drawing_source_offers_the_accuracy_only_script(mnist_dir, downloads, tm
     at = open_page(PAGE)
     assert_no_exception(at)
     script = downloads["draw_dl_script"]
-    assert script == digits.script_digit(None, mnist_files.HELD_OUT, MODEL.name)
-    printed = dict(line.split(": ", 1) for line in run_script(script, tmp_path, "draw_digit.py").splitlines())
+    assert script == exports.fill("ch00_draw_digit", dict(index=None, n_test=mnist_files.HELD_OUT,
+                                                          model_file=MODEL.name))
+    out = run_download(script, tmp_path, "ch00_draw_digit.py")
+    printed = dict(line.split(": ", 1) for line in out.splitlines())
     assert printed == {"Parameters": metric(at, "Parameters"),
                        "Held-out accuracy (measured now)": metric(at, "Held-out accuracy (measured now)")}
 

@@ -6,6 +6,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+import exports
 import ui
 from core import metrics, network
 from labs import ch00_draw_digit as digits
@@ -216,7 +217,8 @@ st.caption(f"Trained on {info.get('trained_on', 'unknown data')} with {info.get(
            + ("" if acc_now is not None else " The MNIST digits could not be read on this server, so it could not be re-checked now."))
 d1, d2 = st.columns(2)
 with d1:
-    ui.download_script(digits.script_digit(idx, n_test, MODEL_PATH.name), "draw_digit.py", key="draw_dl_script")
+    ui.download_script(exports.fill("ch00_draw_digit", dict(index=idx, n_test=n_test, model_file=MODEL_PATH.name)),
+                       "ch00_draw_digit.py", key="draw_dl_script")
 with d2:
     st.download_button("Download the weights (nn.Sequential state_dict)", sequential_weights(),
                        file_name="mnist_784_128_10_sequential.pt", icon=":material/download:", key="draw_dl_weights")
