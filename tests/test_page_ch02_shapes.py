@@ -96,11 +96,11 @@ def test_unreadable_mnist_is_a_plain_error_not_random_pixels(monkeypatch, tmp_pa
         st.cache_data.clear()
 
 
-def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
+def test_exported_script_reproduces_the_page(tmp_path, mnist_dir, downloads):
     import math
-    import os
-    import subprocess
-    import sys
+
+    import exports
+    from tests.export_utils import run_export
 
     at = open_page(PAGE)
     at.slider(key="shape_b").set_value(24).run()
@@ -108,11 +108,9 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
     at.number_input(key="shape_seed").set_value(3).run()
     at.selectbox(key="shape_break").set_value("image not flattened").run()
     assert_no_exception(at)
-    script = tmp_path / "shapes.py"
-    script.write_text(shapes.script_shapes(24, 40, 3, "image not flattened"))
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(script)], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    settings = dict(batch_size=24, hidden=40, seed=3, case="image not flattened")
+    assert downloads["shape_download"] == exports.fill("ch02_shapes", settings)
+    out = run_export("ch02_shapes", settings, tmp_path)
     printed = dict(line.split(" ", 1) for line in out.splitlines())
 
     assert printed["input"] == "real MNIST test images"

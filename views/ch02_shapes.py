@@ -3,6 +3,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+import exports
 import ui
 from core import losses, network
 from labs import ch02_shapes as shapes
@@ -166,7 +167,8 @@ else:
                icon=":material/warning:")
 st.markdown(f"**Why:** {broke['why']}")
 
-ui.download_script(shapes.script_shapes(B, H, seed, case), "shapes.py", key="shape_download")
+ui.download_script(exports.fill("ch02_shapes", dict(batch_size=B, hidden=H, seed=seed, case=case)), "ch02_shapes.py",
+                   key="shape_download")
 st.caption("The script draws the same batch, reruns this forward pass and the broken line above with the `core` "
            "package (run it from the repository root) and prints every tensor's shape, numbers, bytes and "
            "multiply-adds, the metrics at the top, the first six values of image 0 and the loss, rounded as here.")
