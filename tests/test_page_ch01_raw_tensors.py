@@ -86,18 +86,13 @@ def test_bad_link_value_falls_back_with_warning():
     assert len(at.warning) >= 2
 
 
-def _run_script(code, tmp_path, name, *args):
-    """Write a downloaded script to tmp_path, run it from the repo root, return its "name value" lines as a dict."""
-    import os
-    import subprocess
-    import sys
-
-    script = tmp_path / name
-    script.write_text(code)
-    root = os.getcwd()  # conftest chdirs to the repo root
-    out = subprocess.run([sys.executable, str(script), *args], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                         capture_output=True, text=True, timeout=300, check=True).stdout
-    return dict(line.split(" ", 1) for line in out.splitlines())
+def _downloaded_numbers(settings, downloads, tmp_path):
+    """The page's download (checked against exports.fill(settings)) run in-process: its "name value" lines."""
+    import exports
+    from tests.export_utils import run_download
+    script = downloads["tensors_download"]
+    assert script == exports.fill("ch01_raw_tensors", settings)
+    return dict(line.split(" ", 1) for line in run_download(script, tmp_path, "ch01_raw_tensors.py").splitlines())
 
 
 def _spread_chart(at):
@@ -111,7 +106,7 @@ def _spread_chart(at):
     raise KeyError("no spread chart")
 
 
-def test_exported_script_reproduces_the_page(tmp_path):
+def test_exported_script_reproduces_the_page(downloads, tmp_path):
     at = open_page(PAGE)
     at.selectbox(key="tensors_init").set_value("xavier").run()
     at.number_input(key="tensors_seed").set_value(5).run()
@@ -119,7 +114,7 @@ def test_exported_script_reproduces_the_page(tmp_path):
     at.select_slider(key="tensors_width").set_value(512).run()
     at.slider(key="tensors_unit").set_value(9).run()
     assert_no_exception(at)
-    printed = _run_script(init_stats.script_init_stats("xavier", 5, 35, 512, unit=9), tmp_path, "raw_tensors.py")
+    printed = _downloaded_numbers(dict(init="xavier", seed=5, depth=35, width=512, unit=9), downloads, tmp_path)
 
     assert printed["parameters"] == metric(at, "Parameters") == "101,770"
     assert printed["bytes"] == metric(at, "Bytes")
@@ -145,11 +140,10 @@ def test_exported_script_reproduces_the_page(tmp_path):
     assert printed["std_after_last_layer[normal]"] == "overflow (inf)"  # 35 layers of randn * 1 overflow
 
 
-def test_exported_script_with_trained_weights(tmp_path):
+def test_exported_script_with_trained_weights(downloads, tmp_path):
     at = open_page(PAGE, query={"tensors_trained": "true", "tensors_unit": "127", "tensors_depth": "3"})
     assert_no_exception(at)
-    printed = _run_script(init_stats.script_init_stats(seed=0, depth=3, width=128, unit=127, trained=True),
-                          tmp_path, "raw_tensors.py")
+    printed = _downloaded_numbers(dict(seed=0, depth=3, width=128, unit=127, trained=True), downloads, tmp_path)
     table = tensor_table(at)
     assert [printed[f"{name}.std"] for name in table["tensor"]] == list(table["std"])
     assert [printed[f"{name}.max"] for name in table["tensor"]] == list(table["max"])

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+import exports
 import ui
 from core import network
 from labs import ch00_draw_digit as digits
@@ -178,8 +179,9 @@ if overflow:
                "became inf: the curve stops where that happened. A network like that cannot be trained.",
                icon=":material/warning:")
 
-ui.download_script(init_stats.script_init_stats(init, seed, depth, width, unit=unit, trained=trained_shown,
-                                                inits=INITS), "raw_tensors.py", key="tensors_download")
+script = exports.fill("ch01_raw_tensors", dict(init=init, seed=seed, depth=depth, width=width, unit=unit,
+                                               trained=trained_shown, inits=INITS))
+ui.download_script(script, "ch01_raw_tensors.py", key="tensors_download")
 st.caption("The script rebuilds the four tensors shown at the top and the three stacks above with the `core` "
            "package (run it from the repository root) and prints the parameter count, the bytes, each tensor's "
            "mean / std / min / max, the spread after every layer and this table, rounded as on the page.")
