@@ -16,7 +16,7 @@ def test_defaults_show_status_table_and_torch_check():
     at = open_page(PAGE)
     assert_no_exception(at)
     status = _table(at, "status")
-    assert list(status["optimizer"]) == list(L.OPTIMIZERS)
+    assert list(status["optimizer"]) == ["SGD", "Momentum", "Adam"]   # three walks on by default, not five
     assert set(status["status"]) <= {"converged", "stalled", "diverged", "local minimum", "saddle point",
                                      "rolling away"}
     # the page's numbers are core's numbers for the default widget values
@@ -87,7 +87,7 @@ def test_exported_script_reproduces_the_page(downloads, tmp_path):
     at.select_slider(key="opt_lr").set_value(0.03).run()
     at.select_slider(key="opt_lra").set_value(2.0).run()
     at.select_slider(key="opt_b2").set_value(0.99).run()
-    at.toggle(key="opt_on_nesterov").set_value(False).run()
+    at.toggle(key="opt_on_rmsprop").set_value(True).run()   # Nesterov stays off (its default)
     assert_no_exception(at)
     y0 = at.slider(key="opt_y0").value  # Himmelblau's suggested start
     hyper = {"SGD": {"lr": 0.03, "momentum": 0.5}, "Momentum": {"lr": 0.03, "momentum": 0.5},
@@ -135,6 +135,7 @@ def test_ravine_text_says_curvature_and_quotes_this_starts_slope_ratio():
 
 def test_nesterov_sentence_comes_from_this_run():
     at = open_page(PAGE)
+    at.toggle(key="opt_on_nesterov").set_value(True).run()
     at.select_slider(key="opt_lr").set_value(0.1).run()
     assert_no_exception(at)
     text = " ".join(_explanation(at).split())
@@ -157,3 +158,44 @@ def test_adam_on_the_saddle_is_explained_not_ranked():
     text = " ".join(_explanation(at).split())
     assert "walks off the flat saddle faster than SGD" not in text
     assert "where SGD's step, lr times a tiny slope, is tiny too" in text
+
+
+def _positions(at):
+    return _table(at, "loss")[["optimizer", "step", "x", "y", "loss"]].to_dict("records")
+
+
+def test_scrubber_moves_every_ball_along_its_cached_walk():
+    at = open_page(PAGE)
+    assert at.slider(key="opt_t").value == 150   # the race shown whole at first
+    end, verdicts = _positions(at), _table(at, "status")["final loss"].tolist()
+    at.slider(key="opt_t").set_value(10).run()
+    assert_no_exception(at)
+    now = _positions(at)
+    assert now != end and {r["step"] for r in now} == {10}
+    sgd = L.trajectory("Ravine", "SGD", (-4.5, 2.0), 150, {"lr": 0.05})
+    row = next(r for r in now if r["optimizer"] == "SGD")
+    assert (float(row["x"]), float(row["y"])) == (round(sgd["path"][10, 0].item(), 4), round(sgd["path"][10, 1].item(), 4))
+    assert _table(at, "status")["final loss"].tolist() == verdicts   # the verdicts are of the whole walks
+
+
+def test_play_moves_the_balls_each_tick_and_stops_at_the_end():
+    """AppTest runs the fragment once per run(): each run is one tick of Play's timer."""
+    at = open_page(PAGE)
+    at.slider(key="opt_steps").set_value(20).run()
+    at.button(key="opt_play").click().run()   # at the end: Play starts the race again
+    assert_no_exception(at)
+    seen = [at.slider(key="opt_t").value]
+    losses = [_positions(at)]
+    for _ in range(25):
+        at.run()
+        seen.append(at.slider(key="opt_t").value)
+        losses.append(_positions(at))
+    assert seen[0] == 1 and seen[:20] == list(range(1, 21)) and set(seen[20:]) == {20}   # one step a tick (20 steps)
+    assert losses[0] != losses[5]
+    assert at.button(key="opt_play") and not at.slider(key="opt_t").disabled   # stopped, scrubber free again
+
+
+def test_prediction_lr_02_momentum_answer_comes_from_the_walk():
+    at = open_page(PAGE)
+    at.radio(key="predict_ch5_lr02").set_value("It blows up (diverges)").run()
+    assert any("momentum at lr 0.2 ended diverged" in s.value for s in at.success)   # mu 0.9: limit 0.152

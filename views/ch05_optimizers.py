@@ -10,13 +10,9 @@ import ui
 from core import optim
 from labs import ch05_optimizers as landscape
 
-ui.header(
-    "5 · Optimizer landscape",
-    "An optimizer only ever sees the slope under its feet. Here the network's 101,770 weights are "
-    "replaced by just two numbers, `p = [x, y]`, so you can watch the walk on a map. Every step is taken "
-    "by the same `core.optim` functions that train the digit network: SGD, SGD with momentum, Nesterov, "
-    "Adam and RMSprop.",
-)
+L = ui.page("5 · Optimizer landscape",
+            "Two numbers instead of 101,770 weights: watch each optimizer walk downhill on a map, step by step.",
+            widths=(2.2, 1))
 
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
 SGD_FAMILY = ("SGD", "Momentum", "Nesterov")
@@ -38,40 +34,36 @@ def _suggest():
     st.session_state["opt_lra"] = spec["lr_adaptive"]
 
 
-c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
-with c1:
+DEFAULT_ON = ("SGD", "Momentum", "Adam")   # three walks a class can follow; the others one toggle away
+with L.controls:
     surface = ui.selectbox("Loss surface", list(landscape.SURFACES), key="opt_surf", on_change=_suggest)
     st.caption(SURFACE_NOTES[surface])
-with c2:
-    x0 = ui.slider("Start x0", -5.0, 5.0, -4.5, step=0.05, key="opt_x0")
-    y0 = ui.slider("Start y0", -5.0, 5.0, 2.0, step=0.05, key="opt_y0")
-with c3:
-    lr = ui.select_slider("Learning rate: SGD family", LRS, 0.05, key="opt_lr",
-                          help="SGD, momentum and Nesterov move by lr x gradient.")
-    lr_adaptive = ui.select_slider("Learning rate: Adam / RMSprop", LRS, 0.3, key="opt_lra",
-                                   help="Adam and RMSprop move by about lr per step, whatever the gradient's size.")
-with c4:
+    lr = ui.select_slider("LR: SGD family", LRS, 0.05, key="opt_lr",
+                          help="Learning rate of SGD, momentum and Nesterov: they move by lr x gradient.")
+    lr_adaptive = ui.select_slider("LR: Adam / RMSprop", LRS, 0.3, key="opt_lra",
+                                   help="Learning rate of Adam and RMSprop: they move by about lr per step, "
+                                        "whatever the gradient's size.")
+with L.more:
+    chosen = []
+    on = st.container(horizontal=True, gap="small")
+    for name in landscape.OPTIMIZERS:
+        with on:
+            if ui.toggle(name, name in DEFAULT_ON, key=f"opt_on_{name.lower()}"):
+                chosen.append(name)
     momentum = ui.slider("Momentum mu", 0.0, 0.99, 0.9, step=0.01, key="opt_mom")
     steps = ui.slider("Steps", 10, 500, 150, step=10, key="opt_steps")
-
-with ui.more_controls("Optimizers and their settings"):
-    chosen = []
-    for col, name in zip(st.columns(len(landscape.OPTIMIZERS)), landscape.OPTIMIZERS):
-        with col:
-            if ui.toggle(name, True, key=f"opt_on_{name.lower()}"):
-                chosen.append(name)
-    b1, b2, b3 = st.columns(3)
-    with b1:
-        beta1 = ui.slider("Adam beta1 (momentum of the mean)", 0.0, 0.99, 0.9, step=0.01, key="opt_b1")
-    with b2:
-        beta2 = ui.select_slider("Adam beta2 (memory of squared gradients)", [0.9, 0.99, 0.999, 0.9999], 0.999,
-                                 key="opt_b2")
-    with b3:
-        alpha = ui.select_slider("RMSprop alpha", [0.9, 0.99, 0.999], 0.99, key="opt_alpha")
-    check = ui.toggle("Check every path against torch.optim", True, key="opt_check")
+    x0 = ui.slider("Start x0", -5.0, 5.0, -4.5, step=0.05, key="opt_x0")
+    y0 = ui.slider("Start y0", -5.0, 5.0, 2.0, step=0.05, key="opt_y0")
+    beta1 = ui.slider("Adam beta1", 0.0, 0.99, 0.9, step=0.01, key="opt_b1", help="Momentum of Adam's running mean.")
+    beta2 = ui.select_slider("Adam beta2", [0.9, 0.99, 0.999, 0.9999], 0.999, key="opt_b2",
+                             help="Memory of Adam's running average of squared gradients.")
+    alpha = ui.select_slider("RMSprop alpha", [0.9, 0.99, 0.999], 0.99, key="opt_alpha")
+    check = ui.toggle("Check against torch.optim", True, key="opt_check",
+                      help="Replay every path with torch.optim and compare, step for step.")
 
 if not chosen:
-    st.info("Switch on at least one optimizer above to see it walk.", icon=":material/info:")
+    L.picture.info("Switch on at least one optimizer under **More controls** to see it walk.",
+                   icon=":material/info:")
     st.stop()
 
 
@@ -132,8 +124,40 @@ if spec["log_contours"]:
 else:
     Zshow, ztitle = Z, "f"
 
-left, right = st.columns([3, 2])
-with left:
+# ---------------------------------------------------------------- the race, animated
+# opt_t: the step the map shows (the "Step" scrubber; a link restores it like any control); opt_playing: Play is
+# moving it. Scrubbing and playing only slice the cached walks above.
+PLAY_S = 0.12      # seconds per frame while playing
+FRAMES = 60        # Play crosses the whole race in about this many frames (PLAY_S * FRAMES ~ 7 s)
+if st.session_state.get("opt_t_cfg") not in (None, (surface, x0, y0, steps)):   # a new race: show it whole, paused
+    st.session_state["opt_t"], st.session_state["opt_playing"] = steps, False
+st.session_state["opt_t_cfg"] = (surface, x0, y0, steps)
+if "opt_t" in st.session_state and not 0 <= st.session_state["opt_t"] <= steps:
+    st.session_state["opt_t"] = steps
+
+
+def _play():
+    if st.session_state.get("opt_t", steps) >= steps:   # Play at the end starts the race again
+        st.session_state["opt_t"] = 0
+    st.session_state["opt_playing"] = True
+    st.session_state["opt_timer_changed"] = True
+
+
+def _pause():
+    st.session_state["opt_playing"] = False
+    st.session_state["opt_timer_changed"] = True
+
+
+def _at(r, t):
+    """Index of step t in a walk (a walk that diverged stops early: its ball stays at its last good point)."""
+    return min(t, len(r["path"]) - 1)
+
+
+log_y = spec["f_min"] is not None
+
+
+def race_figures(t):
+    """The map with each path up to step t and its ball there, and the loss curves up to step t."""
     # one constructor of plain dicts: a figure built trace by trace and then updated costs 3-5x more server time
     traces = [dict(type="contour", x=xs, y=ys, z=Zshow, colorscale="Greys", reversescale=True, ncontours=30,
                    contours=dict(showlines=True), line=dict(width=0.5), opacity=0.75,
@@ -144,120 +168,169 @@ with left:
                            marker=dict(symbol="star", size=16, color="white", line=dict(color="black", width=1))))
     traces.append(dict(type="scatter", x=[x0], y=[y0], mode="markers", name="start",
                        marker=dict(symbol="circle-open", size=16, color="black", line=dict(width=3))))
+    curves = []
     for name, r in results.items():
-        color = ui.COLORS[name.lower()]
-        path = r["path"]
+        color, k = ui.COLORS[name.lower()], _at(r, t)
+        path = r["path"][:k + 1]
         traces.append(dict(type="scatter", x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name,
                            line=dict(color=color, width=2.5), marker=dict(size=4, color=color)))
-        end_symbol = "x" if r["verdict"]["status"] == "diverged" else "diamond"
+        stopped = r["verdict"]["status"] == "diverged" and k == len(r["path"]) - 1
         traces.append(dict(type="scatter", x=path[-1:, 0], y=path[-1:, 1], mode="markers", showlegend=False,
-                           marker=dict(symbol=end_symbol, size=13, color=color,
-                                       line=dict(color="black", width=1))))
-    fig = go.Figure(dict(data=traces, layout=dict(
-        height=520, xaxis=dict(range=x_range, title=dict(text="x")), yaxis=dict(range=y_range, title=dict(text="y")),
-        legend=dict(orientation="h", y=-0.15))))
-    ui.plot(fig, key="opt_map")
-with right:
-    log_y = spec["f_min"] is not None
-    traces = []
-    for name, r in results.items():
-        loss = r["loss"] - spec["f_min"] if log_y else r["loss"]
+                           name=f"{name} now", marker=dict(symbol="x" if stopped else "circle", size=16, color=color,
+                                                           line=dict(color="black", width=1.5))))
+        loss = r["loss"][:k + 1] - spec["f_min"] if log_y else r["loss"][:k + 1]
         if log_y:
             loss = np.maximum(loss, 1e-16)  # a log axis cannot show exact zeros
-        traces.append(dict(type="scatter", y=loss, mode="lines", name=name,
-                           line=dict(color=ui.COLORS[name.lower()], width=2.5)))
-    fig = go.Figure(dict(data=traces, layout=dict(
-        height=520, xaxis=dict(title=dict(text="step")), yaxis=dict(title=dict(text="f - f_min" if log_y else "f"),
-                                                                      type="log" if log_y else "linear"),
-        legend=dict(orientation="h", y=-0.15))))
-    ui.plot(fig, key="opt_loss")
+        curves.append(dict(type="scatter", y=loss, mode="lines", name=name, showlegend=False,
+                           line=dict(color=color, width=2.5)))
+    race = go.Figure(dict(data=traces, layout=dict(
+        height=460, xaxis=dict(range=x_range, title=dict(text="x")), yaxis=dict(range=y_range, title=dict(text="y")),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))))
+    loss_fig = go.Figure(dict(data=curves, layout=dict(
+        height=240, xaxis=dict(title=dict(text="step"), range=[0, steps]),
+        yaxis=dict(title=dict(text="f - f_min" if log_y else "f"), type="log" if log_y else "linear"))))
+    if log_y:
+        ui.clean_log_axis(loss_fig, axis="y")
+    return race, loss_fig
+
+
+playing = bool(st.session_state.get("opt_playing"))
+
+
+@st.fragment(run_every=PLAY_S if playing else None)
+def race_view():
+    """Play / Pause, the Step scrubber, the map with the balls and the loss curves: reruns on its own."""
+    if st.session_state.pop("opt_timer_changed", False):
+        st.rerun()   # Play or Pause: rerun the page once, to start or stop this fragment's timer
+    if st.session_state.get("opt_playing"):   # a tick of Play: the balls move on
+        st.session_state["opt_t"] = min(steps, st.session_state["opt_t"] + max(1, round(steps / FRAMES)))
+        if st.session_state["opt_t"] >= steps:   # the end: stop the timer (a full rerun draws it without)
+            st.session_state["opt_playing"] = False
+            st.rerun()
+    moving = bool(st.session_state.get("opt_playing"))
+    row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
+    if moving:
+        row.button("Pause", key="opt_pause", icon=":material/pause:", on_click=_pause, shortcut="P",
+                   help="Stop the balls here (key: P).")
+    else:
+        row.button("Play", key="opt_play", icon=":material/play_arrow:", on_click=_play, shortcut="P",
+                   type="primary", help="Race the optimizers from the start, step by step (key: P).")
+    with row:
+        t = ui.slider("Step", 0, steps, steps, key="opt_t", disabled=moving,
+                      help="Drag to move every ball to this step of its walk.")
+    race, loss_fig = race_figures(t)
+    ui.plot(race, key="opt_map")
+    rows = []
+    for name, r in results.items():
+        k = _at(r, t)
+        rows.append({"optimizer": name, "step": k, "x": f"{r['path'][k, 0]:.4f}", "y": f"{r['path'][k, 1]:.4f}",
+                     "loss": f"{r['loss'][k]:.4g}"})
+    st.caption(f"Step {t} of {steps}: where each ball is now")
+    ui.stat_table(rows, width="stretch")
+    ui.plot(loss_fig, key="opt_loss")
     st.caption("Loss after each step, on a log scale: a straight falling line means the distance to the "
                "bottom shrinks by the same factor every step." if log_y else
                "Loss after each step. The saddle has no lowest point, so the loss can fall for ever.")
 
-# ------------------------------------------------------------ how each ended
-st.subheader("How each walk ended")
-rows = []
-for name, r in results.items():
-    v = r["verdict"]
-    rows.append({"optimizer": name, "status": v["status"], "steps taken": v["steps"],
-                 "final loss": f"{v['final_loss']:.4g}", "|gradient|": f"{v['grad_norm']:.3g}",
-                 "end point": f"({v['end'][0]:.3f}, {v['end'][1]:.3f})", "why": v["reason"]})
-ui.stat_table(rows, width="stretch")
-diverged = [name for name, r in results.items() if r["verdict"]["status"] == "diverged"]
-if diverged:
-    st.warning(f"**{', '.join(diverged)} diverged**: each step overshot so far that the next slope was even "
-               "steeper, and the numbers grew until they left the map. The path is cut at the last good point. "
-               "Try a smaller learning rate.", icon=":material/warning:")
-best = min(results, key=lambda n: results[n]["verdict"]["final_loss"]
-           if results[n]["verdict"]["status"] != "diverged" else math.inf)
-st.metric("Lowest final loss", f"{results[best]['verdict']['final_loss']:.4g}", help=f"reached by {best}")
 
-# ------------------------------------------------------- same path as torch.optim?
-st.subheader("Same path as torch.optim?")
-if check:
+with L.picture:
+    race_view()
+
+with L.below:
+    # ------------------------------------------------------------ predict, then try
+    probe = walk("Ravine", landscape.SURFACES["Ravine"]["start"], "Momentum", (("lr", 0.2), ("momentum", momentum)), 150)
+    verdict = landscape.classify("Ravine", probe)
+    fates = ["It reaches the floor faster than at lr 0.05", "It zig-zags, then settles", "It blows up (diverges)"]
+    fate = 2 if verdict["status"] == "diverged" else 1 if landscape.settle_step(probe["path"].numpy()) else 0
+    ui.predict("ch5_lr02", f"Ravine, momentum {momentum:g}, learning rate 0.2: what will happen?", fates,
+               answer=fate,
+               why=f"Walked just now: momentum at lr 0.2 ended {verdict['status']} after {verdict['steps']} steps "
+                   f"({verdict['reason']}). Across the ravine it is stable only for lr < 2 (1 + mu) / "
+                   f"{landscape.RAVINE_CURVATURE[1]:g} = {landscape.stable_lr_limits(landscape.RAVINE_CURVATURE[1], momentum)['Momentum']:.3g}.")
+
+    # ------------------------------------------------------------ how each ended
+    st.subheader("How each walk ended")
+    rows = []
     for name, r in results.items():
-        r.update(landscape.check_against_torch(surface, name, (x0, y0), steps, dict(_hp(name)), r["path"],
-                                               theirs=torch_walk(surface, (x0, y0), name, _own_hp(name), steps)))
-    rows = [{"optimizer": name, "torch.optim class": _torch,
-             "max |our path - torch.optim path|": f"{r['torch_diff']:.2e}",
-             "max |hand gradient - autograd|": f"{r['grad_gap']:.2e}"}
-            for (name, r), _torch in zip(results.items(),
-                                         [{"SGD": "SGD", "Momentum": "SGD(momentum)", "Nesterov": "SGD(nesterov=True)",
-                                           "Adam": "Adam", "RMSprop": "RMSprop"}[n] for n in results])]
+        v = r["verdict"]
+        rows.append({"optimizer": name, "status": v["status"], "steps taken": v["steps"],
+                     "final loss": f"{v['final_loss']:.4g}", "|gradient|": f"{v['grad_norm']:.3g}",
+                     "end point": f"({v['end'][0]:.3f}, {v['end'][1]:.3f})", "why": v["reason"]})
     ui.stat_table(rows, width="stretch")
-    worst = max(r["torch_diff"] for r in results.values())
-    if worst < 1e-6:
-        agree = "to the last bit" if worst == 0 else f"to within {worst:.1e}"
-        st.success(f"Every path matches torch.optim {agree}: same numbers, step for step.",
-                   icon=":material/check_circle:")
+    diverged = [name for name, r in results.items() if r["verdict"]["status"] == "diverged"]
+    if diverged:
+        st.warning(f"**{', '.join(diverged)} diverged**: each step overshot so far that the next slope was even "
+                   "steeper, and the numbers grew until they left the map. The path is cut at the last good point. "
+                   "Try a smaller learning rate.", icon=":material/warning:")
+    best = min(results, key=lambda n: results[n]["verdict"]["final_loss"]
+               if results[n]["verdict"]["status"] != "diverged" else math.inf)
+    st.metric("Lowest final loss", f"{results[best]['verdict']['final_loss']:.4g}", help=f"reached by {best}")
+
+    # ------------------------------------------------------- same path as torch.optim?
+    st.subheader("Same path as torch.optim?")
+    if check:
+        for name, r in results.items():
+            r.update(landscape.check_against_torch(surface, name, (x0, y0), steps, dict(_hp(name)), r["path"],
+                                                   theirs=torch_walk(surface, (x0, y0), name, _own_hp(name), steps)))
+        rows = [{"optimizer": name, "torch.optim class": _torch,
+                 "max |our path - torch.optim path|": f"{r['torch_diff']:.2e}",
+                 "max |hand gradient - autograd|": f"{r['grad_gap']:.2e}"}
+                for (name, r), _torch in zip(results.items(),
+                                             [{"SGD": "SGD", "Momentum": "SGD(momentum)", "Nesterov": "SGD(nesterov=True)",
+                                               "Adam": "Adam", "RMSprop": "RMSprop"}[n] for n in results])]
+        ui.stat_table(rows, width="stretch")
+        worst = max(r["torch_diff"] for r in results.values())
+        if worst < 1e-6:
+            agree = "to the last bit" if worst == 0 else f"to within {worst:.1e}"
+            st.success(f"Every path matches torch.optim {agree}: same numbers, step for step.",
+                       icon=":material/check_circle:")
+        else:
+            st.error(f"A path differs from torch.optim by {worst:.2e}.", icon=":material/error:")
+        st.caption("torch.optim is fed the same hand-written gradient, so the first column tests the optimizer "
+                   "alone; the second compares that gradient with autograd's at every point of our path.")
     else:
-        st.error(f"A path differs from torch.optim by {worst:.2e}.", icon=":material/error:")
-    st.caption("torch.optim is fed the same hand-written gradient, so the first column tests the optimizer "
-               "alone; the second compares that gradient with autograd's at every point of our path.")
-else:
-    st.caption("Switched off under *Optimizers and their settings*.")
+        st.caption("Switched off under *More controls*.")
 
-script = exports.fill("ch05_optimizers", dict(surface=surface, start=(x0, y0), steps=steps,
-                                              hyper={n: dict(_hp(n)) for n in chosen}, check_torch=check))
-ui.download_script(script, "ch05_optimizers.py", key="opt_download")
-st.caption("The script reruns every optimizer switched on above with the `core` package (run it from the "
-           "repository root) and prints, per optimizer, the status, steps taken, final loss, |gradient| and end "
-           "point of the table, the lowest final loss and, when the check is on, the two torch.optim / autograd "
-           "differences, rounded as on the page.")
+    script = exports.fill("ch05_optimizers", dict(surface=surface, start=(x0, y0), steps=steps,
+                                                  hyper={n: dict(_hp(n)) for n in chosen}, check_torch=check))
+    ui.download_script(script, "ch05_optimizers.py", key="opt_download")
+    st.caption("The script reruns every optimizer switched on above with the `core` package (run it from the "
+               "repository root) and prints, per optimizer, the status, steps taken, final loss, |gradient| and end "
+               "point of the table, the lowest final loss and, when the check is on, the two torch.optim / autograd "
+               "differences, rounded as on the page.")
 
-# ------------------------------------------------------- the ravine in numbers, for the explanation below
-h_along, h_across = landscape.RAVINE_CURVATURE
-limits = landscape.stable_lr_limits(h_across, momentum)  # largest lr that converges across the ravine
-ravine_start = (x0, y0) if surface == "Ravine" else landscape.SURFACES["Ravine"]["start"]
-ratio = landscape.slope_ratio("Ravine", ravine_start)
-where = "here, at the start" if surface == "Ravine" else "at the ravine's usual start"
-if math.isinf(ratio):
-    slopes = f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) the slope along is 0"
-elif math.isnan(ratio):
-    slopes = f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) both slopes are 0"
-else:
-    slopes = (f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) the slope across is {ratio:.3g} times the "
-              "slope along")
+    # ------------------------------------------------------- the ravine in numbers, for the explanation below
+    h_along, h_across = landscape.RAVINE_CURVATURE
+    limits = landscape.stable_lr_limits(h_across, momentum)  # largest lr that converges across the ravine
+    ravine_start = (x0, y0) if surface == "Ravine" else landscape.SURFACES["Ravine"]["start"]
+    ratio = landscape.slope_ratio("Ravine", ravine_start)
+    where = "here, at the start" if surface == "Ravine" else "at the ravine's usual start"
+    if math.isinf(ratio):
+        slopes = f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) the slope along is 0"
+    elif math.isnan(ratio):
+        slopes = f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) both slopes are 0"
+    else:
+        slopes = (f"{where} ({ravine_start[0]:g}, {ravine_start[1]:g}) the slope across is {ratio:.3g} times the "
+                  "slope along")
 
 
-def _swings(name):
-    """How this run's walk of `name` on the ravine ended across the valley, in words."""
-    r = results[name]
-    if r["verdict"]["status"] == "diverged":
-        return f"{name} diverged ({r['verdict']['reason'].split(':')[0]})"
-    k = landscape.settle_step(r["path"])
-    if k is None:
-        return f"{name} was still more than {landscape.SETTLE_TOL:g} off the floor after {len(r['path']) - 1} steps"
-    return f"{name} stayed within {landscape.SETTLE_TOL:g} of the floor from step {k} on"
+    def _swings(name):
+        """How this run's walk of `name` on the ravine ended across the valley, in words."""
+        r = results[name]
+        if r["verdict"]["status"] == "diverged":
+            return f"{name} diverged ({r['verdict']['reason'].split(':')[0]})"
+        k = landscape.settle_step(r["path"])
+        if k is None:
+            return f"{name} was still more than {landscape.SETTLE_TOL:g} off the floor after {len(r['path']) - 1} steps"
+        return f"{name} stayed within {landscape.SETTLE_TOL:g} of the floor from step {k} on"
 
 
-if surface == "Ravine" and {"Momentum", "Nesterov"} <= set(results):
-    nesterov_run = f"In this run (lr {lr:g}, mu = {momentum:g}): {_swings('Momentum')}; {_swings('Nesterov')}."
-else:
-    nesterov_run = "Switch on Momentum and Nesterov on the ravine to see both in this run."
+    if surface == "Ravine" and {"Momentum", "Nesterov"} <= set(results):
+        nesterov_run = f"In this run (lr {lr:g}, mu = {momentum:g}): {_swings('Momentum')}; {_swings('Nesterov')}."
+    else:
+        nesterov_run = "Switch on Momentum and Nesterov on the ravine to see both in this run."
 
-ui.explain(f"""
+    ui.explain(f"""
 - **SGD** steps straight downhill: `p = p - lr * grad`. The ravine `f = 0.5 (x^2 + 25 y^2)` curves
   {h_across / h_along:g} times more sharply across (y) than along (x). The slopes themselves are 25 |y| across
   and |x| along, so their ratio depends on the point: {slopes}. A learning rate big enough to make progress
@@ -281,18 +354,18 @@ ui.explain(f"""
 - A walk **diverges** when a number becomes inf or NaN or the point leaves a radius of {landscape.RADIUS:g};
   it is **stalled** when it used all its steps still on a slope (|gradient| > {landscape.GRAD_TOL:g}).
 """)
-ui.show_source(spec["f"], spec["grad"], landscape.optimizer_step, optim.sgd_update, optim.adam_update,
-               optim.rmsprop_update, landscape.trajectory, landscape.classify)
+    ui.show_source(spec["f"], spec["grad"], landscape.optimizer_step, optim.sgd_update, optim.adam_update,
+                   optim.rmsprop_update, landscape.trajectory, landscape.classify)
 
-ui.quiz(
-    "ch5",
-    "In a training loop you call `loss.backward()` every step but never reset `W.grad` to zero. What happens?",
-    ["Nothing: backward() overwrites the old gradient each time",
-     "Each step uses the sum of all gradients so far, so the steps grow and point in stale directions",
-     "PyTorch raises an error on the second call to backward()",
-     "The weights stop changing because the gradient is cleared automatically after step()"],
-    answer=1,
-    why="backward() adds into `.grad` instead of replacing it. Without `.grad.zero_()` (or "
-        "`optimizer.zero_grad()`) step k moves the weights by the sum of k gradients: a few steps later the "
-        "update is huge and mostly remembers old batches, so training goes astray or diverges.",
-)
+    ui.quiz(
+        "ch5",
+        "In a training loop you call `loss.backward()` every step but never reset `W.grad` to zero. What happens?",
+        ["Nothing: backward() overwrites the old gradient each time",
+         "Each step uses the sum of all gradients so far, so the steps grow and point in stale directions",
+         "PyTorch raises an error on the second call to backward()",
+         "The weights stop changing because the gradient is cleared automatically after step()"],
+        answer=1,
+        why="backward() adds into `.grad` instead of replacing it. Without `.grad.zero_()` (or "
+            "`optimizer.zero_grad()`) step k moves the weights by the sum of k gradients: a few steps later the "
+            "update is huge and mostly remembers old batches, so training goes astray or diverges.",
+    )
