@@ -60,8 +60,8 @@ def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_
         optimizer = "nesterov" if nesterov else "momentum"
     if optimizer in ("momentum", "nesterov") and momentum == 0:
         momentum = MOMENTUM
-    return {"optimizer": optimizer, "loss": loss, "lr": float(lr), "momentum": float(momentum), "nesterov": bool(nesterov),
-            "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
+    return {"optimizer": optimizer, "loss": loss, "lr": float(lr), "momentum": float(momentum),
+            "nesterov": bool(nesterov), "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
             "activation": activation}
 
 
@@ -160,7 +160,7 @@ def train_scratch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nest
                   weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, batch_size=64, epochs=1,
                   steps=None, seed=0, shuffle=True, activation="relu",
                   X_test=None, y_test=None, eval_every=None, opt_state=None):
-    """Train params (changed in place) on X [N, in], y [N]; yield a metrics dict after every step.
+    """Train params (changed in place) on X [N, in], y [N] with train_step; yield a metrics dict after every step.
 
     Runs `steps` steps if given, else `epochs` full passes. Each dict holds
         step (1, 2, ...), epoch (1, 2, ...), loss, batch_acc, batch_size, lr, diverged
@@ -169,28 +169,36 @@ def train_scratch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nest
     opt_state: the optimizer's memory (momentum, Adam moments); pass your own dict to keep it.
     """
     config = make_config(optimizer, lr, momentum, nesterov, weight_decay, betas, eps, activation)
-    total, n_epochs = _check_data(X, y, batch_size, epochs, steps)
     _check_dtype(X, params)
     opt_state = {} if opt_state is None else opt_state
-    generator = torch.Generator().manual_seed(seed)        # decides the shuffling
-    step = 0
+    yield from loop(lambda xb, yb: train_step(params, opt_state, xb, yb, config),
+                    lambda: (t for layer in params for t in layer.values()), params, X, y, config,
+                    batch_size, epochs, steps, seed, shuffle, X_test, y_test, eval_every)
+
+
+def loop(step, weights, model, X, y, config, batch_size, epochs, steps, seed, shuffle, X_test, y_test,
+         eval_every, extra=None):
+    """The one training loop: step(xb, yb) on the shuffled mini-batches (core.data.batches, a torch.Generator
+    seeded by `seed`), the weights checked at each epoch end, an evaluation of `model` when due."""
+    total, n_epochs = _check_data(X, y, batch_size, epochs, steps)
+    generator = torch.Generator().manual_seed(seed)        # decides the shuffling: same seed, same batches
+    per_epoch, done = num_batches(X.shape[0], batch_size), 0
     for epoch in range(1, n_epochs + 1):
-        per_epoch = num_batches(X.shape[0], batch_size)
         for i, (xb, yb) in enumerate(batches(X, y, batch_size, shuffle, generator)):
-            step += 1
-            metrics = train_step(params, opt_state, xb, yb, config)
-            metrics.update(step=step, epoch=epoch, batch_size=len(yb), lr=config["lr"])
-            if i == per_epoch - 1 or step == total:   # the loss catches blow-ups; check weights too
-                metrics["diverged"] |= not all_finite(t for layer in params for t in layer.values())
+            done += 1
+            metrics = step(xb, yb)
+            metrics.update(step=done, epoch=epoch, batch_size=len(yb), lr=config["lr"], **(extra or {}))
+            if i == per_epoch - 1 or done == total:   # the loss catches blow-ups; check weights too
+                metrics["diverged"] |= not all_finite(weights())
             if metrics["diverged"]:
-                metrics.update(_diverged(metrics["loss"], step, config))
+                metrics.update(_diverged(metrics["loss"], done, config))
                 yield metrics
                 return
-            if X_test is not None and _eval_due(step, i == per_epoch - 1, total, eval_every):
-                result = evaluate(params, X_test, y_test, activation)
+            if X_test is not None and _eval_due(done, i == per_epoch - 1, total, eval_every):
+                result = evaluate(model, X_test, y_test, config["activation"])
                 metrics.update(test_loss=result["loss"], test_acc=result["acc"])
             yield metrics
-            if step == total:
+            if done == total:
                 return
 
 
@@ -234,79 +242,9 @@ def train_torch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nester
     metrics as train_scratch, plus "model": the nn.Sequential being trained.
     """
     config = make_config(optimizer, lr, momentum, nesterov, weight_decay, betas, eps, activation)
-    total, n_epochs = _check_data(X, y, batch_size, epochs, steps)
     if model is None:
         _check_dtype(X, params)
         model = to_torch_sequential(params, activation)
     torch_optimizer = make_torch_optimizer(model, config) if torch_optimizer is None else torch_optimizer
-    generator = torch.Generator().manual_seed(seed)        # same seed -> same batches as scratch
-    step = 0
-    for epoch in range(1, n_epochs + 1):
-        per_epoch = num_batches(X.shape[0], batch_size)
-        for i, (xb, yb) in enumerate(batches(X, y, batch_size, shuffle, generator)):
-            step += 1
-            metrics = torch_train_step(model, torch_optimizer, xb, yb)
-            metrics.update(step=step, epoch=epoch, batch_size=len(yb), lr=config["lr"], model=model)
-            if i == per_epoch - 1 or step == total:
-                metrics["diverged"] |= not all_finite(model.parameters())
-            if metrics["diverged"]:
-                metrics.update(_diverged(metrics["loss"], step, config))
-                yield metrics
-                return
-            if X_test is not None and _eval_due(step, i == per_epoch - 1, total, eval_every):
-                result = evaluate(model, X_test, y_test)
-                metrics.update(test_loss=result["loss"], test_acc=result["acc"])
-            yield metrics
-            if step == total:
-                return
-
-
-# --------------------------------------------------------------------------- side by side
-
-
-def weight_differences(params, model):
-    """|W - weight.T| and |b - bias| for every layer of the scratch params and the torch model (a flat list)."""
-    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
-    with torch.no_grad():
-        return [diff for layer, lin in zip(params, linears, strict=True)
-                for diff in ((layer["W"] - lin.weight.T).abs(), (layer["b"] - lin.bias).abs())]
-
-
-def max_weight_difference(params, model):
-    """Largest |W - weight.T| or |b - bias| over all layers."""
-    return max(d.max().item() for d in weight_differences(params, model))
-
-
-def compare_scratch_vs_torch(params, X, y, **kwargs):
-    """Run train_scratch and train_torch in lock step from the same weights and batches.
-
-    params is not changed: scratch trains a copy. Takes the keyword arguments of
-    train_scratch (without opt_state / X_test). Yields per step
-        {"step", "epoch", "loss_scratch", "loss_torch", "max_abs_diff", "diverged",
-         "params": scratch weights, "model": the torch model}
-    where max_abs_diff = max over layers of |W_scratch - W_nn.T| (biases included) and
-    mean_abs_diff is the same difference averaged over all weights and biases.
-
-    Expect float32 rounding: the two compute the same formulas in a different order (x @ W
-    vs x @ weight.T, softmax - one_hot vs autograd's log_softmax backward), so gradients differ
-    by ~1e-8. With SGD the weights stay ~1e-7 apart; now and then a rounding difference lands
-    on a ReLU's kink (z within ~1e-7 of 0) and one step differs by ~1e-4. Adam turns the tiny
-    gradients of almost-never-lit MNIST pixels into full-size steps, so there the gap grows
-    to ~1e-5 after a few hundred steps. In float64 the two agree to ~1e-12.
-    """
-    scratch_params = [{k: t.clone() for k, t in layer.items()} for layer in params]
-    model = to_torch_sequential(params, kwargs.get("activation", "relu"))
-    ours = train_scratch(scratch_params, X, y, **kwargs)
-    theirs = train_torch(params, X, y, model=model, **kwargs)
-    for a, b in zip(ours, theirs):
-        diverged = a["diverged"] or b["diverged"]
-        diffs = weight_differences(scratch_params, model)
-        row = {"step": a["step"], "epoch": a["epoch"], "loss_scratch": a["loss"], "loss_torch": b["loss"],
-               "max_abs_diff": max(d.max().item() for d in diffs),
-               "mean_abs_diff": sum(d.sum().item() for d in diffs) / sum(d.numel() for d in diffs),
-               "diverged": diverged, "params": scratch_params, "model": model}
-        if diverged:
-            row["reason"] = a.get("reason") or b.get("reason")
-        yield row
-        if diverged:
-            return
+    yield from loop(lambda xb, yb: torch_train_step(model, torch_optimizer, xb, yb), model.parameters, model, X, y,
+                    config, batch_size, epochs, steps, seed, shuffle, X_test, y_test, eval_every, {"model": model})

@@ -117,7 +117,7 @@ def _optimizer_race(x, y, seed, steps, ours_step, make_torch_opt):
         optimizer.zero_grad()
         F.cross_entropy(model(x), y).backward()
         optimizer.step()
-    from core.train import max_weight_difference
+    from labs.ch08_scratch_vs_nn import max_weight_difference
     return {"max_abs_diff": max_weight_difference(params, model), "steps": steps}
 
 

@@ -14,8 +14,8 @@ from core.metrics import (accuracy, confusion_matrix, evaluate, evaluate_loss, l
                           per_class_accuracy, predictions)
 from core.network import forward, from_torch_sequential, init_mlp, to_torch_sequential
 from core.losses import cross_entropy, cross_entropy_and_grad, cross_entropy_grad
-from core.train import (batch_accuracy, compare_scratch_vs_torch, forward_fused,
-                        make_config, max_weight_difference, train_scratch, train_step, train_torch)
+from core.train import batch_accuracy, forward_fused, make_config, train_scratch, train_step, train_torch
+from labs.ch08_scratch_vs_nn import compare_scratch_vs_torch, max_weight_difference
 
 @pytest.fixture(scope="module")
 def mnist():
@@ -300,3 +300,17 @@ def test_max_weight_difference_sees_a_change():
     assert max_weight_difference(params, model) == 0
     params[1]["b"][1] += 0.25
     assert max_weight_difference(params, model) == pytest.approx(0.25)
+
+
+def test_both_trainings_run_the_one_loop_and_the_one_step(monkeypatch):
+    """train_scratch and train_torch share core.train.loop; the scratch side steps with train_step."""
+    import core.train as train_mod
+    seen = []
+    real_loop, real_step = train_mod.loop, train_mod.train_step
+    monkeypatch.setattr(train_mod, "loop", lambda *a: seen.append("loop") or real_loop(*a))
+    monkeypatch.setattr(train_mod, "train_step", lambda *a, **k: seen.append("step") or real_step(*a, **k))
+    X, y = torch.randn(8, 4, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 3
+    params = init_mlp([4, 5, 3], seed=0)
+    assert len(list(train_scratch(params, X, y, batch_size=4, steps=2))) == 2
+    assert len(list(train_torch(params, X, y, batch_size=4, steps=2))) == 2
+    assert seen == ["loop", "step", "step", "loop"]

@@ -315,7 +315,6 @@ def test_page_names_are_cores():
 
 
 def test_backward_from_logit_grad_is_the_chain_rule(monkeypatch):
-    from core import backward
     calls = []
     monkeypatch.setattr(live, "chain_rule", lambda *args: calls.append(args) or "grads")
     assert live.backward_from_logit_grad("params", "cache", "d") == "grads" and calls == [("params", "cache", "d")]
