@@ -186,3 +186,17 @@ def test_gpu_side_is_a_labelled_roofline_model_with_its_sources():
     assert_no_exception(at)
     model = _table(at, "samples/s (model)")
     assert set(model["launches (us)"]) == {len(G.workload_kernels("train step", 1)) * 50}
+
+
+def test_predictions_are_answered_from_the_measured_cpu_and_the_model():
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    radio = at.radio(key="predict_ch09_b1")
+    assert radio.value is None
+    radio.set_value("This CPU").run()
+    assert_no_exception(at)
+    said = " ".join([e.value for e in at.success] + [e.value for e in at.error])
+    name = next(iter(T.GPUS))
+    gpu_rate = T.rate_table(T.model_sweep(name), "train step")[1]
+    assert f"estimates {gpu_rate:,.0f}" in said
+    assert re.search(r"At batch 1 this CPU measured [\d,]+ samples/s", said)

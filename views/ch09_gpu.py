@@ -14,28 +14,24 @@ from labs import ch09_gpu as throughput
 
 REMEASURE_EVERY_S = 30  # per server: at most one new measurement every 30 s, whoever asks
 
-ui.header(
-    "9 · CPU vs GPU",
-    "Moving the from-scratch loop to a GPU changes where the tensors live, not a single formula. "
-    "Whether it pays depends on how much work each call carries. The numbers below are timed "
-    "on the computer that is serving this page, right now, with the project's own code.",
-)
+L = ui.page("9 · CPU vs GPU", "The same from-scratch loop on another device: whether it pays depends on the "
+            "work per call. Timed live on this server.")
 
-
-# ---------------------------------------------------------------- this machine
-cuda, mps = torch.cuda.is_available(), throughput.devices().count("mps") > 0
-c = st.columns(4)
-c[0].metric("CPU cores", os.cpu_count())
-c[1].metric("Threads torch uses", torch.get_num_threads(),
-            help="torch.get_num_threads(). This app runs every computation on one thread, so that 30 students "
-                 "share the cores fairly.")
-c[2].metric("CUDA GPU", "yes" if cuda else "no", help="torch.cuda.is_available()")
-c[3].metric("Apple MPS GPU", "yes" if mps else "no", help="torch.backends.mps.is_available()")
-if not (cuda or mps):
-    st.info("This machine has no GPU: `torch.cuda.is_available()` and `torch.backends.mps.is_available()` "
-            "are both False, so only the CPU can be measured here. Every GPU number below is either a "
-            "**roofline model** computed from datasheet figures (labelled *model*) or, if present, a measurement "
-            "recorded elsewhere by `bench/gpu_reference.py` (labelled *reference*).", icon=":material/memory:")
+with L.controls:
+    op = ui.segmented("Workload", ["train step", "matmul"], "train step", key="gpu_op",
+                      help="train step = forward + hand-written backward + SGD on 784-128-10; "
+                           "matmul = x [B, 784] @ W1 [784, 128].")
+    unit = ui.segmented("Rate", ["samples/s", "GFLOP/s"], "samples/s", key="gpu_unit")
+    again = st.button("Measure again", key="gpu_remeasure", icon=":material/refresh:",
+                      help=f"Time this server again (at most once every {REMEASURE_EVERY_S} s, for everyone).")
+with L.more:
+    launch_us = ui.select_slider("Launch overhead per kernel (us, model)",
+                                 list(gpu_model.LAUNCH_OVERHEAD_US), gpu_model.DEFAULT_LAUNCH_US, key="gpu_launch",
+                                 help="An assumption of the GPU model, not a datasheet figure: the time to start one "
+                                      "GPU kernel, in microseconds.")
+    copy_batch = ui.toggle("Copy each batch over PCIe (model)", True, key="gpu_copy",
+                           help="A training loop whose data sits in the computer's memory copies every batch to "
+                                "the GPU.")
 
 
 # ------------------------------------------------ one measurement per server
@@ -70,34 +66,18 @@ def ensure_measured(slot, force=False):
 
 
 slot = shared_measurement()
-left, right = st.columns([1, 3])
-with left:
-    again = st.button("Measure again", key="gpu_remeasure", icon=":material/refresh:")
 if again and slot["result"] is not None and time.time() - slot["at"] < REMEASURE_EVERY_S:
     wait = REMEASURE_EVERY_S - (time.time() - slot["at"])
-    st.info(f"The last measurement is only {time.time() - slot['at']:.0f} s old; this server measures at most "
-            f"once every {REMEASURE_EVERY_S} s, so try again in {wait:.0f} s.", icon=":material/timer:")
+    L.controls.info(f"The last measurement is only {time.time() - slot['at']:.0f} s old; this server measures at "
+                    f"most once every {REMEASURE_EVERY_S} s, so try again in {wait:.0f} s.", icon=":material/timer:")
     again = False
-ensure_measured(slot, force=again)
+with L.picture:
+    ensure_measured(slot, force=again)   # the first visitor's progress bar shows where the chart will be
 result = slot["result"]
 age = time.time() - slot["at"]
-with right:
-    st.caption(f"Measured {age:.0f} s ago on this server, in {result['seconds']:.2f} s, on: "
-               + ", ".join(f"`{d}` ({result['sweeps'][d]['device_name']})" for d in result["devices"])
-               + ". Each number is the best of 3 timing rounds.")
 
 reference = throughput.load_reference()
 
-with ui.more_controls("What to show"):
-    op = ui.segmented("Workload", ["train step", "matmul"], "train step", key="gpu_op",
-                      help="train step = forward + hand-written backward + SGD on 784-128-10; "
-                           "matmul = x [B, 784] @ W1 [784, 128].")
-    unit = ui.segmented("Rate", ["samples/s", "GFLOP/s"], "samples/s", key="gpu_unit")
-    launch_us = ui.select_slider("Model: assumed launch overhead per kernel (microseconds)",
-                                 list(gpu_model.LAUNCH_OVERHEAD_US), gpu_model.DEFAULT_LAUNCH_US, key="gpu_launch",
-                                 help="An assumption, not a datasheet figure: the time to start one GPU kernel.")
-    copy_batch = ui.toggle("Model: copy each batch to the GPU over PCIe", True, key="gpu_copy",
-                           help="A training loop whose data sits in the computer's memory copies every batch.")
 key = "samples_per_s" if unit == "samples/s" else "gflops"
 
 
@@ -118,21 +98,46 @@ if reference:
                    reference["cpu"], "dot"))
 model_series = [(f"model: {name} (roofline estimate, not measured)", sweep, "dashdot") for name, sweep in models.items()]
 
-# ------------------------------------------------------------------ the sweep
-st.subheader(f"Throughput of one {op}, by batch size")
-fig = go.Figure()
-for i, (label, sweep, dash) in enumerate(series + model_series):
-    rates = throughput.rate_table(sweep, op, key)
-    fig.add_scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=label,
-                    line=dict(dash=dash, width=3, color=ui.PALETTE[i % len(ui.PALETTE)]))
-fig.add_vline(x=64, line=dict(color=ui.COLORS["neutral"], dash="dot"))
-# (annotations on a log axis are placed by log10 of the value)
-fig.add_annotation(x=math.log10(64), y=1, yref="paper", text="the lesson's batch of 64", showarrow=False,
-                   xanchor="left", yanchor="top", font=dict(color=ui.COLORS["neutral"]))
-fig.update_layout(height=420, xaxis=dict(type="log", title="batch size B"),
-                  yaxis=dict(type="log", title=unit), legend=dict(orientation="h", y=-0.2))
-ui.plot(fig, key="gpu_sweep")
+with L.picture:
+    # ------------------------------------------------------------------ the sweep
+    fig_title = f"Throughput of one {op}, by batch size"
+    fig = go.Figure(layout=dict(title=fig_title))
+    for i, (label, sweep, dash) in enumerate(series + model_series):
+        rates = throughput.rate_table(sweep, op, key)
+        fig.add_scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=label,
+                        line=dict(dash=dash, width=3, color=ui.PALETTE[i % len(ui.PALETTE)]))
+    fig.add_vline(x=64, line=dict(color=ui.COLORS["neutral"], dash="dot"))
+    # (annotations on a log axis are placed by log10 of the value)
+    fig.add_annotation(x=math.log10(64), y=1, yref="paper", text="the lesson's batch of 64", showarrow=False,
+                       xanchor="left", yanchor="top", font=dict(color=ui.COLORS["neutral"]))
+    fig.update_layout(height=420, xaxis=dict(title="batch size B"), yaxis=dict(title=unit),
+                      legend=dict(orientation="h", y=-0.2))
+    ui.clean_log_axis(fig, "x")   # ticks 1, 10, 100, 1000 only
+    ui.clean_log_axis(fig, "y")
+    ui.plot(fig, key="gpu_sweep")
+    st.caption(f"Measured {age:.0f} s ago on this server, in {result['seconds']:.2f} s, on: "
+               + ", ".join(f"`{d}` ({result['sweeps'][d]['device_name']})" for d in result["devices"])
+               + ". Each number is the best of 3 timing rounds; *model* lines are roofline estimates, not measurements.")
 
+
+with L.below:
+    # ---------------------------------------------------------------- this machine
+    cuda, mps = torch.cuda.is_available(), throughput.devices().count("mps") > 0
+    c = st.columns(4)
+    c[0].metric("CPU cores", os.cpu_count())
+    c[1].metric("Threads torch uses", torch.get_num_threads(),
+                help="torch.get_num_threads(). This app runs every computation on one thread, so that 30 students "
+                     "share the cores fairly.")
+    c[2].metric("CUDA GPU", "yes" if cuda else "no", help="torch.cuda.is_available()")
+    c[3].metric("Apple MPS GPU", "yes" if mps else "no", help="torch.backends.mps.is_available()")
+    if not (cuda or mps):
+        st.info("This machine has no GPU: `torch.cuda.is_available()` and `torch.backends.mps.is_available()` "
+                "are both False, so only the CPU can be measured here. Every GPU number below is either a "
+                "**roofline model** computed from datasheet figures (labelled *model*) or, if present, a measurement "
+                "recorded elsewhere by `bench/gpu_reference.py` (labelled *reference*).", icon=":material/memory:")
+
+
+st.subheader(fig_title)   # the numbers behind the chart
 rows = []
 for label, sweep, _ in series:
     for row in sweep["rows"]:
@@ -144,6 +149,29 @@ ui.stat_table(rows, width="stretch")
 
 local_cpu = result["sweeps"]["cpu"]
 lesson = {r["op"]: r for r in local_cpu["rows"] if r["batch"] == 64}
+
+
+def race_prompt(batch, name):
+    """Predict, then try: at this batch, does this CPU (measured) or the model's GPU train more samples/s?"""
+    cpu_rate = throughput.rate_table(local_cpu, "train step")[batch]
+    gpu_rate = throughput.rate_table(models[name], "train step")[batch]
+    ratio = gpu_rate / cpu_rate
+    ui.predict(f"ch09_b{batch}", f"Batch {batch:,}, training steps: which trains more samples per second, this "
+               f"server's CPU or the model's {name}?", ["This CPU", f"The {name}", "About the same"],
+               answer=2 if 0.8 <= ratio <= 1.25 else 1 if ratio > 1 else 0,
+               why=f"At batch {batch:,} this CPU measured {cpu_rate:,.0f} samples/s and the roofline model of the "
+                   f"{name} estimates {gpu_rate:,.0f} ({ratio:.2g}x): "
+                   + ("kernel launches, not arithmetic, set the GPU's pace here." if ratio < 1 else
+                      "each launch now carries enough work for the GPU's arithmetic to pay."))
+
+
+with L.below:
+    first_gpu = next(iter(models))
+    p1, p2 = st.columns(2)
+    with p1:
+        race_prompt(1, first_gpu)
+    with p2:
+        race_prompt(max(throughput.rate_table(local_cpu, "train step")), first_gpu)
 c = st.columns(3)
 c[0].metric("This CPU: 64 x 784 @ 784 x 128", f"{lesson['matmul']['seconds'] * 1e3:.3f} ms",
             help=f"{throughput.matmul_flops(*throughput.LESSON_MATMUL) / 1e6:.1f} million floating-point operations")
@@ -176,7 +204,7 @@ st.caption("Sources of the datasheet figures: "
            + ". PCIe one direction = transfers per second per lane (Gen3 8, Gen4 16, Gen5 32 GT/s) x lanes x "
            "128/130 (encoding) / 8 bits. "
            f"Launch overhead: **{launch_us} microseconds per kernel, an assumption** you can change under "
-           "*What to show*; quoted figures run from about 5 to 50 microseconds ("
+           "*More controls*; quoted figures run from about 5 to 50 microseconds ("
            + ", ".join(gpu_model.LAUNCH_SOURCES) + ").")
 cpu_rates = throughput.rate_table(local_cpu, op)
 model_rows = []
