@@ -178,21 +178,6 @@ def test_mnist_sized_demo_uses_real_digits(mnist_dir):
     assert demo["steps"][-2]["name"] == "dL/dW1" and demo["steps"][-2]["shape"] == (784, 128)
 
 
-def _run_script(code, tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-    root = Path(__file__).resolve().parent.parent
-    path = tmp_path / "ch04_graph.py"
-    path.write_text(code)
-    env = dict(os.environ, PYTHONPATH=str(root))
-    done = subprocess.run([sys.executable, str(path)], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def parse_script_output(out):
     """{"loss": float, "steps": [(name, norm, diff)], "checks": [(tensor, vs, allclose)], "ops": [...]}"""
     loss = float(re.search(r"^loss = ([\d.]+)$", out, re.M).group(1))
@@ -206,7 +191,9 @@ def parse_script_output(out):
 @pytest.mark.parametrize("sizes,batch,seed,loss_impl", [((3, 4, 3), 2, 0, "core"), ((5, 2, 4), 6, 9, "torch")])
 def test_exported_script_prints_the_demo_numbers(tmp_path, sizes, batch, seed, loss_impl):
     demo = graph.graph_demo(list(sizes), batch, seed, loss_impl=loss_impl)
-    out = parse_script_output(_run_script(graph.script_graph(sizes, batch, seed, loss_impl=loss_impl), tmp_path))
+    from tests.export_utils import run_export
+    out = parse_script_output(run_export("ch04_graph", dict(sizes=list(sizes), batch=batch, seed=seed,
+                                                            loss_impl=loss_impl), tmp_path))
     assert abs(out["loss"] - demo["loss"]) < 1e-6
     assert [s[0] for s in out["steps"]] == [s["name"] for s in demo["steps"]]
     for (_, norm, diff), step in zip(out["steps"], demo["steps"]):

@@ -180,13 +180,16 @@ def test_quiz_relu_slope():
 def test_download_script_is_the_one_generated_and_prints_the_page_numbers(tmp_path):
     from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
-    from tests.test_lab_ch04_graph import _run_script, parse_script_output
+    import exports
+    from tests.export_utils import run_download
+    from tests.test_lab_ch04_graph import parse_script_output
     at = open_page(PAGE, query={"g_hid": "5", "g_seed": "3"})
     at.button(key="g_all_btn").click().run()
-    code = graph.script_graph((3, 5, 3), 2, 3, mnist=False, loss_impl="core", max_entries=None)
+    code = exports.fill("ch04_graph", dict(sizes=[3, 5, 3], batch=2, seed=3, mnist=False, loss_impl="core",
+                                           max_entries=None))
     url = at.get("download_button")[0].proto.url
     assert url.rsplit("/", 1)[1] == _calculate_file_id(code.encode(), "text/x-python", "ch04_graph.py") + ".py"
-    out = parse_script_output(_run_script(code, tmp_path))
+    out = parse_script_output(run_download(code, tmp_path, "ch04_graph.py"))
     assert f"{out['loss']:.6f}" == metric(at, "Loss")
     shown = _table(at, "gradient")
     assert [s[0] for s in out["steps"]] == shown["gradient"].tolist()

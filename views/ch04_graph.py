@@ -3,6 +3,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+import exports
 import ui
 from core import backward, network
 from labs import ch04_graph as graph
@@ -238,8 +239,9 @@ with L.below:
     ui.stat_table(check, column_config={c: st.column_config.NumberColumn(format="%.2e")
                                         for c in ("max |diff| vs autograd", "max |diff| vs finite diff")})
     entries_note = "every entry" if FD_ENTRIES is None else f"{FD_ENTRIES} random entries per tensor"
-    ui.download_script(graph.script_graph(sizes, batch, seed, mnist=use_mnist, loss_impl=loss_impl,
-                                          max_entries=FD_ENTRIES), "ch04_graph.py", key="g_download")
+    ui.download_script(exports.fill("ch04_graph", dict(sizes=list(sizes), batch=batch, seed=seed, mnist=use_mnist,
+                                                       loss_impl=loss_impl, max_entries=FD_ENTRIES)),
+                       "ch04_graph.py", key="g_download")
     st.caption(f"In float64. Finite differences nudge a weight by +-1e-6 and re-run the forward pass ({entries_note}); "
                "they need no calculus at all, so agreeing with them is independent evidence that the formulas are right.")
 
