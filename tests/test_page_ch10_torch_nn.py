@@ -1,6 +1,7 @@
 """Page: chapter 10, what torch.nn adds."""
 import torch
 
+import exports
 from labs import ch10_torch_nn as equivalence
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page
@@ -75,17 +76,13 @@ def test_extremes_and_links():
     assert_no_exception(at)
 
 
-def _run_script(code, tmp_path, *args):
-    """Run a downloaded script from the repo root; return its stdout lines."""
-    import os
-    import subprocess
-    import sys
-
-    script = tmp_path / "torch_nn.py"
-    script.write_text(code)
-    root = os.getcwd()  # conftest chdirs to the repo root
-    return subprocess.run([sys.executable, str(script), *args], cwd=root, env=dict(os.environ, PYTHONPATH=root),
-                          capture_output=True, text=True, timeout=300, check=True).stdout.splitlines()
+def _script_lines(settings, tmp_path, *args):
+    """exports/ch10_torch_nn.py filled with these settings, run in-process; its stdout lines."""
+    from tests.export_utils import run_export
+    if args:
+        from tests.export_utils import run_download
+        return run_download(exports.fill("ch10_torch_nn", settings), tmp_path, "ch10_torch_nn.py", args).splitlines()
+    return run_export("ch10_torch_nn", settings, tmp_path).splitlines()
 
 
 def _hook_lines(table):
@@ -99,7 +96,7 @@ def _hook_lines(table):
     return lines
 
 
-def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
+def test_exported_script_reproduces_the_page(tmp_path, mnist_dir, downloads):
     at = open_page(PAGE)
     assert list(equivalence.TORCH_NN_CHECKS) == at.selectbox(key="tn_part").options
     at.selectbox(key="tn_part").set_value("optim.SGD").run()
@@ -109,8 +106,9 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
     at.select_slider(key="tn_sgd_mom").set_value(0.5).run()
     at.slider(key="tn_steps").set_value(6).run()
     assert_no_exception(at)
-    out = _run_script(equivalence.script_torch_nn("optim.SGD", 32, 2, {"lr": 0.5, "momentum": 0.5, "steps": 6}),
-                      tmp_path)
+    settings = dict(part="optim.SGD", component={"lr": 0.5, "momentum": 0.5, "steps": 6}, batch_size=32, seed=2)
+    assert downloads["tn_download"] == exports.fill("ch10_torch_nn", settings)
+    out = _script_lines(settings, tmp_path)
     printed = dict(line.split(" ", 1) for line in out)
     assert printed["batch"] == metric(at, "Batch") == "32 MNIST digits"
     assert printed["max_abs_diff"] == metric(at, DIFF.format("optim.SGD"))
@@ -123,23 +121,23 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir):
     # the components whose extras the page writes out in words
     at.selectbox(key="tn_part").set_value("nn.Dropout").run()
     at.slider(key="tn_p").set_value(0.3).run()
-    printed = dict(line.split(" ", 1) for line in _run_script(
-        equivalence.script_torch_nn("nn.Dropout", 32, 2, {"p": 0.3}), tmp_path))
+    printed = dict(line.split(" ", 1) for line in _script_lines(
+        dict(part="nn.Dropout", component={"p": 0.3}, batch_size=32, seed=2), tmp_path))
     assert printed["max_abs_diff"] == metric(at, DIFF.format("nn.Dropout"))
     text = "".join(m.value for m in at.markdown)
     assert (f"Same mask: **{printed['same_mask']}**" in text
             and f"fraction kept: **{printed['kept_fraction']}**" in text
             and f"the output equals the input: **{printed['eval_is_identity']}**" in text)
     at.selectbox(key="tn_part").set_value("state_dict save / load").run()
-    printed = dict(line.split(" ", 1) for line in _run_script(
-        equivalence.script_torch_nn("state_dict save / load", 32, 2), tmp_path))
+    printed = dict(line.split(" ", 1) for line in _script_lines(
+        dict(part="state_dict save / load", batch_size=32, seed=2), tmp_path))
     assert printed["max_abs_diff"] == metric(at, DIFF.format("state_dict save / load"))
     text = "".join(m.value for m in at.markdown)
     assert f"Saved {printed['bytes']} bytes" in text
     assert f"missing keys: {printed['missing']}, unexpected keys: {printed['unexpected']}." in text
 
     # --all: one line per component, each with its default settings, all within the tolerance
-    lines = _run_script(equivalence.script_torch_nn("nn.Linear", 32, 2), tmp_path, "--all")
+    lines = _script_lines(dict(part="nn.Linear", batch_size=32, seed=2), tmp_path, "--all")
     table = {line[:26].strip(): line[26:].split() for line in lines[1:] if not line.startswith("hook[")}
     assert list(table) == list(equivalence.TORCH_NN_CHECKS)
     assert all(status == "equal" for _, status in table.values())

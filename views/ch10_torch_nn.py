@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+import exports
 import ui
 from core import dropout, network
 from labs import ch10_torch_nn as custom_module
@@ -168,7 +169,8 @@ ui.predict("ch10_adam_hot", "Adam with learning rate 0.1 for 20 steps: do ours a
                 f"and by {hot['float64_diff']:.1e} when both run in float64: the same method, with rounding "
                 "differences (about 1e-8 per step) carried along the training path. Pick optim.Adam above and set "
                 "these values to see it."))
-ui.download_script(equivalence.script_torch_nn(part, B, seed, kwargs), "torch_nn.py", key="tn_download")
+ui.download_script(exports.fill("ch10_torch_nn", dict(part=part, component=kwargs, batch_size=B, seed=seed)),
+                   "ch10_torch_nn.py", key="tn_download")
 st.caption(f"The script reruns this {part} check on the same batch with the `core` package (run it from the "
            "repository root) and prints the difference and the facts above and the hook table below, rounded "
            "like the page; `python torch_nn.py --all` checks every component once.")
