@@ -89,7 +89,7 @@ def chain_rule(params, cache, d_logits, grads=None):
     layers = cache["layers"]
     d_z = d_logits  # [B, C]
     for i in reversed(range(len(params))):
-        torch.mm(layers[i]["x"].T, d_z, out=grads[i]["W"])  # dL/dW_n = h_(n-1).T @ dL/dz_n  [in, B] @ [B, out] -> [in, out]
+        torch.mm(layers[i]["x"].T, d_z, out=grads[i]["W"])  # dL/dW_n = h_(n-1).T @ dL/dz_n  [in, B] @ [B, out]
         torch.sum(d_z, dim=0, out=grads[i]["b"])  # dL/db_n = dL/dz_n summed over the batch  [B, out] -> [out]
         if i == 0:
             break

@@ -30,20 +30,11 @@ def num_batches(N, batch_size):
 def batch_indices(N, batch_size, shuffle=True, generator=None, like_dataloader=False):
     """The row indices of every mini-batch of one epoch, as a list of int64 tensors.
 
-    shuffle=True draws one random permutation of 0..N-1 (torch.randperm) and cuts it into
-    pieces of batch_size. Every index appears exactly once; the last batch holds the
-    N % batch_size leftovers, if any.
-
-    The same generator seed does NOT by itself give DataLoader(shuffle=True, generator=g)'s
-    order. Each epoch of such a DataLoader takes three things from g:
-      1. one int64, the base seed of its worker processes
-         (torch.empty((), dtype=torch.int64).random_(generator=g)), before the first batch;
-      2. torch.randperm(N, generator=g), the order its RandomSampler hands out;
-      3. once that order is used up, a second randperm(N) of which RandomSampler keeps the
-         first N % N = 0 entries: nothing, but the generator has moved on.
-    like_dataloader=True takes the same three (with shuffle=False only the int64, as a
-    DataLoader with a SequentialSampler does), so with the same generator the batches equal
-    the DataLoader's, epoch after epoch, when each of its epochs is run to the end.
+    shuffle=True cuts one random permutation of 0..N-1 (torch.randperm) into pieces of batch_size: every index
+    once, the last batch holds the N % batch_size leftovers.
+    like_dataloader=True also draws what each epoch of DataLoader(shuffle=True, generator=g) takes from g: an
+    int64 (its workers' base seed) first, then after the order a second randperm(N) of which RandomSampler uses
+    none (shuffle=False: only the int64). With the same generator the batches then equal the DataLoader's.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -100,10 +100,7 @@ def softmax_mse_grad(logits, targets):
 
 
 def cross_entropy_and_grad(logits, targets):
-    """Mean cross-entropy and dL/dlogits from ONE softmax (the two functions above each take their own).
-
-    logits [B, C], targets [B] -> loss [] (a tensor), dL/dlogits [B, C] = (softmax(logits) - one_hot(y)) / B
-    """
+    """cross_entropy and cross_entropy_grad from ONE softmax: logits [B, C], targets [B] -> loss [], [B, C]."""
     B, column = len(targets), targets[:, None]  # column: [B, 1], the index of each row's correct class
     shifted = logits - logits.amax(dim=1, keepdim=True)  # [B, C], every entry <= 0 so exp() <= 1
     correct = shifted.gather(1, column)  # [B, 1], s_y

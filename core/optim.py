@@ -1,18 +1,12 @@
 """Optimizers by hand: SGD (with momentum / Nesterov), Adam and RMSprop.
 
-Each optimizer is a per-tensor rule (sgd_update, adam_update, rmsprop_update) plus a *_step
-function that applies it to every weight. Weights change in place. Whatever must be remembered
-between steps (velocities, moments, the step count) lives in a plain dict `state` that the caller
-keeps, one dict per optimizer, starting as {}.
-
-params and grads may be our list of {"W", "b"} layers, a list of tensors, a dict name -> tensor
-or a single tensor; grads must have the same structure.
-
-The arithmetic follows torch.optim's own order of operations (for example m.lerp_ for Adam's
-running mean), so in float32 our weights match torch.optim.SGD / Adam / RMSprop bit for bit.
-
-A training step can keep every weight in one flat buffer (flat_buffers); adam_step_flat then applies
-adam_update once to all of them, with the same numbers as adam_step tensor by tensor.
+Each optimizer is a per-tensor rule (sgd_update, adam_update, rmsprop_update) plus a *_step function that
+applies it to every weight, in place. What must be remembered between steps (velocities, moments, the step
+count) lives in a plain dict `state` the caller keeps, one per optimizer, starting as {}. params and grads may be
+our list of {"W", "b"} layers, a list of tensors, a dict name -> tensor or a single tensor (the same structure).
+The arithmetic follows torch.optim's order of operations (m.lerp_ for Adam's mean, ...), so in float32 our
+weights match torch.optim.SGD / Adam / RMSprop bit for bit. adam_step_flat runs adam_update once on weights
+kept in one flat buffer (flat_buffers), with the same numbers as adam_step tensor by tensor.
 OPTIMIZERS (name -> step function) is the one registry every page uses; scheduled_lr gives the learning rate.
 """
 import math
@@ -215,8 +209,7 @@ OPTIMIZERS = {
     "nesterov": lambda params, grads, state, hp: _momentum(params, grads, state, hp, nesterov=True),
     "adam": _adam,
     "rmsprop": lambda params, grads, state, hp: rmsprop_step(
-        params, grads, state, hp["lr"], hp.get("alpha", 0.99), hp.get("eps", 1e-8), weight_decay=hp.get(
-            "weight_decay", 0.0)),
+        params, grads, state, hp["lr"], hp.get("alpha", 0.99), hp.get("eps", 1e-8), 0.0, hp.get("weight_decay", 0.0)),
 }
 
 SCHEDULES = ("constant", "step", "cosine")
@@ -225,8 +218,8 @@ SCHEDULES = ("constant", "step", "cosine")
 def scheduled_lr(base_lr, step, schedule="constant", total_steps=1000, step_size=200, gamma=0.5, min_lr=0.0):
     """The learning rate for update number `step` (0 for the first update).
 
-    constant: base_lr;  step: base_lr * gamma ** (step // step_size) (StepLR);
-    cosine:   min_lr + (base_lr - min_lr) * (1 + cos(pi * min(step, total_steps) / total_steps)) / 2 (CosineAnnealingLR)
+    constant: base_lr;  step: base_lr * gamma ** (step // step_size) (StepLR);  cosine (CosineAnnealingLR):
+    min_lr + (base_lr - min_lr) * (1 + cos(pi * min(step, total_steps) / total_steps)) / 2
     """
     if schedule == "constant":
         return base_lr

@@ -5,18 +5,14 @@ From scratch (train_step, the one step every training page runs; train_scratch, 
     loss, d_logits = loss_and_grad(loss, logits, yb)     core.losses.LOSSES (one softmax for cross-entropy)
     chain_rule(params, cache, d_logits, grads)           core.backward  (chain rule by hand)
     OPTIMIZERS[optimizer](params, grads, state, config)  core.optim     (weights change in place)
-The step keeps the weights, their gradients and Adam's moments in one flat buffer each
-(core.optim.flat_buffers; params keep their [{"W", "b"}] shape as views of it), so the update
-is a few operations on all 101,770 numbers at once.
+Weights, gradients and Adam's moments sit in one flat buffer each (core.optim.flat_buffers; params are views).
 
 torch.nn (torch_train_step / train_torch):
     loss = F.cross_entropy(model(xb), yb)
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 
-Both draw the same shuffled mini-batches (core.data.batches with a torch.Generator seeded
-by `seed`) and start from the same weights, so their weights stay equal to ~1e-6.
-Training never raises on divergence: when the loss turns inf or nan the loop yields a
-last dict with "diverged": True and a "reason", then stops.
+Both run the one `loop` (same seed, same shuffled batches; from the same weights they stay ~1e-6 apart). It
+never raises on divergence: when the loss turns inf or nan it yields a last dict with "diverged": True and a "reason".
 """
 
 import math
@@ -58,8 +54,7 @@ def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_
         raise ValueError(f"Adam betas must lie in [0, 1), got {betas!r}")
     if optimizer == "sgd" and momentum > 0:  # torch.optim.SGD's spelling of the momentum rules
         optimizer = "nesterov" if nesterov else "momentum"
-    if optimizer in ("momentum", "nesterov") and momentum == 0:
-        momentum = MOMENTUM
+    momentum = momentum or (MOMENTUM if optimizer in ("momentum", "nesterov") else 0.0)
     return {"optimizer": optimizer, "loss": loss, "lr": float(lr), "momentum": float(momentum),
             "nesterov": bool(nesterov), "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
             "activation": activation}
@@ -70,9 +65,8 @@ def _diverged(loss_value, step, config):
         what = "weights became inf or nan"
     else:
         what = "loss became " + ("nan (not a number)" if math.isnan(loss_value) else "inf")
-    return {"diverged": True,
-            "reason": f"{what} at step {step}: training blew up. "
-                      f"Lower the learning rate (now {config['lr']:g}) and train again."}
+    return {"diverged": True, "reason": f"{what} at step {step}: training blew up. "
+                                        f"Lower the learning rate (now {config['lr']:g}) and train again."}
 
 
 def batch_accuracy(logits, targets):
@@ -87,13 +81,8 @@ def all_finite(tensors):
 
 
 # --------------------------------------------------------------------------- scratch
-
-
 def forward_fused(params, x, activation="relu"):
-    """core.network.forward with b + x @ W done by one torch.addmm per layer (the call nn.Linear makes).
-
-    Same (logits [B, C], cache) as forward; one operation and one new tensor fewer per layer.
-    """
+    """core.network.forward (same logits [B, C] and cache) with b + x @ W as one torch.addmm per layer (nn.Linear)."""
     f, _ = ACTIVATIONS[activation]
     layers, a = [], x
     for i, layer in enumerate(params):
@@ -108,9 +97,8 @@ def train_step(params, opt_state, xb, yb, config, max_loss=math.inf):
     """One step from scratch: forward, loss and dL/dlogits, chain rule, update. params and opt_state change in place.
 
     xb [B, in], yb labels [B] (one-hot rows [B, C] for the MSE losses are made here); config from make_config.
-    Returns {"loss", "batch_acc", "diverged"} for this batch, the loss measured before the update. A loss that
-    is not finite (or above max_loss) leaves the weights untouched.
-    opt_state also keeps the flat buffers (core.optim.flat_buffers): params' tensors become views of one.
+    Returns {"loss", "batch_acc", "diverged"}, the loss measured before the update; a loss that is not finite (or
+    above max_loss) leaves the weights untouched. opt_state keeps the flat buffers too (core.optim.flat_buffers).
     """
     with torch.no_grad():  # nothing here needs autograd: the gradients are written by hand
         flat = flat_buffers(params, opt_state)  # weights and gradients, one buffer each (made on the first step)
@@ -156,10 +144,9 @@ def _eval_due(step, epoch_done, total, eval_every):
     return epoch_done if eval_every is None else (eval_every > 0 and step % eval_every == 0)
 
 
-def train_scratch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False,
-                  weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, batch_size=64, epochs=1,
-                  steps=None, seed=0, shuffle=True, activation="relu",
-                  X_test=None, y_test=None, eval_every=None, opt_state=None):
+def train_scratch(params, X, y, *, optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0,
+                  betas=(0.9, 0.999), eps=1e-8, batch_size=64, epochs=1, steps=None, seed=0, shuffle=True,
+                  activation="relu", X_test=None, y_test=None, eval_every=None, opt_state=None):
     """Train params (changed in place) on X [N, in], y [N] with train_step; yield a metrics dict after every step.
 
     Runs `steps` steps if given, else `epochs` full passes. Each dict holds
