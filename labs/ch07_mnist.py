@@ -1,7 +1,7 @@
 """Training the 784-H-10 digit reader on MNIST, with the numbers a training page wants to show.
 
     train_with_history  one run (core.train.train_scratch), accuracy on train and test after every epoch
-    race                SGD, momentum and Adam (names of core.optim.OPTIMIZERS) trained side by side on exactly the same mini-batches
+    race                SGD, momentum and Adam (core.optim.OPTIMIZERS) side by side on exactly the same mini-batches
     misclassified       the held-out digits the network gets wrong
 
 X may be float32 in [0, 1] or the uint8 pixels of datasets.mnist_files.load_mnist_pixels (a quarter of the memory):
