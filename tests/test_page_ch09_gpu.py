@@ -4,8 +4,10 @@ import re
 
 import torch
 
+import exports
 from labs import ch09_gpu as T
-from tests.apptest_utils import run_script, assert_no_exception, metric, open_page, page_output
+from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+from tests.export_utils import run_export
 
 PAGE = "views/ch09_gpu.py"
 
@@ -92,9 +94,10 @@ def parse_printout(out):
 def test_exported_script_measures_this_machine_and_prints_the_pages_tables(downloads, tmp_path):
     at = open_page(PAGE)
     assert_no_exception(at)
-    assert downloads["gpu_dl_script"] == T.script_throughput(T.DEFAULT_BATCHES, 0.02, torch.get_num_threads())
+    assert downloads["gpu_dl_script"] == exports.fill("ch09_gpu", dict(batches=T.DEFAULT_BATCHES, budget_s=0.02,
+                                                                       threads=torch.get_num_threads()))
     small = (1, 64)  # a short sweep keeps the test fast; the page's script sweeps T.DEFAULT_BATCHES
-    out = run_script(T.script_throughput(small, budget_s=0.002, threads=1), tmp_path, "throughput.py")
+    out = run_export("ch09_gpu", dict(batches=small, budget_s=0.002, threads=1), tmp_path)
     print(out)  # shown by pytest if a check below fails
     values, tables = parse_printout(out)
     for label in ("CPU cores", "Threads torch uses", "CUDA GPU", "Apple MPS GPU"):

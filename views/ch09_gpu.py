@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+import exports
 import ui
 from labs import ch09_gpu as gpu_model
 from labs import ch09_gpu as throughput
@@ -177,7 +178,7 @@ c[0].metric("This CPU: 64 x 784 @ 784 x 128", f"{lesson['matmul']['seconds'] * 1
             help=f"{throughput.matmul_flops(*throughput.LESSON_MATMUL) / 1e6:.1f} million floating-point operations")
 c[1].metric("This CPU: train step, batch 64", f"{lesson['train step']['seconds'] * 1e3:.3f} ms")
 c[2].metric("This CPU: samples/s training", f"{lesson['train step']['samples_per_s']:,.0f}")
-ui.download_script(throughput.script_throughput(threads=torch.get_num_threads()), "throughput.py",
+ui.download_script(exports.fill("ch09_gpu", dict(threads=torch.get_num_threads())), "ch09_gpu.py",
                    key="gpu_dl_script", label="Download as a Python script: measure your own machine")
 st.caption("The script runs this same measurement (`labs.ch09_gpu.measure_all`, run it from the repository root) "
            "on the computer you run it on, with every device torch finds there, and prints the tables above "
