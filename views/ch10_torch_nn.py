@@ -122,7 +122,7 @@ diff = result["max_abs_diff"]
 with L.controls:
     st.metric(f"max |scratch - {part}|", f"{diff:.1e}")
     st.metric("Equal within 1e-5", "yes" if diff <= equivalence.TOLERANCE else "no")
-    st.metric("Batch", f"{B} MNIST digits")
+st.metric("Batch", f"{B} MNIST digits")   # full width: the value is too wide for the controls column in presenter mode
 left, right = st.columns(2)
 left.markdown(f"**From scratch:** {scratch_text}")
 right.markdown(f"**{part}:** {torch_text}")
