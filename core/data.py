@@ -32,9 +32,10 @@ def batch_indices(N, batch_size, shuffle=True, generator=None, like_dataloader=F
 
     shuffle=True cuts one random permutation of 0..N-1 (torch.randperm) into pieces of batch_size: every index
     once, the last batch holds the N % batch_size leftovers.
-    like_dataloader=True also draws what each epoch of DataLoader(shuffle=True, generator=g) takes from g: an
-    int64 (its workers' base seed) first, then after the order a second randperm(N) of which RandomSampler uses
-    none (shuffle=False: only the int64). With the same generator the batches then equal the DataLoader's.
+    The same generator seed does NOT by itself give DataLoader(shuffle=True, generator=g)'s order: each of its
+    epochs also takes from g an int64 (its workers' base seed) first, then after the order a second randperm(N)
+    of which RandomSampler uses none. like_dataloader=True draws the same (shuffle=False: only the int64), so with
+    the same generator the batches equal the DataLoader's, epoch after epoch.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

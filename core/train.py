@@ -190,8 +190,6 @@ def loop(step, weights, model, X, y, config, batch_size, epochs, steps, seed, sh
 
 
 # --------------------------------------------------------------------------- torch.nn
-
-
 def make_torch_optimizer(model, config):
     """torch.optim's SGD, Adam or RMSprop over the model's parameters, with the hyperparameters of config."""
     name, wd = config["optimizer"], config["weight_decay"]
