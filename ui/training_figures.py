@@ -16,16 +16,19 @@ TRAIN, TEST = ui.COLORS["forward"], ui.PALETTE[4]
 GHOST = "previous run"
 
 
+# The live pictures go out as PNG data URIs inside the page's message: an image that st.image keeps in its media
+# store is fetched by the browser afterwards, and at ~14 frames a second the next frame had already deleted it
+# (the picture showed as a broken image while playing).
 def boundary_image(probs, layer, class_rgb):
-    """probs [n, n, C] (row = y) blended in the lightened class colours, the points layer laid over: uint8 [S, S, 3].
-    Probabilities that are not numbers (a diverged network) are drawn as an even mix of the classes."""
+    """probs [n, n, C] (row = y) blended in the lightened class colours, the points layer laid over: a PNG data URI
+    of [S, S] pixels. Probabilities that are not numbers (a diverged network) are drawn as an even mix."""
     probs = probs.nan_to_num(nan=1.0 / probs.shape[-1])
-    return pictures.boundary_frame(pictures.blend_class_colors(probs, class_rgb), layer).numpy()
+    return pictures.png_data_uri(pictures.boundary_frame(pictures.blend_class_colors(probs, class_rgb), layer))
 
 
 def units_image(maps, cols=8):
-    """Hidden-unit maps [U, n, n] as one sheet, each unit on its own blue-white-orange scale: uint8 array."""
-    return pictures.tile_pictures(pictures.unit_pictures(maps), cols=cols).numpy()
+    """Hidden-unit maps [U, n, n] as one sheet, each unit on its own blue-white-orange scale: a PNG data URI."""
+    return pictures.png_data_uri(pictures.tile_pictures(pictures.unit_pictures(maps), cols=cols))
 
 
 def curves_table(h, name, ghost=None):
@@ -43,28 +46,34 @@ def curves_table(h, name, ghost=None):
     return pa.table({"step": steps, "value": values, "line": lines})
 
 
-def curve_spec(title, log, height=170, big=False, points=False):
-    """A Vega-Lite line chart of curves_table: train solid blue, test solid pink, the previous run dashed and faint
-    (points=True marks each point: a curve of one point, at step 0, shows as a dot)."""
-    domain = ["train", "test", f"{GHOST}: train", f"{GHOST}: test"]
-    y = {"field": "value", "type": "quantitative", "title": title}
+def curve_spec(title, log, height=None, big=False, points=False, ghost=False, legend=False):
+    """A Vega-Lite line chart of curves_table: train solid blue, test solid pink, the previous run (ghost=True)
+    dashed and faint; the page says so in words (a legend squeezes the plot in a chart of fixed height).
+    points=True marks each point (a curve of one point, at step 0, shows as a dot)."""
+    domain = ["train", "test"] + ([f"{GHOST}: train", f"{GHOST}: test"] if ghost else [])
+    y = {"field": "value", "type": "quantitative", "title": None}
     if log:
         y["scale"] = {"type": "log"}
         y["axis"] = {"tickCount": 4}
     else:
         y["scale"] = {"domain": [0, 1]}
-        y["axis"] = {"format": ".0%"}
+        y["axis"] = {"format": ".0%", "tickCount": 3}
     size = 16 if big else 12
-    return {"height": height, "mark": {"type": "line", "strokeWidth": 3.5 if big else 2, "point": points},
+    height = height or (190 if big else 150)          # the whole chart: title, axes and plot
+    key = {"legend": {"orient": "bottom", "columns": 2, "title": None}} if legend else {"legend": None}
+    return {"height": height, "title": {"text": title, "fontSize": size, "anchor": "start"},
+            "mark": {"type": "line", "strokeWidth": 3.5 if big else 2, "point": points},
             "config": {"axis": {"labelFontSize": size, "titleFontSize": size},
-                       "legend": {"labelFontSize": size, "orient": "bottom", "direction": "horizontal"}},
-            "encoding": {"x": {"field": "step", "type": "quantitative"}, "y": y,
-                         "color": {"field": "line", "type": "nominal", "title": None,
-                                   "scale": {"domain": domain, "range": [TRAIN, TEST, TRAIN, TEST]}},
-                         "strokeDash": {"field": "line", "type": "nominal", "legend": None,
-                                        "scale": {"domain": domain, "range": [[1, 0], [1, 0], [5, 4], [5, 4]]}},
-                         "opacity": {"field": "line", "type": "nominal", "legend": None,
-                                     "scale": {"domain": domain, "range": [1, 1, 0.45, 0.45]}}}}
+                       "legend": {"labelFontSize": size, "symbolStrokeWidth": 3}},
+            "encoding": {"x": {"field": "step", "type": "quantitative", "title": None,
+                               "axis": {"format": "d", "tickMinStep": 1, "tickCount": 4}},
+                         "y": y,
+                         "color": {"field": "line", "type": "nominal", **key,
+                                   "scale": {"domain": domain, "range": [TRAIN, TEST, TRAIN, TEST][:len(domain)]}},
+                         "strokeDash": {"field": "line", "type": "nominal", **key,
+                                        "scale": {"domain": domain, "range": [[1, 0], [1, 0], [5, 4], [5, 4]][:len(domain)]}},
+                         "opacity": {"field": "line", "type": "nominal", **key,
+                                     "scale": {"domain": domain, "range": [1, 1, 0.45, 0.45][:len(domain)]}}}}
 
 
 def lr_table(h):

@@ -316,9 +316,11 @@ def curves_caption(h, ghost, n_classes, cross_entropy):
                   if cross_entropy else "")
         st.caption(f"**Step 0: the untrained network.** Its random weights already split the plane (the coloured "
                    f"background); its loss on the training points is {h['train_loss'][0]:.4f}{chance}. Press "
-                   "**Play** or **Step**." + (f" Dashed: the previous run ({ghost['label']})." if ghost else ""))
+                   "**Play** or **Step**." + (f" Dashed and faint on the curves: the previous run ({ghost['label']})."
+                                         if ghost else ""))
     else:
         gap = h["train_acc"][-1] - h["test_acc"][-1]
         st.caption(f"Background: what the network predicts; dots: training points, crosses: test points (they "
-                   f"never take part in a step). Curves: all points, after each frame; train/test accuracy gap "
-                   f"{gap:+.1%}." + (f" Dashed: the previous run ({ghost['label']})." if ghost else ""))
+                   f"never take part in a step). Curves: blue on the training points, pink on the test points, "
+                   f"after each frame; train/test accuracy gap {gap:+.1%}."
+                   + (f" Dashed and faint: the previous run ({ghost['label']})." if ghost else ""))
