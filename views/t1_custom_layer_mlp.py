@@ -88,8 +88,7 @@ if not history:
     images, guesses, labels, right = untrained_guesses(seed)
     with L.picture:
         ui.plot(digits_figure(images, guesses, labels,
-                              f"Before training: the untrained network (seed {seed}) gets {right:.0%} of 256 "
-                              "held-out digits right"), key="dm_digits")
+                              f"Before training (seed {seed}): {right:.0%} of 256 held-out digits right"), key="dm_digits")
 with L.below:
     if result is None:
         st.info("Press **Train** to train the network with these settings.", icon=":material/play_arrow:")
