@@ -38,12 +38,22 @@ def _split(text):
     return head, block, tail
 
 
-def defaults(name):
-    """The SETTINGS dict written in exports/<name>.py."""
-    node = ast.parse(_split(source(name))[1]).body[0].value  # SETTINGS = dict(...) or {...}
-    if isinstance(node, ast.Call):  # dict(a=1, ...)
-        return {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+def _literal(node):
+    """ast.literal_eval that also reads dict(key=value, ...) (no positional arguments), at any depth."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+        return {kw.arg: _literal(kw.value) for kw in node.keywords}
+    if isinstance(node, ast.List):
+        return [_literal(item) for item in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_literal(item) for item in node.elts)
+    if isinstance(node, ast.Dict):
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
     return ast.literal_eval(node)
+
+
+def defaults(name):
+    """The SETTINGS dict written in exports/<name>.py (SETTINGS = dict(...) or {...})."""
+    return _literal(ast.parse(_split(source(name))[1]).body[0].value)
 
 
 def check_literal(value, where="settings"):

@@ -236,50 +236,7 @@ def hidden_unit_maps(params, points, n, activation="relu", max_units=16):
 
 
 # ------------------------------------------------------------------------- export
-def script_training(dataset, n_classes, noise, n_points, test_fraction, sizes, activation, seed, config, steps,
-                    csv_file=None):
-    """A standalone script that replays the live-training page's run and prints its headline numbers.
 
-    It gives the page's numbers when the settings were not changed during training. With `csv_file`
-    (the name of the learner's uploaded CSV) the script reads that file instead of making `dataset`, and
-    standardises the points with the training points' mean and std, as the page does.
-    """
-    if csv_file is None:
-        imports = "from core import data\nfrom labs import ch07_training as live"
-        points = (f"X, y = data.make_2d({dataset!r}, n={n_points}, noise={noise!r}, seed={seed}, "
-                  f"n_classes={n_classes})")
-        scale = ""
-    else:
-        imports = "import sys\nfrom pathlib import Path\n\nfrom core import data\nfrom labs import ch07_training as live\nfrom datasets import points_csv"
-        points = (f"path = Path(sys.argv[1] if len(sys.argv) > 1 else {csv_file!r})   # your CSV file\n"
-                  "X, y, class_names, columns = points_csv.parse_points_csv(path.read_bytes())")
-        scale = ("\nmean, std = data.fit_standardizer(X_train)   # as on the page: the training points' mean and std\n"
-                 "X_train, X_test = data.standardize(X_train, mean, std), data.standardize(X_test, mean, std)")
-        dataset = csv_file
-    return f'''"""Replays the live-training page (chapter 7): {steps} steps on {dataset}, network {sizes}.
-
-Needs torch and the `core` package of this repository: run it from the repository root
-(or with PYTHONPATH pointing there). It matches the page when the settings were not changed mid-run.
-"""
-{imports}
-
-{points}
-X_train, X_test, y_train, y_test = data.train_test_split(X, y, {test_fraction!r}, seed={seed}){scale}
-config = live.make_live_config({config["optimizer"]!r}, {config["lr"]!r}, {config["loss"]!r}, {config["batch_size"]},
-                               {config["activation"]!r}, {config["schedule"]!r}, {config["total_steps"]},
-                               {config["step_size"]}, {config["gamma"]!r})
-state = live.new_state({list(sizes)!r}, seed={seed}, activation={activation!r})
-live.train_frame(state, X_train, y_train, X_test, y_test, config, n_steps={steps})
-if state["diverged"]:
-    print("diverged:", state["diverged"])
-else:
-    h = state["history"]
-    print(f"Step: {{state['step']}}")
-    print(f"Train loss: {{h['train_loss'][-1]:.4f}}")
-    print(f"Test loss: {{h['test_loss'][-1]:.4f}}")
-    print(f"Train accuracy: {{h['train_acc'][-1]:.1%}}")
-    print(f"Test accuracy: {{h['test_acc'][-1]:.1%}}")
-'''
 
 
 # ------------------------------------------------------------- how long is the loop, really?

@@ -161,7 +161,9 @@ def test_a_split_that_leaves_a_class_out_of_training_warns():
     assert "No training point belongs to b (class 1)" in _notices(at, "warning")
 
 
+@pytest.mark.slow
 def test_exported_script_and_weights_reproduce_the_page(monkeypatch, tmp_path):
+    """The one real run of a download in its own Python: `python ch07_training.py <your csv>` from the repo root."""
     offered = {}
     original = streamlit.download_button
 
@@ -179,10 +181,11 @@ def test_exported_script_and_weights_reproduce_the_page(monkeypatch, tmp_path):
     at.button(key="tr_step").click().run()
     script = offered["tr_dl_script"]
     assert "my_data__v2_.csv" in script and "parse_points_csv" in script and "standardize" in script
-    assert "python live_training.py my_data__v2_.csv" in page_output(at)
-    (tmp_path / "live_training.py").write_text(script)
+    assert "'csv_file': 'my_data__v2_.csv'" in script
+    assert "python ch07_training.py my_data__v2_.csv" in page_output(at)
+    (tmp_path / "ch07_training.py").write_text(script)
     (tmp_path / "points.csv").write_bytes(raw)
-    out = subprocess.run([sys.executable, str(tmp_path / "live_training.py"), str(tmp_path / "points.csv")],
+    out = subprocess.run([sys.executable, str(tmp_path / "ch07_training.py"), str(tmp_path / "points.csv")],
                          cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

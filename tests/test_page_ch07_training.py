@@ -130,23 +130,14 @@ def test_links_restore_values_and_bad_links_warn():
     assert bad.warning
 
 
-def _run_script(code):
-    import subprocess
-    import sys
-    from pathlib import Path
-    root = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
-
-
-def test_exported_script_and_weights_reproduce_the_page():
+def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
     import io
 
     import torch
 
+    import exports
     from labs import ch07_training as live
+    from tests.export_utils import run_download
     at = open_page(PAGE, query={"tr_data": "moons", "tr_spf": "20", "tr_opt": "Momentum", "tr_sched": "cosine",
                                 "tr_T": "100", "tr_act": "tanh"})
     assert not at.get("download_button")                    # nothing to export before training
@@ -154,7 +145,11 @@ def test_exported_script_and_weights_reproduce_the_page():
     at.button(key="tr_step").click().run()
     assert len(at.get("download_button")) == 2
     config = live.make_live_config("momentum", 0.03, "cross_entropy", 32, "tanh", "cosine", 100, 25, 0.5)
-    printed = _run_script(live.script_training("moons", 2, 0.1, 300, 0.2, [2, 16, 16, 2], "tanh", 0, config, 40))
+    settings = dict(dataset="moons", n_classes=2, noise=0.1, n_points=300, test_fraction=0.2, sizes=[2, 16, 16, 2],
+                    activation="tanh", seed=0, config=config, steps=40)
+    assert downloads["tr_dl_script"] == exports.fill("ch07_training", settings)
+    out = run_download(downloads["tr_dl_script"], tmp_path, "ch07_training.py")
+    printed = dict(line.split(": ", 1) for line in out.strip().splitlines())
     for label in ("Step", "Train loss", "Test loss", "Train accuracy", "Test accuracy"):
         assert printed[label] == metric(at, label), label
     params = at.session_state["tr_state"]["params"]

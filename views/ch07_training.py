@@ -4,6 +4,7 @@ import re
 
 import streamlit as st
 
+import exports
 import ui
 from core import backward, data, losses, network, optim, train
 from labs import ch07_training as live
@@ -11,7 +12,7 @@ from labs import ch07_mnist as mnist_runs
 from ui import pictures, training_figures as figs, training_page as tp
 
 L = ui.page("7 · Live training", "The whole loop, batch after batch: press Play and watch a small network carve "
-            "up the plane.", widths=(2.5, 1))
+            "up the plane.")
 
 LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 # what the control shows (and the link holds) -> the name labs.ch07_training uses
@@ -149,13 +150,13 @@ def live_view():
         units = figs.units_image(live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation,
                                                        MAX_UNITS)) if show_units else None
     h, ghost = state["history"], st.session_state.get("tr_ghost")
-    left, right = st.columns([1.45, 1], gap="small")     # the boundary >= 360 px wide at 1400x900 and 1280x720
+    left, right = st.columns(2, gap="small")
     left.image(picture, width="stretch")
     with right:
         big = ui.presenter()
-        for name, title, log in (("loss", "loss (log scale) by step", True), ("acc", "accuracy by step", False)):
+        for name, title, log in (("loss", "loss (log scale)", True), ("acc", "accuracy", False)):
             st.vega_lite_chart(figs.curves_table(h, name, ghost and ghost["history"]),
-                               figs.curve_spec(title, log, big=big, points=len(h["step"]) < 2, ghost=bool(ghost)),
+                               figs.curve_spec(title, log, height=150, big=big, points=len(h["step"]) < 2),
                                key=f"tr_live_{name}")
         if schedule != "constant":
             st.vega_lite_chart(figs.lr_table(h), figs.lr_spec(), key="tr_live_lr")
@@ -199,18 +200,15 @@ with L.below:
     if not playing and state["step"] > 0 and not state["diverged"]:
         d1, d2 = st.columns(2)
         with d1:
+            csv_file = re.sub(r"[^\w.-]", "_", uploaded["name"])[:60] if using_csv else None   # a plain file name
+            script = exports.fill("ch07_training", dict(
+                dataset=builtin, csv_file=csv_file, n_classes=n_classes, noise=noise, n_points=n_points,
+                test_fraction=test_fraction, sizes=sizes, activation=activation, seed=seed, config=config,
+                steps=state["step"]))
+            ui.download_script(script, "ch07_training.py", key="tr_dl_script")
             if using_csv:
-                file_name = re.sub(r"[^\w.-]", "_", uploaded["name"])[:60]    # safe to write into a script
-                ui.download_script(live.script_training(file_name, n_classes, 0.0, 0, test_fraction, sizes,
-                                                        activation, seed, config, state["step"],
-                                                        csv_file=file_name),
-                                   "live_training.py", key="tr_dl_script")
-                st.caption(f"Run it from the repository root as `python live_training.py {file_name}` "
+                st.caption(f"Run it from the repository root as `python ch07_training.py {csv_file}` "
                            "(the path of your CSV).")
-            else:
-                ui.download_script(live.script_training(builtin, n_classes, noise, n_points, test_fraction, sizes,
-                                                        activation, seed, config, state["step"]),
-                                   "live_training.py", key="tr_dl_script")
         with d2:
             scaling = (" It takes standardised inputs: (x - mean) / std with mean ({:.6g}, {:.6g}) and std "
                        "({:.6g}, {:.6g}), those of the training points.".format(*d["mean"].tolist(), *d["std"].tolist())
