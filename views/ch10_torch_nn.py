@@ -238,8 +238,8 @@ ui.stat_table(rows)
 fig = go.Figure()
 for (name, v), colour in zip(values, ui.PALETTE):
     fig.add_histogram(x=v, name=name, opacity=0.6, marker_color=colour, nbinsx=80)
-fig.update_layout(barmode="overlay", height=320, xaxis_title="activation value", yaxis_title="count",
-                  yaxis_type="log")
+fig.update_layout(barmode="overlay", height=320, xaxis_title="activation value", yaxis_title="count")
+ui.clean_log_axis(fig, axis="y")
 ui.plot(fig, key="tn_hooks")
 ui.explain(
     "With our own code, looking inside means editing the forward function. With `nn.Module` you attach a hook "

@@ -175,7 +175,7 @@ fig.add_scatter(y=losses, mode="lines+markers", name="total squared error", line
                 row=1, col=2)
 fig.add_hline(y=1e-4, line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=2,
               annotation_text="stop below 0.0001")
-fig.update_yaxes(type="log", row=1, col=2)
+fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # powers of ten only
 fig.update_xaxes(title_text="epoch")
 fig.update_layout(height=360, showlegend=False)
 ui.plot(fig, key="fn_train")

@@ -107,7 +107,7 @@ for label, colour in ((0, ui.COLORS["forward"]), (1, ui.COLORS["backward"])):
 fig.add_scatter(y=hist["loss"], name="BCE", line_color=ui.COLORS["wrong"], row=1, col=2)
 fig.update_xaxes(range=[-2, 2], row=1, col=1)
 fig.update_yaxes(range=[-2, 2], row=1, col=1)
-fig.update_yaxes(type="log", row=1, col=2)
+fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # 0.1, 1, 10 only
 fig.update_layout(height=400, legend=dict(orientation="h", y=-0.12))
 with L.picture:
     ui.plot(fig, key="ca_train")
