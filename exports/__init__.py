@@ -47,7 +47,7 @@ def _literal(node):
     if isinstance(node, ast.Tuple):
         return tuple(_literal(item) for item in node.elts)
     if isinstance(node, ast.Dict):
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}
     return ast.literal_eval(node)
 
 

@@ -58,7 +58,7 @@ def main(settings=SETTINGS):
             t.retain_grad()
     loss.backward()
     auto = {"logits": logits.grad}
-    for n, (layer, cached) in enumerate(zip(leaves, cache["layers"]), start=1):
+    for n, (layer, cached) in enumerate(zip(leaves, cache["layers"], strict=True), start=1):
         auto[f"W{n}"], auto[f"b{n}"] = layer["W"].grad, layer["b"].grad
         auto[f"z{n}"], auto[f"h{n}"] = cached["z"].grad, cached["a"].grad
 

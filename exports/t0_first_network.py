@@ -33,7 +33,7 @@ def main(settings=SETTINGS):
     stop = None
     for epoch in range(int(settings["max_epochs"])):
         total_loss = 0.0
-        for dose, target in zip(doses, targets):
+        for dose, target in zip(doses, targets, strict=True):
             loss = (net(dose, p, bias) - target) ** 2
             loss.backward()  # gradients of the three points add up
             total_loss += loss.item()
