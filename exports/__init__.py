@@ -81,6 +81,8 @@ def _plain(value):
         return {_plain(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value) if type(value) in (list, tuple) else list(map(_plain, value))
+    if type(value).__name__ == "bool_" and hasattr(value, "item"):  # numpy's bool
+        return bool(value)
     if isinstance(value, int) or type(value).__name__.startswith("int") and hasattr(value, "item"):
         return int(value)
     if isinstance(value, float) or type(value).__name__.startswith("float") and hasattr(value, "item"):

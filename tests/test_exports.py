@@ -25,6 +25,18 @@ def test_every_export_has_settings_and_a_main(name):
     assert ast.parse(exports.fill(name, {}))  # the defaults fill back in and parse
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_export_is_offered_by_the_page_of_the_same_name(name):
+    view = (exports.HERE.parent / "views" / f"{name}.py").read_text()
+    assert f'exports.fill("{name}"' in view and f'"{name}.py"' in view
+
+
+def test_numpy_and_tuple_values_become_plain_literals():
+    import numpy as np
+    filled = exports.fill("ch09_gpu", {"batches": (np.int64(1), 64), "budget_s": np.float32(0.5), "threads": 2})
+    assert "'batches': (1, 64)" in filled and "'budget_s': 0.5" in filled and "np." not in filled
+
+
 @pytest.mark.parametrize("bad", [
     {"lr": float("nan")}, {"lr": float("inf")}, {"lr": object()}, {"lr": b"bytes"},
     {"params": {("tuple", "key"): 1.0}}, {"unknown_key": 1},
