@@ -238,7 +238,8 @@ with L.picture:
 
 with L.below:
     # ------------------------------------------------------------ predict, then try
-    probe = walk("Ravine", landscape.SURFACES["Ravine"]["start"], "Momentum", (("lr", 0.2), ("momentum", momentum)), 150)
+    usual_start = landscape.SURFACES["Ravine"]["start"]
+    probe = walk("Ravine", usual_start, "Momentum", (("lr", 0.2), ("momentum", momentum)), 150)
     verdict = landscape.classify("Ravine", probe)
     fates = ["It reaches the floor faster than at lr 0.05", "It zig-zags, then settles", "It blows up (diverges)"]
     fate = 2 if verdict["status"] == "diverged" else 1 if landscape.settle_step(probe["path"].numpy()) else 0
@@ -246,7 +247,8 @@ with L.below:
                answer=fate,
                why=f"Walked just now: momentum at lr 0.2 ended {verdict['status']} after {verdict['steps']} steps "
                    f"({verdict['reason']}). Across the ravine it is stable only for lr < 2 (1 + mu) / "
-                   f"{landscape.RAVINE_CURVATURE[1]:g} = {landscape.stable_lr_limits(landscape.RAVINE_CURVATURE[1], momentum)['Momentum']:.3g}.")
+                   f"{landscape.RAVINE_CURVATURE[1]:g} = "
+                   f"{landscape.stable_lr_limits(landscape.RAVINE_CURVATURE[1], momentum)['Momentum']:.3g}.")
 
     # ------------------------------------------------------------ how each ended
     st.subheader("How each walk ended")
