@@ -38,7 +38,7 @@ def test_step_0_shows_the_untrained_network_and_its_starting_loss():
     at = open_page(PAGE, query={"tr_data": "moons"})
     assert_no_exception(at)
     assert metric(at, "Step") == "0"
-    assert at.get("image")[0].proto.imgs[0].url.startswith("data:image/png")   # the boundary, before any step
+    assert at.get("image")[0].proto.imgs[0].url.startswith("data:image/jpeg")   # the boundary, before any step
     loss, acc = _curves(at)
     assert loss["train"] == [(0, pytest.approx(float(metric(at, "Train loss")), abs=5e-5))]
     assert "Step 0: the untrained network" in page_output(at)
@@ -132,3 +132,31 @@ def test_mnist_confusion_matrix_labels_every_digit(mnist_dir):
                if "Confusion" in json.loads(c.proto.spec)["layout"]["title"]["text"])
     for axis in ("xaxis", "yaxis"):
         assert fig["layout"][axis]["dtick"] == 1 and fig["layout"][axis]["tickmode"] == "linear"
+
+
+# ---------------------------------------------------------------- in a real browser
+LOADED = """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]
+    .map(e => e.complete && e.naturalWidth > 0)"""
+
+
+def test_the_live_pictures_show_while_playing(app_url, browser):
+    """The boundary and the unit sheet are real pictures on every sampled frame (they were broken images on 4 of 5
+    samples while st.image served them from its media store: the next frame deleted the file before it was fetched)."""
+    from tests.browser_utils import exceptions, wait_idle
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{app_url}/training")
+    page.wait_for_selector("[data-testid=stMain] h1", timeout=120_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Play").first.click()
+    page.wait_for_timeout(800)
+    samples = []
+    for _ in range(5):
+        page.wait_for_timeout(500)
+        samples.append(page.evaluate(LOADED))
+    width = page.evaluate("() => document.querySelector('[data-testid=stMain] [data-testid=stImage] img')"
+                          ".getBoundingClientRect().width")
+    page.get_by_role("button", name="Pause").first.click()
+    assert not exceptions(page)
+    page.close()
+    assert all(len(s) == 2 and all(s) for s in samples), samples
+    assert width >= 360

@@ -111,6 +111,15 @@ def png_data_uri(rgb):
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def jpeg_data_uri(rgb, quality=90):
+    """A uint8 [H, W, 3] picture as a JPEG data URI: what st.image makes of an RGB array, about 5x faster to
+    encode than PNG (a live frame's picture: ~1.5 ms instead of ~8 for 440 x 440 pixels)."""
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.fromarray(rgb.numpy()).save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def hex_to_rgb(color, lighten=0.0):
     """'#E69F00' -> (230, 159, 0); lighten=0.5 moves each channel half way to white."""
     color = color.lstrip("#")

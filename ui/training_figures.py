@@ -16,19 +16,19 @@ TRAIN, TEST = ui.COLORS["forward"], ui.PALETTE[4]
 GHOST = "previous run"
 
 
-# The live pictures go out as PNG data URIs inside the page's message: an image that st.image keeps in its media
+# The live pictures go out as JPEG data URIs (as st.image encodes an RGB array) inside the page's message: an image that st.image keeps in its media
 # store is fetched by the browser afterwards, and at ~14 frames a second the next frame had already deleted it
 # (the picture showed as a broken image while playing).
 def boundary_image(probs, layer, class_rgb):
-    """probs [n, n, C] (row = y) blended in the lightened class colours, the points layer laid over: a PNG data URI
+    """probs [n, n, C] (row = y) blended in the lightened class colours, the points layer laid over: a JPEG data URI
     of [S, S] pixels. Probabilities that are not numbers (a diverged network) are drawn as an even mix."""
     probs = probs.nan_to_num(nan=1.0 / probs.shape[-1])
-    return pictures.png_data_uri(pictures.boundary_frame(pictures.blend_class_colors(probs, class_rgb), layer))
+    return pictures.jpeg_data_uri(pictures.boundary_frame(pictures.blend_class_colors(probs, class_rgb), layer))
 
 
 def units_image(maps, cols=8):
-    """Hidden-unit maps [U, n, n] as one sheet, each unit on its own blue-white-orange scale: a PNG data URI."""
-    return pictures.png_data_uri(pictures.tile_pictures(pictures.unit_pictures(maps), cols=cols))
+    """Hidden-unit maps [U, n, n] as one sheet, each unit on its own blue-white-orange scale: a JPEG data URI."""
+    return pictures.jpeg_data_uri(pictures.tile_pictures(pictures.unit_pictures(maps), cols=cols))
 
 
 def curves_table(h, name, ghost=None):
