@@ -16,7 +16,8 @@ whole range (a random slider value, option, toggle state or seed), or, on a page
 four presses one of them (Train, Step, Play, a preset ...; not the MNIST download or class-mode buttons).
 A student who opens page 7 first presses Play, watches 3 s of the timed fragment's frames, then
 presses Pause. Half the widget moves on a page with a checked
-widget (ACTIONS) move one of those, and the page must then show *this* student's value (session isolation). Printed: p50 / p95 / max seconds from a widget change
+widget (ACTIONS) move one of those, and the page must then show *this* student's value (session isolation).
+Printed: p50 / p95 / max seconds from a widget change
 to `script_finished`; the same, separately, for button-started work (to the end of the run it starts);
 exceptions; frames/s of each playing student; the server's CPU use and peak memory (RSS).
 """
@@ -343,8 +344,10 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
                                   reverse=True)[:6],
         "live_frames": len(results["frames"]), "plays": len(fps),
         "frame_p50_s": percentile(results["frames"], 0.50), "frame_p95_s": percentile(results["frames"], 0.95),
-        "fps_while_playing": len(results["frames"]) / results["play_seconds"] if results["play_seconds"] else float("nan"),
-        "fps_per_play_p50": percentile(fps, 0.50), "asked_fps": results["asked_fps"], "fps_per_play_min": min(fps, default=float("nan")),
+        "fps_while_playing": (len(results["frames"]) / results["play_seconds"] if results["play_seconds"]
+                              else float("nan")),
+        "fps_per_play_p50": percentile(fps, 0.50), "asked_fps": results["asked_fps"],
+        "fps_per_play_min": min(fps, default=float("nan")),
         "server_cpu_cores": cpu, "baseline_rss_mb": baseline_rss / 2**20,
         "peak_rss_mb": max((s[1] for s in samples), default=0) / 2**20,
     }
@@ -396,7 +399,8 @@ async def _open_once(url, page):
 
 
 async def _play_together(url, n, seconds, on_play=None):
-    opened, pressed, go, play, results = asyncio.Semaphore(0), asyncio.Semaphore(0), asyncio.Event(), asyncio.Event(), []
+    opened, pressed, go, play, results = (asyncio.Semaphore(0), asyncio.Semaphore(0), asyncio.Event(), asyncio.Event(),
+                                          [])
     tasks = [asyncio.create_task(_player(url, seconds, opened, go, pressed, play, results)) for _ in range(n)]
     for _ in range(n):
         await asyncio.wait_for(opened.acquire(), 300)
@@ -423,7 +427,8 @@ def play_together(n=30, seconds=10.0):
         cpu = cpu_s / (time.monotonic() - clock[0][1])
     fps = [frames / took for frames, took, *_ in results if took > 0]
     frames = sum(f for f, *_ in results)
-    return {"players": n, "seconds": seconds, "fps_p50": percentile(fps, 0.5), "fps_min": min(fps, default=float("nan")),
+    return {"players": n, "seconds": seconds, "fps_p50": percentile(fps, 0.5),
+            "fps_min": min(fps, default=float("nan")),
             "asked_fps": max((r[3] for r in results), default=float("nan")),
             "exceptions": sum(r[2] for r in results), "client_failures": failures, "server_cpu_cores": cpu,
             "cpu_ms_per_frame": 1000 * cpu_s / frames if frames else float("nan")}

@@ -267,7 +267,8 @@ def main(argv=None):
           f"target <= 400 MB for one session)")
     if not args.no_browser:
         seconds, what = cold_start()
-        print(f"cold start: {seconds:.1f} s ({what}; target <= 5 s)" if seconds else f"cold start: not measured ({what})")
+        print(f"cold start: {seconds:.1f} s ({what}; target <= 5 s)" if seconds
+              else f"cold start: not measured ({what})")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,8 @@ def main(argv=None):
         scratch, nn = statistics.median(times["scratch"]), statistics.median(times["torch.nn"])
         ratio = scratch / nn
         print(f"median {label} for one epoch: scratch {scratch:.3f} s, torch.nn {nn:.3f} s; "
-              f"ratio scratch / torch.nn = {ratio:.2f} (target <= {TARGET:.2f}: {'met' if ratio <= TARGET else 'NOT met'})")
+              f"ratio scratch / torch.nn = {ratio:.2f} "
+              f"(target <= {TARGET:.2f}: {'met' if ratio <= TARGET else 'NOT met'})")
     return 0
 
 

@@ -171,7 +171,8 @@ def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_po
                     raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a number. "
                                      f"Coordinates must be plain numbers such as 0.5, -2 or 1e-3.{hint}") from None
                 if not math.isfinite(value):
-                    raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a finite number. Every "
+                    raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a finite number. "
+                                     "Every "
                                      "coordinate must be an ordinary number (no inf or nan); if it marks a "
                                      "missing value, fill it in or delete the row.")
                 if abs(value) > CSV_MAX_ABS:
@@ -220,7 +221,8 @@ def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_po
     counts = torch.bincount(y, minlength=len(names))                                    # [K]
     for k, count in enumerate(counts.tolist()):
         if count < min_per_class:
-            raise ValueError(f"Class {_quote(names[k])} has only {count} point{'s' if count != 1 else ''}; every class needs "
+            raise ValueError(f"Class {_quote(names[k])} has only {count} point{'s' if count != 1 else ''}; "
+                             "every class needs "
                              f"at least {min_per_class} so that it can appear among both the training and the test "
                              "points. Add points of that class or delete its rows.")
     X = torch.tensor([point for _, point, _ in rows], dtype=torch.float32)             # [N, 2]

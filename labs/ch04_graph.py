@@ -133,7 +133,8 @@ def describe(t, max_numel=12, digits=3):
         return [f"{t.item():.{digits + 1}f}" if t.is_floating_point() else str(t.item())]
     if t.numel() <= max_numel:
         rows = t.reshape(-1, t.shape[-1]) if t.dim() > 1 else t.reshape(1, -1)
-        return ["[" + "  ".join(f"{v + 0:{fmt}}" for v in row.tolist()) + "]" for row in rows]  # + 0 turns -0.0 into 0.0
+        # + 0 turns -0.0 into 0.0
+        return ["[" + "  ".join(f"{v + 0:{fmt}}" for v in row.tolist()) + "]" for row in rows]
     t = t.to(torch.float64)
     return [f"mean {t.mean().item():+.{digits}f}, std {t.std().item():.{digits}f}",
             f"min {t.min().item():+.{digits}f}, max {t.max().item():+.{digits}f}",

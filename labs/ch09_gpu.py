@@ -148,7 +148,8 @@ def measure_sweep(device="cpu", batches=DEFAULT_BATCHES, budget_s=0.02, repeats=
         if op == "matmul":
             fn, flops, shape = make_matmul(B, F, H, device, seed), matmul_flops(B, F, H), f"[{B}, {F}] @ [{F}, {H}]"
         else:
-            fn, flops, shape = make_train_step(B, device, seed), train_step_flops(B), f"{'-'.join(map(str, SIZES))}, batch {B}"
+            fn, flops = make_train_step(B, device, seed), train_step_flops(B)
+            shape = f"{'-'.join(map(str, SIZES))}, batch {B}"
         seconds, calls = time_call(fn, device, budget_s, repeats)
         rows.append({"op": op, "batch": B, "shape": shape, "seconds": seconds, "samples_per_s": B / seconds,
                      "gflops": flops / seconds / 1e9, "calls": calls})
@@ -206,7 +207,8 @@ def rate_table(sweep, op, key="samples_per_s"):
 
 
 def crossover(slow_sweep, fast_sweep, op):
-    """The smallest batch at which fast_sweep beats slow_sweep in samples/s for `op` (None if never, on the batches both measured)."""
+    """The smallest batch at which fast_sweep beats slow_sweep in samples/s for `op`
+    (None if never, on the batches both measured)."""
     a, b = rate_table(slow_sweep, op), rate_table(fast_sweep, op)
     for B in sorted(set(a) & set(b)):
         if b[B] > a[B]:
@@ -291,7 +293,8 @@ GPUS = {
         "sources": ["https://glennklockwood.com/garden/processors/A100",
                     "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
                     "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"],
-        "note": "FP32 19.5 TFLOPS, HBM2 1.555 TB/s, PCIe Gen4 32+32 GB/s (NVIDIA's datasheet, as cited by the first source)",
+        "note": "FP32 19.5 TFLOPS, HBM2 1.555 TB/s, PCIe Gen4 32+32 GB/s "
+                "(NVIDIA's datasheet, as cited by the first source)",
     },
     "NVIDIA H100 SXM": {
         "fp32_tflops": 67.0, "memory_gb_s": 3350.0, "pcie_gen": 5, "pcie_lanes": 16,

@@ -39,7 +39,8 @@ def main(argv=None):
 
     if args.download:
         try:
-            mnist_files.download_mnist(progress=lambda f, msg: print(f"\r[{f:6.1%}] {msg[:90]:<90}", end="", flush=True))
+            mnist_files.download_mnist(
+                progress=lambda f, msg: print(f"\r[{f:6.1%}] {msg[:90]:<90}", end="", flush=True))
             print()
         except mnist_files.MnistError as e:
             print(f"\ndownload failed, using what is on disk: {e}")
@@ -85,8 +86,8 @@ def main(argv=None):
         "train_seconds": round(seconds, 1),
         "date": datetime.date.today().isoformat(),
         "torch": torch.__version__,
-        "command": "python " + " ".join(shlex.quote(a) for a in
-                                        ["scripts/train_digit_model.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": "python " + " ".join(
+            shlex.quote(a) for a in ["scripts/train_digit_model.py", *(argv if argv is not None else sys.argv[1:])]),
     }
     out.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"held-out accuracy {result['acc']:.4f} on {len(X_test):,} images; train accuracy "

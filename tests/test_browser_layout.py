@@ -199,7 +199,8 @@ def test_the_cut_label_check_sees_a_cut_button_and_a_cut_metric_label(app_url, b
       const main = document.querySelector('[data-testid=stMain]');
       const b = document.createElement('button');
       b.style.cssText = 'width:40px; white-space:nowrap; overflow:hidden';
-      b.innerHTML = '<p style="overflow:hidden; text-overflow:ellipsis; white-space:nowrap !important">Step backward</p>';
+      b.innerHTML = '<p style="overflow:hidden; text-overflow:ellipsis; white-space:nowrap !important">'
+        + 'Step backward</p>';
       main.appendChild(b);
       const m = document.createElement('div');
       m.setAttribute('data-testid', 'stMetricLabel');

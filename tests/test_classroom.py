@@ -99,7 +99,8 @@ def test_students_draw_values_from_the_whole_range_of_each_widget():
     ints = SimpleNamespace(min=10.0, max=1000.0, step=10.0, proto=SliderProto(data_type=SliderProto.INT, default=[100]))
     drawn = {classroom.random_value("slider", ints, rng) for _ in range(3000)}
     assert drawn == set(range(10, 1001, 10))
-    floats = SimpleNamespace(min=0.0, max=0.95, step=0.05, proto=SliderProto(data_type=SliderProto.FLOAT, default=[0.5]))
+    floats = SimpleNamespace(min=0.0, max=0.95, step=0.05,
+                             proto=SliderProto(data_type=SliderProto.FLOAT, default=[0.5]))
     drawn = {classroom.random_value("slider", floats, rng) for _ in range(2000)}
     assert drawn == {round(0.05 * k, 10) for k in range(20)}
     seed = SimpleNamespace(min=0.0, max=99999.0, step=1.0, proto=NumberInputProto(data_type=NumberInputProto.INT))

@@ -36,7 +36,8 @@ def test_listed_minima_are_flat_and_lowest(surface):
 @pytest.mark.parametrize("surface", ["Ravine", "Rosenbrock", "Himmelblau", "Rastrigin", "Saddle"])
 @pytest.mark.parametrize("opt", L.OPTIMIZERS)
 def test_our_optimizers_trace_torch_optim_paths(surface, opt):
-    hp = dict(HP[opt], lr=HP[opt]["lr"] / 10) if surface in ("Rosenbrock", "Rastrigin") and opt in ("SGD", "Momentum", "Nesterov") else HP[opt]
+    steep = surface in ("Rosenbrock", "Rastrigin") and opt in ("SGD", "Momentum", "Nesterov")
+    hp = dict(HP[opt], lr=HP[opt]["lr"] / 10) if steep else HP[opt]
     start = L.SURFACES[surface]["start"]
     walk = L.trajectory(surface, opt, start, 120, hp)
     theirs = L.torch_trajectory(surface, opt, start, 120, hp)

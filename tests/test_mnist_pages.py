@@ -138,7 +138,8 @@ def test_a_fresh_clone_has_mnist_and_renders_the_mnist_pages(tmp_path):
 
 
 def test_downloaded_full_mnist_is_preferred_and_said(embedded_only, monkeypatch, tmp_path):
-    """With full MNIST in data/mnist (a 60,000-image stand-in here), 7b trains on it and says so; no download offered."""
+    """With full MNIST in data/mnist (a 60,000-image stand-in here), 7b trains on it and says so;
+    no download offered."""
     from bench.memory import stand_in_full_mnist
     full = tmp_path / "full"
     full.mkdir()

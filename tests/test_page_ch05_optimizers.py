@@ -112,7 +112,8 @@ def test_exported_script_reproduces_the_page(downloads, tmp_path):
     check = _table(at, "max |our path - torch.optim path|")
     for _, row in check.iterrows():
         assert printed[f"{row['optimizer']}.max_abs_path_minus_torch_optim"] == row["max |our path - torch.optim path|"]
-        assert printed[f"{row['optimizer']}.max_abs_hand_gradient_minus_autograd"] == row["max |hand gradient - autograd|"]
+        assert (printed[f"{row['optimizer']}.max_abs_hand_gradient_minus_autograd"]
+                == row["max |hand gradient - autograd|"])
     assert printed["lowest_final_loss"] == metric(at, "Lowest final loss")
     best = next(m for m in at.metric if m.label == "Lowest final loss")
     assert best.help == f"reached by {printed['lowest_final_loss_by']}"

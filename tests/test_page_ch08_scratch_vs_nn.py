@@ -109,7 +109,8 @@ def test_extremes():
     assert_no_exception(at)
     assert "100.00%" == metric(at, "Identical predictions")
     for kind, key, value in [("slider", "sv_steps", 500), ("slider", "sv_batch", 256), ("slider", "sv_hidden", 256),
-                             ("slider", "sv_n", 8000), ("select_slider", "sv_lr", 0.0001), ("number_input", "sv_seed", 99999)]:
+                             ("slider", "sv_n", 8000), ("select_slider", "sv_lr", 0.0001),
+                             ("number_input", "sv_seed", 99999)]:
         getattr(at, kind)(key=key).set_value(value).run()
         assert_no_exception(at)
     assert float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-5

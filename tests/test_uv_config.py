@@ -30,7 +30,9 @@ def _wheel(folder, name, version):
     files = {f"{name}/__init__.py": f"VERSION = {version!r}\n",
              f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
              f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = "".join(f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
+    def sha256(t):
+        return base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()
+    record = "".join(f"{p},sha256={sha256(t)},"
                      f"{len(t.encode())}\n" for p, t in files.items()) + f"{info}/RECORD,,\n"
     with zipfile.ZipFile(path, "w") as z:
         for p, t in files.items():

@@ -102,14 +102,16 @@ def mnist_split(split):
     per page. Kept as uint8, a quarter of float32: the 60,000 training images are 47 MB instead of 188 MB
     (the server must fit in 690 MB); labs.ch07_mnist and labs.t1_custom_layer_mlp turn them into float32 a
     mini-batch at a time (core.data.as_float), and mnist_float gives the test split as float32. Raises
-    datasets.mnist_files.MnistError when the files are missing or damaged (errors are not cached: the next call looks again).
+    datasets.mnist_files.MnistError when the files are missing or damaged
+    (errors are not cached: the next call looks again).
     """
     return mnist_files.load_mnist_pixels(split)
 
 
 @st.cache_resource(show_spinner="Reading the MNIST files...", max_entries=1)
 def mnist_float(split="test"):
-    """The 10,000 test images as (X [N, 784] float32 in [0, 1], y [N] int64), exactly datasets.mnist_files.load_mnist("test").
+    """The 10,000 test images as (X [N, 784] float32 in [0, 1], y [N] int64),
+    exactly datasets.mnist_files.load_mnist("test").
 
     One shared copy (31 MB) for the pages that compute on the images directly. Only the test split: the
     60,000 training images would take 188 MB as float32, so they stay uint8 (mnist_split("train")).
@@ -150,7 +152,8 @@ def mnist_test_batch(batch_size, seed, pick):
 
 
 def mnist_train_test():
-    """datasets.mnist_files.mnist_train_test over the shared uint8 copies: (X_train, y_train, X_test, y_test, description).
+    """datasets.mnist_files.mnist_train_test over the shared uint8 copies:
+    (X_train, y_train, X_test, y_test, description).
 
     X_train and X_test are uint8 pixels (views of mnist_split, never copies); labs.ch07_mnist and
     labs.t1_custom_layer_mlp accept them as they are, anything else wants core.data.to_float of the rows it uses.

@@ -465,7 +465,8 @@ def challenge_block(settings, page_data):
                   if not _same(page_data.get(k), v)]
         if differ:
             st.caption("Your page's data differs from the challenge's: " + "; ".join(differ) +
-                       ". The server always trains on the challenge's data, so its numbers will differ from your page's.")
+                       ". The server always trains on the challenge's data, "
+                       "so its numbers will differ from your page's.")
         steps = int(settings.get("steps", 0))
         if steps > challenge.CHALLENGE["max_steps"]:
             st.caption(f"Your run is at step {steps}; the server trains your settings for "

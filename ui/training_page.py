@@ -78,7 +78,8 @@ def upload_panel(choice, fallback):
         return None
     cols = uploaded["columns"]
     counts = uploaded["y"].bincount(minlength=len(uploaded["classes"])).tolist()
-    classes = ", ".join(f"{code_text(name)} -> {k} ({n})" for k, (name, n) in enumerate(zip(uploaded["classes"], counts)))
+    classes = ", ".join(f"{code_text(name)} -> {k} ({n})"
+                        for k, (name, n) in enumerate(zip(uploaded["classes"], counts)))
     st.success(f"**{code_text(uploaded['name'])}: {len(uploaded['y'])} points, {len(counts)} classes.** "
                f"Coordinates from columns {code_text(cols['x1'])} and {code_text(cols['x2'])}, labels from "
                f"{code_text(cols['label'])}"
@@ -200,7 +201,8 @@ def predict_lr10(structure, config, sizes, d, steps=50):
     base = (f"At lr {config['lr']:g} it went to {now['end']:.4f}." if now["end"] is not None else
             f"At lr {config['lr']:g} it diverged too.")
     ui.predict("ch7_lr10", f"Keep these settings but set the learning rate to 10. What will the loss do in the first "
-               f"{steps} steps?", ["Fall faster than now", "Fall about as fast, or slower", "Jump up or blow up (diverge)"],
+               f"{steps} steps?",
+               ["Fall faster than now", "Fall about as fast, or slower", "Jump up or blow up (diverge)"],
                answer, f"Measured from the same fresh weights: at lr 10 {what} {base} Try it: set the learning rate "
                "to 10 and press Play.")
 

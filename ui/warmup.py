@@ -105,7 +105,8 @@ def _first_uses():
     for trace in (go.Heatmap(z=[[0, 1]], colorbar=dict(title="h")),
                   go.Contour(z=[[0, 1], [1, 0]], contours=dict(showlabels=True), line=dict(width=1),
                              colorbar=dict(title="c")),
-                  go.Bar(x=[0], y=[1], marker=dict(line=dict(width=1))), go.Histogram(x=[0, 1], marker=dict(color="red")),
+                  go.Bar(x=[0], y=[1], marker=dict(line=dict(width=1))),
+                  go.Histogram(x=[0, 1], marker=dict(color="red")),
                   go.Image(z=[[[0, 0, 0]]])):
         fig.add_trace(trace, 1, 2)
     fig.update_layout(title="w", annotations=[dict(text="a", font=dict(size=10))],

@@ -214,7 +214,8 @@ st.caption(f"Trained on {info.get('trained_on', 'unknown data')} with {info.get(
            f"on {info.get('date', '?')} (`{info.get('command', 'scripts/train_digit_model.py')}`). "
            f"Accuracy written down at training time: {info.get('test_accuracy', float('nan')):.2%} "
            f"on {n_test:,} images it never saw."
-           + ("" if acc_now is not None else " The MNIST digits could not be read on this server, so it could not be re-checked now."))
+           + ("" if acc_now is not None
+              else " The MNIST digits could not be read on this server, so it could not be re-checked now."))
 d1, d2 = st.columns(2)
 with d1:
     ui.download_script(exports.fill("ch00_draw_digit", dict(index=idx, n_test=n_test, model_file=MODEL_PATH.name)),

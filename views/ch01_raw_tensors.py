@@ -78,7 +78,8 @@ with L.below:
     st.subheader(f"The four tensors ({origin})")
     ui.stat_table(rows)
     st.caption(f"784 x 128 + 128 + 128 x 10 + 10 = {n_params:,} numbers, each a 4-byte float32: "
-               f"{n_bytes:,} bytes, about {n_bytes / 1000:.0f} kB ({n_bytes / 1024:.0f} KiB). `.grad` stays None until a backward pass fills it.")
+               f"{n_bytes:,} bytes, about {n_bytes / 1000:.0f} kB ({n_bytes / 1024:.0f} KiB). "
+               "`.grad` stays None until a backward pass fills it.")
 
 W1 = tensors[0][1].detach()
 W2 = tensors[2][1].detach()

@@ -243,7 +243,8 @@ with L.below:
                                                        loss_impl=loss_impl, max_entries=FD_ENTRIES)),
                        "ch04_graph.py", key="g_download")
     st.caption(f"In float64. Finite differences nudge a weight by +-1e-6 and re-run the forward pass ({entries_note}); "
-               "they need no calculus at all, so agreeing with them is independent evidence that the formulas are right.")
+               "they need no calculus at all, so agreeing with them is independent evidence that the formulas are "
+               "right.")
 
     ui.explain(f"""
 **The chain rule, as bookkeeping.** The loss depends on the logits, the logits depend on W2 and h1, h1
@@ -263,7 +264,8 @@ A bias is added to every row of the batch, so its gradient is the error summed o
 
 **The graph is real.** Every box above comes from `loss.grad_fn` and its `next_functions`. Switch
 *Loss written with* under *More controls*: the same loss written with `F.cross_entropy` is recorded as
-two fused nodes instead of {sum(1 for n in demo['loss_nodes'])} small ones{' (you are looking at the fused one now)' if loss_impl == 'torch' else ''}. The `AccumulateGrad` boxes
+two fused nodes instead of {sum(1 for n in demo['loss_nodes'])} small ones{
+    ' (you are looking at the fused one now)' if loss_impl == 'torch' else ''}. The `AccumulateGrad` boxes
 are where `.grad` is written for W1, b1, W2 and b2, the only tensors we asked gradients for.
 """, title="The chain rule, step by step")
 

@@ -278,7 +278,8 @@ with L.below:
                  "max |our path - torch.optim path|": f"{r['torch_diff']:.2e}",
                  "max |hand gradient - autograd|": f"{r['grad_gap']:.2e}"}
                 for (name, r), _torch in zip(results.items(),
-                                             [{"SGD": "SGD", "Momentum": "SGD(momentum)", "Nesterov": "SGD(nesterov=True)",
+                                             [{"SGD": "SGD", "Momentum": "SGD(momentum)",
+                                               "Nesterov": "SGD(nesterov=True)",
                                                "Adam": "Adam", "RMSprop": "RMSprop"}[n] for n in results])]
         ui.stat_table(rows, width="stretch")
         worst = max(r["torch_diff"] for r in results.values())

@@ -40,7 +40,8 @@ if len(X_train) + len(X_test) <= 10_000:
         if st.button("Download full MNIST", key="mnist_download", icon=":material/download:"):
             bar = st.progress(0.0, text="Downloading full MNIST...")
             try:
-                mnist_files.download_mnist(progress=lambda f, msg: bar.progress(f, text=f"Downloading full MNIST: {f:.0%}"))
+                mnist_files.download_mnist(
+                    progress=lambda f, msg: bar.progress(f, text=f"Downloading full MNIST: {f:.0%}"))
             except mnist_files.MnistError as err:
                 logging.getLogger(__name__).warning("MNIST download failed: %s", err)
                 bar.empty()

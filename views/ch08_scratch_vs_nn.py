@@ -108,8 +108,8 @@ with L.picture:
     fig.add_scatter(x=r["step"], y=r["loss_torch"], name="torch.nn", line=dict(color=ui.COLORS["torch"], width=2,
                     dash="dash"), row=1, col=1)
     positive = [(s, v) for s, v in zip(r["step"], r["max_abs_diff"]) if v > 0]
-    fig.add_scatter(x=[s for s, _ in positive], y=[v for _, v in positive], name="weight difference", mode="lines+markers",
-                    marker_size=4, line_color=ui.COLORS["neutral"], row=1, col=2)
+    fig.add_scatter(x=[s for s, _ in positive], y=[v for _, v in positive], name="weight difference",
+                    mode="lines+markers", marker_size=4, line_color=ui.COLORS["neutral"], row=1, col=2)
     fig.add_scatter(x=[r["step"][0], r["step"][-1]], y=[EPS, EPS], mode="lines",
                     name=f"float32 rounding step near 1 ({EPS:.1e})", line=dict(color=ui.COLORS["wrong"], dash="dot"),
                     row=1, col=2)
@@ -133,9 +133,12 @@ with L.picture:
 
 with L.picture:
     if final_diff > 1e-3 and not r["diverged"]:
-        st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, but not always in "
-                   "the same order (a matrix product can add its terms in a different order), so they differ in the last "
-                   f"bit ({EPS:.1e} for numbers near 1). With a learning rate this large training is chaotic: each step "
+        st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, "
+                   "but not always in "
+                   "the same order (a matrix product can add its terms in a different order), "
+                   "so they differ in the last "
+                   f"bit ({EPS:.1e} for numbers near 1). With a learning rate this large training is chaotic: "
+                   "each step "
                    "multiplies those tiny differences until they become visible. Try a smaller learning rate and "
                    "compare.", icon=":material/warning:")
     elif final_diff > 1e-5 and not r["diverged"]:
@@ -153,12 +156,14 @@ with L.picture:
 with L.below:
     gap_options = ["Bit-for-bit identical (exactly 0)", "Within 1e-4: last-bit rounding only", "More than 1e-4 apart"]
     ui.predict(f"ch08_gap_{optimizer}",
-               f"This run: {opt_label}, lr {lr:g}, {steps} steps. How far apart are the two networks' weights at the end?",
+               f"This run: {opt_label}, lr {lr:g}, {steps} steps. "
+               "How far apart are the two networks' weights at the end?",
                gap_options, answer=0 if final_diff == 0 else 1 if final_diff <= 1e-4 else 2,
                why=f"Measured after the last step: {final_diff:.1e} (at most {max(r['max_abs_diff']):.1e} at any "
                    f"step); float32's rounding step near 1 is {EPS:.1e}.")
     st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "
-               f"lr {lr:g}, batch {batch_size}, seed {seed}; both start from the same weights and see the same batches.")
+               f"lr {lr:g}, batch {batch_size}, seed {seed}; "
+               "both start from the same weights and see the same batches.")
 
     if r["diverged"]:
         st.error(f"Training stopped after {r['step'][-1]} steps: {r['reason']} Both versions blew up at the same step, "

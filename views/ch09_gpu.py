@@ -97,7 +97,8 @@ if reference:
     series.append((f"reference GPU: {reference['device_name']} ({when})", reference["gpu"], "dash"))
     series.append((f"reference machine's CPU, {reference['cpu']['threads']} threads ({when})",
                    reference["cpu"], "dot"))
-model_series = [(f"model: {name} (roofline estimate, not measured)", sweep, "dashdot") for name, sweep in models.items()]
+model_series = [(f"model: {name} (roofline estimate, not measured)", sweep, "dashdot")
+                for name, sweep in models.items()]
 
 with L.picture:
     # ------------------------------------------------------------------ the sweep
@@ -118,7 +119,8 @@ with L.picture:
     ui.plot(fig, key="gpu_sweep")
     st.caption(f"Measured {age:.0f} s ago on this server, in {result['seconds']:.2f} s, on: "
                + ", ".join(f"`{d}` ({result['sweeps'][d]['device_name']})" for d in result["devices"])
-               + ". Each number is the best of 3 timing rounds; *model* lines are roofline estimates, not measurements.")
+               + ". Each number is the best of 3 timing rounds; "
+               "*model* lines are roofline estimates, not measurements.")
 
 
 with L.below:

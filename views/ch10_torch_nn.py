@@ -129,14 +129,16 @@ right.markdown(f"**{part}:** {torch_text}")
 # What else the check measured, in words.
 if part == "DataLoader(shuffle=True)":
     st.markdown(f"{result['n_batches']} mini-batches. Same order as the DataLoader: "
-                f"**{'yes' if diff == 0 else 'no'}**; same set of batches: **{'yes' if result['same_sets'] else 'no'}**; "
+                f"**{'yes' if diff == 0 else 'no'}**; "
+                f"same set of batches: **{'yes' if result['same_sets'] else 'no'}**; "
                 f"every index exactly once: **{'yes' if result['covers_each_once'] else 'no'}**. "
                 f"Without first drawing the one number DataLoader takes for its workers, the order would "
                 f"{'still match' if result['naive_same_order'] else 'differ'}.")
     st.caption(f"first batch, ours: {result['first_batch_ours'][:16]}  \nfirst batch, DataLoader: "
                f"{result['first_batch_torch'][:16]}")
 elif part == "nn.Dropout":
-    st.markdown(f"Same mask: **{'yes' if result['same_mask'] else 'no'}** (ours from `torch.Generator().manual_seed({seed})`, "
+    st.markdown(f"Same mask: **{'yes' if result['same_mask'] else 'no'}** "
+                f"(ours from `torch.Generator().manual_seed({seed})`, "
                 f"nn.Dropout's after `torch.manual_seed({seed})`); "
                 f"fraction kept: **{result['kept_fraction']:.3f}** (expected {1 - kwargs['p']:.2f}); in eval mode "
                 f"the output equals the input: **{'yes' if result['eval_is_identity'] else 'no'}**.")
@@ -165,7 +167,8 @@ hot = run_check("optim.Adam", B, seed, (("lr", 0.1), ("steps", 20)))
 ui.predict("ch10_adam_hot", "Adam with learning rate 0.1 for 20 steps: do ours and optim.Adam still agree within 1e-5?",
            ["Yes, within 1e-5", "No: the gap grows past 1e-5"],
            answer=0 if hot["max_abs_diff"] <= equivalence.TOLERANCE else 1,
-           why=(f"On this batch of {B} digits the weights after 20 steps differ by {hot['max_abs_diff']:.1e} in float32 "
+           why=(f"On this batch of {B} digits the weights after 20 steps differ by "
+                f"{hot['max_abs_diff']:.1e} in float32 "
                 f"and by {hot['float64_diff']:.1e} when both run in float64: the same method, with rounding "
                 "differences (about 1e-8 per step) carried along the training path. Pick optim.Adam above and set "
                 "these values to see it."))

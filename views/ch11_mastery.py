@@ -28,7 +28,8 @@ with L.controls:
     B = ui.select_slider("Batch size", [1, 2, 8, 32, 64, 128, 256], 64, key="ms_batch",
                          help="MNIST test digits both sides of every row run on")
     tol_exp = ui.select_slider("Tolerance", [-9, -8, -7, -6, -5, -4, -3], -5, key="ms_tol",
-                               format_func=lambda e: f"1e{e}", help="a row is 'equal' when its max |difference| is at most this")
+                               format_func=lambda e: f"1e{e}",
+                               help="a row is 'equal' when its max |difference| is at most this")
 with L.more:
     seed = ui.seed("ms_seed")
 tol = 10.0 ** tol_exp
@@ -68,7 +69,8 @@ n_equal = sum(r["max abs diff"] <= tol for r in rows)
 with L.picture:
     ui.plot(table_figure(rows, tol), key="ms_table_fig")
 with L.controls:
-    st.metric("Rows equal within tolerance", f"{n_equal} / {len(rows)}", help="rows with max |difference| <= the tolerance")
+    st.metric("Rows equal within tolerance", f"{n_equal} / {len(rows)}",
+              help="rows with max |difference| <= the tolerance")
     st.metric("Largest difference", f"{max(r['max abs diff'] for r in rows):.1e}")
     st.metric("Tolerance", f"1e{tol_exp}")
 below = L.below.container()
@@ -78,7 +80,8 @@ for r in rows:
     mark = ":material/check: equal" if r["max abs diff"] <= tol else ":material/close: differs"
     lines.append(f"| `{r['from scratch']}` | `{r['torch.nn']}` | {r['max abs diff']:.1e} | {mark} |")
 below.markdown("\n".join(lines))
-device = "a GPU (cuda)" if torch.cuda.is_available() else "the CPU only: this machine has no GPU, so `.to(device)` is a no-op here"
+device = ("a GPU (cuda)" if torch.cuda.is_available()
+          else "the CPU only: this machine has no GPU, so `.to(device)` is a no-op here")
 below.caption(f"Batch of {B} MNIST test digits, a 784-128-10 network from "
               f"seed {seed}. SGD uses lr 0.1 and momentum 0.9, Adam lr 0.001, three steps each. The device row ran on "
               f"{device}.")
@@ -152,7 +155,8 @@ def dropout_demo(B, seed, p, n_samples):
     h = ch11_mastery.hidden_activations(x[:16], seed)  # [16, 128]
     cmp = dropout.compare_with_nn_dropout(h, p, seed)
     scaled, unscaled = dropout.running_means(h, p, n_samples, seed=seed)  # the same masks, with and without 1/(1-p)
-    return {"h": h.numpy(), "out": cmp["ours"].numpy(), "mask": cmp["mask"].numpy(), "train_diff": cmp["train_max_diff"],
+    return {"h": h.numpy(), "out": cmp["ours"].numpy(), "mask": cmp["mask"].numpy(),
+            "train_diff": cmp["train_max_diff"],
             "same_mask": cmp["same_mask"], "eval_diff": cmp["eval_max_diff"],
             "eval_identity": cmp["eval_is_identity"], "kept": cmp["kept_fraction"],
             "mean_h": h.mean().item(),

@@ -90,7 +90,8 @@ for col, i, target in zip(m, idx, dose.TRAIN_EFFECT):
 
 ui.explain(
     "Each hidden unit computes `dose * weight + bias` and passes it through ReLU, which keeps positive "
-    "numbers and turns negative ones into 0: a bent line. With the tutorial's values, the top unit is 0 until the dose reaches "
+    "numbers and turns negative ones into 0: a bent line. With the tutorial's values, "
+    "the top unit is 0 until the dose reaches "
     "0.85 / 1.7 = 0.5 and then rises steeply; multiplied by -40.8 it becomes a cliff going down. The "
     "bottom unit rises from dose 0 and is scaled by 2.7. Adding the two bent lines gives a tent that "
     "peaks at dose 0.5; the final bias of -16 slides the tent down so that only its tip stays above 0, "

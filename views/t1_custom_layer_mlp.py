@@ -88,7 +88,8 @@ if not history:
     images, guesses, labels, right = untrained_guesses(seed)
     with L.picture:
         ui.plot(digits_figure(images, guesses, labels,
-                              f"Before training (seed {seed}): {right:.0%} of 256 held-out digits right"), key="dm_digits")
+                              f"Before training (seed {seed}): {right:.0%} of 256 held-out digits right"),
+                key="dm_digits")
 with L.below:
     if result is None:
         st.info("Press **Train** to train the network with these settings.", icon=":material/play_arrow:")
@@ -137,7 +138,8 @@ st.caption(f"{ui.mnist_data_sentence(len(X_pool), len(X_test))} Evaluation runs 
 
 st.subheader("The layer and the network")
 model0 = deeper_mlp.custom_mlp(seed=0)
-rows = [{"parameter": name, "shape": str(list(p.shape)), "numbers": p.numel(), "is nn.Parameter": isinstance(p, torch.nn.Parameter)}
+rows = [{"parameter": name, "shape": str(list(p.shape)), "numbers": p.numel(),
+         "is nn.Parameter": isinstance(p, torch.nn.Parameter)}
         for name, p in model0.named_parameters()]
 c1, c2 = st.columns([3, 2])
 with c1:
@@ -152,7 +154,8 @@ with c2:
 ui.explain(
     "**nn.Parameter** is a tensor with a flag that says *learn me*: assigning one as an attribute of an "
     "`nn.Module` registers it, so `model.parameters()` finds it and the optimizer updates it. That is all "
-    "`nn.Linear` does too, which is why the two agree above to rounding error (the last digits differ only because torch adds the bias inside one fused multiply-add).\n\n"
+    "`nn.Linear` does too, which is why the two agree above to rounding error "
+    "(the last digits differ only because torch adds the bias inside one fused multiply-add).\n\n"
     "**Overfitting.** With few training images the network can memorise them: training accuracy climbs "
     "towards 100% while accuracy on new images stalls; the gap between the curves is what it memorised "
     "rather than learned. More data narrows it; dropout (switched off by `model.eval()` when evaluating) "

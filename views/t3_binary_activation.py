@@ -145,7 +145,8 @@ with d2:
     if run["weights"] is not None:
         st.download_button("Download the weights (nn.Sequential state_dict)", run["weights"],
                            file_name="binary_activation_weights.pt", icon=":material/download:", key="ca_dl_weights")
-st.caption("The script parses the same formula with `labs.t3_binary_activation` (never `eval`), retrains this classifier with the "
+st.caption("The script parses the same formula with `labs.t3_binary_activation` (never `eval`), "
+           "retrains this classifier with the "
            "`core` package (run it from the repository root) and prints the numbers above."
            + (f" The weights file is a state_dict for `nn.Sequential(nn.Linear(2, {hidden}), binary.Activation(f), "
               f"nn.Linear({hidden}, 1))`, with `f = formula.activation_from_formula(text)['f']`: load it with "
@@ -170,7 +171,8 @@ ui.explain(
     "pieces, built into a sympy expression, and evaluated with torch operations. sympy differentiates it "
     "symbolically; autograd records the torch operations as they run and applies the chain rule to each "
     "one: an exact derivative evaluated in floating point, not a finite-difference estimate. The metric above "
-    "says how far apart the two are. An activation that is linear (try `x`) cannot bend the boundary: the network collapses into a "
+    "says how far apart the two are. An activation that is linear (try `x`) cannot bend the boundary: "
+    "the network collapses into a "
     "single linear layer. SmoothStep is flat at 0 and 1 and grows like x^5 outside, so a large learning rate "
     "can make it blow up."
 )
