@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.classroom import MNIST_ENV, page_urls  # noqa: E402
 from bench.st_client import StudentSession  # noqa: E402
-from datasets import mnist_files
+from datasets import mnist_files  # noqa: E402
 from tests.browser_utils import streamlit_server  # noqa: E402
 
 CLOUD_MB = 690

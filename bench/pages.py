@@ -99,7 +99,7 @@ def _plan(widget, rng, changes):
         fresh = [v for v in grid if v != widget.value]
         picks = rng.sample(fresh, min(changes, len(fresh)))
         old = widget.value
-        return [(v, (lambda v: lambda w: w.set_value(v))(v)) for v in picks] + [("restore", lambda w: w.set_value(old))]
+        return [(v, lambda w, v=v: w.set_value(v)) for v in picks] + [("restore", lambda w: w.set_value(old))]
     if kind in ("selectbox", "radio", "select_slider", "button_group"):
         options = list(widget.options)
         if kind in ("selectbox", "radio"):
@@ -124,12 +124,12 @@ def _plan(widget, rng, changes):
             picks = [v for v in rng.sample(range(int(lo), int(hi) + 1), changes + 1) if v != old][:changes]
         else:
             picks = [round(rng.uniform(lo, hi), 4) for _ in range(changes)]
-        return [(v, (lambda v: lambda w: w.set_value(v))(v)) for v in picks] + [("restore", lambda w: w.set_value(old))]
+        return [(v, lambda w, v=v: w.set_value(v)) for v in picks] + [("restore", lambda w: w.set_value(old))]
     if kind == "text_input":
         old = widget.value
         make = TEXT.get(widget.key, lambda rng: "".join(rng.choice("abcdefghjkmnpqrstuvwxyz") for _ in range(6)))
         picks = [make(rng) for _ in range(changes)]
-        return [(v, (lambda v: lambda w: w.set_value(v))(v)) for v in picks] + [("restore", lambda w: w.set_value(old))]
+        return [(v, lambda w, v=v: w.set_value(v)) for v in picks] + [("restore", lambda w: w.set_value(old))]
     if kind == "button":
         return [("click", lambda w: w.click())]
     return []
@@ -156,11 +156,14 @@ def _find(at, kind, key):
 GC_PAUSES = []  # seconds of every garbage collection (Python's cyclic collector) since the last _timed_run
 
 
-def _gc_clock(phase, info, _start=[0.0]):
+_GC_START = [0.0]  # process time when the collection now running began
+
+
+def _gc_clock(phase, info):
     if phase == "start":
-        _start[0] = time.process_time()
+        _GC_START[0] = time.process_time()
     else:
-        GC_PAUSES.append(time.process_time() - _start[0])
+        GC_PAUSES.append(time.process_time() - _GC_START[0])
 
 
 def _timed_run(at):
@@ -259,7 +262,7 @@ def main(argv=None):
               f"{1000 * slow[4]:>5.0f}ms"
               f"{1000 * statistics.median(walls):>8.0f}ms{1000 * max(walls):>8.0f}ms  {slow[0]} = {str(slow[1])[:28]}"
               f"{flag}", flush=True)
-    for path, (key, label, cpu, wall, _gc) in jobs:
+    for path, (key, _label, cpu, wall, _gc) in jobs:
         print(f"job button {key} on {path}: {1000 * cpu:.0f} ms cpu, {1000 * wall:.0f} ms wall ({JOB_BUTTONS[key]})")
     rss = proc.memory_info().rss
     print(f"\nslowest fresh-value widget change: {1000 * worst:.0f} ms cpu on {worst_page} (target <= 150 ms)")

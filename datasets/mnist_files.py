@@ -329,7 +329,7 @@ def download_mnist(root=None, splits=("train", "test"), progress=None,
                 break
             url = mirror.rstrip("/") + "/" + name
 
-            def report(got, length, name=name, url=url):
+            def report(got, length, name=name, url=url, done=done):
                 part = min(got / MNIST_BYTES[name], 1.0) * MNIST_BYTES[name]
                 say((done + part) / total, f"downloading {name} from {url}: {got / 1e6:.1f} MB")
 

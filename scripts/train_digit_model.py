@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from core import metrics, network, train  # noqa: E402
 from labs import ch00_draw_digit as digits  # noqa: E402
-from datasets import mnist_files
+from datasets import mnist_files  # noqa: E402
 
 OUT = ROOT / "models" / "mnist_784_128_10.pt"
 

@@ -12,7 +12,6 @@ import os
 import struct
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -322,7 +321,7 @@ def test_download_connection_dropped_half_way(server, tmp_path):
     target = tmp_path / "dl"
     with pytest.raises(MnistDownloadError) as err:
         download_mnist(target, splits="test", base_url=server.url, timeout=5)
-    assert f"connection closed after 824,438 of 1,648,877 bytes" in str(err.value)
+    assert "connection closed after 824,438 of 1,648,877 bytes" in str(err.value)
     assert _leftovers(target) == []                              # no partial file
 
 

@@ -246,7 +246,7 @@ if reference:
     st.markdown(f"- On the reference machine, its {reference['device_name']} beats its own CPU "
                 + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes."))
     B = throughput.crossover(local_cpu, reference["gpu"], op)
-    st.markdown(f"- Against this server's CPU (one thread), the reference GPU wins "
+    st.markdown("- Against this server's CPU (one thread), the reference GPU wins "
                 + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes.")
                 + " (Different machines: a rough comparison.)")
 rule_B = gpu_model.rule_of_thumb_batch()
