@@ -267,6 +267,63 @@ def _disk_full(e):
     return getattr(e, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
+def _disk_full_error(folder, name, total, e):
+    return MnistDiskFullError(
+        f"the disk is full: no room left in {folder} for {name} ({MNIST_BYTES[name] / 1e6:.1f} MB; "
+        f"{total / 1e6:.1f} MB in all). Free some space, or pass root= a folder on another disk "
+        f"and point MNIST_DIR at it ({e.strerror or e}).")
+
+
+def _writable_folder(folder, first_name, total):
+    """Create folder, failing early (MnistDownloadError) when nothing can be written there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.TemporaryFile(dir=folder)  # fail early on a read-only folder
+        probe.close()
+    except OSError as e:
+        if _disk_full(e):
+            raise _disk_full_error(folder, first_name, total, e) from e
+        raise MnistDownloadError(
+            f"cannot write to {folder} ({e.strerror or e}); pass root= a writable folder "
+            f"(or run `python -m datasets.mnist_files download --root DIR`) and point MNIST_DIR at it.") from e
+
+
+def _fetch_from_mirror(url, dest, name, folder, total, timeout, stop_at, report):
+    """Fetch one file from one mirror: None once it is in place and verified, else why not (one line of the
+    final message). A folder we may not write to and a full disk raise at once: another mirror cannot help."""
+    try:
+        _fetch(url, dest, MNIST_MD5[name], MNIST_BYTES[name], timeout, stop_at, report)
+        return None
+    except MnistDownloadError as e:
+        return str(e)
+    except urllib.error.HTTPError as e:
+        return f"{url}: HTTP {e.code} {e.reason}"
+    except urllib.error.URLError as e:
+        return f"{url}: cannot connect ({e.reason})"
+    except PermissionError as e:
+        raise MnistDownloadError(f"cannot write to {folder}: {e}; pass root= a writable folder.") from e
+    except OSError as e:
+        if _disk_full(e):
+            raise _disk_full_error(folder, name, total, e) from e
+        return f"{url}: {type(e).__name__}: {e}"   # timeouts, resets
+    except (ValueError, http.client.HTTPException) as e:
+        return f"{url}: {type(e).__name__}: {e}"
+
+
+def _no_mirror_error(name, errors, folder, deadline, stop_at):
+    """The MnistDownloadError for a file no mirror delivered: the time limit, or every mirror's reason."""
+    tried = "\n  ".join(errors) or "(no mirror was tried)"
+    if time.monotonic() >= stop_at:
+        return MnistDownloadError(
+            f"the download was stopped after the {float(deadline):g} s time limit: the mirrors sent "
+            f"{name} too slowly.\n  {tried}\nTry again later, or copy the MNIST .gz files into "
+            f"{folder} by hand, or set MNIST_DIR to a folder that holds them.")
+    return MnistDownloadError(
+        f"could not download {name} from any mirror:\n  {tried}"
+        f"\nCheck the internet connection (this machine may have none), or copy the MNIST "
+        f".gz files into {folder} by hand, or set MNIST_DIR to a folder that holds them.")
+
+
 def download_mnist(root=None, splits=("train", "test"), progress=None,
                    base_url=None, timeout=30.0, deadline=DOWNLOAD_DEADLINE_S):
     """Download the MNIST .gz files into root (default <repo>/data/mnist); return that folder.
@@ -299,23 +356,7 @@ def download_mnist(root=None, splits=("train", "test"), progress=None,
         if progress is not None:
             progress(min(max(fraction, 0.0), 1.0), message)
 
-    def disk_full(name, e):
-        return MnistDiskFullError(
-            f"the disk is full: no room left in {folder} for {name} ({MNIST_BYTES[name] / 1e6:.1f} MB; "
-            f"{total / 1e6:.1f} MB in all). Free some space, or pass root= a folder on another disk "
-            f"and point MNIST_DIR at it ({e.strerror or e}).")
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.TemporaryFile(dir=folder)  # fail early on a read-only folder
-        probe.close()
-    except OSError as e:
-        if _disk_full(e):
-            raise disk_full(names[0], e) from e
-        raise MnistDownloadError(
-            f"cannot write to {folder} ({e.strerror or e}); pass root= a writable folder "
-            f"(or run `python -m datasets.mnist_files download --root DIR`) and point MNIST_DIR at it.") from e
-
+    _writable_folder(folder, names[0], total)
     for name in names:
         dest = folder / name
         if dest.is_file() and _md5(dest) == MNIST_MD5[name]:
@@ -333,38 +374,15 @@ def download_mnist(root=None, splits=("train", "test"), progress=None,
                 part = min(got / MNIST_BYTES[name], 1.0) * MNIST_BYTES[name]
                 say((done + part) / total, f"downloading {name} from {url}: {got / 1e6:.1f} MB")
 
-            try:
-                _fetch(url, dest, MNIST_MD5[name], MNIST_BYTES[name], timeout, stop_at, report)
+            error = _fetch_from_mirror(url, dest, name, folder, total, timeout, stop_at, report)
+            if error is None:
                 fetched = True
                 break
-            except MnistDownloadError as e:
-                errors.append(str(e))
-            except urllib.error.HTTPError as e:
-                errors.append(f"{url}: HTTP {e.code} {e.reason}")
-            except urllib.error.URLError as e:
-                errors.append(f"{url}: cannot connect ({e.reason})")
-            except PermissionError as e:
-                raise MnistDownloadError(f"cannot write to {folder}: {e}; pass root= a writable folder.") from e
-            except OSError as e:
-                if _disk_full(e):
-                    raise disk_full(name, e) from e
-                errors.append(f"{url}: {type(e).__name__}: {e}")   # timeouts, resets
-            except (ValueError, http.client.HTTPException) as e:
-                errors.append(f"{url}: {type(e).__name__}: {e}")
-        if fetched:
-            done += MNIST_BYTES[name]
-            say(done / total, f"{name} downloaded and verified")
-            continue
-        tried = "\n  ".join(errors) or "(no mirror was tried)"
-        if time.monotonic() >= stop_at:
-            raise MnistDownloadError(
-                f"the download was stopped after the {float(deadline):g} s time limit: the mirrors sent "
-                f"{name} too slowly.\n  {tried}\nTry again later, or copy the MNIST .gz files into "
-                f"{folder} by hand, or set MNIST_DIR to a folder that holds them.")
-        raise MnistDownloadError(
-            f"could not download {name} from any mirror:\n  {tried}"
-            f"\nCheck the internet connection (this machine may have none), or copy the MNIST "
-            f".gz files into {folder} by hand, or set MNIST_DIR to a folder that holds them.")
+            errors.append(error)
+        if not fetched:
+            raise _no_mirror_error(name, errors, folder, deadline, stop_at)
+        done += MNIST_BYTES[name]
+        say(done / total, f"{name} downloaded and verified")
     say(1.0, f"MNIST files ready in {folder}")
     return folder
 
