@@ -100,6 +100,96 @@ def _pick_columns(header):
     return others[0], others[1], label, others[2:]
 
 
+def _check_header(cells, line, delimiter):
+    """Raise ValueError unless cells (the first non-blank row) can be a header."""
+    if sum(_is_number(c) for c in cells) >= 2:
+        raise ValueError(
+            f"Row {line} ({_quote(delimiter.join(cells), 60)}) looks like data, not a header. Add a first "
+            "row that names the columns, e.g. `x,y,label`.")
+    if len(cells) < 3:
+        shown = ", ".join(_quote(c) for c in cells)
+        raise ValueError(
+            f"The header row has {len(cells)} column{'s' if len(cells) != 1 else ''} ({shown}); "
+            "3 are needed: two coordinates and a label, e.g. `x,y,label`. Separate the columns "
+            "with commas.")
+
+
+def _coordinate(cells, i, line, header):
+    """Column i of a data row as a float, or a ValueError that says what is wrong with it."""
+    cell = cells[i] if i < len(cells) else ""
+    if not cell:
+        raise ValueError(f"Row {line} has no value in column {_quote(header[i])} (a missing value). "
+                         "Fill it in or delete the row.")
+    try:
+        value = float(cell)
+    except ValueError:
+        hint = " Decimals take a dot: 1.5, not 1,5." if "," in cell else ""
+        raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a number. "
+                         f"Coordinates must be plain numbers such as 0.5, -2 or 1e-3.{hint}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a finite number. "
+                         "Every coordinate must be an ordinary number (no inf or nan); if it marks a "
+                         "missing value, fill it in or delete the row.")
+    if abs(value) > CSV_MAX_ABS:
+        raise ValueError(
+            f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is larger than this page accepts: "
+            f"coordinates must lie between -{CSV_MAX_ABS:,.0f} and {CSV_MAX_ABS:,.0f}. The network trains "
+            "on standardised coordinates, and their standard deviation squares every value: past about "
+            "1e19 that overflows a 32-bit float (largest 3.4e38), and far sooner 32-bit floats keep only "
+            "7 digits, so small differences between large numbers are lost. Rescale the column, e.g. "
+            "divide it by 1,000.")
+    return value
+
+
+def _data_row(cells, line, header, columns, n_rows, max_rows):
+    """(x1, x2 as floats, label text) of one data row, or a ValueError that says what is wrong."""
+    if n_rows >= max_rows:
+        raise ValueError(f"The file has more than {max_rows:,} points (rows below the header); this page "
+                         f"trains on at most {max_rows:,}. Keep a random sample of your rows.")
+    if len(cells) > len(header):
+        raise ValueError(
+            f"Row {line} has {len(cells)} values but the header names {len(header)} columns. A stray "
+            "separator? Decimals take a dot (1.5, not 1,5), and a value that contains a comma must be "
+            "inside double quotes.")
+    i1, i2, il, _ = columns
+    point = [_coordinate(cells, i, line, header) for i in (i1, i2)]
+    label = cells[il] if il < len(cells) else ""
+    if not label:
+        raise ValueError(f"Row {line} has no label (column {_quote(header[il])} is empty). Give every point "
+                         "a class or delete the row.")
+    return point, label
+
+
+def _class_index(rows, header, il, max_classes):
+    """(class names, {label text: class number}): numeric labels in numeric order, else alphabetical."""
+    texts = sorted({label for _, _, label in rows})
+    if all(_is_number(t) and math.isfinite(float(t)) for t in texts):
+        key = {t: float(t) for t in texts}                       # "1", "1.0" and "01" are one class
+        values = sorted(set(key.values()))
+        names = [str(int(v)) if v.is_integer() else f"{v:g}" for v in values]
+        index = {t: values.index(v) for t, v in key.items()}
+    else:
+        names = texts
+        index = {t: k for k, t in enumerate(texts)}
+    if len(names) < 2:
+        raise ValueError(f"Every point has the same label ({_quote(names[0])}): with one class there is nothing to "
+                         f"tell apart. Use at least 2 classes in column {_quote(header[il])}.")
+    if len(names) > max_classes:
+        raise ValueError(f"Column {_quote(header[il])} has {len(names)} different labels; this page handles at most "
+                         f"{max_classes} classes. If {_quote(header[il])} is a measurement rather than a class, name "
+                         "the class column `label`.")
+    return names, index
+
+
+def _check_class_sizes(counts, names, min_per_class):
+    """Raise ValueError when a class has fewer than min_per_class points."""
+    for k, count in enumerate(counts.tolist()):
+        if count < min_per_class:
+            raise ValueError(f"Class {_quote(names[k])} has only {count} point{'s' if count != 1 else ''}; "
+                             f"every class needs at least {min_per_class} so that it can appear among both the "
+                             "training and the test points. Add points of that class or delete its rows.")
+
+
 def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_points=CSV_MIN_POINTS,
                      min_per_class=CSV_MIN_PER_CLASS, max_classes=CSV_MAX_CLASSES):
     """Read a learner's CSV of labelled 2-D points.
@@ -136,58 +226,11 @@ def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_po
                 continue
             line = reader.line_num
             if header is None:
-                if sum(_is_number(c) for c in cells) >= 2:
-                    raise ValueError(
-                        f"Row {line} ({_quote(delimiter.join(cells), 60)}) looks like data, not a header. Add a first "
-                        "row that names the columns, e.g. `x,y,label`.")
-                if len(cells) < 3:
-                    shown = ", ".join(_quote(c) for c in cells)
-                    raise ValueError(
-                        f"The header row has {len(cells)} column{'s' if len(cells) != 1 else ''} ({shown}); "
-                        "3 are needed: two coordinates and a label, e.g. `x,y,label`. Separate the columns "
-                        "with commas.")
+                _check_header(cells, line, delimiter)
                 header = [c or f"column {i + 1}" for i, c in enumerate(cells)]
                 columns = _pick_columns(header)
                 continue
-            if len(rows) >= max_rows:
-                raise ValueError(f"The file has more than {max_rows:,} points (rows below the header); this page "
-                                 f"trains on at most {max_rows:,}. Keep a random sample of your rows.")
-            if len(cells) > len(header):
-                raise ValueError(
-                    f"Row {line} has {len(cells)} values but the header names {len(header)} columns. A stray "
-                    "separator? Decimals take a dot (1.5, not 1,5), and a value that contains a comma must be "
-                    "inside double quotes.")
-            i1, i2, il, _ = columns
-            point = []
-            for i in (i1, i2):
-                cell = cells[i] if i < len(cells) else ""
-                if not cell:
-                    raise ValueError(f"Row {line} has no value in column {_quote(header[i])} (a missing value). "
-                                     "Fill it in or delete the row.")
-                try:
-                    value = float(cell)
-                except ValueError:
-                    hint = " Decimals take a dot: 1.5, not 1,5." if "," in cell else ""
-                    raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a number. "
-                                     f"Coordinates must be plain numbers such as 0.5, -2 or 1e-3.{hint}") from None
-                if not math.isfinite(value):
-                    raise ValueError(f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is not a finite number. "
-                                     "Every "
-                                     "coordinate must be an ordinary number (no inf or nan); if it marks a "
-                                     "missing value, fill it in or delete the row.")
-                if abs(value) > CSV_MAX_ABS:
-                    raise ValueError(
-                        f"Row {line}, column {_quote(header[i])}: {_quote(cell)} is larger than this page accepts: "
-                        f"coordinates must lie between -{CSV_MAX_ABS:,.0f} and {CSV_MAX_ABS:,.0f}. The network trains "
-                        "on standardised coordinates, and their standard deviation squares every value: past about "
-                        "1e19 that overflows a 32-bit float (largest 3.4e38), and far sooner 32-bit floats keep only "
-                        "7 digits, so small differences between large numbers are lost. Rescale the column, e.g. "
-                        "divide it by 1,000.")
-                point.append(value)
-            label = cells[il] if il < len(cells) else ""
-            if not label:
-                raise ValueError(f"Row {line} has no label (column {_quote(header[il])} is empty). Give every point "
-                                 "a class or delete the row.")
+            point, label = _data_row(cells, line, header, columns, len(rows), max_rows)
             rows.append((line, point, label))
     except csv.Error as e:
         raise ValueError(f"Row {reader.line_num} cannot be read as CSV ({e}). Check the double quotes: a quote "
@@ -201,30 +244,10 @@ def parse_points_csv(raw, max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, min_po
         raise ValueError(f"The file has {found}; at least {min_points} points are needed so that some can be "
                          "held out for testing. Add more rows.")
 
-    texts = sorted({label for _, _, label in rows})
-    if all(_is_number(t) and math.isfinite(float(t)) for t in texts):
-        key = {t: float(t) for t in texts}                       # "1", "1.0" and "01" are one class
-        values = sorted(set(key.values()))
-        names = [str(int(v)) if v.is_integer() else f"{v:g}" for v in values]
-        index = {t: values.index(v) for t, v in key.items()}
-    else:
-        names = texts
-        index = {t: k for k, t in enumerate(texts)}
-    if len(names) < 2:
-        raise ValueError(f"Every point has the same label ({_quote(names[0])}): with one class there is nothing to "
-                         f"tell apart. Use at least 2 classes in column {_quote(header[il])}.")
-    if len(names) > max_classes:
-        raise ValueError(f"Column {_quote(header[il])} has {len(names)} different labels; this page handles at most "
-                         f"{max_classes} classes. If {_quote(header[il])} is a measurement rather than a class, name "
-                         "the class column `label`.")
+    names, index = _class_index(rows, header, il, max_classes)
     y = torch.tensor([index[label] for _, _, label in rows], dtype=torch.int64)         # [N]
     counts = torch.bincount(y, minlength=len(names))                                    # [K]
-    for k, count in enumerate(counts.tolist()):
-        if count < min_per_class:
-            raise ValueError(f"Class {_quote(names[k])} has only {count} point{'s' if count != 1 else ''}; "
-                             "every class needs "
-                             f"at least {min_per_class} so that it can appear among both the training and the test "
-                             "points. Add points of that class or delete its rows.")
+    _check_class_sizes(counts, names, min_per_class)
     X = torch.tensor([point for _, point, _ in rows], dtype=torch.float32)             # [N, 2]
     return X, y, names, {"x1": header[i1], "x2": header[i2], "label": header[il],
                          "ignored": [header[i] for i in ignored]}
