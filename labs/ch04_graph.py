@@ -36,6 +36,16 @@ def _saved_tensors(node):
     return found
 
 
+def named_data_saved_by(fn, named):
+    """(name, tensor) of the named data tensors (no gradient) an autograd node saved for its backward."""
+    for saved in _saved_tensors(fn):
+        for data_name, t in named.items():
+            if t.requires_grad or t.grad_fn is not None or t.numel() == 0:
+                continue
+            if saved.data_ptr() == t.data_ptr() and tuple(saved.shape) == tuple(t.shape):
+                yield data_name, t
+
+
 def autograd_graph(loss, named_tensors):
     """Walk loss.grad_fn -> next_functions and return the graph as plain data.
 
@@ -76,17 +86,12 @@ def autograd_graph(loss, named_tensors):
                 ids[parent] = f"n{len(ids)}"
                 queue.append(parent)
             edges.append((ids[parent], nid, "grad"))
-        # data tensors (no gradient) used by this node: match what it saved against the named ones
-        for saved in _saved_tensors(fn):
-            for data_name, t in named.items():
-                if t.requires_grad or t.grad_fn is not None or t.numel() == 0:
-                    continue
-                if saved.data_ptr() == t.data_ptr() and tuple(saved.shape) == tuple(t.shape):
-                    did = f"d_{data_name}"
-                    nodes.setdefault(did, {"id": did, "op": "data", "kind": "data", "name": data_name,
-                                           "shape": tuple(t.shape)})
-                    if (did, nid, "data") not in edges:
-                        edges.append((did, nid, "data"))
+        for data_name, t in named_data_saved_by(fn, named):
+            did = f"d_{data_name}"
+            nodes.setdefault(did, {"id": did, "op": "data", "kind": "data", "name": data_name,
+                                   "shape": tuple(t.shape)})
+            if (did, nid, "data") not in edges:
+                edges.append((did, nid, "data"))
     return {"nodes": nodes, "edges": edges, "root": "n0"}
 
 

@@ -274,8 +274,8 @@ are where `.grad` is written for W1, b1, W2 and b2, the only tensors we asked gr
                         "shape": str(list(n["shape"]))} for n in demo["graph"]["nodes"].values()])
         st.code(dot, language="dot")
 
-    ui.show_source(graph.tracked_forward, graph.autograd_graph, backward.backward_steps, backward.chain_rule,
-                   graph.graph_demo, graph.gradient_check)
+    ui.show_source(graph.tracked_forward, graph.autograd_graph, graph.named_data_saved_by, backward.backward_steps,
+                   backward.chain_rule, graph.graph_demo, graph.gradient_check)
 
     ui.quiz("ch4", "In the forward pass a hidden unit had z = 0.5, so ReLU passed it through as 0.5. "
             "Going backward, by what factor does ReLU multiply the gradient arriving at that unit?",
