@@ -190,37 +190,50 @@ def _constant_value(node):
     return None
 
 
-def _check_node(node, depth):
-    if depth > MAX_DEPTH:
-        raise FormulaError(f"the formula is nested more than {MAX_DEPTH} levels deep")
-    if isinstance(node, ast.Expression):
-        return _check_node(node.body, depth + 1)
+def _check_leaf(node):
+    """A number or a name: raise FormulaError unless it is a plain, not too large number or a known name."""
     if isinstance(node, ast.Constant):
         if type(node.value) not in (int, float):
             raise FormulaError(f"only numbers may appear as constants, not {node.value!r}")
         if abs(node.value) > MAX_CONSTANT:
             raise FormulaError(f"numbers larger than {MAX_CONSTANT:g} are not allowed")
-        return
-    if isinstance(node, ast.Name):
-        if node.id not in NAMES:
-            raise FormulaError(f"unknown name '{node.id}': use x, pi, e, or one of {', '.join(FUNCTIONS)}")
-        return
+    elif node.id not in NAMES:
+        raise FormulaError(f"unknown name '{node.id}': use x, pi, e, or one of {', '.join(FUNCTIONS)}")
+
+
+def _check_exponent(node):
+    """x ** k: k must be a plain number no larger than MAX_EXPONENT."""
+    exponent = _constant_value(node.right)
+    if exponent is None:
+        raise FormulaError("a power must have a plain number as its exponent, e.g. x**3")
+    if abs(exponent) > MAX_EXPONENT:
+        raise FormulaError(f"exponents larger than {MAX_EXPONENT} are not allowed")
+
+
+def _check_call(node):
+    """f(arg): f must be one of FUNCTIONS, called with exactly one positional argument."""
+    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        raise FormulaError(f"only these functions can be called: {', '.join(FUNCTIONS)}")
+    if node.keywords or len(node.args) != 1:
+        raise FormulaError(f"{node.func.id}(...) takes exactly one argument")
+
+
+def _check_node(node, depth):
+    if depth > MAX_DEPTH:
+        raise FormulaError(f"the formula is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(node, ast.Expression):
+        return _check_node(node.body, depth + 1)
+    if isinstance(node, (ast.Constant, ast.Name)):
+        return _check_leaf(node)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
         return _check_node(node.operand, depth + 1)
     if isinstance(node, ast.BinOp) and isinstance(node.op, _BINARY):
         if isinstance(node.op, ast.Pow):
-            exponent = _constant_value(node.right)
-            if exponent is None:
-                raise FormulaError("a power must have a plain number as its exponent, e.g. x**3")
-            if abs(exponent) > MAX_EXPONENT:
-                raise FormulaError(f"exponents larger than {MAX_EXPONENT} are not allowed")
+            _check_exponent(node)
         _check_node(node.left, depth + 1)
         return _check_node(node.right, depth + 1)
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            raise FormulaError(f"only these functions can be called: {', '.join(FUNCTIONS)}")
-        if node.keywords or len(node.args) != 1:
-            raise FormulaError(f"{node.func.id}(...) takes exactly one argument")
+        _check_call(node)
         return _check_node(node.args[0], depth + 1)
     if isinstance(node, ast.BinOp):
         raise FormulaError(f"the operator '{type(node.op).__name__}' is not allowed: use + - * / **")
