@@ -116,14 +116,15 @@ def test_live_steps_match_torch_training(optimizer, loss):
            "adam": lambda p: torch.optim.Adam(p, lr=0.05)}[optimizer](model.parameters())
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
     shadow = live.new_state([2, 8, 8, 3], seed=4, activation="tanh")   # replays the same batch order
+    torch_losses = {"cross_entropy": lambda z, labels, t: F.cross_entropy(z, labels),
+                    "mse_probs": lambda z, labels, t: F.mse_loss(F.softmax(z, dim=1), t),
+                    "mse_logits": lambda z, labels, t: F.mse_loss(z, t)}
     for _ in range(12):                                  # crosses an epoch boundary (120 / 25 = 5 batches)
         idx = live.next_batch(shadow, X.shape[0], 25)
         out = live.live_step(state, X, y, config)
         logits = model(X[idx])
         t = F.one_hot(y[idx], 3).float()
-        ref = {"cross_entropy": lambda: F.cross_entropy(logits, y[idx]),
-               "mse_probs": lambda: F.mse_loss(F.softmax(logits, dim=1), t),
-               "mse_logits": lambda: F.mse_loss(logits, t)}[loss]()
+        ref = torch_losses[loss](logits, y[idx], t)
         assert out["loss"] == pytest.approx(ref.item(), rel=1e-5)
         assert out["lr"] == pytest.approx(opt.param_groups[0]["lr"])
         opt.zero_grad()
@@ -243,7 +244,8 @@ def test_grid_probabilities_and_colours():
     img = pictures.blend_class_colors(torch.tensor([[[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]]),
                                   [(0, 0, 0), (200, 100, 50), (9, 9, 9)])
     assert img.dtype == torch.uint8 and img.tolist() == [[[0, 0, 0], [100, 50, 25]]]
-    assert pictures.png_data_uri(pictures.blend_class_colors(probs, [(0, 0, 0)] * 3)).startswith("data:image/png;base64,")
+    black = pictures.blend_class_colors(probs, [(0, 0, 0)] * 3)
+    assert pictures.png_data_uri(black).startswith("data:image/png;base64,")
     assert pictures.hex_to_rgb("#E69F00") == (230, 159, 0)
     assert pictures.hex_to_rgb("#E69F00", lighten=0.5) == (242, 207, 128)
 
@@ -259,7 +261,8 @@ def test_hidden_unit_maps_and_diverging_colours():
     c = pictures.diverging_colors(torch.tensor([-2.0, 0.0, 2.0]))
     assert c.tolist() == [[0, 114, 178], [247, 247, 247], [230, 159, 0]]
     assert pictures.diverging_colors(torch.zeros(3)).tolist() == [[247, 247, 247]] * 3
-    pics = pictures.unit_pictures(torch.stack([torch.tensor([[0.0, 1.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [-5.0, 0.0]])]))
+    pics = pictures.unit_pictures(torch.stack([torch.tensor([[0.0, 1.0], [0.0, 0.0]]),
+                                               torch.tensor([[0.0, 0.0], [-5.0, 0.0]])]))
     assert pics.shape == (2, 2, 2, 3)
     assert pics[0, 1, 1].tolist() == [230, 159, 0]        # each unit on its own scale, bottom row = row 0 of the map
     assert pics[1, 0, 0].tolist() == [0, 114, 178]

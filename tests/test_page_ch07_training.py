@@ -103,7 +103,8 @@ def test_widget_extremes_show_messages_not_exceptions():
     for kind, key, value in [("slider", "tr_classes", 6), ("slider", "tr_noise", 0.5), ("slider", "tr_n", 50),
                              ("slider", "tr_test", 0.5), ("slider", "tr_depth", 3), ("slider", "tr_width", 64),
                              ("slider", "tr_batch", 512), ("slider", "tr_spf", 50), ("slider", "tr_T", 50),
-                             ("selectbox", "tr_sched", "cosine"), ("segmented_control", "tr_act", "sigmoid"), ("segmented_control", "tr_opt", "Momentum"),
+                             ("selectbox", "tr_sched", "cosine"), ("segmented_control", "tr_act", "sigmoid"),
+                             ("segmented_control", "tr_opt", "Momentum"),
                              ("selectbox", "tr_loss", "MSE on probabilities")]:
         getattr(at, kind)(key=key).set_value(value).run()
         assert_no_exception(at)
