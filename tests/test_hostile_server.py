@@ -20,7 +20,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetStates
 
 from bench.st_client import StudentSession
 from tests.browser_utils import streamlit_server
-from tests.test_lab_ch00_draw_digit_drawing import HOSTILE, digit_png, url as data_url
+from tests.labs.test_lab_ch00_draw_digit_drawing import HOSTILE, digit_png, url as data_url
 
 MB = 2 ** 20
 

@@ -20,7 +20,7 @@ from ui.layout import PageLayout, chapter_nav, page  # noqa: F401 - ui.page, the
 from ui.predict import predict  # noqa: F401 - ui.predict, "predict, then try"
 
 # Okabe-Ito, a palette that colour-blind viewers can tell apart, with its three light hues darkened so that
-# every line has >= 3:1 contrast on white (WCAG's bar for graphics; tests/test_ui_layout.py computes it):
+# every line has >= 3:1 contrast on white (WCAG's bar for graphics; tests/pages/test_ui_layout.py computes it):
 # orange #E69F00 (2.25:1) -> #B07A00 (3.73), sky blue #56B4E9 (2.31) -> #3B8CC4 (3.66), yellow #F0E442 (1.32)
 # -> olive #8F8500 (3.80).
 ORANGE, SKY_BLUE, OLIVE = "#B07A00", "#3B8CC4", "#8F8500"
@@ -254,7 +254,7 @@ def plot(fig, key=None, height=None):
 def imshow(z, *, colorscale, zmin, zmax, title, labels=None, aspect=None, hide_ticks=False):
     """The figure px.imshow(z, color_continuous_scale=colorscale, zmin=zmin, zmax=zmax, title=title, labels=labels,
     aspect=aspect) draws, built as one constructor of dicts: px.imshow spends ~12 ms of server time per heatmap
-    working that out on every rerun, this ~0.5 ms (tests/test_ui_figures.py checks it is the same figure).
+    working that out on every rerun, this ~0.5 ms (tests/pages/test_ui_figures.py checks it is the same figure).
     hide_ticks: no tick labels on either axis."""
     labels = labels or {}
     x_label, y_label, c_label = labels.get("x"), labels.get("y"), labels.get("color")
@@ -341,7 +341,7 @@ def _forget_link_value(key):
     Streamlit 1.67 seeds a bound widget from the query string the page was opened with (a private copy
     that `del st.query_params[key]` does not touch) and its whole-number deserializer raises OverflowError
     on inf or 1e400 instead of falling back to the default. Pinned in requirements.txt; the link tests
-    (tests/test_hostile_links.py) fail if this stops working.
+    (tests/pages/test_hostile_links.py) fail if this stops working.
     """
     from streamlit.runtime.state.session_state_proxy import get_session_state
     with get_session_state().query_params() as qp:

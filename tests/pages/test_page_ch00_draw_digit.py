@@ -9,7 +9,7 @@ from labs import ch00_draw_digit as digits
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.export_utils import run_download
-from tests.test_lab_ch00_draw_digit import MODEL
+from tests.labs.test_lab_ch00_draw_digit import MODEL
 
 PAGE = "views/ch00_draw_digit.py"
 

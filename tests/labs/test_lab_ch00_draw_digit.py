@@ -10,7 +10,7 @@ from core import metrics, network
 from labs import ch00_draw_digit as digits
 from datasets import mnist_files
 
-MODEL = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "mnist_784_128_10.pt"
 
 
 def canvas_with_stroke(top=40, bottom=240, col=200, half_width=9, size=280):

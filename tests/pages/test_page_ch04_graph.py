@@ -182,7 +182,7 @@ def test_download_script_is_the_one_generated_and_prints_the_page_numbers(tmp_pa
 
     import exports
     from tests.export_utils import run_download
-    from tests.test_lab_ch04_graph import parse_script_output
+    from tests.labs.test_lab_ch04_graph import parse_script_output
     at = open_page(PAGE, query={"g_hid": "5", "g_seed": "3"})
     at.button(key="g_all_btn").click().run()
     code = exports.fill("ch04_graph", dict(sizes=[3, 5, 3], batch=2, seed=3, mnist=False, loss_impl="core",

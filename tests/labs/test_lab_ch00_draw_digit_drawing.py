@@ -174,7 +174,7 @@ def test_a_9000_pixel_png_costs_no_memory():
     payloads = {"ok": url(digit_png()[0]),
                 "hostile": {k: HOSTILE[k] for k in ("9000x9000 PNG", "16000x16000 1-bit PNG", "10 MB of base64")}}
     out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], input=json.dumps(payloads), capture_output=True,
-                         text=True, timeout=120, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+                         text=True, timeout=120, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
     assert out.returncode == 0, out.stderr
     assert "ACCEPTED" not in out.stdout
     rss = json.loads(out.stdout.strip().splitlines()[-1])

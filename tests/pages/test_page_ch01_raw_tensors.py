@@ -8,7 +8,7 @@ from core import network
 from labs import ch00_draw_digit as digits
 from labs import ch01_raw_tensors as init_stats
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
-from tests.test_lab_ch00_draw_digit import MODEL
+from tests.labs.test_lab_ch00_draw_digit import MODEL
 
 PAGE = "views/ch01_raw_tensors.py"
 

@@ -14,7 +14,7 @@ import ui
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # page -> widgets to set first (query parameters), so that the page computes on MNIST
 MNIST_PAGES = {

@@ -1,6 +1,6 @@
 """Links and widget values a visitor can craft by hand: non-finite and huge numbers, values that only moving
 sliders reaches, formulas that overflow, markdown in a link. Each page renders with a notice, never a traceback.
-(What such text looks like in a real browser: tests/test_browser_hostile.py.)"""
+(What such text looks like in a real browser: tests/browser/test_browser_hostile.py.)"""
 import math
 import re
 
