@@ -16,9 +16,9 @@ TRAIN, TEST = ui.COLORS["forward"], ui.PALETTE[4]
 GHOST = "previous run"
 
 
-# The live pictures go out as JPEG data URIs (as st.image encodes an RGB array) inside the page's message: an image that st.image keeps in its media
-# store is fetched by the browser afterwards, and at ~14 frames a second the next frame had already deleted it
-# (the picture showed as a broken image while playing).
+# The live pictures go out as JPEG data URIs (as st.image encodes an RGB array) inside the page's message: an image
+# that st.image keeps in its media store is fetched by the browser afterwards, and at ~14 frames a second the next
+# frame had already deleted it (the picture showed as a broken image while playing).
 def boundary_image(probs, layer, class_rgb):
     """probs [n, n, C] (row = y) blended in the lightened class colours, the points layer laid over: a JPEG data URI
     of [S, S] pixels. Probabilities that are not numbers (a diverged network) are drawn as an even mix."""
@@ -71,7 +71,8 @@ def curve_spec(title, log, height=None, big=False, points=False, ghost=False, le
                          "color": {"field": "line", "type": "nominal", **key,
                                    "scale": {"domain": domain, "range": [TRAIN, TEST, TRAIN, TEST][:len(domain)]}},
                          "strokeDash": {"field": "line", "type": "nominal", **key,
-                                        "scale": {"domain": domain, "range": [[1, 0], [1, 0], [5, 4], [5, 4]][:len(domain)]}},
+                                        "scale": {"domain": domain,
+                                                  "range": [[1, 0], [1, 0], [5, 4], [5, 4]][:len(domain)]}},
                          "opacity": {"field": "line", "type": "nominal", **key,
                                      "scale": {"domain": domain, "range": [1, 1, 0.45, 0.45][:len(domain)]}}}}
 
