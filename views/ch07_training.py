@@ -12,7 +12,7 @@ from labs import ch07_mnist as mnist_runs
 from ui import pictures, training_figures as figs, training_page as tp
 
 L = ui.page("7 · Live training", "The whole loop, batch after batch: press Play and watch a small network carve "
-            "up the plane.")
+            "up the plane.", widths=(2.5, 1))
 
 LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 # what the control shows (and the link holds) -> the name labs.ch07_training uses
@@ -150,13 +150,13 @@ def live_view():
         units = figs.units_image(live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation,
                                                        MAX_UNITS)) if show_units else None
     h, ghost = state["history"], st.session_state.get("tr_ghost")
-    left, right = st.columns(2, gap="small")
+    left, right = st.columns([1.45, 1], gap="small")     # the boundary >= 360 px wide at 1400x900 and 1280x720
     left.image(picture, width="stretch")
     with right:
         big = ui.presenter()
-        for name, title, log in (("loss", "loss (log scale)", True), ("acc", "accuracy", False)):
+        for name, title, log in (("loss", "loss (log scale) by step", True), ("acc", "accuracy by step", False)):
             st.vega_lite_chart(figs.curves_table(h, name, ghost and ghost["history"]),
-                               figs.curve_spec(title, log, height=150, big=big, points=len(h["step"]) < 2),
+                               figs.curve_spec(title, log, big=big, points=len(h["step"]) < 2, ghost=bool(ghost)),
                                key=f"tr_live_{name}")
         if schedule != "constant":
             st.vega_lite_chart(figs.lr_table(h), figs.lr_spec(), key="tr_live_lr")
