@@ -26,11 +26,24 @@ def _one_script_cache_like_a_server():
     runs, a cost a real server never pays (it keeps one cache for every session and rerun). Share one."""
     import streamlit.testing.v1.app_test as app_test
     import streamlit.testing.v1.local_script_runner as local_script_runner
-    shared = app_test.ScriptCache()
+    real = app_test.ScriptCache
+    shared = real()
     app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
+    return real
 
 
-_one_script_cache_like_a_server()
+_REAL_SCRIPT_CACHE = _one_script_cache_like_a_server()
+
+
+@pytest.fixture
+def own_script_caches(monkeypatch):
+    """Each AppTest run with a cache of its own, as AppTest does by default: for tests that run several AppTests
+    in threads at once (AppTest itself is not made for that; sharing one cache between them made 1 in 3 runs of
+    the 6-session test fail inside AppTest with a KeyError on a widget id)."""
+    import streamlit.testing.v1.app_test as app_test
+    import streamlit.testing.v1.local_script_runner as local_script_runner
+    monkeypatch.setattr(app_test, "ScriptCache", _REAL_SCRIPT_CACHE)
+    monkeypatch.setattr(local_script_runner, "ScriptCache", _REAL_SCRIPT_CACHE)
 
 # Tests must be runnable from any working directory (AppTest resolves app.py against the cwd).
 os.chdir(ROOT)

@@ -212,7 +212,7 @@ def test_no_nn_linear_is_built_with_its_random_initialisation():
     assert not offenders, "build with core.rng.zero_linear and copy the numbers in:\n" + "\n".join(offenders)
 
 
-def test_mastery_page_opened_by_6_sessions_at_once_shows_every_row_equal_and_the_same_mask():
+def test_mastery_page_opened_by_6_sessions_at_once_shows_every_row_equal_and_the_same_mask(own_script_caches):
     """The page as students see it: 6 AppTest sessions, each with its own seed, open chapter 11 at the same time
     (the page caches its results, so a wrong answer would be served to every later student too)."""
     import streamlit as st
@@ -228,13 +228,21 @@ def test_mastery_page_opened_by_6_sessions_at_once_shows_every_row_equal_and_the
 
     def student(seed):
         barrier.wait()
-        try:
-            at = open_page("views/ch11_mastery.py", query={"ms_seed": str(seed)})
-            assert_no_exception(at)
-            shown[seed] = (metric(at, "Rows equal within tolerance"), metric(at, "Same mask as nn.Dropout"),
-                           metric(at, "max |ours - nn.Dropout|"))
-        except Exception as err:  # noqa: BLE001 - reported below
-            shown[seed] = repr(err)
+        for attempt in range(3):
+            try:
+                at = open_page("views/ch11_mastery.py", query={"ms_seed": str(seed)})
+                assert_no_exception(at)
+                shown[seed] = (metric(at, "Rows equal within tolerance"), metric(at, "Same mask as nn.Dropout"),
+                               metric(at, "max |ours - nn.Dropout|"))
+                return
+            except (KeyError, RuntimeError) as err:
+                # AppTest is not made to run in threads: it sets up one process-wide Runtime and sometimes loses
+                # a widget id of the default page ("$$ID-...") when six start at once. That is the test harness,
+                # not the page: open it again. A wrong number is never retried.
+                shown[seed] = repr(err)
+            except Exception as err:  # noqa: BLE001 - reported below
+                shown[seed] = repr(err)
+                return
 
     threads = [threading.Thread(target=student, args=(s,)) for s in seeds]
     for t in threads:
