@@ -15,6 +15,19 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1.element_tree import parse_tree_from_messages
 
+def _block_replaces_element(messages):
+    """The deltas as a browser ends up showing them: where a place held an element and, later in the run, a block
+    (a `st.empty()` that first held an element, then became a container, or got children), only the block is kept.
+    AppTest's tree builder would otherwise try to give the element children and fail (AttributeError: children,
+    or its `isinstance(child, Block)` assertion)."""
+    def path(m):
+        return tuple(m.metadata.delta_path)
+
+    blocks = {path(m) for m in messages if m.delta.WhichOneof("type") == "add_block"}
+    blocks |= {path(m)[:n] for m in messages for n in range(1, len(path(m)))}   # every ancestor is a block
+    return [m for m in messages if m.delta.WhichOneof("type") == "add_block" or path(m) not in blocks]
+
+
 class _ClientSideState(dict):
     """Stands in for AppTest's session state when the parser asks a widget for its formatting function:
     a browser shows options with str(), and that is what the widget state of a selection carries."""
@@ -84,7 +97,7 @@ class StudentSession:
                 if fragment_id:  # a fragment run only redraws its own part of the page
                     return fwd.script_finished
                 self.messages = messages
-                self.tree = parse_tree_from_messages(messages)
+                self.tree = parse_tree_from_messages(_block_replaces_element(messages))
                 self.tree._runner = _Runner()
                 return fwd.script_finished
             if kind == "delta":

@@ -228,7 +228,7 @@ def test_mastery_page_opened_by_6_sessions_at_once_shows_every_row_equal_and_the
 
     def student(seed):
         barrier.wait()
-        for attempt in range(3):
+        for _attempt in range(3):
             try:
                 at = open_page("views/ch11_mastery.py", query={"ms_seed": str(seed)})
                 assert_no_exception(at)
