@@ -113,3 +113,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
         elif any(sign in source for sign in _SLOW_SIGNS):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A fresh class-mode SQLite database for this test, used by the store and by every AppTest session alike."""
+    import sqlalchemy as sa
+
+    from classmode import store
+    path = tmp_path / "class.sqlite"
+    monkeypatch.setenv("CLASSMODE_DB", str(path))
+    engine = store.configure(sa.create_engine(f"sqlite:///{path}"))
+    yield engine
+    engine.dispose()

@@ -12,16 +12,6 @@ from tests.apptest_utils import assert_no_exception, open_page
 CLASS_PAGE = "views/class_mode.py"
 
 
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A fresh SQLite database for this test, used by the store and by every AppTest session alike."""
-    path = tmp_path / "class.sqlite"
-    monkeypatch.setenv("CLASSMODE_DB", str(path))
-    engine = store.configure(sa.create_engine(f"sqlite:///{path}"))
-    yield engine
-    engine.dispose()
-
-
 def teacher_session():
     at = open_page(CLASS_PAGE)
     at.button(key="cm_start").click().run()

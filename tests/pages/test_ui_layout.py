@@ -1,7 +1,6 @@
 """ui.page (the one page layout), ui.predict ("predict, then try"), the axis helpers and the palette's contrast."""
 import plotly.graph_objects as go
 import pytest
-import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 import ui
@@ -89,15 +88,6 @@ def test_predict_shows_nothing_before_a_pick_then_right_or_wrong_with_why():
 def test_predict_refuses_an_answer_out_of_range():
     with pytest.raises(ValueError):
         ui.predict("x", "q", ["a", "b"], 2, "why")
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    path = tmp_path / "class.sqlite"
-    monkeypatch.setenv("CLASSMODE_DB", str(path))
-    engine = store.configure(sa.create_engine(f"sqlite:///{path}"))
-    yield engine
-    engine.dispose()
 
 
 def test_predict_is_recorded_in_the_class_a_tab_joined(db):
