@@ -316,13 +316,29 @@ TORCH_NN_CHECKS = {
     "state_dict save / load": check_state_dict,
     "model.parameters()": check_parameters,
 }
+RACES = ("optim.SGD", "optim.Adam")   # the checks that take optimizer steps (and rerun in float64)
 
 
+def check_component(name, x, y, seed=0, **settings):
+    """TORCH_NN_CHECKS[name] on the batch (x [B, 784], y [B]) with the page's settings, tensors left out.
 
-# ---------------------------------------------------------------------------
-# custom_module (was labs/ch10_torch_nn.py)
+    The optimizer races run a second time in float64 ("float64_diff"): a gap that is rounding shrinks there
+    to about 1e-12, a different method would not.
+    """
+    check = TORCH_NN_CHECKS[name]
+    result = check(x, y, seed, **settings)
+    if name in RACES:
+        result["float64_diff"] = check(x, y, seed, dtype=torch.float64, **settings)["max_abs_diff"]
+    return {k: v for k, v in result.items() if not isinstance(v, torch.Tensor)}
+
+
+def hook_samples(x, seed=0, n=20000):
+    """[(layer name, the first n numbers of its hooked output as a NumPy array)] for histograms."""
+    return [(name, out.flatten()[:n].numpy()) for name, out in hooked_outputs(x, seed)]
+
+
+# ------------------------------------------------------- your own nn.Module class
 # The 784-128-10 network written as your own nn.Module class, next to nn.Sequential and the raw tensors.
-# ---------------------------------------------------------------------------
 
 class Net(nn.Module):
     """784 -> 128 -> ReLU -> 10, written as a class: layers made in __init__, used in forward."""

@@ -1,15 +1,11 @@
 """Chapter 10: what torch.nn adds. Each component next to its raw-tensor equivalent, checked live."""
-import math
-
-import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 import exports
 import ui
 from core import dropout, network
-from labs import ch10_torch_nn as custom_module
-from labs import ch10_torch_nn as equivalence
+from labs import ch10_torch_nn as lab
+from ui import torch_nn_figures as figs
 
 L = ui.page("10 · What torch.nn adds",
             "Each torch.nn piece next to the raw-tensor code it replaces, same batch, same weights: "
@@ -20,36 +16,32 @@ ui.require_mnist_test()   # the committed test split; a plain-words error and a 
 
 def batch(batch_size, seed):
     """(x [B, 784], y [B]): a seeded batch of MNIST test digits."""
-    return ui.mnist_test_batch(batch_size, seed, equivalence.pick_batch)
+    return ui.mnist_test_batch(batch_size, seed, lab.pick_batch)
 
 
-# component -> (check function, what the raw-tensor side does, what torch.nn adds)
+# component (a key of lab.TORCH_NN_CHECKS, in its order) -> (what the raw-tensor side does, what torch.nn adds)
 PARTS = {
-    "nn.Linear": (equivalence.check_linear,
-                  "`x @ W + b` with `W [784, 128]`, `b [128]`",
+    "nn.Linear": ("`x @ W + b` with `W [784, 128]`, `b [128]`",
                   "holds `weight [128, 784]` (= W.T) and `bias`, registers both as parameters, computes "
                   "`x @ weight.T + bias`."),
-    "nn.ReLU": (equivalence.check_relu, "`torch.clamp(z, min=0)`",
+    "nn.ReLU": ("`torch.clamp(z, min=0)`",
                 "a module wrapper around the same clamp, so it can sit inside `nn.Sequential`."),
-    "F.cross_entropy": (equivalence.check_cross_entropy,
-                        "`core.losses.cross_entropy`: log-softmax with the max subtracted, then the mean of "
+    "F.cross_entropy": ("`core.losses.cross_entropy`: log-softmax with the max subtracted, then the mean of "
                         "-log p[correct class]",
                         "one fused call with the same maths (and options such as label smoothing)."),
-    "optim.SGD": (equivalence.check_sgd, "`core.optim.sgd_step`: `v = mu v + g;  W -= lr v`",
+    "optim.SGD": ("`core.optim.sgd_step`: `v = mu v + g;  W -= lr v`",
                   "keeps the velocity buffers for every parameter it was given."),
-    "optim.Adam": (equivalence.check_adam,
-                   "`core.optim.adam_step`: running means m, v, bias correction, `W -= lr m_hat / (sqrt(v_hat) + eps)`",
+    "optim.Adam": ("`core.optim.adam_step`: running means m, v, bias correction, `W -= lr m_hat / (sqrt(v_hat) + eps)`",
                    "keeps m, v and the step count per parameter."),
-    "DataLoader(shuffle=True)": (equivalence.check_dataloader, "`torch.randperm(N)` cut into slices of B",
+    "DataLoader(shuffle=True)": ("`torch.randperm(N)` cut into slices of B",
                                  "the same permutation and slicing, plus worker processes, pinned memory "
                                  "and collation of any dataset."),
-    "nn.Dropout": (equivalence.check_dropout, "`mask = bernoulli(1 - p);  x * mask / (1 - p)`",
+    "nn.Dropout": ("`mask = bernoulli(1 - p);  x * mask / (1 - p)`",
                    "the same mask from the global generator, switched off by `model.eval()`."),
-    "state_dict save / load": (equivalence.check_state_dict,
-                               "`torch.save({'0.weight': W1.T, '0.bias': b1, ...})`",
+    "state_dict save / load": ("`torch.save({'0.weight': W1.T, '0.bias': b1, ...})`",
                                "`model.state_dict()` names every tensor for you; `load_state_dict` checks "
                                "every name and shape."),
-    "model.parameters()": (equivalence.check_parameters, "`params = [W1, b1, W2, b2]`, written by hand",
+    "model.parameters()": ("`params = [W1, b1, W2, b2]`, written by hand",
                            "finds every registered tensor, however deeply nested, so none is forgotten."),
 }
 
@@ -60,7 +52,7 @@ with L.controls:
 with L.more:
     seed = ui.seed("tn_seed")
 
-check, scratch_text, torch_text = PARTS[part]
+check, (scratch_text, torch_text) = lab.TORCH_NN_CHECKS[part], PARTS[part]
 kwargs = {}
 with L.controls:
     if part == "optim.SGD":
@@ -73,55 +65,28 @@ with L.controls:
                                          help="the mini-batch size inside the DataLoader")
     elif part == "nn.Dropout":
         kwargs["p"] = ui.slider("Drop probability p", 0.0, 0.95, 0.5, step=0.05, key="tn_p")
-if part in ("optim.SGD", "optim.Adam"):
+if part in lab.RACES:
     with L.more:
         kwargs["steps"] = ui.slider("Steps", 1, 20, 3, key="tn_steps", help="optimizer steps both versions take")
 
 @st.cache_data(max_entries=300, show_spinner="Running both versions...")
 def run_check(part, B, seed, kwargs):
-    x, y = batch(B, seed)
-    result = PARTS[part][0](x, y, seed, **dict(kwargs))
-    if part in ("optim.SGD", "optim.Adam"):
-        result["float64_diff"] = PARTS[part][0](x, y, seed, dtype=torch.float64, **dict(kwargs))["max_abs_diff"]
-    return {k: v for k, v in result.items() if not isinstance(v, torch.Tensor)}
+    return lab.check_component(part, *batch(B, seed), seed, **dict(kwargs))
 
 
 result = run_check(part, B, seed, tuple(sorted(kwargs.items())))
 
 
-def components_figure(diffs, selected):
-    """max |scratch - torch.nn| of every component (log axis, 1e-5 line); exact zeros as diamonds at the left
-    edge; the selected component in full colour, the others faded."""
-    floor = 1e-10
-    names = list(diffs)
-    colour = [ui.COLORS["correct"] if diffs[n] <= equivalence.TOLERANCE else ui.COLORS["wrong"] for n in names]
-    opacity = [1.0 if n == selected else 0.35 for n in names]
-    fig = go.Figure()
-    fig.add_bar(y=names, x=[d if d > 0 else None for d in diffs.values()], orientation="h",
-                marker=dict(color=colour, opacity=opacity), text=[f"{d:.1e}" if d > 0 else "" for d in diffs.values()],
-                textposition="outside")
-    zeros = [n for n in names if diffs[n] == 0]
-    fig.add_scatter(y=zeros, x=[floor * 1.6] * len(zeros), mode="markers+text", text=["exactly 0"] * len(zeros),
-                    textposition="middle right", marker=dict(symbol="diamond", size=12, color=ui.COLORS["correct"],
-                                                             opacity=[1.0 if n == selected else 0.35 for n in zeros]))
-    fig.add_vline(x=equivalence.TOLERANCE, line_dash="dash", line_color="black", annotation_text="1e-5")
-    ui.clean_log_axis(fig, axis="x")
-    top = max([d for d in diffs.values() if d > 0], default=equivalence.TOLERANCE)
-    fig.update_xaxes(range=[-10, max(-3, math.log10(top) + 1.2)], title_text="max |from scratch - torch.nn|")
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=400, showlegend=False, margin=dict(l=10, r=10, t=30, b=10),
-                      title=f"{selected}: the full-colour bar")
-    return fig
-
-
 # Every component on the same batch: the selected one with the page's settings, the others at their defaults.
 diffs = {name: (result if name == part else run_check(name, B, seed, ()))["max_abs_diff"] for name in PARTS}
 with L.picture:
-    ui.plot(components_figure(diffs, part), key="tn_components")
+    ui.plot(figs.difference_bars(list(diffs), list(diffs.values()), lab.TOLERANCE, "1e-5",
+                                 "max |from scratch - torch.nn|", selected=part, title=f"{part}: the full-colour bar"),
+            key="tn_components")
 diff = result["max_abs_diff"]
 with L.controls:
     st.metric(f"max |scratch - {part}|", f"{diff:.1e}")
-    st.metric("Equal within 1e-5", "yes" if diff <= equivalence.TOLERANCE else "no")
+    st.metric("Equal within 1e-5", "yes" if diff <= lab.TOLERANCE else "no")
 st.metric("Batch", f"{B} MNIST digits")   # full width: the value is too wide for the controls column in presenter mode
 left, right = st.columns(2)
 left.markdown(f"**From scratch:** {scratch_text}")
@@ -150,10 +115,10 @@ elif part == "state_dict save / load":
 elif part == "model.parameters()":
     st.markdown(f"By hand: {result['count_ours']} tensors; `model.parameters()` found {result['count_torch']}, "
                 f"{result['numbers']:,} numbers in all.")
-elif part in ("optim.SGD", "optim.Adam"):
+elif part in lab.RACES:
     st.metric("The same race in float64: max difference", f"{result['float64_diff']:.1e}")
     st.markdown(f"Weights compared after {result['steps']} steps from the same start on the same batch.")
-    if diff > equivalence.TOLERANCE:
+    if diff > lab.TOLERANCE:
         st.info("The float32 gap is above 1e-5 here, but it is rounding, not a different method: our "
                 "hand-written backward pass sums in a different order than autograd (differences near 1e-8), "
                 "and large or many steps amplify that along the training path. Run the same race in float64 "
@@ -166,7 +131,7 @@ ui.show_source(check, title="The code that ran both sides")
 hot = run_check("optim.Adam", B, seed, (("lr", 0.1), ("steps", 20)))
 ui.predict("ch10_adam_hot", "Adam with learning rate 0.1 for 20 steps: do ours and optim.Adam still agree within 1e-5?",
            ["Yes, within 1e-5", "No: the gap grows past 1e-5"],
-           answer=0 if hot["max_abs_diff"] <= equivalence.TOLERANCE else 1,
+           answer=0 if hot["max_abs_diff"] <= lab.TOLERANCE else 1,
            why=(f"On this batch of {B} digits the weights after 20 steps differ by "
                 f"{hot['max_abs_diff']:.1e} in float32 "
                 f"and by {hot['float64_diff']:.1e} when both run in float64: the same method, with rounding "
@@ -192,7 +157,7 @@ st.markdown(
 @st.cache_data(max_entries=100, show_spinner=False)
 def class_check(B, seed):
     x, y = batch(B, seed)
-    return custom_module.check_class_and_sequential(x, y, seed)
+    return lab.check_class_and_sequential(x, y, seed)
 
 
 cls = class_check(B, seed)
@@ -202,20 +167,20 @@ m[1].metric("class Net: max |gradient difference|", f"{cls['net_grad_diff']:.1e}
 m[2].metric("nn.Sequential: max |logits difference|", f"{cls['seq_logits_diff']:.1e}")
 m[3].metric("nn.Sequential: max |gradient difference|", f"{cls['seq_grad_diff']:.1e}")
 st.markdown(f"Both equal to the raw-tensor network within 1e-5: "
-            f"**{'yes' if cls['max_abs_diff'] <= equivalence.TOLERANCE else 'no'}**. "
+            f"**{'yes' if cls['max_abs_diff'] <= lab.TOLERANCE else 'no'}**. "
             f"`Net().parameters()` found {', '.join(f'`{n}`' for n in cls['net_names'])}; "
             f"`nn.Sequential` names the same tensors by position: {', '.join(f'`{n}`' for n in cls['seq_names'])}.")
 seq_diff = cls["seq_logits_diff"]
 ui.predict("ch10_sequential_logits", "Will nn.Sequential's logits equal our raw-tensor logits exactly?",
            ["Yes, bit for bit (difference 0)", "Equal up to float32 rounding (below 1e-5)", "No, clearly different"],
-           answer=0 if seq_diff == 0 else (1 if seq_diff <= equivalence.TOLERANCE else 2),
+           answer=0 if seq_diff == 0 else (1 if seq_diff <= lab.TOLERANCE else 2),
            why=(f"Measured on this batch of {B} digits: max |logits difference| = {seq_diff:.1e}"
                 + (": the same multiplications and additions in the same order." if seq_diff == 0 else
                    ": float32 rounding (a float32 number carries about 7 significant digits). nn.Linear computes "
                    "x @ weight.T + bias in one fused call, which rounds in a different order than our x @ W + b."
-                   if seq_diff <= equivalence.TOLERANCE else ": larger than rounding.")))
-ui.show_source(custom_module.Net, expanded=True, title="class Net, the source that ran (inspect.getsource)")
-ui.show_source(custom_module.build_models, custom_module.check_class_and_sequential,
+                   if seq_diff <= lab.TOLERANCE else ": larger than rounding.")))
+ui.show_source(lab.Net, expanded=True, title="class Net, the source that ran (inspect.getsource)")
+ui.show_source(lab.build_models, lab.check_class_and_sequential,
                title="How both modules get our weights, and the comparison")
 
 # ---------------------------------------------------------------- hooks
@@ -231,19 +196,12 @@ st.markdown(
 @st.cache_data(max_entries=100, show_spinner=False)
 def hooks(B, seed):
     x, _ = batch(B, seed)
-    rows = equivalence.activation_stats(x, seed)
-    values = [(name, out.flatten()[:20000].numpy()) for name, out in equivalence.hooked_outputs(x, seed)]
-    return rows, values
+    return lab.activation_stats(x, seed), lab.hook_samples(x, seed)
 
 
 rows, values = hooks(B, seed)
 ui.stat_table(rows)
-fig = go.Figure()
-for (name, v), colour in zip(values, ui.PALETTE):
-    fig.add_histogram(x=v, name=name, opacity=0.6, marker_color=colour, nbinsx=80)
-fig.update_layout(barmode="overlay", height=320, xaxis_title="activation value", yaxis_title="count")
-ui.clean_log_axis(fig, axis="y")
-ui.plot(fig, key="tn_hooks")
+ui.plot(figs.activation_histograms(values), key="tn_hooks")
 ui.explain(
     "With our own code, looking inside means editing the forward function. With `nn.Module` you attach a hook "
     "from the outside, to any layer of any model, and remove it again with `handle.remove()`. Here about half "
@@ -252,7 +210,7 @@ ui.explain(
     "'dead'. Hooks are how people debug exploding or vanishing activations in large models.",
     title="Why hooks are handy",
 )
-ui.show_source(equivalence.hooked_outputs, equivalence.activation_stats)
+ui.show_source(lab.hooked_outputs, lab.activation_stats)
 
 ui.explain(
     "For a two-layer network torch.nn saves a handful of lines. For a model with hundreds of layers it saves "
@@ -262,7 +220,7 @@ ui.explain(
     "the same arithmetic with different bookkeeping.",
     title="The point of torch.nn",
 )
-ui.show_source(network.to_torch_sequential, equivalence.to_state_dict, dropout.dropout,
+ui.show_source(network.to_torch_sequential, lab.to_state_dict, dropout.dropout,
                title="How our tensors become an nn.Sequential, a state_dict and a dropout layer")
 
 ui.quiz("ch10", "What is the main thing torch.nn gives you on top of raw tensors?",

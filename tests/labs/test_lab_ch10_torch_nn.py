@@ -67,3 +67,20 @@ def test_hooks_table_matches_our_cache(xy):
     params = network.init_mlp([784, 128, 10], seed=0)
     assert rows  # hooks are removed afterwards: running again gives the same 3 rows, not 6
     assert len(eq.activation_stats(xy[0])) == 3 and params
+
+
+def test_check_component_drops_tensors_and_reruns_optimizer_races_in_float64(xy):
+    hot = eq.check_component("optim.Adam", *xy, seed=0, lr=0.1, steps=20)
+    assert hot["steps"] == 20 and hot["float64_diff"] < 1e-9 < hot["max_abs_diff"]   # rounding, not method
+    assert eq.check_component("optim.SGD", *xy, seed=0)["float64_diff"] < 1e-12
+    linear = eq.check_component("nn.Linear", *xy, seed=1)
+    assert "float64_diff" not in linear and linear["max_abs_diff"] < eq.TOLERANCE
+    dropout = eq.check_component("nn.Dropout", *xy, seed=1, p=0.3)
+    assert not any(isinstance(v, torch.Tensor) for v in dropout.values()) and dropout["same_mask"]
+
+
+def test_hook_samples_are_the_first_numbers_of_each_hooked_output(xy):
+    samples = eq.hook_samples(xy[0], seed=2, n=100)
+    assert [name for name, _ in samples] == ["0: Linear", "1: ReLU", "2: Linear"]
+    for (_, v), (_, out) in zip(samples, eq.hooked_outputs(xy[0], seed=2)):
+        assert torch.equal(torch.from_numpy(v), out.flatten()[:100])
