@@ -1,16 +1,13 @@
 """Chapter 11: mastery. The whole equivalence table checked live, and dropout built by hand."""
-import math
-
-import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.subplots import make_subplots
 
 import exports
 import ui
 from core import dropout
-from labs import ch10_torch_nn as equivalence
-from labs import ch11_mastery
+from labs import ch10_torch_nn
+from labs import ch11_mastery as lab
+from ui import torch_nn_figures as figs
 
 L = ui.page("11 · Mastery & dropout",
             "Every hand-made piece next to its torch counterpart, measured now; then dropout, built by you.")
@@ -21,7 +18,7 @@ ui.require_mnist_test()   # the committed test split; a plain-words error and a 
 
 def batch(batch_size, seed):
     """(x [B, 784], y [B]): a seeded batch of MNIST test digits."""
-    return ui.mnist_test_batch(batch_size, seed, equivalence.pick_batch)
+    return ui.mnist_test_batch(batch_size, seed, ch10_torch_nn.pick_batch)
 
 
 with L.controls:
@@ -38,36 +35,15 @@ tol = 10.0 ** tol_exp
 @st.cache_data(max_entries=100, show_spinner="Running both sides of every row...")
 def table(B, seed):
     x, y = batch(B, seed)
-    return ch11_mastery.equivalence_table(x, y, seed, tol=float("inf"))
-
-
-def table_figure(rows, tol):
-    """One bar per row of the table: max |from scratch - torch| on a log axis, the tolerance as a line;
-    rows that are exactly 0 (bit-for-bit equal) as a diamond at the left edge."""
-    diffs = [r["max abs diff"] for r in rows]
-    names = [r["torch.nn"] for r in rows]
-    floor = 1e-10
-    fig = go.Figure()
-    fig.add_bar(y=names, x=[d if d > 0 else None for d in diffs], orientation="h", name="max |difference|",
-                marker_color=[ui.COLORS["correct"] if d <= tol else ui.COLORS["wrong"] for d in diffs],
-                text=[f"{d:.1e}" if d > 0 else "" for d in diffs], textposition="outside")
-    zeros = [n for n, d in zip(names, diffs) if d == 0]
-    fig.add_scatter(y=zeros, x=[floor * 1.6] * len(zeros), mode="markers+text", name="exactly 0",
-                    marker=dict(symbol="diamond", size=12, color=ui.COLORS["correct"]),
-                    text=["exactly 0"] * len(zeros), textposition="middle right")
-    fig.add_vline(x=tol, line_dash="dash", line_color="black", annotation_text=f"tolerance {tol:.0e}")
-    ui.clean_log_axis(fig, axis="x")
-    top = max([d for d in diffs if d > 0], default=tol)
-    fig.update_xaxes(range=[-10, max(-2.5, math.log10(max(top, tol)) + 1)], title_text="max |from scratch - torch|")
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=400, showlegend=False, margin=dict(l=10, r=10, t=30, b=10))
-    return fig
+    return lab.equivalence_table(x, y, seed, tol=float("inf"))
 
 
 rows = table(B, seed)
 n_equal = sum(r["max abs diff"] <= tol for r in rows)
 with L.picture:
-    ui.plot(table_figure(rows, tol), key="ms_table_fig")
+    ui.plot(figs.difference_bars([r["torch.nn"] for r in rows], [r["max abs diff"] for r in rows], tol,
+                                 f"tolerance {tol:.0e}", "max |from scratch - torch|", xmax_floor=-2.5, pad=1.0),
+            key="ms_table_fig")
 with L.controls:
     st.metric("Rows equal within tolerance", f"{n_equal} / {len(rows)}",
               help="rows with max |difference| <= the tolerance")
@@ -105,7 +81,7 @@ ui.explain(
     "worker processes) and then calls `randperm`; do the same and the batches come out in the same order.",
     title="Reading the differences",
 )
-ui.show_source(ch11_mastery.equivalence_table, equivalence.check_weights, equivalence.check_dataloader)
+ui.show_source(lab.equivalence_table, ch10_torch_nn.check_weights, ch10_torch_nn.check_dataloader)
 
 n_strict = sum(r["max abs diff"] <= 1e-9 for r in rows)
 strict_answer = 0 if n_strict == len(rows) else (2 if n_strict == 0 else 1)
@@ -151,32 +127,7 @@ with d3:
 
 @st.cache_data(max_entries=200, show_spinner=False)
 def dropout_demo(B, seed, p, n_samples):
-    x, _ = batch(B, seed)
-    h = ch11_mastery.hidden_activations(x[:16], seed)  # [16, 128]
-    cmp = dropout.compare_with_nn_dropout(h, p, seed)
-    scaled, unscaled = dropout.running_means(h, p, n_samples, seed=seed)  # the same masks, with and without 1/(1-p)
-    return {"h": h.numpy(), "out": cmp["ours"].numpy(), "mask": cmp["mask"].numpy(),
-            "train_diff": cmp["train_max_diff"],
-            "same_mask": cmp["same_mask"], "eval_diff": cmp["eval_max_diff"],
-            "eval_identity": cmp["eval_is_identity"], "kept": cmp["kept_fraction"],
-            "mean_h": h.mean().item(),
-            "scaled": scaled.numpy(), "unscaled": unscaled.numpy()}
-
-
-def heatmaps(panels, zmax, height=330):
-    """Side-by-side heatmaps [(title, z, zmax or None for the 0/1 mask)] of 16 images x 128 hidden units."""
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for t, _, _ in panels], horizontal_spacing=0.05)
-    for i, (_, z, top) in enumerate(panels, start=1):
-        if top is None:
-            fig.add_heatmap(z=z, zmin=0, zmax=1, colorscale=[[0, "#222222"], [1, "#F0F0F0"]], showscale=False,
-                            row=1, col=i)
-        else:
-            fig.add_heatmap(z=z, zmin=0, zmax=top, colorscale="Viridis", showscale=i == len(panels), row=1, col=i)
-    fig.update_xaxes(title_text="hidden unit")
-    fig.update_yaxes(autorange="reversed")
-    fig.update_yaxes(title_text="image", row=1, col=1)
-    fig.update_layout(height=height)
-    return fig
+    return lab.dropout_demo(batch(B, seed)[0], seed, p, n_samples)
 
 
 dd = dropout_demo(B, seed, p, n_samples)
@@ -189,26 +140,17 @@ m[0].metric("Fraction kept in this mask", f"{dd['kept']:.3f}" if mode == "train"
 m[1].metric("max |ours - nn.Dropout|", f"{dd['train_diff'] if mode == 'train' else dd['eval_diff']:.1e}")
 m[2].metric("Same mask as nn.Dropout" if mode == "train" else "eval output == input",
             "yes" if (dd["same_mask"] if mode == "train" else dd["eval_identity"]) else "no")
-ui.plot(heatmaps([("h: hidden activations [16, 128]", dd["h"], zmax),
-                  ("mask (1 = kept)" if mode == "train" else "eval: nothing dropped", mask, None)], zmax),
+ui.plot(figs.heatmaps([("h: hidden activations [16, 128]", dd["h"], zmax),
+                       ("mask (1 = kept)" if mode == "train" else "eval: nothing dropped", mask, None)]),
         key="ms_heat")
 
 
-def reveal():
+def reveal(dd, out, zmax, p, mode, n_samples):
     """The measured answer, drawn only once the learner has committed to a factor."""
     st.metric("Scale for survivors 1/(1-p)", f"{1 / (1 - p):.3f}")
-    ui.plot(heatmaps([("h", dd["h"], zmax), (f"dropout(h), {mode} mode", out, zmax)], zmax, height=300),
+    ui.plot(figs.heatmaps([("h", dd["h"], zmax), (f"dropout(h), {mode} mode", out, zmax)], height=300),
             key="ms_heat_out")
-    fig = go.Figure()
-    xs = list(range(1, n_samples + 1))
-    fig.add_scatter(x=xs, y=dd["scaled"], name="with / (1 - p)  (inverted dropout)", line_color=ui.COLORS["correct"])
-    fig.add_scatter(x=xs, y=dd["unscaled"], name="without the rescaling", line_color=ui.COLORS["wrong"],
-                    line_dash="dash")
-    fig.add_hline(y=dd["mean_h"], line_dash="dot", line_color="black", annotation_text="mean of h (eval mode)")
-    ui.clean_log_axis(fig, axis="x")
-    fig.update_layout(height=330, xaxis_title="number of random masks averaged",
-                      yaxis_title="running mean of dropout(h)", legend=dict(orientation="h", y=-0.25))
-    ui.plot(fig, key="ms_mean")
+    ui.plot(figs.running_means(dd["scaled"], dd["unscaled"], dd["mean_h"]), key="ms_mean")
     c = st.columns(3)
     c[0].metric("Mean of h (no dropout)", f"{dd['mean_h']:.4f}")
     c[1].metric(f"Mean over {n_samples} masks, with 1/(1-p)", f"{dd['scaled'][-1]:.4f}")
@@ -232,7 +174,7 @@ def reveal():
 
 ui.predict("ch11_dropout_scale", "Multiply the surviving activations by:", SCALE_OPTIONS, answer=2,
            why=scale_why(p, n_samples, dd["mean_h"], float(dd["scaled"][-1]), float(dd["unscaled"][-1])),
-           try_it=reveal)
+           try_it=lambda: reveal(dd, out, zmax, p, mode, n_samples))
 ui.download_script(exports.fill("ch11_mastery", dict(batch_size=B, seed=seed, p=p, tol=tol)), "ch11_mastery.py",
                    key="ms_dl")
 
