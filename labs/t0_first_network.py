@@ -48,6 +48,15 @@ def dose_forward(params, dose):
             "summed": summed, "output": F.relu(summed)}
 
 
+def dose_curve(params, points=201):
+    """Every intermediate value of dose_forward over `points` doses evenly in [0, 1], as NumPy arrays for
+    plotting, plus "dose" itself: {"dose": [points], "top": [points], ..., "output": [points]}."""
+    doses = torch.linspace(0, 1, points)  # [points]
+    with torch.no_grad():
+        out = dose_forward(as_tensors(params), doses)
+    return {"dose": doses.numpy(), **{key: v.numpy() for key, v in out.items()}}
+
+
 def train_final_bias(params, doses=None, targets=None, lr=0.1, start_bias=0.0, tol=1e-4, max_epochs=100):
     """Learn final_bias by gradient descent, the other six numbers frozen.
 

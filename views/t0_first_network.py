@@ -1,19 +1,17 @@
 """Tutorial 000: your first neural network, dose in and effectiveness out, and one trained bias."""
 import math
 
-import plotly.graph_objects as go
 import streamlit as st
-import torch
-from plotly.subplots import make_subplots
 
 import exports
 import ui
-from labs import t0_first_network as dose
+from labs import t0_first_network as lab
+from ui import first_network_figures as figs
 
 L = ui.page("Your first neural network",
             "A dose goes in, its effect comes out; two hidden ReLU units in between: seven numbers, all yours to move.")
 
-T = dose.TUTORIAL_PARAMS
+T = lab.TUTORIAL_PARAMS
 LABELS = {"w00": "w00 (dose -> top unit)", "b00": "b00 (top unit bias)", "w01": "w01 (top unit -> output)",
           "w10": "w10 (dose -> bottom unit)", "b10": "b10 (bottom unit bias)",
           "w11": "w11 (bottom unit -> output)", "final_bias": "final bias"}
@@ -52,31 +50,12 @@ k = steps.index(shown) + 1
 @st.cache_data(max_entries=200, show_spinner=False)
 def curve(values):
     """The network's intermediate values over doses 0..1 (pure function of the seven numbers)."""
-    doses = torch.linspace(0, 1, 201)
-    with torch.no_grad():
-        out = dose.dose_forward(dose.as_tensors(dict(values)), doses)
-    return {"dose": doses.numpy(), **{key: v.numpy() for key, v in out.items()}}
+    return lab.dose_curve(dict(values))
 
 
 c = curve(tuple(params.items()))
-fig = go.Figure()
-fig.add_scatter(x=c["dose"], y=c["top_scaled"], name=f"top: relu(dose*{params['w00']:g} + {params['b00']:g}) "
-                f"* {params['w01']:g}", line=dict(color=ui.PALETTE[0], dash="dot" if k > 1 else "solid"))
-if k >= 2:
-    fig.add_scatter(x=c["dose"], y=c["bottom_scaled"], name=f"bottom: relu(dose*{params['w10']:g} + "
-                    f"{params['b10']:g}) * {params['w11']:g}",
-                    line=dict(color=ui.PALETTE[1], dash="dot" if k > 2 else "solid"))
-if k >= 3:
-    fig.add_scatter(x=c["dose"], y=c["top_scaled"] + c["bottom_scaled"], name="top + bottom",
-                    line=dict(color=ui.PALETTE[4], dash="dot" if k > 3 else "solid"))
-if k >= 4:
-    fig.add_scatter(x=c["dose"], y=c["output"], name=f"relu(top + bottom + {params['final_bias']:g}) = output",
-                    line=dict(color=ui.COLORS["correct"], width=4))
-fig.add_scatter(x=dose.TRAIN_DOSES, y=dose.TRAIN_EFFECT, mode="markers", name="training points",
-                marker=dict(color="black", size=12, symbol="diamond"))
-fig.update_layout(height=430, xaxis_title="dose", yaxis_title="value", legend=dict(orientation="h", y=-0.2))
 with L.picture:
-    ui.plot(fig, key="fn_curve")
+    ui.plot(figs.build_figure(c, params, k, lab.TRAIN_DOSES, lab.TRAIN_EFFECT), key="fn_curve")
 st.subheader("1 · Seven numbers make the network")
 
 idx = [0, 100, 200]  # doses 0, 0.5, 1 on the 201-point grid
@@ -85,7 +64,7 @@ ui.stat_table([{"dose": f"{c['dose'][i]:.1f}", "top unit (after ReLU)": float(c[
                 "x w11": float(c["bottom_scaled"][i]), "sum + final bias": float(c["summed"][i]),
                 "output": float(c["output"][i])} for i in idx])
 m = st.columns(3)
-for col, i, target in zip(m, idx, dose.TRAIN_EFFECT):
+for col, i, target in zip(m, idx, lab.TRAIN_EFFECT):
     col.metric(f"Output at dose {c['dose'][i]:.1f}", f"{c['output'][i]:.4f}", help=f"target {target:g}")
 
 ui.explain(
@@ -99,7 +78,7 @@ ui.explain(
     "high dose does nothing. Step through the four stages above to watch it being built.",
     title="How two bent lines make a bump",
 )
-ui.show_source(dose.dose_forward)
+ui.show_source(lab.dose_forward)
 
 # ---------------------------------------------------------------- training
 st.subheader("2 · Forget the final bias and learn it back")
@@ -122,8 +101,8 @@ with cols[2]:
 @st.cache_data(max_entries=200, show_spinner=False)
 def train(values, lr, start, max_epochs):
     p = dict(values)
-    hist = dose.train_final_bias(p, lr=lr, start_bias=start, max_epochs=max_epochs)
-    res = dose.residuals({**p, "final_bias": hist["final_bias"]})
+    hist = lab.train_final_bias(p, lr=lr, start_bias=start, max_epochs=max_epochs)
+    res = lab.residuals({**p, "final_bias": hist["final_bias"]})
     return hist, res.tolist()
 
 
@@ -157,43 +136,21 @@ else:
 is_tutorial = (all(math.isclose(params[n], T[n]) for n in T if n != "final_bias") and lr == 0.1 and start == 0.0
                and max_epochs >= 35)
 if is_tutorial:
-    printed = dose.TUTORIAL_PRINTOUT
+    printed = lab.TUTORIAL_PRINTOUT
     ran = (f"training stopped after {hist['stop_epoch']} steps with the final bias at {hist['final_bias']:.4f}"
            if hist["stop_epoch"] is not None else f"training did not stop; the final bias is {hist['final_bias']:.4f}")
-    verdict = ("the same as the tutorial's printout" if dose.matches_printout(hist)
+    verdict = ("the same as the tutorial's printout" if lab.matches_printout(hist)
                else "which differs from the tutorial's printout")
     st.caption(f"With the tutorial's weights and learning rate, {ran}: {verdict} (about {printed['steps']} steps, "
                f"final bias {printed['final_bias']}).")
 
-fig = make_subplots(rows=1, cols=2, subplot_titles=("Bias at the start of each epoch",
-                                                    "Total squared error per epoch (log scale)"))
-fig.add_scatter(y=hist["bias"], mode="lines+markers", name="final bias", line_color=ui.COLORS["forward"],
-                row=1, col=1)
-fig.add_hline(y=T["final_bias"], line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=1,
-              annotation_text="tutorial's -16")
-losses = [v if math.isfinite(v) and v > 0 else None for v in hist["loss"]]
-fig.add_scatter(y=losses, mode="lines+markers", name="total squared error", line_color=ui.COLORS["wrong"],
-                row=1, col=2)
-fig.add_hline(y=1e-4, line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=2,
-              annotation_text="stop below 0.0001")
-fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # powers of ten only
-fig.update_xaxes(title_text="epoch")
-fig.update_layout(height=360, showlegend=False)
-ui.plot(fig, key="fn_train")
+ui.plot(figs.training_figure(hist, T["final_bias"]), key="fn_train")
 
 st.markdown("**Residuals after training** (target minus prediction at each training point)")
 trained = curve(tuple({**params, "final_bias": hist["final_bias"]}.items()))
 ui.stat_table([{"dose": d, "target": t, "prediction": t - r, "residual": r}
-               for d, t, r in zip(dose.TRAIN_DOSES, dose.TRAIN_EFFECT, res)])
-fig = go.Figure()
-fig.add_scatter(x=trained["dose"], y=trained["output"], name="trained network", line_color=ui.COLORS["correct"])
-for d, t, r in zip(dose.TRAIN_DOSES, dose.TRAIN_EFFECT, res):
-    fig.add_scatter(x=[d, d], y=[t, t - r], mode="lines", line=dict(color=ui.COLORS["wrong"], width=3),
-                    showlegend=False)
-fig.add_scatter(x=dose.TRAIN_DOSES, y=dose.TRAIN_EFFECT, mode="markers", name="training points",
-                marker=dict(color="black", size=12, symbol="diamond"))
-fig.update_layout(height=320, xaxis_title="dose", yaxis_title="effectiveness")
-ui.plot(fig, key="fn_resid")
+               for d, t, r in zip(lab.TRAIN_DOSES, lab.TRAIN_EFFECT, res)])
+ui.plot(figs.residuals_figure(trained, lab.TRAIN_DOSES, lab.TRAIN_EFFECT, res), key="fn_resid")
 
 ui.explain(
     "The loss of one point is (prediction - target)^2. Calling `backward()` once per point does not "
@@ -207,7 +164,7 @@ ui.explain(
     "the epoch number printed when training stops equals the number of steps taken.",
     title="Why the bias lands near -16",
 )
-ui.show_source(dose.train_final_bias)
+ui.show_source(lab.train_final_bias)
 
 # ------------------------------------------------------- the nn.Module way
 st.subheader("3 · The same training, written the tutorial's way")
@@ -221,11 +178,11 @@ st.markdown(
 
 @st.cache_data(max_entries=200, show_spinner=False)
 def train_module(values, lr, start, max_epochs):
-    return dose.train_final_bias_module(dict(values), lr=lr, start_bias=start, max_epochs=max_epochs)
+    return lab.train_final_bias_module(dict(values), lr=lr, start_bias=start, max_epochs=max_epochs)
 
 
 mod = train_module(tuple(params.items()), lr, start, max_epochs)
-same = dose.compare_loop_and_module(hist, mod)
+same = lab.compare_loop_and_module(hist, mod)
 m = st.columns(4)
 m[0].metric("nn.Module: stopped at epoch", mod["stop_epoch"] if mod["stop_epoch"] is not None else "did not stop")
 m[1].metric("nn.Module: final bias", f"{mod['final_bias']:.4f}")
@@ -236,15 +193,7 @@ m[3].metric("max |bias (loop) - bias (nn.Module)|", f"{same['max_bias_diff']:.1e
 st.markdown(f"Same stopping epoch as the hand-written loop: **{'yes' if same['same_stop'] else 'no'}**; "
             f"largest difference of the bias at the start of any of the {same['epochs']} epochs: "
             f"**{same['max_bias_diff']:.1e}**.")
-fig = go.Figure()
-fig.add_scatter(x=trained["dose"], y=trained["output"], name="hand-written loop's network",
-                line=dict(color=ui.COLORS["correct"], width=6))
-fig.add_scatter(x=trained["dose"], y=mod["curve"], name="DoseNet after training: model(doses).detach()",
-                line=dict(color=ui.COLORS["forward"], dash="dash", width=3))
-fig.add_scatter(x=dose.TRAIN_DOSES, y=dose.TRAIN_EFFECT, mode="markers", name="training points",
-                marker=dict(color="black", size=12, symbol="diamond"))
-fig.update_layout(height=320, xaxis_title="dose", yaxis_title="effectiveness", legend=dict(orientation="h", y=-0.25))
-ui.plot(fig, key="fn_module")
+ui.plot(figs.module_figure(trained, mod["curve"], lab.TRAIN_DOSES, lab.TRAIN_EFFECT), key="fn_module")
 ui.explain(
     "`model(doses)` returns a tensor that still belongs to the autograd graph (it depends on `final_bias`, "
     "which requires a gradient). `.detach()` gives the same numbers without the graph, which is what a "
@@ -253,7 +202,7 @@ ui.explain(
     "the trainable one.",
     title="requires_grad=False and .detach()",
 )
-ui.show_source(dose.DoseNet, dose.train_final_bias_module, dose.compare_loop_and_module,
+ui.show_source(lab.DoseNet, lab.train_final_bias_module, lab.compare_loop_and_module,
                title="The nn.Module version that ran")
 frozen = {k: v for k, v in params.items() if k != "final_bias"}
 script = exports.fill("t0_first_network", dict(params=frozen, lr=lr, start_bias=start, max_epochs=max_epochs))

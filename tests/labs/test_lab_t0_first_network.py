@@ -77,3 +77,11 @@ def test_downloaded_script_prints_the_same_numbers(tmp_path):
     out = run_export("t0_first_network", dict(params=dose.TUTORIAL_PARAMS, lr=0.1), tmp_path)
     assert f"stop_epoch {hist['stop_epoch']}" in out and f"final_bias {hist['final_bias']:.4f}" in out
     assert "stop_epoch 34" in out and "final_bias -16.0019" in out
+
+
+def test_dose_curve_is_dose_forward_on_an_even_grid():
+    c = dose.dose_curve(dose.TUTORIAL_PARAMS, points=201)
+    assert c["dose"][0] == 0.0 and c["dose"][-1] == 1.0 and len(c["dose"]) == 201
+    assert abs(c["output"][100] - 1.01) < 1e-5 and c["output"][0] == 0.0 == c["output"][-1]   # the tent's tip
+    assert set(c) == {"dose", "top_in", "top", "top_scaled", "bottom_in", "bottom", "bottom_scaled", "summed",
+                      "output"}

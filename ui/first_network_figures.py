@@ -1,0 +1,84 @@
+"""Figures of the first-network tutorial (views/t0_first_network.py): the network built up branch by branch, the
+bias learning, the residuals and the nn.Module version next to the loop.
+
+Presentation only: every function takes what it draws as arguments; the numbers come from labs.t0_first_network
+(`curve` is its dose_curve: doses and every intermediate value over them).
+"""
+import math
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+import ui
+
+
+def _training_points(fig, doses, effects):
+    fig.add_scatter(x=doses, y=effects, mode="markers", name="training points",
+                    marker=dict(color="black", size=12, symbol="diamond"))
+
+
+def build_figure(curve, params, k, doses, effects):
+    """The first k of the four build steps over the doses: top branch, bottom branch, their sum, the output
+    (earlier steps dotted once a later one is shown), with the training points."""
+    p, c = params, curve
+    fig = go.Figure()
+    fig.add_scatter(x=c["dose"], y=c["top_scaled"], name=f"top: relu(dose*{p['w00']:g} + {p['b00']:g}) * {p['w01']:g}",
+                    line=dict(color=ui.PALETTE[0], dash="dot" if k > 1 else "solid"))
+    if k >= 2:
+        fig.add_scatter(x=c["dose"], y=c["bottom_scaled"], name=f"bottom: relu(dose*{p['w10']:g} + "
+                        f"{p['b10']:g}) * {p['w11']:g}",
+                        line=dict(color=ui.PALETTE[1], dash="dot" if k > 2 else "solid"))
+    if k >= 3:
+        fig.add_scatter(x=c["dose"], y=c["top_scaled"] + c["bottom_scaled"], name="top + bottom",
+                        line=dict(color=ui.PALETTE[4], dash="dot" if k > 3 else "solid"))
+    if k >= 4:
+        fig.add_scatter(x=c["dose"], y=c["output"], name=f"relu(top + bottom + {p['final_bias']:g}) = output",
+                        line=dict(color=ui.COLORS["correct"], width=4))
+    _training_points(fig, doses, effects)
+    fig.update_layout(height=430, xaxis_title="dose", yaxis_title="value", legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def training_figure(hist, target_bias):
+    """The bias at the start of each epoch (the tutorial's value `target_bias` dotted) and each epoch's total
+    squared error on a log axis (the 0.0001 stopping line dotted); values that are not finite are left out."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Bias at the start of each epoch",
+                                                        "Total squared error per epoch (log scale)"))
+    fig.add_scatter(y=hist["bias"], mode="lines+markers", name="final bias", line_color=ui.COLORS["forward"],
+                    row=1, col=1)
+    fig.add_hline(y=target_bias, line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=1,
+                  annotation_text=f"tutorial's {target_bias:g}")
+    losses = [v if math.isfinite(v) and v > 0 else None for v in hist["loss"]]
+    fig.add_scatter(y=losses, mode="lines+markers", name="total squared error", line_color=ui.COLORS["wrong"],
+                    row=1, col=2)
+    fig.add_hline(y=1e-4, line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=2,
+                  annotation_text="stop below 0.0001")
+    fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # powers of ten only
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=360, showlegend=False)
+    return fig
+
+
+def residuals_figure(curve, doses, effects, residuals):
+    """The trained network over the doses, each training point's residual (target - prediction) as a red bar."""
+    fig = go.Figure()
+    fig.add_scatter(x=curve["dose"], y=curve["output"], name="trained network", line_color=ui.COLORS["correct"])
+    for d, t, r in zip(doses, effects, residuals):
+        fig.add_scatter(x=[d, d], y=[t, t - r], mode="lines", line=dict(color=ui.COLORS["wrong"], width=3),
+                        showlegend=False)
+    _training_points(fig, doses, effects)
+    fig.update_layout(height=320, xaxis_title="dose", yaxis_title="effectiveness")
+    return fig
+
+
+def module_figure(curve, module_curve, doses, effects):
+    """The hand-written loop's trained network (wide) under the nn.Module's (dashed) over the same doses."""
+    fig = go.Figure()
+    fig.add_scatter(x=curve["dose"], y=curve["output"], name="hand-written loop's network",
+                    line=dict(color=ui.COLORS["correct"], width=6))
+    fig.add_scatter(x=curve["dose"], y=module_curve, name="DoseNet after training: model(doses).detach()",
+                    line=dict(color=ui.COLORS["forward"], dash="dash", width=3))
+    _training_points(fig, doses, effects)
+    fig.update_layout(height=320, xaxis_title="dose", yaxis_title="effectiveness",
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
