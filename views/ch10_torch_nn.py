@@ -5,7 +5,7 @@ import exports
 import ui
 from core import dropout, network
 from labs import ch10_torch_nn as lab
-from ui import torch_nn_figures as figs
+from ui import ch10_figures as figs
 
 L = ui.page("10 · What torch.nn adds",
             "Each torch.nn piece next to the raw-tensor code it replaces, same batch, same weights: "

@@ -7,7 +7,7 @@ import ui
 from core import dropout
 from labs import ch10_torch_nn
 from labs import ch11_mastery as lab
-from ui import torch_nn_figures as figs
+from ui import ch10_figures, ch11_figures as figs
 
 L = ui.page("11 · Mastery & dropout",
             "Every hand-made piece next to its torch counterpart, measured now; then dropout, built by you.")
@@ -41,7 +41,7 @@ def table(B, seed):
 rows = table(B, seed)
 n_equal = sum(r["max abs diff"] <= tol for r in rows)
 with L.picture:
-    ui.plot(figs.difference_bars([r["torch.nn"] for r in rows], [r["max abs diff"] for r in rows], tol,
+    ui.plot(ch10_figures.difference_bars([r["torch.nn"] for r in rows], [r["max abs diff"] for r in rows], tol,
                                  f"tolerance {tol:.0e}", "max |from scratch - torch|", xmax_floor=-2.5, pad=1.0),
             key="ms_table_fig")
 with L.controls:

@@ -6,7 +6,7 @@ import streamlit as st
 import exports
 import ui
 from labs import t0_first_network as lab
-from ui import first_network_figures as figs
+from ui import t0_figures as figs
 
 L = ui.page("Your first neural network",
             "A dose goes in, its effect comes out; two hidden ReLU units in between: seven numbers, all yours to move.")

@@ -1,7 +1,7 @@
-"""Figures of the first-network tutorial (views/t0_first_network.py): the network built up branch by branch, the
-bias learning, the residuals and the nn.Module version next to the loop.
+"""Tutorial 000's figures (your first neural network): the network built up branch by branch, the bias learning,
+the residuals and the nn.Module version next to the loop.
 
-Presentation only: every function takes what it draws as arguments; the numbers come from labs.t0_first_network
+Presentation only, every function takes what it draws as arguments; the numbers come from labs.t0_first_network
 (`curve` is its dose_curve: doses and every intermediate value over them).
 """
 import math
