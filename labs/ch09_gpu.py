@@ -13,11 +13,13 @@ A timer must therefore wait for the queue to empty (`synchronize`) before it rea
 otherwise it measures how fast Python can hand out work, not how fast the GPU does it.
 On the CPU every operation has finished when Python gets control back, so there is nothing to wait for.
 """
+import contextlib
 import functools
 import json
 import math
 import os
 import platform
+import threading
 import time
 from pathlib import Path
 
@@ -198,6 +200,45 @@ def measure_all(batches=DEFAULT_BATCHES, budget_s=0.02, progress=None, seed=0):
         sweeps[device] = measure_sweep(device, batches, budget_s, progress=part, seed=seed)
         sync[device] = sync_demo(device, seed=seed)
     return {"devices": found, "sweeps": sweeps, "sync": sync, "seconds": time.perf_counter() - start}
+
+
+class SharedMeasurement:
+    """One measure_all result shared by every session of a server, replaced at most every `every_s` seconds.
+
+    Readers only read .result (a new dict on every measurement, never edited); only the caller holding the lock
+    measures, so 30 students opening the page at once cause one measurement.
+    """
+
+    def __init__(self, every_s=30):
+        self.lock, self.result, self.at, self.every_s = threading.Lock(), None, 0.0, every_s
+
+    def age(self):
+        """Seconds since the last measurement."""
+        return time.time() - self.at
+
+    def too_soon(self):
+        """True when a measurement exists and is younger than every_s (a new one is refused)."""
+        return self.result is not None and self.age() < self.every_s
+
+    def ensure(self, force=False, measuring=contextlib.nullcontext, waiting=contextlib.nullcontext):
+        """Measure if nothing was measured yet (or with force, if the last one is at least every_s old).
+
+        measuring(): a context manager around this caller's measurement that yields measure_all's progress
+        callback (or None); waiting(): one around waiting for another caller's measurement to finish.
+        """
+        if self.result is not None and not force:
+            return
+        if not self.lock.acquire(blocking=False):
+            with waiting(), self.lock:
+                pass
+            return
+        try:
+            if self.result is None or self.age() >= self.every_s:
+                with measuring() as progress:
+                    result = measure_all(progress=progress)
+                self.result, self.at = result, time.time()
+        finally:
+            self.lock.release()
 
 
 # ------------------------------------------------------------- reading them
@@ -426,6 +467,11 @@ def model_sweep(gpu_name, batches=DEFAULT_BATCHES, launch_us=DEFAULT_LAUNCH_US, 
             "launch_us": launch_us, "copy_batch": copy_batch}
 
 
+def model_sweeps(launch_us=DEFAULT_LAUNCH_US, copy_batch=True):
+    """{gpu name: model_sweep(...)} for every GPU of the model (a pure function of the two assumptions)."""
+    return {name: model_sweep(name, launch_us=launch_us, copy_batch=copy_batch) for name in GPUS}
+
+
 def _shape(op, B):
     F, H = LESSON_MATMUL[1:]
     return f"[{B}, {F}] @ [{F}, {H}]" if op == "matmul" else f"{'-'.join(map(str, SIZES))}, batch {B}"
@@ -447,3 +493,115 @@ def model_crossover(cpu_sweep, gpu_model, op):
 def rule_of_thumb_batch(features=SIZES[0], threshold=10_000):
     """The smallest batch B with B x features > threshold: where the rule of thumb says the GPU starts to win."""
     return math.floor(threshold / features) + 1
+
+
+# ---------------------------------------------------------------------------
+# The page's tables, race and comparisons, read from a measurement (measure_all), the reference file
+# (load_reference) and the model's sweeps ({gpu name: model_sweep(...)}).
+# ---------------------------------------------------------------------------
+def measured_series(result, reference=None):
+    """[(label, sweep, source)]: each device measured here, then the reference file's GPU and CPU (if any).
+    source is "measured", "reference GPU" or "reference CPU"."""
+    series = [(f"this server, {d}", result["sweeps"][d], "measured") for d in result["devices"]]
+    if reference:
+        when = reference["recorded_utc"][:10]
+        series.append((f"reference GPU: {reference['device_name']} ({when})", reference["gpu"], "reference GPU"))
+        series.append((f"reference machine's CPU, {reference['cpu']['threads']} threads ({when})",
+                       reference["cpu"], "reference CPU"))
+    return series
+
+
+def model_series(models):
+    """[(label, sweep, "model")] for the model's sweeps {gpu name: model_sweep(...)}."""
+    return [(f"model: {name} (roofline estimate, not measured)", sweep, "model") for name, sweep in models.items()]
+
+
+def throughput_rows(series, op):
+    """The throughput table: one row per (sweep, batch) of `op`, rounded for reading."""
+    return [{"measured on": label, "batch": row["batch"], "work": row["shape"],
+             "ms per call": round(row["seconds"] * 1e3, 4),
+             "samples/s": round(row["samples_per_s"]), "GFLOP/s": round(row["gflops"], 2)}
+            for label, sweep, _ in series for row in sweep["rows"] if row["op"] == op]
+
+
+def spec_rows(gpus=None):
+    """The datasheet table: one row per GPU of the model, with its PCIe bandwidth in one direction."""
+    return [{"GPU": name, "FP32 peak (TFLOP/s)": g["fp32_tflops"], "memory bandwidth (GB/s)": g["memory_gb_s"],
+             "PCIe": f"Gen{g['pcie_gen']} x{g['pcie_lanes']}",
+             "PCIe, one direction (GB/s)": round(pcie_gb_s(g["pcie_gen"], g["pcie_lanes"]), 2),
+             "datasheet says": g["note"]} for name, g in (gpus or GPUS).items()]
+
+
+def model_rows(models, cpu_sweep, op):
+    """The model's table for `op`: each GPU and batch, the estimate's parts (us) next to the CPU's measured rate."""
+    cpu_rates = rate_table(cpu_sweep, op)
+    rows = []
+    for name, sweep in models.items():
+        for row in sweep["rows"]:
+            if row["op"] != op:
+                continue
+            e = row["estimate"]
+            rows.append({
+                "GPU (model)": name, "batch": row["batch"], "kernels": e["kernels"],
+                "MFLOP": round(e["flops"] / 1e6, 3), "MB moved": round(e["bytes"] / 1e6, 3),
+                "arithmetic (us)": round(e["compute_s"] * 1e6, 2), "memory (us)": round(e["memory_s"] * 1e6, 2),
+                "launches (us)": round(e["launch_s"] * 1e6, 1), "PCIe copy (us)": round(e["copy_s"] * 1e6, 2),
+                "total (us)": round(e["total_s"] * 1e6, 1), "samples/s (model)": round(row["samples_per_s"]),
+                "this CPU, measured samples/s": round(cpu_rates[row["batch"]]) if row["batch"] in cpu_rates else None,
+                "bound by": e["bound_by"]})
+    return rows
+
+
+def kernels_per_op(model):
+    """{op: kernels one call launches} from one model sweep (the count does not depend on the batch)."""
+    return {r["op"]: r["estimate"]["kernels"] for r in model["rows"]}
+
+
+def sync_rows(result, reference=None):
+    """The synchronize table: this server's sync_demo per device, then the reference file's (if any)."""
+    def row(where, s):
+        return {"measured on": where, "work": f"{s['calls']} x {s['size']}",
+                "with synchronize (ms)": round(s["with_sync_s"] * 1e3, 3),
+                "without (ms)": round(s["without_sync_s"] * 1e3, 3), "ratio": round(s["ratio"], 2)}
+    rows = [row(f"this server, {d}", s) for d, s in result["sync"].items()]
+    if reference:
+        rows += [row(f"reference GPU ({name} size)", s) for name, s in reference["sync"].items()]
+    return rows
+
+
+def race_prediction(cpu_sweep, gpu_sweep, batch, op="train step", same=(0.8, 1.25)):
+    """Which trains more samples/s at `batch`: {"cpu", "gpu" (rates), "ratio" (gpu / cpu), "faster": "cpu",
+    "gpu" or "same" (the ratio within `same`)}."""
+    cpu, gpu = rate_table(cpu_sweep, op)[batch], rate_table(gpu_sweep, op)[batch]
+    ratio = gpu / cpu
+    faster = "same" if same[0] <= ratio <= same[1] else "gpu" if ratio > 1 else "cpu"
+    return {"cpu": cpu, "gpu": gpu, "ratio": ratio, "faster": faster}
+
+
+def crossovers(result, reference, models, op):
+    """Where the GPU overtakes the CPU for `op`: {"here": {gpu device: batch}, "reference": its GPU vs its CPU,
+    "reference_vs_here": its GPU vs this CPU, "models": {name: (last losing batch, first winning batch)},
+    "rule": the rule of thumb's batch, "rule_inside": {name: whether the rule falls in the model's switch}}.
+    A batch is None where the GPU never wins (on the batches both cover)."""
+    cpu = result["sweeps"]["cpu"]
+    models_x = {name: model_crossover(cpu, sweep, op) for name, sweep in models.items()}
+    rule = rule_of_thumb_batch()
+    return {"here": {d: crossover(cpu, result["sweeps"][d], op) for d in result["devices"] if d != "cpu"},
+            "reference": crossover(reference["cpu"], reference["gpu"], op) if reference else None,
+            "reference_vs_here": crossover(cpu, reference["gpu"], op) if reference else None,
+            "models": models_x, "rule": rule,
+            "rule_inside": {name: (lose or 0) < rule <= (win or 0) for name, (lose, win) in models_x.items()}}
+
+
+def race(series, models, cpu_sweep, batch=64, frames=40, slowest_batches=20):
+    """The race of samples trained in the same time: a bar per measured series and per model at `batch`, and
+    this CPU at batch 1. Returns {"rates": race_rates(...), "duration" (long enough for the slowest bar to train
+    slowest_batches x batch samples), "times", "counts" (batches_done of samples/s)}."""
+    bars = [(f"{label}, batch {batch}", sweep, batch) for label, sweep, _ in series]
+    bars += [(f"model: {name}, batch {batch}", sweep, batch) for name, sweep in models.items()]
+    bars.append(("this server, cpu, batch 1 (the same samples one at a time)", cpu_sweep, 1))
+    rates = race_rates(bars)
+    samples = {label: r["samples_per_s"] for label, r in rates.items()}
+    duration = slowest_batches * batch / min(samples.values())
+    times, counts = batches_done(samples, duration, frames=frames)
+    return {"rates": rates, "duration": duration, "times": times, "counts": counts}

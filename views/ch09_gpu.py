@@ -1,17 +1,14 @@
 """Chapter 9: CPU vs GPU throughput, measured for real on the machine serving this page."""
-import math
+import contextlib
 import os
-import threading
-import time
 
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 import exports
 import ui
-from labs import ch09_gpu as gpu_model
-from labs import ch09_gpu as throughput
+from labs import ch09_gpu as lab
+from ui import ch09_figures
 
 REMEASURE_EVERY_S = 30  # per server: at most one new measurement every 30 s, whoever asks
 
@@ -27,7 +24,7 @@ with L.controls:
                       help=f"Time this server again (at most once every {REMEASURE_EVERY_S} s, for everyone).")
 with L.more:
     launch_us = ui.select_slider("Launch overhead per kernel (us, model)",
-                                 list(gpu_model.LAUNCH_OVERHEAD_US), gpu_model.DEFAULT_LAUNCH_US, key="gpu_launch",
+                                 list(lab.LAUNCH_OVERHEAD_US), lab.DEFAULT_LAUNCH_US, key="gpu_launch",
                                  help="An assumption of the GPU model, not a datasheet figure: the time to start one "
                                       "GPU kernel, in microseconds.")
     copy_batch = ui.toggle("Copy each batch over PCIe (model)", True, key="gpu_copy",
@@ -38,94 +35,49 @@ with L.more:
 # ------------------------------------------------ one measurement per server
 @st.cache_resource
 def shared_measurement():
-    """One slot for the whole server: {"lock", "result", "at"}.
-
-    Every session reads the same result; only the session holding the lock replaces it (with a new
-    dict, never by editing the old one), so 30 students opening the page at once cause one measurement.
-    """
-    return {"lock": threading.Lock(), "result": None, "at": 0.0}
+    """One measurement for the whole server (labs.ch09_gpu.SharedMeasurement): every session reads the same
+    result, so 30 students opening the page at once cause one measurement."""
+    return lab.SharedMeasurement(every_s=REMEASURE_EVERY_S)
 
 
-def ensure_measured(slot, force=False):
-    """Measure if nothing was measured yet (or on request, at most every REMEASURE_EVERY_S seconds)."""
-    if slot["result"] is not None and not force:
-        return
-    if not slot["lock"].acquire(blocking=False):
-        with st.spinner("Someone else's measurement is running on this server; waiting for it..."):
-            with slot["lock"]:
-                pass
-        return
-    try:
-        stale = slot["result"] is None or time.time() - slot["at"] >= REMEASURE_EVERY_S
-        if stale:
-            bar = st.progress(0.0, text="Measuring...")
-            result = throughput.measure_all(progress=lambda f, text: bar.progress(min(f, 1.0), text=text))
-            slot["result"], slot["at"] = result, time.time()
-            bar.empty()
-    finally:
-        slot["lock"].release()
+@contextlib.contextmanager
+def measuring():
+    """A progress bar while this session measures (it stands where the chart will be)."""
+    bar = st.progress(0.0, text="Measuring...")
+    yield lambda f, text: bar.progress(min(f, 1.0), text=text)
+    bar.empty()
 
 
 slot = shared_measurement()
-if again and slot["result"] is not None and time.time() - slot["at"] < REMEASURE_EVERY_S:
-    wait = REMEASURE_EVERY_S - (time.time() - slot["at"])
-    L.controls.info(f"The last measurement is only {time.time() - slot['at']:.0f} s old; this server measures at "
-                    f"most once every {REMEASURE_EVERY_S} s, so try again in {wait:.0f} s.", icon=":material/timer:")
+if again and slot.too_soon():
+    L.controls.info(f"The last measurement is only {slot.age():.0f} s old; this server measures at most once every "
+                    f"{REMEASURE_EVERY_S} s, so try again in {REMEASURE_EVERY_S - slot.age():.0f} s.",
+                    icon=":material/timer:")
     again = False
 with L.picture:
-    ensure_measured(slot, force=again)   # the first visitor's progress bar shows where the chart will be
-result = slot["result"]
-age = time.time() - slot["at"]
-
-reference = throughput.load_reference()
-
+    slot.ensure(force=again, measuring=measuring, waiting=lambda: st.spinner(
+        "Someone else's measurement is running on this server; waiting for it..."))
+result, age = slot.result, slot.age()
+reference = lab.load_reference()
 key = "samples_per_s" if unit == "samples/s" else "gflops"
-
-
-@st.cache_data(max_entries=50, show_spinner=False)
-def gpu_models(launch_us, copy_batch):
-    """The roofline model's sweep for every named GPU (a pure function of the two assumptions)."""
-    return {name: gpu_model.model_sweep(name, launch_us=launch_us, copy_batch=copy_batch) for name in gpu_model.GPUS}
-
-
+gpu_models = st.cache_data(max_entries=50, show_spinner=False)(lab.model_sweeps)   # pure: cached per assumption
 models = gpu_models(launch_us, copy_batch)
-
-# sweeps to show: (label, sweep, line style)
-series = [(f"this server, {d}", result["sweeps"][d], "solid") for d in result["devices"]]
-if reference:
-    when = reference["recorded_utc"][:10]
-    series.append((f"reference GPU: {reference['device_name']} ({when})", reference["gpu"], "dash"))
-    series.append((f"reference machine's CPU, {reference['cpu']['threads']} threads ({when})",
-                   reference["cpu"], "dot"))
-model_series = [(f"model: {name} (roofline estimate, not measured)", sweep, "dashdot")
-                for name, sweep in models.items()]
+series = lab.measured_series(result, reference)   # [(label, sweep, source)]: this server, then the reference file
+local_cpu = result["sweeps"]["cpu"]
 
 with L.picture:
-    # ------------------------------------------------------------------ the sweep
     fig_title = f"Throughput of one {op}, by batch size"
-    fig = go.Figure(layout=dict(title=fig_title))
-    for i, (label, sweep, dash) in enumerate(series + model_series):
-        rates = throughput.rate_table(sweep, op, key)
-        fig.add_scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=label,
-                        line=dict(dash=dash, width=3, color=ui.PALETTE[i % len(ui.PALETTE)]))
-    fig.add_vline(x=64, line=dict(color=ui.COLORS["neutral"], dash="dot"))
-    # (annotations on a log axis are placed by log10 of the value)
-    fig.add_annotation(x=math.log10(64), y=1, yref="paper", text="the lesson's batch of 64", showarrow=False,
-                       xanchor="left", yanchor="top", font=dict(color=ui.COLORS["neutral"]))
-    fig.update_layout(height=420, xaxis=dict(title="batch size B"), yaxis=dict(title=unit),
-                      legend=dict(orientation="h", y=-0.2))
-    ui.clean_log_axis(fig, "x")   # ticks 1, 10, 100, 1000 only
-    ui.clean_log_axis(fig, "y")
-    ui.plot(fig, key="gpu_sweep")
+    curves = [(label, lab.rate_table(sweep, op, key), source)
+              for label, sweep, source in series + lab.model_series(models)]
+    ui.plot(ch09_figures.throughput_figure(curves, fig_title, unit), key="gpu_sweep")
     st.caption(f"Measured {age:.0f} s ago on this server, in {result['seconds']:.2f} s, on: "
                + ", ".join(f"`{d}` ({result['sweeps'][d]['device_name']})" for d in result["devices"])
                + ". Each number is the best of 3 timing rounds; "
                "*model* lines are roofline estimates, not measurements.")
 
-
 with L.below:
     # ---------------------------------------------------------------- this machine
-    cuda, mps = torch.cuda.is_available(), throughput.devices().count("mps") > 0
+    cuda, mps = torch.cuda.is_available(), lab.devices().count("mps") > 0
     c = st.columns(4)
     c[0].metric("CPU cores", os.cpu_count())
     c[1].metric("Threads torch uses", torch.get_num_threads(),
@@ -139,32 +91,20 @@ with L.below:
                 "**roofline model** computed from datasheet figures (labelled *model*) or, if present, a measurement "
                 "recorded elsewhere by `bench/gpu_reference.py` (labelled *reference*).", icon=":material/memory:")
 
-
 st.subheader(fig_title)   # the numbers behind the chart
-rows = []
-for label, sweep, _ in series:
-    for row in sweep["rows"]:
-        if row["op"] == op:
-            rows.append({"measured on": label, "batch": row["batch"], "work": row["shape"],
-                         "ms per call": round(row["seconds"] * 1e3, 4),
-                         "samples/s": round(row["samples_per_s"]), "GFLOP/s": round(row["gflops"], 2)})
-ui.stat_table(rows, width="stretch")
-
-local_cpu = result["sweeps"]["cpu"]
+ui.stat_table(lab.throughput_rows(series, op), width="stretch")
 lesson = {r["op"]: r for r in local_cpu["rows"] if r["batch"] == 64}
 
 
 def race_prompt(batch, name):
     """Predict, then try: at this batch, does this CPU (measured) or the model's GPU train more samples/s?"""
-    cpu_rate = throughput.rate_table(local_cpu, "train step")[batch]
-    gpu_rate = throughput.rate_table(models[name], "train step")[batch]
-    ratio = gpu_rate / cpu_rate
+    p = lab.race_prediction(local_cpu, models[name], batch)
     ui.predict(f"ch09_b{batch}", f"Batch {batch:,}, training steps: which trains more samples per second, this "
                f"server's CPU or the model's {name}?", ["This CPU", f"The {name}", "About the same"],
-               answer=2 if 0.8 <= ratio <= 1.25 else 1 if ratio > 1 else 0,
-               why=f"At batch {batch:,} this CPU measured {cpu_rate:,.0f} samples/s and the roofline model of the "
-                   f"{name} estimates {gpu_rate:,.0f} ({ratio:.2g}x): "
-                   + ("kernel launches, not arithmetic, set the GPU's pace here." if ratio < 1 else
+               answer=["cpu", "gpu", "same"].index(p["faster"]),
+               why=f"At batch {batch:,} this CPU measured {p['cpu']:,.0f} samples/s and the roofline model of the "
+                   f"{name} estimates {p['gpu']:,.0f} ({p['ratio']:.2g}x): "
+                   + ("kernel launches, not arithmetic, set the GPU's pace here." if p["ratio"] < 1 else
                       "each launch now carries enough work for the GPU's arithmetic to pay."))
 
 
@@ -174,10 +114,10 @@ with L.below:
     with p1:
         race_prompt(1, first_gpu)
     with p2:
-        race_prompt(max(throughput.rate_table(local_cpu, "train step")), first_gpu)
+        race_prompt(max(lab.rate_table(local_cpu, "train step")), first_gpu)
 c = st.columns(3)
 c[0].metric("This CPU: 64 x 784 @ 784 x 128", f"{lesson['matmul']['seconds'] * 1e3:.3f} ms",
-            help=f"{throughput.matmul_flops(*throughput.LESSON_MATMUL) / 1e6:.1f} million floating-point operations")
+            help=f"{lab.matmul_flops(*lab.LESSON_MATMUL) / 1e6:.1f} million floating-point operations")
 c[1].metric("This CPU: train step, batch 64", f"{lesson['train step']['seconds'] * 1e3:.3f} ms")
 c[2].metric("This CPU: samples/s training", f"{lesson['train step']['samples_per_s']:,.0f}")
 ui.download_script(exports.fill("ch09_gpu", dict(threads=torch.get_num_threads())), "ch09_gpu.py",
@@ -197,60 +137,34 @@ st.markdown(
     "writes. Each kernel then takes *max(FLOPs / peak FLOP/s, bytes / memory bandwidth) + launch overhead*, "
     "and copying the batch over PCIe adds *bytes / PCIe bandwidth*. These are estimates, not measurements."
 )
-spec_rows = [{"GPU": name, "FP32 peak (TFLOP/s)": g["fp32_tflops"], "memory bandwidth (GB/s)": g["memory_gb_s"],
-              "PCIe": f"Gen{g['pcie_gen']} x{g['pcie_lanes']}",
-              "PCIe, one direction (GB/s)": round(gpu_model.pcie_gb_s(g["pcie_gen"], g["pcie_lanes"]), 2),
-              "datasheet says": g["note"]} for name, g in gpu_model.GPUS.items()]
-ui.stat_table(spec_rows, width="stretch")
+ui.stat_table(lab.spec_rows(), width="stretch")
 st.caption("Sources of the datasheet figures: "
-           + "; ".join(f"{name}: " + ", ".join(g["sources"]) for name, g in gpu_model.GPUS.items())
+           + "; ".join(f"{name}: " + ", ".join(g["sources"]) for name, g in lab.GPUS.items())
            + ". PCIe one direction = transfers per second per lane (Gen3 8, Gen4 16, Gen5 32 GT/s) x lanes x "
            "128/130 (encoding) / 8 bits. "
            f"Launch overhead: **{launch_us} microseconds per kernel, an assumption** you can change under "
            "*More controls*; quoted figures run from about 5 to 50 microseconds ("
-           + ", ".join(gpu_model.LAUNCH_SOURCES) + ").")
-cpu_rates = throughput.rate_table(local_cpu, op)
-model_rows = []
-for name, sweep in models.items():
-    for row in sweep["rows"]:
-        if row["op"] != op:
-            continue
-        e = row["estimate"]
-        model_rows.append({
-            "GPU (model)": name, "batch": row["batch"], "kernels": e["kernels"], "MFLOP": round(e["flops"] / 1e6, 3),
-            "MB moved": round(e["bytes"] / 1e6, 3), "arithmetic (us)": round(e["compute_s"] * 1e6, 2),
-            "memory (us)": round(e["memory_s"] * 1e6, 2), "launches (us)": round(e["launch_s"] * 1e6, 1),
-            "PCIe copy (us)": round(e["copy_s"] * 1e6, 2), "total (us)": round(e["total_s"] * 1e6, 1),
-            "samples/s (model)": round(row["samples_per_s"]),
-            "this CPU, measured samples/s": round(cpu_rates[row["batch"]]) if row["batch"] in cpu_rates else None,
-            "bound by": e["bound_by"]})
-ui.stat_table(model_rows, width="stretch")
-one = models[next(iter(models))]["rows"]
-kernels_per_op = {r["op"]: r["estimate"]["kernels"] for r in one}
+           + ", ".join(lab.LAUNCH_SOURCES) + ").")
+ui.stat_table(lab.model_rows(models, local_cpu, op), width="stretch")
+kernels_per_op = lab.kernels_per_op(models[next(iter(models))])
 st.caption(f"Counted from the code: one {op} launches {kernels_per_op[op]} kernels "
            f"({kernels_per_op[op] * launch_us} microseconds of launch overhead at the assumed {launch_us} per kernel, "
            "whatever the batch size). Assumed: each operation other than a view or a bare allocation is one kernel, "
-           "reads all its inputs and "
-           "writes all its outputs in GPU memory, nothing overlaps, and the GPU reaches its datasheet peak; real "
-           "GPUs reach less, so the model is optimistic about arithmetic and pessimistic about overlap.")
+           "reads all its inputs and writes all its outputs in GPU memory, nothing overlaps, and the GPU reaches its "
+           "datasheet peak; real GPUs reach less, so the model is optimistic about arithmetic and pessimistic about "
+           "overlap.")
 
 # ------------------------------------------------------- where the GPU wins
 st.subheader("Where does the GPU overtake the CPU?")
-gpus_here = [d for d in result["devices"] if d != "cpu"]
-for d in gpus_here:
-    B = throughput.crossover(local_cpu, result["sweeps"][d], op)
-    st.markdown(f"- On this server, `{d}` beats the CPU for a {op} "
-                + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes."))
+x = lab.crossovers(result, reference, models, op)
+gpus_here, rule_B, crossings = list(x["here"]), x["rule"], x["models"]
+said = [(f"On this server, `{d}` beats the CPU for a {op}", B, "") for d, B in x["here"].items()]
 if reference:
-    B = throughput.crossover(reference["cpu"], reference["gpu"], op)
-    st.markdown(f"- On the reference machine, its {reference['device_name']} beats its own CPU "
-                + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes."))
-    B = throughput.crossover(local_cpu, reference["gpu"], op)
-    st.markdown("- Against this server's CPU (one thread), the reference GPU wins "
-                + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes.")
-                + " (Different machines: a rough comparison.)")
-rule_B = gpu_model.rule_of_thumb_batch()
-crossings = {name: gpu_model.model_crossover(local_cpu, sweep, op) for name, sweep in models.items()}
+    said += [(f"On the reference machine, its {reference['device_name']} beats its own CPU", x["reference"], ""),
+             ("Against this server's CPU (one thread), the reference GPU wins", x["reference_vs_here"],
+              " (Different machines: a rough comparison.)")]
+for what, B, note in said:
+    st.markdown(f"- {what} " + (f"from **batch {B}** on." if B else "at **none** of the measured batch sizes.") + note)
 for name, (lose, win) in crossings.items():
     where = (f"loses up to **batch {lose}** and wins from **batch {win}** on" if lose and win
              else f"wins at every measured batch, from **batch {win}**" if win
@@ -258,12 +172,12 @@ for name, (lose, win) in crossings.items():
     st.markdown(f"- **Model**, {name} against this server's measured CPU, for a {op}: the GPU {where}.")
 st.markdown(
     f"The seed lesson's rule of thumb says the GPU wins once *batch x features > 10,000*: with "
-    f"{throughput.SIZES[0]} input features that is **batch {rule_B}** and up. "
+    f"{lab.SIZES[0]} input features that is **batch {rule_B}** and up. "
     + " ".join(
         f"For the model's {name} the switch lies "
         + (f"between batch {lose} and {win}" if lose and win else f"at or below batch {win}" if win
            else "beyond every measured batch")
-        + (f" (the rule's {rule_B} is {'inside' if (lose or 0) < rule_B <= (win or 0) else 'outside'} that range)."
+        + (f" (the rule's {rule_B} is {'inside' if x['rule_inside'][name] else 'outside'} that range)."
            if win else ".")
         for name, (lose, win) in crossings.items())
     + f" Where the GPU loses, the model table above says why: at small batches the step is bound by its "
@@ -276,16 +190,7 @@ if not gpus_here and not reference:
 
 # ------------------------------------------------------------ the sync mistake
 st.subheader("The mistake: timing a GPU without synchronize")
-sync_rows = [{"measured on": f"this server, {d}", "work": f"{s['calls']} x {s['size']}",
-              "with synchronize (ms)": round(s["with_sync_s"] * 1e3, 3),
-              "without (ms)": round(s["without_sync_s"] * 1e3, 3), "ratio": round(s["ratio"], 2)}
-             for d, s in result["sync"].items()]
-if reference:
-    for name, s in reference["sync"].items():
-        sync_rows.append({"measured on": f"reference GPU ({name} size)", "work": f"{s['calls']} x {s['size']}",
-                          "with synchronize (ms)": round(s["with_sync_s"] * 1e3, 3),
-                          "without (ms)": round(s["without_sync_s"] * 1e3, 3), "ratio": round(s["ratio"], 2)})
-ui.stat_table(sync_rows, width="stretch")
+ui.stat_table(lab.sync_rows(result, reference), width="stretch")
 if not gpus_here:
     st.caption("On a CPU the two timings agree up to noise: every operation has finished when Python gets "
                "control back, so forgetting `synchronize` changes nothing here. The mistake only shows on a GPU, "
@@ -294,50 +199,15 @@ if not gpus_here:
 
 # -------------------------------------------------------------- the animation
 st.subheader("Samples trained in the same time")
-# each bar: (label, sweep, batch size of its steps); rates come from the sweep's row at that batch
-bars = [(f"{label}, batch 64", sweep, 64) for label, sweep, _ in series]
-bars += [(f"model: {name}, batch 64", sweep, 64) for name, sweep in models.items()]
-bars.append(("this server, cpu, batch 1 (the same samples one at a time)", local_cpu, 1))
-race = throughput.race_rates(bars)
-rates = {label: r["samples_per_s"] for label, r in race.items()}
-slowest = min(rates.values())
-duration = 20 * 64 / slowest  # long enough for the slowest bar to train 20 x 64 samples
-times, counts = throughput.batches_done(rates, duration, frames=40)
-labels = list(rates)
-top = max(c[-1] for c in counts.values()) * 1.15 + 1
-
-
-def _bars(k):
-    return go.Bar(y=labels, x=[counts[lab][k] for lab in labels], orientation="h",
-                  text=[f"{counts[lab][k]:,}" for lab in labels], textposition="outside",
-                  marker_color=[ui.PALETTE[i % len(ui.PALETTE)] for i in range(len(labels))])
-
-
-anim = go.Figure(
-    data=[_bars(0)],
-    frames=[go.Frame(data=[_bars(k)], name=str(k)) for k in range(len(times))],
-)
-anim.update_layout(
-    height=260 + 50 * len(labels), xaxis=dict(range=[0, top], title="samples trained"),
-    yaxis=dict(autorange="reversed", domain=[0.45, 1]), showlegend=False,  # the lower part holds the controls
-    updatemenus=[dict(type="buttons", direction="left", x=0, y=0.22, xanchor="left", yanchor="top", buttons=[
-        dict(label="Play", method="animate",
-             args=[None, dict(frame=dict(duration=100, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
-        dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
-    sliders=[dict(active=0, x=0.18, len=0.82, y=0.3, yanchor="top", currentvalue=dict(prefix="elapsed: "),
-                  steps=[
-        dict(label=f"{t * 1e3:.1f} ms", method="animate",
-             args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
-        for k, t in enumerate(times)])],
-)
-ui.plot(anim, key="gpu_race")
-st.caption(f"Press Play: {duration * 1e3:.1f} ms of real time, slowed down. Each bar advances at its rate of "
+race = lab.race(series, models, local_cpu)   # bars: each series and model at batch 64, this CPU at batch 1
+ui.plot(ch09_figures.race_figure(race["times"], race["counts"]), key="gpu_race")
+st.caption(f"Press Play: {race['duration'] * 1e3:.1f} ms of real time, slowed down. Each bar advances at its rate of "
            "from-scratch training steps times the samples each step trains; bars marked *model* run at the "
            "roofline model's estimate, the others at measured rates; the last bar trains one sample per step ("
-           + "; ".join(f"{lab}: {r['steps_per_s']:,.0f} steps/s of batch {r['batch']} = "
-                       f"{r['samples_per_s']:,.0f} samples/s" for lab, r in race.items()) + ").")
+           + "; ".join(f"{name}: {r['steps_per_s']:,.0f} steps/s of batch {r['batch']} = "
+                       f"{r['samples_per_s']:,.0f} samples/s" for name, r in race["rates"].items()) + ").")
 
-step_b1_us = 1e6 / throughput.rate_table(local_cpu, "train step")[1]  # one step of batch 1 trains 1 sample
+step_b1_us = 1e6 / lab.rate_table(local_cpu, "train step")[1]  # one step of batch 1 trains 1 sample
 launch_total_us = kernels_per_op["train step"] * launch_us
 sync_shown = ("the synchronize table above shows the gap on a real GPU" if gpus_here or reference
               else "no GPU here or in a reference file shows by how much, so the page does not guess")
@@ -347,7 +217,7 @@ ui.explain(f"""
   Forward, backward and the update then run there unchanged: `labs.ch09_gpu.make_train_step` calls the
   very same `core` functions with a `device` argument.
 - **Work per call**: `x @ W1` for a batch of 64 is 64 x 784 x 128 =
-  {throughput.matmul_flops(*throughput.LESSON_MATMUL) // 2:,} multiply-adds. A GPU has thousands of arithmetic
+  {lab.matmul_flops(*lab.LESSON_MATMUL) // 2:,} multiply-adds. A GPU has thousands of arithmetic
   units, but starting each kernel costs time whatever its size. One training step launches
   {kernels_per_op["train step"]} kernels (counted above); at the assumed {launch_us} microseconds each that is
   {launch_total_us} microseconds per step before any arithmetic, while this CPU's whole step at batch 1 took
@@ -360,9 +230,9 @@ ui.explain(f"""
   The server computes with {torch.get_num_threads()} thread(s) of its {os.cpu_count()} cores, and other
   visitors share those cores, so repeat measurements wobble.
 """)
-ui.show_source(throughput.make_train_step, throughput.time_call, throughput.synchronize, throughput.sync_demo)
-ui.show_source(gpu_model.record_kernels, gpu_model.workload_kernels, gpu_model.estimate, gpu_model.pcie_gb_s,
-               gpu_model.model_crossover, title="The GPU model that computed the estimates")
+ui.show_source(lab.make_train_step, lab.time_call, lab.synchronize, lab.sync_demo)
+ui.show_source(lab.record_kernels, lab.workload_kernels, lab.estimate, lab.pcie_gb_s,
+               lab.model_crossover, title="The GPU model that computed the estimates")
 
 ui.quiz(
     "ch9",

@@ -81,3 +81,67 @@ def test_gpu_reference_script_refuses_without_gpu(tmp_path):
     proc = subprocess.run([sys.executable, "bench/gpu_reference.py", "--out", str(out)], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "No GPU here" in proc.stderr and not out.exists()
+
+
+def test_shared_measurement_measures_once_for_many_callers_and_refuses_too_soon(monkeypatch):
+    import threading
+    import time
+    calls = []
+
+    def slow_measure(progress=None):
+        calls.append(progress)
+        time.sleep(0.2)  # long enough for every thread to arrive while it runs
+        return {"n": len(calls)}
+
+    monkeypatch.setattr(T, "measure_all", slow_measure)
+    slot = T.SharedMeasurement(every_s=30)
+    waited = []
+
+    class Waiting:
+        def __enter__(self):
+            waited.append(1)
+
+        def __exit__(self, *exc):
+            return False
+
+    threads = [threading.Thread(target=slot.ensure, kwargs=dict(waiting=Waiting)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and slot.result == {"n": 1} and len(waited) == 4  # one measured, four waited for it
+    assert slot.too_soon()
+    slot.ensure(force=True)  # measured seconds ago: no new measurement
+    assert len(calls) == 1
+    slot.every_s = 0
+    slot.ensure(force=True)
+    assert len(calls) == 2 and slot.result == {"n": 2} and not slot.too_soon()
+
+
+def _sweep(rates, op="train step"):
+    return {"rows": [{"op": op, "batch": b, "samples_per_s": r} for b, r in rates.items()]}
+
+
+def test_race_bars_run_at_their_rates_for_the_slowest_bars_twenty_batches():
+    cpu = _sweep({1: 500.0, 64: 6400.0})
+    gpu = _sweep({1: 100.0, 64: 12800.0})
+    race = T.race([("this server, cpu", cpu, "measured")], {"GPU X": gpu}, cpu)
+    assert list(race["rates"]) == ["this server, cpu, batch 64", "model: GPU X, batch 64",
+                                   "this server, cpu, batch 1 (the same samples one at a time)"]
+    assert race["rates"]["model: GPU X, batch 64"] == {"batch": 64, "samples_per_s": 12800.0, "steps_per_s": 200.0}
+    assert race["duration"] == pytest.approx(20 * 64 / 500.0)  # the slowest bar trains 500 samples/s
+    assert race["counts"]["this server, cpu, batch 1 (the same samples one at a time)"][-1] == 20 * 64
+    assert race["counts"]["this server, cpu, batch 64"][-1] == 20 * 64 * 6400 // 500
+
+
+def test_crossovers_and_the_prediction_read_the_sweeps():
+    cpu = _sweep({1: 500.0, 16: 1000.0, 64: 2000.0})
+    models = {"GPU X": _sweep({1: 100.0, 16: 900.0, 64: 9000.0}), "GPU Y": _sweep({1: 100.0, 16: 2000.0})}
+    result = {"devices": ["cpu"], "sweeps": {"cpu": cpu}}
+    x = T.crossovers(result, None, models, "train step")
+    assert x["here"] == {} and x["reference"] is None and x["models"] == {"GPU X": (16, 64), "GPU Y": (1, 16)}
+    assert x["rule"] == 13 and x["rule_inside"] == {"GPU X": False, "GPU Y": True}  # 784 x 13 > 10,000
+    p = T.race_prediction(cpu, models["GPU X"], 1)
+    assert (p["cpu"], p["gpu"], p["ratio"], p["faster"]) == (500.0, 100.0, 0.2, "cpu")
+    assert T.race_prediction(cpu, models["GPU X"], 16)["faster"] == "same"   # 0.9x
+    assert T.race_prediction(cpu, models["GPU X"], 64)["faster"] == "gpu"
