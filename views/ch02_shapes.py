@@ -6,7 +6,7 @@ import torch
 import exports
 import ui
 from core import losses, network
-from labs import ch02_shapes as shapes
+from labs import ch02_shapes as lab
 
 L = ui.page("2 · Shape propagation",
             "A batch of real digits goes through a fresh 784-H-10 network one operation at a time: watch "
@@ -35,11 +35,11 @@ def run_trace(B, H, seed):
     """Trace the forward pass for these settings; keep only what the page prints (no tensors)."""
     x, y = get_batch(B, seed)
     params = network.init_mlp([784, H, 10], seed=seed)
-    steps = shapes.trace_forward(params, x)
+    steps = lab.trace_forward(params, x)
     by_name = {s["name"]: s["value"] for s in steps}
     logits_net, _ = network.forward(params, x)  # the same numbers through core.network's loop
     rows = [{"step": s["name"], "code": s["code"], "shape": str(list(s["shape"])),
-             "numbers": s["value"].numel(), "bytes owned": shapes.owned_bytes(s["value"]),
+             "numbers": s["value"].numel(), "bytes owned": lab.owned_bytes(s["value"]),
              "multiply-adds": s["madds"], "note": s["note"]} for s in steps]
     first = {name: by_name[name][0, :6].tolist() for name in ("z1", "h", "logits", "probs")}
     return {
@@ -51,7 +51,7 @@ def run_trace(B, H, seed):
         "pred": int(by_name["logits"][0].argmax()),
         "labels": y[:8].tolist(),
         "preds": by_name["logits"][:8].argmax(dim=1).tolist(),
-        "madds": shapes.total_madds(steps),
+        "madds": lab.total_madds(steps),
         "relu_zeros": float((by_name["h"] == 0).float().mean()),
         "row_sums": float(by_name["probs"].sum(dim=1).sub(1).abs().max()),
         "vs_network": float((by_name["logits"] - logits_net).abs().max()),
@@ -84,7 +84,7 @@ for r, names in enumerate(ROWS):
     left = 0.0
     for j, name in enumerate(names):
         n_rows, n_cols = shape_of[name]
-        w, h = shapes.block_size(n_cols), shapes.block_size(n_rows)
+        w, h = lab.block_size(n_cols), lab.block_size(n_rows)
         kind = KIND.get(name, "data")
         rects.append(dict(type="rect", x0=left, x1=left + w, y0=top - h, y1=top, fillcolor=FILL[kind],
                           opacity=0.35 if kind == "bias" else 0.6,
@@ -155,9 +155,9 @@ with c2:
 
 # ---------------------------------------------------------------- break it
 st.subheader(":material/build: Break it")
-case = ui.selectbox("Feed a wrong shape", list(shapes.BREAKS), key="shape_break")
+case = ui.selectbox("Feed a wrong shape", list(lab.BREAKS), key="shape_break")
 x_small, _ = get_batch(B, seed)
-broke = shapes.break_forward(network.init_mlp([784, H, 10], seed=seed), x_small, case)
+broke = lab.break_forward(network.init_mlp([784, H, 10], seed=seed), x_small, case)
 st.code(broke["code"], language="python")
 if broke["error"]:
     st.error("torch refused it with a RuntimeError:", icon=":material/error:")
@@ -186,8 +186,8 @@ ui.explain(
     f"**ReLU** changes values, never shapes: in this batch {res['relu_zeros']:.1%} of the hidden values of the "
     "freshly initialised network were 0 or below and became 0, the rest passed through."
 )
-ui.show_source(shapes.trace_forward, network.init_mlp, network.relu, losses.softmax, network.forward,
-               shapes.break_forward)
+ui.show_source(lab.trace_forward, network.init_mlp, network.relu, losses.softmax, network.forward,
+               lab.break_forward)
 
 ui.quiz(
     "ch2",

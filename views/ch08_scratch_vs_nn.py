@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 import exports
 import ui
 from core import data, metrics, network, train
-from labs import ch08_scratch_vs_nn as scratch_vs_nn
+from labs import ch08_scratch_vs_nn as lab
 from datasets import mnist_files
 
 LEAD = ("The reveal: one network trained twice from the same weights on the same batches, by our raw-tensor "
@@ -68,7 +68,7 @@ def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, s
     sizes = [X.shape[1], hidden, int(y.max()) + 1]
     params = network.init_mlp(sizes, seed=seed)
     rows = []
-    for row in scratch_vs_nn.compare_scratch_vs_torch(params, X, y, optimizer=optimizer, lr=lr, batch_size=batch_size,
+    for row in lab.compare_scratch_vs_torch(params, X, y, optimizer=optimizer, lr=lr, batch_size=batch_size,
                                               steps=steps, seed=seed):
         rows.append(row)
     last = rows[-1]

@@ -7,14 +7,13 @@ from plotly.subplots import make_subplots
 import exports
 import ui
 from core import data, losses, network
-from labs import t3_binary_activation as binary
-from labs import t3_binary_activation as formula
+from labs import t3_binary_activation as lab
 
 L = ui.page("Binary classifier & your own activation",
             "Type a formula in x: it becomes the hidden activation of a yes/no classifier, trained here on 2-D points.")
 
 PRESETS = {
-    "SmoothStep": formula.SMOOTHSTEP,
+    "SmoothStep": lab.SMOOTHSTEP,
     "ReLU": "relu(x)",
     "tanh": "tanh(x)",
     "Swish": "x*sigmoid(x)",
@@ -23,7 +22,7 @@ PRESETS = {
 }
 
 with L.controls:
-    text = ui.text_input("f(x) =", formula.SMOOTHSTEP, key="ca_f",
+    text = ui.text_input("f(x) =", lab.SMOOTHSTEP, key="ca_f",
                          help="Numbers, x, + - * / **, and exp log sqrt sin cos tanh abs sigmoid softplus relu.")
 
 
@@ -49,8 +48,8 @@ with L.more:
 @st.cache_data(max_entries=200, show_spinner=False)
 def analyse(text):
     """Parse the formula and compare its sympy derivative with autograd (cached per formula)."""
-    act = formula.activation_from_formula(text)
-    check = formula.compare_derivative(act)
+    act = lab.activation_from_formula(text)
+    check = lab.compare_derivative(act)
     return {"expr": str(act["expr"]), "derivative": str(act["derivative"]),
             "x": check["x"].numpy(), "f": check["f"].numpy(), "symbolic": check["symbolic"].numpy(),
             "autograd": check["autograd"].numpy(), "max_abs_diff": check["max_abs_diff"]}
@@ -58,7 +57,7 @@ def analyse(text):
 
 try:
     result = analyse(text)
-except formula.FormulaError as err:
+except lab.FormulaError as err:
     with L.picture:
         st.error(f"That formula was not accepted: {ui.plain(err)}.", icon=":material/block:")  # it may quote the text
     st.stop()
@@ -66,11 +65,11 @@ except formula.FormulaError as err:
 @st.cache_data(max_entries=100, show_spinner=False)
 def train(text, dataset, hidden, lr, epochs, noise, seed):
     """Train the classifier for these settings (pure result, shared by everyone with the same settings)."""
-    act = formula.activation_from_formula(text)
+    act = lab.activation_from_formula(text)
     X, y = data.make_2d(dataset, n=300, noise=noise, seed=seed)
-    model = binary.binary_classifier(hidden, act["f"], seed=seed, name=text)
-    history = binary.train_binary(model, X, y, lr=lr, epochs=epochs)
-    axis, grid = binary.probability_grid(model)
+    model = lab.binary_classifier(hidden, act["f"], seed=seed, name=text)
+    history = lab.train_binary(model, X, y, lr=lr, epochs=epochs)
+    axis, grid = lab.probability_grid(model)
     with torch.no_grad():
         probs = network.sigmoid(model(X).squeeze(1))
         finite = bool(torch.isfinite(probs).all())
@@ -78,7 +77,7 @@ def train(text, dataset, hidden, lr, epochs, noise, seed):
         theirs = float(torch.nn.functional.binary_cross_entropy(probs, y.float())) if finite else float("nan")
     return {"X": X.numpy(), "y": y.numpy(), "history": history, "axis": axis.numpy(), "grid": grid.numpy(),
             "bce_ours": ours, "bce_torch": theirs, "n_params": sum(p.numel() for p in model.parameters()),
-            "weights": None if history["diverged"] else binary.weights_file(model)}
+            "weights": None if history["diverged"] else lab.weights_file(model)}
 
 
 with L.picture, st.spinner("Training..."):
@@ -149,12 +148,12 @@ st.caption("The script parses the same formula with `labs.t3_binary_activation` 
            "retrains this classifier with the "
            "`core` package (run it from the repository root) and prints the numbers above."
            + (f" The weights file is a state_dict for `nn.Sequential(nn.Linear(2, {hidden}), binary.Activation(f), "
-              f"nn.Linear({hidden}, 1))`, with `f = formula.activation_from_formula(text)['f']`: load it with "
+              f"nn.Linear({hidden}, 1))`, with `f = binary.activation_from_formula(text)['f']`: load it with "
               "`model.load_state_dict(torch.load('binary_activation_weights.pt'))`."
               if run["weights"] is not None else ""))
 
 st.subheader("3 · A layer made of nn.Parameter is nn.Linear")
-check = binary.compare_custom_linear()
+check = lab.compare_custom_linear()
 ui.stat_table([{"compared with nn.Linear": k, "max abs difference": v} for k, v in check.items()
                if k != "parameters found"])
 st.caption(f"`model.parameters()` finds {check['parameters found']} tensors in one CustomLinear "
@@ -176,5 +175,5 @@ ui.explain(
     "single linear layer. SmoothStep is flat at 0 and 1 and grows like x^5 outside, so a large learning rate "
     "can make it blow up."
 )
-ui.show_source(formula.check_formula, formula.to_torch, binary.CustomLinear, binary.train_binary,
+ui.show_source(lab.check_formula, lab.to_torch, lab.CustomLinear, lab.train_binary,
                losses.bce_with_logits, losses.binary_cross_entropy)
