@@ -8,8 +8,9 @@ Naming (layers counted from 1, L layers in all):
 Going backwards, each layer turns dL/dz_n into dL/dW_n, dL/db_n and dL/dh_(n-1);
 the activation's slope then turns dL/dh_(n-1) into dL/dz_(n-1).
 
-backward_steps lists every node with its formula, for display; backward and chain_rule compute the same
-gradients straight into tensors shaped like params (what a training step needs, every step).
+chain_rule is the one backward pass: from dL/dlogits (any loss) into tensors shaped like params, what a
+training step needs every step. backward starts it from a loss; backward_steps runs it and lists every
+node with its formula, for display.
 """
 import torch
 
@@ -40,32 +41,29 @@ def _step(name, value, formula, layer, kind):
 
 
 def backward_steps(params, cache, targets, loss="cross_entropy"):
-    """Every gradient of the backward pass, in the order it is computed.
+    """Every gradient of the backward pass, in the order chain_rule computes it, each with its formula (for display).
 
     Returns a list of dicts {"name", "value", "formula", "shape", "layer", "kind"}:
     dL/dlogits, dL/dW_L, dL/db_L, dL/dh_(L-1), dL/dz_(L-1), dL/dW_(L-1), ... down to dL/dW1, dL/db1.
     "layer" is the 0-based index into params; "kind" is "z", "W", "b" or "h".
     """
-    layers = cache["layers"]
-    _, slope = ACTIVATIONS[cache["activation"]]
     _, loss_grad = LOSSES[loss]
-    L = len(params)
-    d_z = loss_grad(layers[-1]["z"], targets)  # [B, C]
-    steps = [_step("dL/dlogits", d_z, LOSS_GRAD_FORMULA[loss], L - 1, "z")]
-    for i in reversed(range(L)):
+    inner = {}  # layer -> (dL/dh, dL/dz), kept by chain_rule on the way down
+    with torch.no_grad():
+        d_logits = loss_grad(cache["layers"][-1]["z"], targets)  # [B, C]
+        grads = chain_rule(params, cache, d_logits, inner=inner)
+    slope = SLOPE_FORMULA[cache["activation"]]
+    steps = [_step("dL/dlogits", d_logits, LOSS_GRAD_FORMULA[loss], len(params) - 1, "z")]
+    for i in reversed(range(len(params))):
         n = i + 1  # layer number as written in formulas
         h_in = "x" if n == 1 else f"h{n - 1}"
-        d_W = layers[i]["x"].T @ d_z  # [in, B] @ [B, out] -> [in, out]
-        d_b = d_z.sum(dim=0)  # [B, out] -> [out]
-        steps.append(_step(f"dL/dW{n}", d_W, f"{h_in}.T @ dL/dz{n}", i, "W"))
-        steps.append(_step(f"dL/db{n}", d_b, f"sum of dL/dz{n} over the batch", i, "b"))
-        if i == 0:
-            break
-        d_h = d_z @ params[i]["W"].T  # [B, out] @ [out, in] -> [B, in]
-        d_z = d_h * slope(layers[i - 1]["z"])  # [B, in] * [B, in], element by element
-        steps.append(_step(f"dL/dh{n - 1}", d_h, f"dL/dz{n} @ W{n}.T", i - 1, "h"))
-        slope_text = SLOPE_FORMULA[cache["activation"]].format(z=f"z{n - 1}")
-        steps.append(_step(f"dL/dz{n - 1}", d_z, f"dL/dh{n - 1} * {slope_text}", i - 1, "z"))
+        steps += [_step(f"dL/dW{n}", grads[i]["W"], f"{h_in}.T @ dL/dz{n}", i, "W"),
+                  _step(f"dL/db{n}", grads[i]["b"], f"sum of dL/dz{n} over the batch", i, "b")]
+        if i > 0:
+            d_h, d_z = inner[i - 1]
+            slope_text = slope.format(z=f"z{n - 1}")
+            steps += [_step(f"dL/dh{n - 1}", d_h, f"dL/dz{n} @ W{n}.T", i - 1, "h"),
+                      _step(f"dL/dz{n - 1}", d_z, f"dL/dh{n - 1} * {slope_text}", i - 1, "z")]
     return steps
 
 
@@ -77,11 +75,12 @@ def times_slope_(d_h, z, activation):
     return d_h.mul_(slope(z))
 
 
-def chain_rule(params, cache, d_logits, grads=None):
-    """From dL/dlogits (of any loss) down to dL/dW1, dL/db1: backward_steps' arithmetic, written into `grads`.
+def chain_rule(params, cache, d_logits, grads=None, inner=None):
+    """From dL/dlogits (of any loss) down to dL/dW1, dL/db1, written into `grads`: the one backward pass.
 
     grads: tensors shaped like params, [{"W": [in, out], "b": [out]}, ...], overwritten (out=): a training
     step keeps one set and refills it every step instead of making new ones (None: new ones). Returns grads.
+    inner: a dict that receives {layer: (dL/dh, dL/dz)} of every hidden layer (backward_steps shows them).
     """
     if grads is None:
         grads = [{k: torch.empty_like(layer[k], memory_format=torch.contiguous_format) for k in ("W", "b")}
@@ -94,7 +93,10 @@ def chain_rule(params, cache, d_logits, grads=None):
         if i == 0:
             break
         d_h = d_z @ params[i]["W"].T  # dL/dh_(n-1) = dL/dz_n @ W_n.T  [B, out] @ [out, in] -> [B, in]
-        d_z = times_slope_(d_h, layers[i - 1]["z"], cache["activation"])  # dL/dz_(n-1)  [B, in]
+        slope_into = d_h if inner is None else d_h.clone()  # the slope is written over it; a copy if d_h is kept
+        d_z = times_slope_(slope_into, layers[i - 1]["z"], cache["activation"])  # dL/dz_(n-1)  [B, in]
+        if inner is not None:
+            inner[i - 1] = (d_h, d_z)
     return grads
 
 

@@ -142,12 +142,11 @@ def forward(params, x, activation="relu"):
     The backward pass reads x and z from the cache instead of recomputing them.
     """
     f, _ = ACTIVATIONS[activation]
-    layers = []
-    a = x
+    layers, a = [], x
     for i, layer in enumerate(params):
-        z = a @ layer["W"] + layer["b"]  # [B, in] @ [in, out] + [out] -> [B, out]
-        is_last = i == len(params) - 1
-        out = z if is_last else f(z)  # [B, out]
+        z = a @ layer["W"]  # [B, in] @ [in, out] -> [B, out]
+        z += layer["b"]  # + b [out], broadcast to every row, added in place (no second [B, out] tensor)
+        out = z if i == len(params) - 1 else f(z)  # hidden layers: activation; last layer: the logits
         layers.append({"x": a, "z": z, "a": out})
         a = out
     return a, {"activation": activation, "layers": layers}

@@ -1,7 +1,7 @@
 """The training step and loop, twice: once from raw tensors, once the usual torch.nn way.
 
 From scratch (train_step, the one step every training page runs; train_scratch, the loop):
-    logits, cache = forward_fused(params, xb)            core.network.forward, one addmm per layer
+    logits, cache = forward(params, xb)                  core.network
     loss, d_logits = loss_and_grad(loss, logits, yb)     core.losses.LOSSES (one softmax for cross-entropy)
     chain_rule(params, cache, d_logits, grads)           core.backward  (chain rule by hand)
     OPTIMIZERS[optimizer](params, grads, state, config)  core.optim     (weights change in place)
@@ -24,7 +24,7 @@ from core.backward import chain_rule
 from core.data import batches, num_batches
 from core.losses import LOSSES, loss_and_grad, one_hot
 from core.metrics import evaluate
-from core.network import ACTIVATIONS, to_torch_sequential
+from core.network import ACTIVATIONS, forward, to_torch_sequential
 from core.optim import MOMENTUM, OPTIMIZERS, flat_buffers
 
 MAX_SETTING = 1e30  # largest lr / weight_decay accepted
@@ -81,18 +81,6 @@ def all_finite(tensors):
 
 
 # --------------------------------------------------------------------------- scratch
-def forward_fused(params, x, activation="relu"):
-    """core.network.forward (same logits [B, C] and cache) with b + x @ W as one torch.addmm per layer (nn.Linear)."""
-    f, _ = ACTIVATIONS[activation]
-    layers, a = [], x
-    for i, layer in enumerate(params):
-        z = torch.addmm(layer["b"], a, layer["W"])  # [out] + [B, in] @ [in, out] -> [B, out]
-        out = z if i == len(params) - 1 else f(z)  # hidden layers: activation; last layer: logits
-        layers.append({"x": a, "z": z, "a": out})
-        a = out
-    return a, {"activation": activation, "layers": layers}
-
-
 def train_step(params, opt_state, xb, yb, config, max_loss=math.inf):
     """One step from scratch: forward, loss and dL/dlogits, chain rule, update. params and opt_state change in place.
 
@@ -102,7 +90,7 @@ def train_step(params, opt_state, xb, yb, config, max_loss=math.inf):
     """
     with torch.no_grad():  # nothing here needs autograd: the gradients are written by hand
         flat = flat_buffers(params, opt_state)  # weights and gradients, one buffer each (made on the first step)
-        logits, cache = forward_fused(params, xb, config["activation"])  # [B, C]
+        logits, cache = forward(params, xb, config["activation"])  # [B, C]
         targets = yb if config["loss"] == "cross_entropy" else one_hot(yb, logits.shape[1], logits.dtype)
         loss, d_logits = loss_and_grad(config["loss"], logits, targets)  # [], [B, C]
         loss = loss.item()

@@ -246,7 +246,7 @@ STEP_PARTS = {  # the functions one live_step runs -> the part of the loop each 
     "make_config": "the step itself, joining the parts",
     "scheduled_lr": "learning rate for this step",
     "next_batch": "next mini-batch (shuffle, slice)",
-    "forward_fused": "forward pass",
+    "forward": "forward pass",
     "one_hot": "loss and dLoss/dlogits",
     "loss_and_grad": "loss and dLoss/dlogits",
     "chain_rule": "backward pass (chain rule)",

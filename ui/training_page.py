@@ -1,6 +1,7 @@
-"""Page 7's parts that are not the live picture: the learner's own CSV (upload, refusal, fallback), the shared
-frame lock and points layer, and the measured MNIST run behind a button. Widgets and messages only; the
-numbers come from datasets.points_csv, labs.ch07_training and labs.ch07_mnist.
+"""Page 7's parts around the live picture: the learner's own CSV (upload, refusal, fallback), the shared frame
+lock and points layer, the live view's curves, numbers and unit caption (from arguments), and the measured MNIST
+run behind a button. Widgets and messages only; the numbers come from datasets.points_csv, labs.ch07_training and
+labs.ch07_mnist.
 """
 import hashlib
 import math
@@ -9,11 +10,10 @@ import threading
 import streamlit as st
 
 import ui
-from core import data
+from core import data, optim
 from datasets import mnist_files, points_csv
-from labs import ch07_mnist as mnist_runs
-from labs import ch07_training as live
-from ui import pictures
+from labs import ch07_mnist, ch07_training
+from ui import pictures, training_figures
 
 
 # ------------------------------------------------------------------ your own data (CSV upload)
@@ -123,7 +123,7 @@ def mnist_reference(source, n_train, settings):
     def per_epoch(history):
         bar.progress(len(history) / settings["epochs"], text=f"Epoch {len(history)} of {settings['epochs']} done")
 
-    run = mnist_runs.train_with_history(X_train, y_train, X_test, y_test, on_epoch=per_epoch, **settings)
+    run = ch07_mnist.train_with_history(X_train, y_train, X_test, y_test, on_epoch=per_epoch, **settings)
     bar.empty()
     return {"history": run["history"], "diverged": run["diverged"], "n_train": len(X_train),
             "n_test": len(X_test), "source": source}
@@ -131,7 +131,7 @@ def mnist_reference(source, n_train, settings):
 
 def mnist_section():
     """Does the loop scale to digits? A button that trains page 7b's network for REFERENCE_RUN's epochs here."""
-    ref = mnist_runs.REFERENCE_RUN
+    ref = ch07_mnist.REFERENCE_RUN
     here = ("full MNIST (60,000 training images, 10,000 test images)." if mnist_files.mnist_available("train") else
             "the MNIST images this server has: the 10,000-image test split, first 8,000 to train on, last 2,000 "
             "held out." if mnist_files.mnist_available("test") else
@@ -176,14 +176,15 @@ def dataset_split(dataset, n_points, noise, seed, n_classes, test_fraction, grid
     to the cache by its digest, standardised with its training points' mean and std)."""
     X, y = data.make_2d(dataset, n=n_points, noise=noise, seed=seed, n_classes=n_classes) \
         if _points is None else _points
-    return live.split_and_grids(X, y, test_fraction, seed, standardise=_points is not None, grid=grid, thumb=thumb)
+    return ch07_training.split_and_grids(X, y, test_fraction, seed, standardise=_points is not None, grid=grid,
+                                         thumb=thumb)
 
 
 # ------------------------------------------------------------------ predict, then try
 @st.cache_data(max_entries=32, show_spinner=False)
 def _probe(structure, config, steps, _sizes, _d):
     """labs.ch07_training.short_run from fresh weights with this config (cached per data, network and config)."""
-    return live.short_run(_sizes, _d["X_train"], _d["y_train"], _d["X_test"], _d["y_test"], config, steps,
+    return ch07_training.short_run(_sizes, _d["X_train"], _d["y_train"], _d["X_test"], _d["y_test"], config, steps,
                           seed=structure[-1])
 
 
@@ -221,7 +222,7 @@ def diverged_message(reason, on_reset_lower):
 @st.cache_data(max_entries=64, show_spinner=False)
 def step_lines(config, sizes):
     """labs.ch07_training.lines_per_part of one real step with these settings, plus a total row."""
-    parts = live.lines_per_part(live.step_anatomy(config, tuple(sizes)))
+    parts = ch07_training.lines_per_part(ch07_training.step_anatomy(config, tuple(sizes)))
     total = {"part": "one whole step", "functions": f"{sum(len(p['functions']) for p in parts)} functions",
              "lines": sum(p["lines"] for p in parts)}
     return [dict(p, functions=", ".join(p["functions"])) for p in parts] + [total]
@@ -245,7 +246,7 @@ def explain_loop(width):
 
 1. `next_batch`: the next B rows of a shuffled epoch, `xb [B, 2]`, `yb [B]`. When the epoch's
    permutation is used up, a new one is drawn: one epoch = every training point once.
-2. `forward_fused`: `xb @ W1 + b1 -> [B, {width}]`, the activation, ... , then `@ W_last + b_last -> logits [B, C]`.
+2. `forward`: `xb @ W1 + b1 -> [B, {width}]`, the activation, ... , then `@ W_last + b_last -> logits [B, C]`.
 3. `loss_and_grad`: the loss and its gradient with respect to the logits, `[B, C]` (`core.losses.LOSSES`).
 4. `chain_rule`: from the logits down to every `W` and `b`, same shapes as the weights: page 4's backward pass.
 5. the optimizer step moves every weight against its gradient, scaled by the learning rate of this step.
@@ -265,7 +266,7 @@ it overshoots fastest.
 **Divergence.** If a step is too long it lands higher up the opposite wall of the valley, where the slope is
 steeper, so the next step is longer still. The loss then grows geometrically until it overflows to `inf`
 and turns into `nan`. The page stops as soon as the loss is not a finite number or has grown to
-{live.BLOWUP:g} times its first value. Try SGD with learning rate 10 and an MSE loss, or Adam at 10.
+{ch07_training.BLOWUP:g} times its first value. Try SGD with learning rate 10 and an MSE loss, or Adam at 10.
 """)
 
 
@@ -326,3 +327,39 @@ def curves_caption(h, ghost, n_classes, cross_entropy):
                    f"never take part in a step). Curves: blue on the training points, pink on the test points, "
                    f"after each frame; train/test accuracy gap {gap:+.1%}."
                    + (f" Dashed and faint: the previous run ({ghost['label']})." if ghost else ""))
+
+
+# ------------------------------------------------------------------ the live view's curves, numbers and units
+def live_curves(h, ghost, show_lr):
+    """Loss and accuracy by step (the previous run's history `ghost` dashed and faint), and with show_lr the
+    learning rate by step: Vega-Lite charts that keep their place between frames."""
+    big = ui.presenter()
+    for name, title, log in (("loss", "loss (log scale) by step", True), ("acc", "accuracy by step", False)):
+        st.vega_lite_chart(training_figures.curves_table(h, name, ghost and ghost["history"]),
+                           training_figures.curve_spec(title, log, big=big, points=len(h["step"]) < 2,
+                                                       ghost=bool(ghost)),
+                           key=f"tr_live_{name}")
+    if show_lr:
+        st.vega_lite_chart(training_figures.lr_table(h), training_figures.lr_spec(), key="tr_live_lr")
+
+
+def live_metrics(state, config):
+    """Step, epoch, the last measured losses and accuracies, and the learning rate the next step will use."""
+    h = state["history"]
+    lr_now = optim.scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
+                                config["step_size"], config["gamma"])
+    for col, (label, value) in zip(st.columns(4) + st.columns(4)[:3], (
+            ("Step", state["step"]), ("Epoch", state["epoch"]), ("Train loss", f"{h['train_loss'][-1]:.4f}"),
+            ("Test loss", f"{h['test_loss'][-1]:.4f}"), ("Train accuracy", f"{h['train_acc'][-1]:.1%}"),
+            ("Test accuracy", f"{h['test_acc'][-1]:.1%}"), ("Learning rate now", f"{lr_now:.3g}"))):
+        col.metric(label, value, help="The learning rate the next step will use." if label.startswith("Learn")
+                   else None)
+
+
+def units_caption(width, activation, max_units):
+    """What the sheet of hidden-unit maps shows."""
+    st.caption(f"Units 1 to {min(width, max_units)} of hidden layer 1 (left to right, then the next row), each "
+               "over the same plane as the picture above (orange: positive, blue: negative, white: zero, each "
+               f"on its own scale). Each unit computes {activation}(w1 x1 + w2 x2 + b), so its edge is always a "
+               "straight line; the layers after it combine these lines into the curved boundary. An all-white "
+               "ReLU unit is dead.")

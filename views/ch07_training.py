@@ -7,8 +7,8 @@ import streamlit as st
 import exports
 import ui
 from core import backward, data, losses, network, optim, train
-from labs import ch07_training as live
-from labs import ch07_mnist as mnist_runs
+from labs import ch07_mnist
+from labs import ch07_training as lab
 from ui import pictures, training_figures as figs, training_page as tp
 
 L = ui.page("7 · Live training", "The whole loop, batch after batch: press Play and watch a small network carve "
@@ -39,7 +39,7 @@ builtin = FALLBACK if dataset == CSV_CHOICE else dataset    # the built-in datas
 
 with L.more:
     optimizer = OPTIMIZERS[ui.segmented("Optimizer", list(OPTIMIZERS), "Adam", key="tr_opt",
-                                        help=f"Momentum = SGD with momentum {live.MOMENTUM}.")]
+                                        help=f"Momentum = SGD with momentum {lab.MOMENTUM}.")]
     loss_name = LOSSES[ui.selectbox("Loss", list(LOSSES), key="tr_loss",
                                     help="MSE compares with one-hot targets: either the softmax "
                                          "probabilities or the raw logits.")]
@@ -55,7 +55,7 @@ with L.more:
     batch_wanted = ui.slider("Batch size", 1, 512, 32, key="tr_batch")
     steps_per_frame = ui.slider("Steps per frame", 1, 50, 5, key="tr_spf",
                                 help="Training steps between two redraws (also what Step does).")
-    schedule = ui.selectbox("Learning-rate schedule", list(live.SCHEDULES), key="tr_sched",
+    schedule = ui.selectbox("Learning-rate schedule", list(lab.SCHEDULES), key="tr_sched",
                             help="step: halve the rate every T/4 steps; cosine: glide to 0 over T steps.")
     horizon = ui.slider("Schedule length T (steps)", 50, 5000, 1000, step=50, key="tr_T")
     seed = ui.seed("tr_seed")
@@ -93,7 +93,7 @@ if batch_wanted > n_train:
                     f"whole training set (batch size {batch_size}, plain full-batch gradient descent).",
                     icon=":material/info:")
 
-config = live.make_live_config(optimizer, lr, loss_name, batch_size, activation, schedule,
+config = lab.make_live_config(optimizer, lr, loss_name, batch_size, activation, schedule,
                                total_steps=horizon, step_size=max(horizon // 4, 1), gamma=0.5)
 sizes = [2] + [width] * depth + [n_classes]
 run_label = f"{next(k for k, v in OPTIMIZERS.items() if v == optimizer)}, lr {lr:g}, {' -> '.join(map(str, sizes))}"
@@ -103,9 +103,9 @@ data_id = ("csv", uploaded["digest"]) if using_csv else (builtin, noise, n_point
 structure = (data_id, n_classes, test_fraction, depth, width, activation, seed)
 
 
-state = tp.session_run(structure, lambda: live.train_frame(live.new_state(sizes, seed=seed, activation=activation),
-                                                              d["X_train"], d["y_train"], d["X_test"], d["y_test"],
-                                                              config, n_steps=0))
+state = tp.session_run(structure, lambda: lab.train_frame(lab.new_state(sizes, seed=seed, activation=activation),
+                                                             d["X_train"], d["y_train"], d["X_test"], d["y_test"],
+                                                             config, n_steps=0))
 playing = bool(st.session_state.get("tr_playing")) and not state["diverged"]
 with buttons:
     if playing:
@@ -126,7 +126,7 @@ L.controls.caption(f"Network {' -> '.join(map(str, sizes))} ({network.count_para
 
 if step_clicked and not state["diverged"]:
     state["label"] = run_label          # the settings it last trained with: the ghost's name after Reset
-    live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
+    lab.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
 
 class_rgb = tuple(pictures.hex_to_rgb(CLASS_COLORS[k], lighten=0.55) for k in range(n_classes))
 layer = tp.points_layer((data_id, n_classes, test_fraction, seed), tuple(pictures.hex_to_rgb(CLASS_COLORS[k])
@@ -135,56 +135,40 @@ layer = tp.points_layer((data_id, n_classes, test_fraction, seed), tuple(picture
 
 # ------------------------------------------------------------------ the live view: the same playing or paused
 @st.fragment(run_every=FRAME_S if playing else None)
-def live_view():
+def live_view(d, config, layer, class_rgb, run_label, steps_per_frame, show_units, n_classes, width, activation,
+              schedule, loss_name):
+    """One frame: steps_per_frame training steps while playing, then the picture, curves, numbers and units; all it
+    draws comes in as arguments (a timer tick reruns it with those of the page's last full run)."""
     state = st.session_state["tr_state"]
     moving = bool(st.session_state.get("tr_playing")) and not state["diverged"]
     with tp.frame_lock():
         if moving:
             state["label"] = run_label
-            live.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
+            lab.train_frame(state, d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, steps_per_frame)
         if state["diverged"] and moving:
             st.session_state["tr_playing"] = False
             st.rerun()          # redraw the whole page, now with the timer switched off
-        picture = figs.boundary_image(live.grid_probs(state["params"], d["points"], GRID, activation), layer,
+        picture = figs.boundary_image(lab.grid_probs(state["params"], d["points"], GRID, activation), layer,
                                       class_rgb)
-        units = figs.units_image(live.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation,
-                                                       MAX_UNITS)) if show_units else None
+        units = figs.units_image(lab.hidden_unit_maps(state["params"], d["thumb_points"], THUMB, activation,
+                                                      MAX_UNITS)) if show_units else None
     h, ghost = state["history"], st.session_state.get("tr_ghost")
     left, right = st.columns([1.45, 1], gap="small")     # the boundary >= 360 px wide at 1400x900 and 1280x720
     left.image(picture, width="stretch")
     with right:
-        big = ui.presenter()
-        for name, title, log in (("loss", "loss (log scale) by step", True), ("acc", "accuracy by step", False)):
-            st.vega_lite_chart(figs.curves_table(h, name, ghost and ghost["history"]),
-                               figs.curve_spec(title, log, big=big, points=len(h["step"]) < 2, ghost=bool(ghost)),
-                               key=f"tr_live_{name}")
-        if schedule != "constant":
-            st.vega_lite_chart(figs.lr_table(h), figs.lr_spec(), key="tr_live_lr")
+        tp.live_curves(h, ghost, show_lr=schedule != "constant")
     tp.curves_caption(h, ghost, n_classes, loss_name == "cross_entropy")
-    k = st.columns(4) + st.columns(4)[:3]
-    lr_now = live.scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
-                               config["step_size"], config["gamma"])
-    for col, (label, value) in zip(k, (("Step", state["step"]), ("Epoch", state["epoch"]),
-                                       ("Train loss", f"{h['train_loss'][-1]:.4f}"),
-                                       ("Test loss", f"{h['test_loss'][-1]:.4f}"),
-                                       ("Train accuracy", f"{h['train_acc'][-1]:.1%}"),
-                                       ("Test accuracy", f"{h['test_acc'][-1]:.1%}"),
-                                       ("Learning rate now", f"{lr_now:.3g}"))):
-        col.metric(label, value, help="The learning rate the next step will use." if label.startswith("Learn")
-                   else None)
+    tp.live_metrics(state, config)
     if state["diverged"]:
         tp.diverged_message(state["diverged"], lambda: tp.reset_lower_lr(LR_OPTIONS, 0.03))
     if units is not None:
         st.image(units, width="stretch")
-        st.caption(f"Units 1 to {min(width, MAX_UNITS)} of hidden layer 1 (left to right, then the next row), each "
-                   "over the same plane as the picture above (orange: positive, blue: negative, white: zero, each "
-                   f"on its own scale). Each unit computes {activation}(w1 x1 + w2 x2 + b), so its edge is always a "
-                   "straight line; the layers after it combine these lines into the curved boundary. An all-white "
-                   "ReLU unit is dead.")
+        tp.units_caption(width, activation, MAX_UNITS)
 
 
 with L.picture:
-    live_view()
+    live_view(d, config, layer, class_rgb, run_label, steps_per_frame, show_units, n_classes, width, activation,
+              schedule, loss_name)
 
 with L.below:
     tp.predict_lr10(structure, config, sizes, d)
@@ -223,7 +207,7 @@ with L.below:
         if playing:
             st.caption("Pause to draw it.")
         else:
-            ui.plot(figs.boundary_figure(live.grid_probs(state["params"], d["points"], GRID, activation),
+            ui.plot(figs.boundary_figure(lab.grid_probs(state["params"], d["points"], GRID, activation),
                                          d["xs"], d["ys"], {"train": (d["P_train"], d["y_train"]),
                                                             "test": (d["P_test"], d["y_test"])},
                                          CLASS_COLORS, class_rgb, class_names, axis_titles, not using_csv),
@@ -233,10 +217,10 @@ with L.below:
     tp.explain_loop(width)
     tp.step_lines_section(config, sizes, f"{optimizer}, {loss_name}, {activation}")
     tp.mnist_section()
-    ui.show_source(live.live_step, live.next_batch, train.train_step, train.forward_fused, losses.loss_and_grad,
+    ui.show_source(lab.live_step, lab.next_batch, train.train_step, network.forward, losses.loss_and_grad,
                    losses.softmax_mse_grad, backward.chain_rule, optim.scheduled_lr, optim.sgd_step,
-                   optim.adam_step_flat, live.train_frame, live.step_anatomy, live.functions_called, live.code_lines,
-                   mnist_runs.train_with_history)
+                   optim.adam_step_flat, lab.train_frame, lab.step_anatomy, lab.functions_called, lab.code_lines,
+                   ch07_mnist.train_with_history)
     ui.quiz(
         "ch7",
         "Within a single training step, in which order does the loop do its work?",

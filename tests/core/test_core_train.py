@@ -14,7 +14,8 @@ from core.metrics import (accuracy, confusion_matrix, evaluate, evaluate_loss, l
                           per_class_accuracy, predictions)
 from core.network import forward, from_torch_sequential, init_mlp, to_torch_sequential
 from core.losses import cross_entropy, cross_entropy_and_grad, cross_entropy_grad
-from core.train import batch_accuracy, forward_fused, make_config, train_scratch, train_step, train_torch
+from core import train
+from core.train import batch_accuracy, make_config, train_scratch, train_step, train_torch
 from labs.ch08_scratch_vs_nn import compare_scratch_vs_torch, max_weight_difference
 
 @pytest.fixture(scope="module")
@@ -94,16 +95,20 @@ def test_cross_entropy_and_grad_is_one_softmax_for_both():
         assert torch.isfinite(loss) and loss.item() > (100 if scale > 1 else 0)
 
 
-def test_forward_fused_equals_forward():
+def test_train_step_runs_the_one_forward(monkeypatch):
+    """One forward pass: the training step runs core.network.forward (the one every page shows), once per step,
+    and its loss is the cross-entropy of that forward's logits."""
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(64, 784, generator=g)
+    x, y = torch.rand(16, 784, generator=g), torch.randint(0, 10, (16,), generator=g)
     params = init_mlp([784, 32, 16, 10], seed=2)
-    for activation in ("relu", "tanh"):
-        logits, cache = forward_fused(params, x, activation)
-        ref_logits, ref_cache = forward(params, x, activation)
-        assert torch.allclose(logits, ref_logits, atol=1e-5)
-        for a, b in zip(cache["layers"], ref_cache["layers"]):
-            assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    for p in params:
+        p["b"].uniform_(-1, 1, generator=g)
+    expected = cross_entropy(forward(params, x, "tanh")[0], y).item()
+    calls = []
+    monkeypatch.setattr(train, "forward", lambda *args: calls.append(args) or forward(*args))
+    out = train_step(params, {}, x, y, make_config("sgd", 0.1, activation="tanh"))
+    assert len(calls) == 1 and calls[0][0] is params and calls[0][1] is x
+    assert out["loss"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_batch_accuracy_counts_argmax_hits():

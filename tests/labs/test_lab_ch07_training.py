@@ -326,14 +326,14 @@ def test_backward_from_logit_grad_is_the_chain_rule(monkeypatch):
 @pytest.mark.parametrize("loss", live.LOSSES)
 def test_live_step_is_core_train_step_with_the_chain_rule(loss):
     """One SGD live_step moves every weight by exactly -lr * core.backward.chain_rule's gradient."""
-    from core import backward, losses, train
+    from core import backward, losses
     g = torch.Generator().manual_seed(3)
     X, y = torch.randn(40, 2, generator=g), torch.randint(0, 3, (40,), generator=g)
     config = live.make_live_config("sgd", 0.1, loss, batch_size=8)
     state = live.new_state([2, 5, 3], seed=1)
     before = [{k: t.clone() for k, t in layer.items()} for layer in state["params"]]
     idx = live.next_batch(dict(state), 40, 8)                     # the batch live_step will take (same seed)
-    logits, cache = train.forward_fused(before, X[idx])
+    logits, cache = forward(before, X[idx])
     targets = y[idx] if loss == "cross_entropy" else losses.one_hot(y[idx], 3)
     _, d_logits = losses.loss_and_grad(live.CORE_LOSS[loss], logits, targets)
     grads = backward.chain_rule(before, cache, d_logits)

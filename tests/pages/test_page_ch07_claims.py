@@ -71,7 +71,7 @@ ADAM_STEP = [
                                             optim.into_one_buffer, optim.views_of, train.batch_accuracy]),
     ("learning rate for this step", [optim.scheduled_lr]),
     ("next mini-batch (shuffle, slice)", [live.next_batch]),
-    ("forward pass", [train.forward_fused, network.relu]),
+    ("forward pass", [network.forward, network.relu]),
     ("loss and dLoss/dlogits", [losses.loss_and_grad, losses.cross_entropy_and_grad]),
     ("backward pass (chain rule)", [backward.chain_rule, backward.times_slope_]),
     ("optimizer step", [optim._adam, optim.adam_step_flat, optim.adam_update]),
