@@ -7,7 +7,8 @@ our list of {"W", "b"} layers, a list of tensors, a dict name -> tensor or a sin
 The arithmetic follows torch.optim's order of operations (m.lerp_ for Adam's mean, ...), so in float32 our
 weights match torch.optim.SGD / Adam / RMSprop bit for bit. adam_step_flat runs adam_update once on weights
 kept in one flat buffer (flat_buffers), with the same numbers as adam_step tensor by tensor.
-OPTIMIZERS (name -> step function) is the one registry every page uses; scheduled_lr gives the learning rate.
+OPTIMIZERS is the one registry every page uses: each name with our step and the torch.optim class it matches
+(update, torch_optimizer); scheduled_lr gives the learning rate.
 """
 import math
 
@@ -67,7 +68,10 @@ def adam_update(p, g, m, v, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_
 
 
 def adam_step(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    """One Adam step on every weight, like torch.optim.Adam(...).step()."""
+    """One Adam step on every weight, like torch.optim.Adam(...).step(). When the step keeps the weights in one
+    buffer (flat_buffers; grads are its "grad_layers"), that is one update of the whole buffer (adam_step_flat)."""
+    if "flat" in state and grads is state["flat"]["grad_layers"]:
+        return adam_step_flat(state["flat"], state, lr, betas, eps, weight_decay)
     pairs = tensor_pairs(params, grads)
     if "m" not in state:
         state["m"] = [torch.zeros_like(p) for p, _ in pairs]
@@ -182,35 +186,39 @@ def rmsprop_step(params, grads, state, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0
 
 
 # ------------------------------------------------------------ one registry
-# name -> step(params, grads, state, hp): hp holds "lr" and whichever of momentum, betas, eps, alpha,
-# weight_decay the rule reads (defaults as torch.optim's; momentum MOMENTUM). state starts as {}, filled on step 1.
+# name -> (our step, the torch.optim class it matches, the hyperparameters it reads besides lr with their defaults,
+# named as torch.optim names them). update runs ours and torch_optimizer builds torch's, from the same hp dict.
 MOMENTUM = 0.9
-
-
-def _sgd(params, grads, state, hp):
-    sgd_step(params, grads, state, hp["lr"], weight_decay=hp.get("weight_decay", 0.0))
-
-
-def _momentum(params, grads, state, hp, nesterov=False):
-    sgd_step(params, grads, state, hp["lr"], hp.get("momentum", MOMENTUM), nesterov, hp.get("weight_decay", 0.0))
-
-
-def _adam(params, grads, state, hp):
-    args = (hp["lr"], hp.get("betas", (0.9, 0.999)), hp.get("eps", 1e-8), hp.get("weight_decay", 0.0))
-    if "flat" in state and grads is state["flat"]["grad_layers"]:  # the step keeps one buffer: one update
-        adam_step_flat(state["flat"], state, *args)
-    else:
-        adam_step(params, grads, state, *args)
-
-
 OPTIMIZERS = {
-    "sgd": _sgd,
-    "momentum": _momentum,
-    "nesterov": lambda params, grads, state, hp: _momentum(params, grads, state, hp, nesterov=True),
-    "adam": _adam,
-    "rmsprop": lambda params, grads, state, hp: rmsprop_step(
-        params, grads, state, hp["lr"], hp.get("alpha", 0.99), hp.get("eps", 1e-8), 0.0, hp.get("weight_decay", 0.0)),
+    "sgd": (sgd_step, torch.optim.SGD, {"weight_decay": 0.0}),
+    "momentum": (sgd_step, torch.optim.SGD, {"momentum": MOMENTUM, "weight_decay": 0.0}),
+    "nesterov": (sgd_step, torch.optim.SGD, {"momentum": MOMENTUM, "nesterov": True, "weight_decay": 0.0}),
+    "adam": (adam_step, torch.optim.Adam, {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0}),
+    "rmsprop": (rmsprop_step, torch.optim.RMSprop, {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0}),
 }
+
+
+def hyperparameters(name, hp):
+    """lr and each hyperparameter optimizer `name` reads, from hp (else its default): the keyword arguments of
+    both its step and its torch.optim class. Nesterov with momentum 0 is plain SGD (torch.optim refuses the flag)."""
+    _, _, defaults = OPTIMIZERS[name]
+    kw = {"lr": hp["lr"], **{key: hp.get(key, value) for key, value in defaults.items()}}
+    if kw.get("nesterov") and kw["momentum"] == 0:
+        kw["nesterov"] = False
+    return kw
+
+
+def update(name, params, grads, state, hp):
+    """One step of optimizer `name` on every weight, in place; state is its memory between steps ({} at first)."""
+    step, _, _ = OPTIMIZERS[name]
+    step(params, grads, state, **hyperparameters(name, hp))
+
+
+def torch_optimizer(name, parameters, hp):
+    """torch.optim's version of optimizer `name` over `parameters`, with the same hyperparameters."""
+    _, torch_class, _ = OPTIMIZERS[name]
+    return torch_class(parameters, **hyperparameters(name, hp))
+
 
 SCHEDULES = ("constant", "step", "cosine")
 

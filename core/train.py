@@ -4,7 +4,7 @@ From scratch (train_step, the one step every training page runs; train_scratch, 
     logits, cache = forward(params, xb)                  core.network
     loss, d_logits = loss_and_grad(loss, logits, yb)     core.losses.LOSSES (one softmax for cross-entropy)
     chain_rule(params, cache, d_logits, grads)           core.backward  (chain rule by hand)
-    OPTIMIZERS[optimizer](params, grads, state, config)  core.optim     (weights change in place)
+    update(optimizer, params, grads, state, config)      core.optim     (weights change in place)
 Weights, gradients and Adam's moments sit in one flat buffer each (core.optim.flat_buffers; params are views).
 
 torch.nn (torch_train_step / train_torch):
@@ -25,7 +25,7 @@ from core.data import batches, num_batches
 from core.losses import LOSSES, loss_and_grad, one_hot
 from core.metrics import evaluate
 from core.network import ACTIVATIONS, forward, to_torch_sequential
-from core.optim import MOMENTUM, OPTIMIZERS, flat_buffers
+from core.optim import OPTIMIZERS, flat_buffers, torch_optimizer, update
 
 MAX_SETTING = 1e30  # largest lr / weight_decay accepted
 
@@ -54,7 +54,8 @@ def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_
         raise ValueError(f"Adam betas must lie in [0, 1), got {betas!r}")
     if optimizer == "sgd" and momentum > 0:  # torch.optim.SGD's spelling of the momentum rules
         optimizer = "nesterov" if nesterov else "momentum"
-    momentum = momentum or (MOMENTUM if optimizer in ("momentum", "nesterov") else 0.0)
+    _, _, defaults = OPTIMIZERS[optimizer]
+    momentum = momentum or defaults.get("momentum", 0.0)  # "momentum" and "nesterov" default to core.optim.MOMENTUM
     return {"optimizer": optimizer, "loss": loss, "lr": float(lr), "momentum": float(momentum),
             "nesterov": bool(nesterov), "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
             "activation": activation}
@@ -98,7 +99,7 @@ def train_step(params, opt_state, xb, yb, config, max_loss=math.inf):
         if not (math.isfinite(loss) and loss <= max_loss):
             return {"loss": loss, "batch_acc": batch_acc, "diverged": True}
         grads = chain_rule(params, cache, d_logits, flat["grad_layers"])  # like params: [{"W", "b"}, ...]
-        OPTIMIZERS[config["optimizer"]](params, grads, opt_state, config)  # Adam: one update on the flat buffer
+        update(config["optimizer"], params, grads, opt_state, config)  # Adam: one update on the flat buffer
     return {"loss": loss, "batch_acc": batch_acc, "diverged": False}
 
 
@@ -179,15 +180,8 @@ def loop(step, weights, model, X, y, config, batch_size, epochs, steps, seed, sh
 
 # --------------------------------------------------------------------------- torch.nn
 def make_torch_optimizer(model, config):
-    """torch.optim's SGD, Adam or RMSprop over the model's parameters, with the hyperparameters of config."""
-    name, wd = config["optimizer"], config["weight_decay"]
-    if name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config["lr"], betas=config["betas"], eps=config["eps"],
-                                weight_decay=wd)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(model.parameters(), lr=config["lr"], eps=config["eps"], weight_decay=wd)
-    return torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=config["momentum"],
-                           nesterov=name == "nesterov", weight_decay=wd)
+    """torch.optim's SGD, Adam or RMSprop over the model's parameters (core.optim's registry), as config says."""
+    return torch_optimizer(config["optimizer"], model.parameters(), config)
 
 
 def torch_train_step(model, optimizer, xb, yb):

@@ -145,7 +145,7 @@ def optimizer_step(name, p, g, state, hp):
     core.optim's registry; hp holds the hyperparameters."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
-    optim.OPTIMIZERS[name.lower()](p, g, state, hp)
+    optim.update(name.lower(), p, g, state, hp)
 
 
 def flew_off(p, loss):
@@ -195,18 +195,11 @@ def first_steps(walk, steps):
 
 
 def make_torch_optimizer(optimizer, p, hp):
-    """The torch.optim optimizer that matches our optimizer `optimizer` (same hyperparameters)."""
-    if optimizer == "SGD":
-        return torch.optim.SGD([p], lr=hp["lr"])
-    if optimizer in ("Momentum", "Nesterov"):
-        # with momentum 0 Nesterov is plain SGD; torch.optim refuses nesterov=True there, so ask for plain SGD
-        nesterov = optimizer == "Nesterov" and hp["momentum"] > 0
-        return torch.optim.SGD([p], lr=hp["lr"], momentum=hp["momentum"], nesterov=nesterov)
-    if optimizer == "Adam":
-        return torch.optim.Adam([p], lr=hp["lr"], betas=hp["betas"])
-    if optimizer == "RMSprop":
-        return torch.optim.RMSprop([p], lr=hp["lr"], alpha=hp["alpha"])
-    raise ValueError(f"unknown optimizer {optimizer!r}; choose from {OPTIMIZERS}")
+    """The torch.optim optimizer that matches our optimizer `optimizer` (same hyperparameters), from the entry of
+    core.optim's registry that also names our step."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {OPTIMIZERS}")
+    return optim.torch_optimizer(optimizer.lower(), [p], hp)
 
 
 def torch_trajectory(surface, optimizer, start, steps, hp):

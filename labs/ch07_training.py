@@ -251,9 +251,7 @@ STEP_PARTS = {  # the functions one live_step runs -> the part of the loop each 
     "loss_and_grad": "loss and dLoss/dlogits",
     "chain_rule": "backward pass (chain rule)",
     "flat_buffers": "the step itself, joining the parts",
-    "_sgd": "optimizer step",
-    "_momentum": "optimizer step",
-    "_adam": "optimizer step",
+    "update": "optimizer step",
     "all_finite": "divergence check",
 }
 

@@ -242,7 +242,45 @@ def test_landscape_steps_with_the_registry(name, monkeypatch):
     from core import optim
     from labs import ch05_optimizers
     calls = []
-    monkeypatch.setitem(optim.OPTIMIZERS, name.lower(), lambda *args: calls.append(args))
+    monkeypatch.setitem(optim.OPTIMIZERS, name.lower(), (lambda *args, **kw: calls.append((args, kw)), None, {}))
     p, g, state, hp = torch.zeros(2), torch.ones(2), {}, {"lr": 0.1}
     ch05_optimizers.optimizer_step(name, p, g, state, hp)
-    assert calls == [(p, g, state, hp)]
+    assert calls == [((p, g, state), {"lr": 0.1})]
+
+
+HP = {"lr": 0.05, "momentum": 0.5, "betas": (0.8, 0.99), "eps": 1e-6, "alpha": 0.9, "weight_decay": 0.01}
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "rmsprop"])
+@pytest.mark.parametrize("hp", [HP, {"lr": 0.05}], ids=["set", "defaults"])
+def test_each_registry_entry_pairs_our_step_with_its_torch_optimizer(name, hp):
+    """An optimizer is declared once (core.optim.OPTIMIZERS): update and torch_optimizer read the same hp (and the
+    same defaults), so 50 steps on the same gradients give the same weights, and hp is read, not ignored."""
+    params, x, y = problem(torch.float64)
+    twin = [{k: t.clone().requires_grad_(True) for k, t in layer.items()} for layer in params]
+    theirs = O.torch_optimizer(name, [t for layer in twin for t in layer.values()], hp)
+    state = {}
+    for _ in range(50):
+        _, cache = N.forward(params, x, "tanh")
+        grads = backward(params, cache, y)
+        O.update(name, params, grads, state, hp)
+        for layer, g in zip(twin, grads):
+            for k in layer:
+                layer[k].grad = g[k].clone()
+        theirs.step()
+    assert all(torch.allclose(a, b, rtol=0, atol=1e-12) for (_, a), (_, b) in zip(N.named_tensors(params),
+                                                                                  N.named_tensors(twin)))
+    _, torch_class, defaults = O.OPTIMIZERS[name]
+    group = theirs.param_groups[0]
+    assert type(theirs) is torch_class and group["lr"] == 0.05
+    assert all(group[k] == (hp.get(k, v) if k != "betas" else tuple(hp.get(k, v))) for k, v in defaults.items())
+    assert group.get("nesterov", False) == (name == "nesterov")
+
+
+def test_nesterov_without_momentum_is_plain_sgd_on_both_sides():
+    """torch.optim.SGD refuses nesterov=True with momentum 0; the registry asks it for plain SGD, as ours does."""
+    opt = O.torch_optimizer("nesterov", [torch.zeros(2, requires_grad=True)], {"lr": 0.1, "momentum": 0.0})
+    assert opt.param_groups[0]["nesterov"] is False and opt.param_groups[0]["momentum"] == 0.0
+    p = torch.zeros(2)
+    O.update("nesterov", p, torch.ones(2), {}, {"lr": 0.1, "momentum": 0.0})
+    assert torch.equal(p, torch.full((2,), -0.1))

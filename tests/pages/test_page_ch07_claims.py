@@ -74,7 +74,8 @@ ADAM_STEP = [
     ("forward pass", [network.forward, network.relu]),
     ("loss and dLoss/dlogits", [losses.loss_and_grad, losses.cross_entropy_and_grad]),
     ("backward pass (chain rule)", [backward.chain_rule, backward.times_slope_]),
-    ("optimizer step", [optim._adam, optim.adam_step_flat, optim.adam_update]),
+    ("optimizer step", [optim.update, optim.hyperparameters, optim.adam_step, optim.adam_step_flat,
+                        optim.adam_update]),
     ("divergence check", [train.all_finite]),
 ]
 
@@ -96,9 +97,10 @@ def test_line_table_counts_the_functions_one_step_calls():
     assert_no_exception(at)
     rows = next(t.value for t in at.dataframe if "lines" in t.value.columns).to_dict("records")
     by_part = {r["part"]: r for r in rows}
-    assert by_part["optimizer step"]["functions"] == "_sgd, sgd_step, tensor_pairs, sgd_update"
-    assert by_part["optimizer step"]["lines"] == sum(map(_count_by_hand, (optim._sgd, optim.sgd_step,
-                                                                          optim.tensor_pairs, optim.sgd_update)))
+    assert by_part["optimizer step"]["functions"] == "update, hyperparameters, sgd_step, tensor_pairs, sgd_update"
+    assert by_part["optimizer step"]["lines"] == sum(map(_count_by_hand, (optim.update, optim.hyperparameters,
+                                                                          optim.sgd_step, optim.tensor_pairs,
+                                                                          optim.sgd_update)))
     assert by_part["loss and dLoss/dlogits"]["functions"] == "one_hot, loss_and_grad, mse_loss, mse_grad"
 
 
