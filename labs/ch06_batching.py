@@ -67,6 +67,11 @@ def stage_positions(stages, t):
     return ([a + (b - a) * ease for a, b in zip(x0, x1)], [a + (b - a) * ease for a, b in zip(y0, y1)])
 
 
+def stage_extent(stages):
+    """The largest (x, y) any item takes at any stage: the picture's extent, the same in every frame."""
+    return max(max(x) for x, _ in stages), max(max(y) for _, y in stages)
+
+
 def entropy_bits(counts):
     """Shannon entropy of a class mix in bits: 0 when one class fills the batch, log2(k) for k equal classes."""
     total = sum(counts)
@@ -80,6 +85,19 @@ def class_mix(labels, batches, n_classes):
         counts = torch.bincount(labels[idx], minlength=n_classes).tolist()  # [n_classes]
         rows.append({"batch": i, "size": len(idx), "counts": counts, "entropy": entropy_bits(counts)})
     return rows
+
+
+def mix_rows(mix, n_classes):
+    """class_mix as table rows: batch, size, one count per class, entropy in bits (3 decimals)."""
+    return [{"batch": r["batch"], "size": r["size"], **{f"class {c}": r["counts"][c] for c in range(n_classes)},
+             "entropy (bits)": round(r["entropy"], 3)} for r in mix]
+
+
+def single_class_batches(labels, batch_size, seed, n_classes):
+    """How many batches of one epoch hold a single class, without and with the shuffle: {"sorted", "shuffled"}."""
+    return {name: sum(r["entropy"] == 0 for r in class_mix(labels, epoch_order(len(labels), batch_size, shuffle,
+                                                                                seed), n_classes))
+            for name, shuffle in (("sorted", False), ("shuffled", True))}
 
 
 def sorted_blobs(n_classes=6, per_class=50, noise=0.3, seed=0):
@@ -125,6 +143,19 @@ def train_ordering(ordering, X, y, batch_size=20, lr=0.3, epochs=5, hidden=16, s
             curve["loss"].append(after["loss"])
             curve["acc"].append(after["acc"])
     return curve
+
+
+def lowest_final_loss(curves):
+    """The order of examples ({name: train_ordering's curve}) whose run ended with the lowest loss (NaN: last)."""
+    final = {o: c["loss"][-1] for o, c in curves.items()}
+    return min(final, key=lambda o: final[o] if math.isfinite(final[o]) else float("inf"))
+
+
+def ordering_rows(curves, per_epoch):
+    """One table row per order of examples: steps, final loss and accuracy, the worst loss of the last epoch."""
+    return [{"order of examples": o, "steps": len(c["loss"]) - 1, "final loss": round(c["loss"][-1], 4),
+             "final accuracy": f"{c['acc'][-1]:.1%}",
+             "worst loss during the last epoch": round(max(c["loss"][-per_epoch:]), 4)} for o, c in curves.items()]
 
 
 # ------------------------------------------------------------------ the batch-size trade-off, measured
@@ -194,6 +225,14 @@ def updates_per_second(params, X, y, batch_size, lr, seed=0, windows=3, min_seco
                     break
         best = max(best, n / (time.perf_counter() - start))
     return best
+
+
+def sweep_rows(rows):
+    """train_batch_size's results as table rows (losses to 4 decimals, speeds rounded)."""
+    return [{"batch size": r["batch_size"], "updates": r["updates"], "final loss": round(r["final_loss"], 4),
+             "final accuracy": f"{r['final_acc']:.1%}", "loss spread": round(r["loss_spread"], 4),
+             "updates per second": round(r["steps_per_s"]), "examples per second": round(r["examples_per_s"]),
+             "training seconds": round(r["seconds"], 3)} for r in rows]
 
 
 def sweep_summary(rows):
