@@ -5,7 +5,7 @@ import streamlit as st
 
 import ui
 from core import network
-from labs import ch00_draw_digit as digits
+from labs import ch00_draw_digit
 from ui import registry
 from ui.network_picture import network_figure
 
@@ -19,7 +19,7 @@ WEIGHTS = ["Trained", "Fresh"]
 def home_network(which):
     """The trained 784-128-10 the Draw-a-digit page uses (read-only, shared), or fresh Kaiming weights."""
     if which == "Trained" and MODEL_PATH.exists():
-        return digits.load_weights(MODEL_PATH), "the trained weights that read your digit on page 0"
+        return ch00_draw_digit.load_weights(MODEL_PATH), "the trained weights that read your digit on page 0"
     return network.init_mlp([784, 128, 10], seed=0), "fresh Kaiming weights (seed 0), before any training"
 
 
