@@ -8,8 +8,8 @@ import torch
 import exports
 import ui
 from core import network
-from labs import ch00_draw_digit as digits
-from labs import ch01_raw_tensors as init_stats
+from labs import ch00_draw_digit
+from labs import ch01_raw_tensors as lab
 
 FLOAT32_MAX = torch.finfo(torch.float32).max  # 3.40e38: anything larger becomes inf
 
@@ -25,13 +25,13 @@ L = ui.page("1 · Raw tensors",
 @st.cache_resource(show_spinner=False)
 def trained_weights():
     """The trained 784-128-10 from models/ (shared by every session: read-only)."""
-    return digits.load_weights(MODEL_PATH)
+    return ch00_draw_digit.load_weights(MODEL_PATH)
 
 
 @st.cache_data(max_entries=64, show_spinner="Pushing random data through the stack...")
 def spreads(depth, width, seed):
     """Activation spread layer by layer for the three initialisations (cached per setting)."""
-    return init_stats.compare_inits(INITS, depth=depth, width=width, n_samples=128, seed=seed)
+    return lab.compare_inits(INITS, depth=depth, width=width, n_samples=128, seed=seed)
 
 
 # ------------------------------------------------------------------ the four tensors
@@ -165,7 +165,7 @@ ui.plot(ui.clean_log_axis(fig, axis="y"), key="tensors_spread", height=420)
 summary = []
 for name in INITS:
     last = runs[name][-1]
-    blow = init_stats.first_blowup(runs[name])
+    blow = lab.first_blowup(runs[name])
     summary.append({
         "initialisation": INIT_LABELS[name],
         f"std after layer {depth}": "overflow (inf)" if not last["finite"] else f"{last['std']:.3g}",
@@ -205,7 +205,7 @@ factor is `sqrt(2 / 784)` = 0.0505: weights mostly between -0.15 and 0.15 instea
 number cannot change a sign), but it grows with depth in narrow stacks: once a unit outputs 0 for every
 input, no gradient flows through it.
 """)
-ui.show_source(init_stats.activation_spread, init_stats.first_blowup)
+ui.show_source(lab.activation_spread, lab.first_blowup)
 
 ui.quiz(
     "ch1",
