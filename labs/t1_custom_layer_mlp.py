@@ -66,6 +66,30 @@ def same_as_nn_linear(model):
     return nn.Sequential(*layers)
 
 
+def parameter_table(model):
+    """One row per registered parameter: its name, shape, how many numbers, and whether it is an nn.Parameter."""
+    return [{"parameter": name, "shape": str(list(p.shape)), "numbers": p.numel(),
+             "is nn.Parameter": isinstance(p, nn.Parameter)} for name, p in model.named_parameters()]
+
+
+def nn_linear_difference(model, X):
+    """max |model(x) - same_as_nn_linear(model)(x)| on the digits X [N, 784] (uint8 pixels or floats)."""
+    x = data.to_float(X)  # [N, 784] float32 in [0, 1]
+    with torch.no_grad():
+        return (model(x) - same_as_nn_linear(model)(x)).abs().max().item()
+
+
+def untrained_guesses(X, y, seed=0, n=16):
+    """What a fresh custom_mlp(seed=seed) guesses for the digits X [N, 784] with labels y [N]:
+    (the first n images [n, 28, 28] in [0, 1], their n guesses, their n labels, the share of all N guessed right)."""
+    model = custom_mlp(seed=seed)
+    x = data.to_float(X)  # [N, 784] float32 in [0, 1]
+    with torch.no_grad():
+        guess = model(x).argmax(dim=1)  # [N]
+    right = (guess == y).float().mean().item()
+    return x[:n].reshape(n, 28, 28).numpy(), guess[:n].tolist(), y[:n].tolist(), right
+
+
 def evaluate(model, X, y):
     """(accuracy, mean cross-entropy) of core.metrics.evaluate, in evaluation mode (dropout off).
 

@@ -2,14 +2,12 @@
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import streamlit as st
-import torch
 
 import exports
 import ui
-from core import data
-from labs import t3_binary_activation as binary
-from labs import t1_custom_layer_mlp as deeper_mlp
 from datasets import mnist_files
+from labs import t1_custom_layer_mlp as lab
+from labs import t3_binary_activation
 
 L = ui.page("Custom layer & a deeper MLP",
             "A 784-128-64-10 network built from your own layers, trained on real digits: watch the overfitting gap.")
@@ -21,7 +19,7 @@ def mnist():
 
 
 try:
-    X_pool, y_pool, X_test, y_test, _ = mnist()
+    X_pool, y_pool, X_test, y_test, source = mnist()
 except mnist_files.MnistError as err:
     ui.mnist_unreadable(err)
     st.stop()
@@ -41,29 +39,25 @@ with L.more:
 
 settings = dict(n_train=n_train, epochs=epochs, dropout=dropout, optimizer=optimizer, lr=lr, seed=seed)
 if train:
-    model = deeper_mlp.custom_mlp(dropout=dropout, seed=seed)
+    model = lab.custom_mlp(dropout=dropout, seed=seed)
     with L.picture:
         bar = st.progress(0.0, text="Training...")
     history = []
-    for row in deeper_mlp.train_epochs(model, X_pool[:n_train], y_pool[:n_train], X_test, y_test,
+    for row in lab.train_epochs(model, X_pool[:n_train], y_pool[:n_train], X_test, y_test,
                                        epochs=epochs, lr=lr, optimizer=optimizer, seed=seed):
         history.append(row)
         bar.progress(row["epoch"] / epochs, text=f"Epoch {row['epoch']} of {epochs}")
     bar.empty()
     finished = bool(history) and not history[-1]["diverged"]
     st.session_state["dm_result"] = {"settings": settings, "history": history,
-                                     "weights": deeper_mlp.weights_file(model) if finished else None}
+                                     "weights": lab.weights_file(model) if finished else None}
 
 
 @st.cache_data(max_entries=20, show_spinner=False)
-def untrained_guesses(seed, n=16):
-    """The first n held-out digits and what the untrained network (from `seed`) guesses for each."""
-    model = deeper_mlp.custom_mlp(seed=seed)
-    x = data.to_float(X_test[:256])                                # [256, 784] float32 in [0, 1]
-    with torch.no_grad():
-        guess = model(x).argmax(dim=1)                             # [256]
-    right = (guess == y_test[:256]).float().mean().item()
-    return x[:n].reshape(n, 28, 28).numpy(), guess[:n].tolist(), y_test[:n].tolist(), right
+def untrained_guesses(seed, source, _X, _y):
+    """The first 16 of the digits _X and what the untrained network (from `seed`) guesses for each, and its share
+    right on all of them (`source`, the data's description, keys the cache with the seed)."""
+    return lab.untrained_guesses(_X, _y, seed)
 
 
 def digits_figure(images, guesses, labels, title):
@@ -85,7 +79,7 @@ def digits_figure(images, guesses, labels, title):
 result = st.session_state.get("dm_result")
 history = [h for h in result["history"] if not h["diverged"]] if result else []
 if not history:
-    images, guesses, labels, right = untrained_guesses(seed)
+    images, guesses, labels, right = untrained_guesses(seed, source, X_test[:256], y_test[:256])
     with L.picture:
         ui.plot(digits_figure(images, guesses, labels,
                               f"Before training (seed {seed}): {right:.0%} of 256 held-out digits right"),
@@ -137,18 +131,14 @@ st.caption(f"{ui.mnist_data_sentence(len(X_pool), len(X_test))} Evaluation runs 
            "inside `torch.no_grad()`.")
 
 st.subheader("The layer and the network")
-model0 = deeper_mlp.custom_mlp(seed=0)
-rows = [{"parameter": name, "shape": str(list(p.shape)), "numbers": p.numel(),
-         "is nn.Parameter": isinstance(p, torch.nn.Parameter)}
-        for name, p in model0.named_parameters()]
+model0 = lab.custom_mlp(seed=0)
+rows = lab.parameter_table(model0)
 c1, c2 = st.columns([3, 2])
 with c1:
     ui.stat_table(rows)
 with c2:
     st.metric("Parameters found by model.parameters()", f"{sum(r['numbers'] for r in rows):,}")
-    with torch.no_grad():
-        x = data.to_float(X_test[:256])              # [256, 784] float32 in [0, 1]
-        diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
+    diff = lab.nn_linear_difference(model0, X_test[:256])
     st.metric("max |custom layers - nn.Linear| on 256 digits", f"{diff:.1e}")
 
 ui.explain(
@@ -163,5 +153,5 @@ ui.explain(
     "**Evaluation.** `model.eval()` turns dropout off; `torch.no_grad()` skips building the graph, since no "
     "gradient is needed to measure accuracy."
 )
-ui.show_source(binary.CustomLinear, deeper_mlp.custom_mlp, deeper_mlp.SeededDropout, deeper_mlp.train_epochs,
-               deeper_mlp.evaluate)
+ui.show_source(t3_binary_activation.CustomLinear, lab.custom_mlp, lab.SeededDropout, lab.train_epochs,
+               lab.evaluate)
