@@ -149,6 +149,16 @@ def mapping_checks(x, y, lr=0.1, w=0.5, b=-0.25):
     return rows
 
 
+def whole_loop_check(x, y, lr=0.1, steps=50):
+    """The whole hand-written loop next to nn.Linear + nn.MSELoss + optim.SGD, `steps` steps from the same start:
+    a row like mapping_checks', with the largest difference of w and of b after any step."""
+    manual = train_manual(x, y, lr, steps)
+    torch_run = train_torch(x, y, lr, steps)
+    return {"manual": f"the whole loop, {steps} steps (w, b after each)",
+            "torch": "nn.Linear + nn.MSELoss + optim.SGD loop",
+            "max_abs_diff": max(max_diff(manual["w"], torch_run["w"]), max_diff(manual["b"], torch_run["b"]))}
+
+
 def curvature(x):
     """How sharply the MSE of y = w x + b curves, for the inputs x [N] (the same for any y).
 

@@ -6,7 +6,7 @@ from plotly.subplots import make_subplots
 
 import exports
 import ui
-from labs import t2_linear_regression as linreg
+from labs import t2_linear_regression as lab
 
 L = ui.page("Linear regression by hand",
             "Two numbers w and b, autograd and a hand-written update: the smallest complete training loop.",
@@ -26,16 +26,16 @@ with L.more:
 @st.cache_data(max_entries=300, show_spinner=False)
 def run(true_w, true_b, noise, lr, steps, seed):
     """Both loops (with and without zeroing) on the same data: pure function of the widget values."""
-    x, y = linreg.make_data(true_w, true_b, noise, seed=seed)
-    right = linreg.train_manual(x, y, lr, steps, zero_grad=True)
-    wrong = linreg.train_manual(x, y, lr, steps, zero_grad=False)
-    return {"x": x.numpy(), "y": y.numpy(), "right": right, "wrong": wrong, "curvature": linreg.curvature(x)}
+    x, y = lab.make_data(true_w, true_b, noise, seed=seed)
+    right = lab.train_manual(x, y, lr, steps, zero_grad=True)
+    wrong = lab.train_manual(x, y, lr, steps, zero_grad=False)
+    return {"x": x.numpy(), "y": y.numpy(), "right": right, "wrong": wrong, "curvature": lab.curvature(x)}
 
 
 r = run(true_w, true_b, noise, lr, steps, seed)
 curv = r["curvature"]  # how sharply this data's MSE curves, and the largest stable lr
 hist = r["wrong"] if forget else r["right"]
-verdict = linreg.verdict(hist)
+verdict = lab.verdict(hist)
 
 
 def fmt(v, digits=4):
@@ -49,7 +49,7 @@ m[2].metric("Last MSE", fmt(hist["loss"][-1], 6))
 m[3].metric("Steps run", len(hist["loss"]))
 
 if verdict == "diverged":
-    st.error(f"Diverged at step {hist['diverged']}: the loss passed {linreg.DIVERGED_LOSS:.0e} (or became "
+    st.error(f"Diverged at step {hist['diverged']}: the loss passed {lab.DIVERGED_LOSS:.0e} (or became "
              "inf / nan). Each step overshoots the minimum by more than it corrects, so w and b swing further "
              "out every time. Lower the learning rate.", icon=":material/error:")
 elif verdict == "grew":
@@ -115,7 +115,7 @@ if any(v == 0 for h in (right, wrong) for v in h["loss"]):
                "cannot show 0, so the MSE curve has a gap there.")
 
 hot = run(true_w, true_b, noise, 1.5, steps, seed)["right"]
-hot_verdict = linreg.verdict(hot)
+hot_verdict = lab.verdict(hot)
 ui.predict("t2_lr_1_5", f"Set the learning rate to 1.5 ({steps} steps, grad.zero_() kept). What will the loss do?",
            ["Fall and settle", "Bounce around or blow up"],
            answer=0 if hot_verdict in ("converged", "moving") else 1,
@@ -128,7 +128,7 @@ st.markdown(
     "`torch.no_grad()` and `grad.zero_()`. Below, each hand-written step is swapped for the torch "
     "piece that replaces it, and the two are compared number for number.")
 ui.stat_table([{"loop": name, "final w": h["final_w"], "final b": h["final_b"], "last MSE": h["loss"][-1],
-                "w.grad at the last step": h["w_grad"][-1], "verdict": linreg.verdict(h)}
+                "w.grad at the last step": h["w_grad"][-1], "verdict": lab.verdict(h)}
                for name, h in (("with grad.zero_()", right), ("without grad.zero_()", wrong))])
 
 ui.explain(
@@ -147,7 +147,7 @@ ui.explain(
     "loss explodes, slowly just above the limit and fast further up. The page flags both.",
     title="What goes wrong without zero_()",
 )
-ui.show_source(linreg.make_data, linreg.mse, linreg.train_manual)
+ui.show_source(lab.make_data, lab.mse, lab.train_manual)
 
 # ---------------------------------------------------------------- mapping table
 TOL = 1e-6  # largest difference that still counts as the same
@@ -159,15 +159,8 @@ st.caption("Each row runs the manual step and its torch replacement on the same 
 
 @st.cache_data(max_entries=100, show_spinner=False)
 def mapping(true_w, true_b, noise, lr, seed):
-    x, y = linreg.make_data(true_w, true_b, noise, seed=seed)
-    rows = linreg.mapping_checks(x, y, lr=min(lr, 1.0))
-    manual = linreg.train_manual(x, y, min(lr, 1.0), 50)
-    torch_run = linreg.train_torch(x, y, min(lr, 1.0), 50)
-    rows.append({"manual": "the whole loop, 50 steps (w, b after each)",
-                 "torch": "nn.Linear + nn.MSELoss + optim.SGD loop",
-                 "max_abs_diff": max(linreg.max_diff(manual["w"], torch_run["w"]),
-                                     linreg.max_diff(manual["b"], torch_run["b"]))})
-    return rows
+    x, y = lab.make_data(true_w, true_b, noise, seed=seed)
+    return lab.mapping_checks(x, y, lr=min(lr, 1.0)) + [lab.whole_loop_check(x, y, min(lr, 1.0), 50)]
 
 
 rows = mapping(true_w, true_b, noise, lr, seed)
@@ -188,10 +181,10 @@ ui.explain(
     "rounding in a different order.",
     title="Why the rows agree",
 )
-ui.show_source(linreg.mapping_checks)
+ui.show_source(lab.mapping_checks, lab.whole_loop_check)
 if math.isfinite(hist["final_w"]) and math.isfinite(hist["final_b"]):
     st.download_button("Download the fitted weights (state_dict of nn.Sequential(nn.Linear(1, 1)))",
-                       linreg.weights_file(hist["final_w"], hist["final_b"]), file_name="linear_regression.pt",
+                       lab.weights_file(hist["final_w"], hist["final_b"]), file_name="linear_regression.pt",
                        mime="application/octet-stream", icon=":material/download:", key="lr_dl_weights")
 script = exports.fill("t2_linear_regression", dict(true_w=true_w, true_b=true_b, noise=noise, lr=lr, steps=steps,
                                                    seed=seed, zero_grad=not forget))

@@ -69,6 +69,15 @@ def test_mapping_rows_all_agree_with_torch():
     assert all(r["max_abs_diff"] < 1e-6 for r in rows), rows
 
 
+def test_whole_loop_check_compares_every_step_of_both_loops():
+    x, y = linreg.make_data(seed=5)
+    row = linreg.whole_loop_check(x, y, lr=0.3, steps=50)
+    assert row["manual"] == "the whole loop, 50 steps (w, b after each)" and row["max_abs_diff"] < 1e-6
+    manual, torch_run = linreg.train_manual(x, y, 0.3, 50), linreg.train_torch(x, y, 0.3, 50)
+    assert row["max_abs_diff"] == max(linreg.max_diff(manual["w"], torch_run["w"]),
+                                      linreg.max_diff(manual["b"], torch_run["b"]))
+
+
 def test_downloaded_script_reproduces_page_numbers(tmp_path):
     import exports
     from tests.export_utils import run_export
