@@ -1,12 +1,25 @@
 """Chapter 8, scratch vs torch.nn.
 
 compare_scratch_vs_torch runs core.train's scratch and torch.nn training in lock step and measures them weight
-by weight; the standalone script that reruns it with the page's settings is exports/ch08_scratch_vs_nn.py.
+by weight; run_comparison keeps the plain numbers the page shows; estimated_seconds says beforehand how long a
+run takes (the page trains live only when that is short). The standalone script that reruns it with the page's
+settings is exports/ch08_scratch_vs_nn.py.
 """
 import torch
 
+from core import metrics, network, train
 from core.network import to_torch_sequential
 from core.train import train_scratch, train_torch
+
+# CPU time of one lock-step step (scratch + torch.nn + the weight comparison, 1 thread), fitted to runs on the
+# 2-core development machine (MNIST and 2-D data, 8 to 256 hidden units, batch 8 to 256): a fixed part for the
+# ~100 small tensor operations, a part per multiply-add of the two networks' matrix products (forward, dL/dW and
+# dL/dx: 3 x batch x sum(in x out) each), one per input number copied into the batches, one per weight updated
+# and compared (Adam's update makes ~10 passes over the weights, SGD's one).
+SECONDS_PER_STEP = 0.6e-3
+SECONDS_PER_MADD = 2.5e-11
+SECONDS_PER_INPUT = 4e-9
+SECONDS_PER_WEIGHT = {"sgd": 1e-9, "adam": 6e-9}
 
 
 def weight_differences(params, model):
@@ -14,7 +27,7 @@ def weight_differences(params, model):
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():
         return [diff for layer, lin in zip(params, linears, strict=True)
-                for diff in ((layer["W"] - lin.weight.T).abs(), (layer["b"] - lin.bias).abs())]
+                for diff in ((layer["W"] - lin.weight.T).abs_(), (layer["b"] - lin.bias).abs_())]
 
 
 def max_weight_difference(params, model):
@@ -46,12 +59,55 @@ def compare_scratch_vs_torch(params, X, y, **kwargs):
     for a, b in zip(ours, theirs):
         diverged = a["diverged"] or b["diverged"]
         diffs = weight_differences(scratch_params, model)
+        largest, total = torch.stack([torch.stack([d.max(), d.sum()]) for d in diffs]).unbind(1)  # [layers] each
         row = {"step": a["step"], "epoch": a["epoch"], "loss_scratch": a["loss"], "loss_torch": b["loss"],
-               "max_abs_diff": max(d.max().item() for d in diffs),
-               "mean_abs_diff": sum(d.sum().item() for d in diffs) / sum(d.numel() for d in diffs),
+               "max_abs_diff": largest.max().item(),
+               "mean_abs_diff": total.double().sum().item() / sum(d.numel() for d in diffs),
                "diverged": diverged, "params": scratch_params, "model": model}
         if diverged:
             row["reason"] = a.get("reason") or b.get("reason")
         yield row
         if diverged:
             return
+
+
+def estimated_seconds(sizes, batch_size, steps, optimizer="sgd"):
+    """About how long run_comparison takes for layer sizes `sizes` (CPU seconds, 1 thread; the model above)."""
+    weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))          # one network's weights and biases
+    madds = 2 * 3 * batch_size * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # both networks, per step
+    per_step = (SECONDS_PER_STEP + madds * SECONDS_PER_MADD + 2 * batch_size * sizes[0] * SECONDS_PER_INPUT
+                + 2 * weights * SECONDS_PER_WEIGHT[optimizer])
+    return steps * per_step
+
+
+def run_comparison(X, y, X_test, y_test, *, hidden, seed, progress=None, **kwargs):
+    """Train scratch and torch.nn in lock step from init_mlp([in, hidden, classes], seed); keep plain numbers.
+
+    kwargs: optimizer, lr, batch_size, steps (as train_scratch). progress(fraction) is called as steps finish.
+    Returns {"sizes", "n_test", "step", "loss_scratch", "loss_torch", "max_abs_diff" (lists, one per step),
+    "diverged", "reason"} and, while the weights are finite, "acc_scratch", "acc_torch", "same" (fraction of
+    held-out rows with the same predicted class), "n_same" and "weights" (the scratch weights as a state_dict file).
+    """
+    sizes = [X.shape[1], hidden, int(y.max()) + 1]
+    params = network.init_mlp(sizes, seed=seed)
+    rows = []
+    every = max(1, kwargs["steps"] // 20)
+    for row in compare_scratch_vs_torch(params, X, y, seed=seed, **kwargs):
+        rows.append(row)
+        if progress is not None and row["step"] % every == 0:
+            progress(row["step"] / kwargs["steps"])
+    last = rows[-1]
+    result = {"sizes": sizes, "n_test": len(y_test),
+              "step": [r["step"] for r in rows], "loss_scratch": [r["loss_scratch"] for r in rows],
+              "loss_torch": [r["loss_torch"] for r in rows], "max_abs_diff": [r["max_abs_diff"] for r in rows],
+              "diverged": last["diverged"], "reason": last.get("reason")}
+    weights_ok = train.all_finite(t for layer in last["params"] for t in layer.values())
+    if weights_ok and train.all_finite(last["model"].parameters()):
+        pred_scratch = metrics.predictions(last["params"], X_test)
+        pred_torch = metrics.predictions(last["model"], X_test)
+        result.update(acc_scratch=metrics.accuracy(pred_scratch, y_test),
+                      acc_torch=metrics.accuracy(pred_torch, y_test),
+                      same=(pred_scratch == pred_torch).float().mean().item(),
+                      n_same=int((pred_scratch == pred_torch).sum()))
+        result["weights"] = network.weights_file(last["params"])
+    return result

@@ -7,7 +7,7 @@ from plotly.subplots import make_subplots
 
 import exports
 import ui
-from core import data, metrics, network, train
+from core import data, network, train
 from labs import ch08_scratch_vs_nn as lab
 from datasets import mnist_files
 
@@ -22,6 +22,8 @@ DEFAULT_LR = {"SGD": 0.1, "Adam": 0.001}
 DATASETS = ["MNIST"] + data.DATASETS_2D
 MNIST_HELD_OUT = 2000     # the last 2,000 images of the test split are never trained on
 EPS = torch.finfo(torch.float32).eps  # float32's rounding step for numbers near 1: 2^-23 = 1.19e-7
+LIVE_SECONDS = 0.08   # a change retrains at once when the estimate is below this (widget changes stay <= 150 ms)
+OPEN_SECONDS = 2.0    # opening the page or a link trains up to this without asking
 
 
 def use_optimizers_default_lr():
@@ -29,6 +31,7 @@ def use_optimizers_default_lr():
     st.session_state["sv_lr"] = DEFAULT_LR.get(st.session_state.get("sv_opt") or "SGD", 0.1)
 
 
+opening = "sv_steps" not in st.session_state  # the page's first run in this visit (its widgets are not made yet)
 with L.controls:
     dataset = ui.selectbox("Data", DATASETS, key="sv_data",
                            help="MNIST: images of the 10,000-image test split. The others: 2-D toy data.")
@@ -61,37 +64,57 @@ def get_data(dataset, n_train, seed):
     return X_train, y_train, X_test, y_test, f"{dataset}: {len(y_train):,} points to train on, {len(y_test):,} held out"
 
 
-@st.cache_data(max_entries=64, show_spinner="Training both networks ...")
-def run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed):
-    """Train scratch and torch.nn in lock step; keep only plain numbers (cached per widget values)."""
+class NotTrained(Exception):
+    """No finished run for these settings in the cache yet (a look-up never trains)."""
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def finished_run(settings, _result=None):
+    """The finished comparison for `settings` (a tuple of every control's value), shared by all sessions.
+
+    Store: pass _result, the run trained for exactly these settings (training is deterministic, so the value is
+    a pure function of `settings`). Look up: leave it out; a miss raises NotTrained, and nothing is cached."""
+    if _result is None:
+        raise NotTrained
+    return _result
+
+
+def train_both(settings, bar):
+    """Train both networks for `settings` with a progress bar, store the plain numbers and return them."""
+    dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed = settings
     X, y, X_test, y_test, source = get_data(dataset, n_train, seed)
-    sizes = [X.shape[1], hidden, int(y.max()) + 1]
-    params = network.init_mlp(sizes, seed=seed)
-    rows = []
-    for row in lab.compare_scratch_vs_torch(params, X, y, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                                              steps=steps, seed=seed):
-        rows.append(row)
-    last = rows[-1]
-    result = {"source": source, "sizes": sizes, "n_test": len(y_test),
-              "step": [r["step"] for r in rows], "loss_scratch": [r["loss_scratch"] for r in rows],
-              "loss_torch": [r["loss_torch"] for r in rows], "max_abs_diff": [r["max_abs_diff"] for r in rows],
-              "diverged": last["diverged"], "reason": last.get("reason")}
-    weights_ok = train.all_finite(t for layer in last["params"] for t in layer.values())
-    if weights_ok and train.all_finite(last["model"].parameters()):
-        pred_scratch = metrics.predictions(last["params"], X_test)
-        pred_torch = metrics.predictions(last["model"], X_test)
-        result.update(acc_scratch=metrics.accuracy(pred_scratch, y_test),
-                      acc_torch=metrics.accuracy(pred_torch, y_test),
-                      same=(pred_scratch == pred_torch).float().mean().item(),
-                      n_same=int((pred_scratch == pred_torch).sum()))
-        result["weights"] = network.weights_file(last["params"])
-    return result
+    result = lab.run_comparison(X, y, X_test, y_test, optimizer=optimizer, lr=lr, steps=steps, batch_size=batch_size,
+                                hidden=hidden, seed=seed,
+                                progress=lambda f: bar.progress(f, text=f"Training both networks: {f:.0%}"))
+    return finished_run(settings, _result=dict(result, source=source))
 
 
-# No progress bar inside the cached function: Streamlit would replay its calls on a cache hit,
-# against a bar that no longer exists. The default run takes about a second; a spinner says so.
+# A change retrains at once when the estimate says it takes under LIVE_SECONDS; opening the page (or a link)
+# trains up to OPEN_SECONDS. Anything longer waits for the Train button and shows a progress bar (no progress
+# bar inside a cached function: Streamlit would replay its calls on a cache hit, against a bar that is gone).
+settings = (dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed)
+sizes = [784 if dataset == "MNIST" else 2, hidden, 10 if dataset == "MNIST" else data.DEFAULT_CLASSES_2D[dataset]]
+estimate = lab.estimated_seconds(sizes, batch_size, steps, optimizer)
 try:
-    r = run_comparison(dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed)
+    r = finished_run(settings)
+except NotTrained:
+    r = None
+try:
+    if r is None:
+        with L.picture:
+            slot = st.empty()
+            with slot.container():
+                if estimate > (OPEN_SECONDS if opening else LIVE_SECONDS):
+                    st.info(f"These settings train two {' -> '.join(map(str, sizes))} networks for {steps} steps "
+                            f"each: about {estimate:.1f} s of computing, so they wait for the button.",
+                            icon=":material/timer:")
+                    if not st.button("Train both networks", type="primary", icon=":material/play_arrow:",
+                                     key="sv_train"):
+                        st.stop()
+            slot.empty()
+            bar = st.progress(0.0, text="Training both networks ...")
+            r = train_both(settings, bar)
+            bar.empty()
 except mnist_files.MnistError as err:
     ui.mnist_unreadable(err)
     st.info("Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",

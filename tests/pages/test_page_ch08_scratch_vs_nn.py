@@ -11,6 +11,16 @@ from core.network import init_mlp, to_torch_sequential
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch08_scratch_vs_nn.py"
+
+
+def _trained(at):
+    """Press Train when a change asked for it (a run estimated over the live budget waits for the button)."""
+    if any(b.key == "sv_train" for b in at.button):
+        at.button(key="sv_train").click().run()
+    assert_no_exception(at)
+    return at
+
+
 def _accs(at):
     return tuple(float(metric(at, f"Held-out accuracy, {who}").rstrip("%")) / 100 for who in ("scratch", "torch.nn"))
 
@@ -25,17 +35,16 @@ def test_default_mnist_run_agrees(mnist_dir):
     a, b = _accs(at)
     assert a == b and a > 0.7
     before = page_output(at)
-    at.select_slider(key="sv_lr").set_value(0.01).run()
+    _trained(at.select_slider(key="sv_lr").set_value(0.01).run())
     assert page_output(at) != before and _accs(at)[0] != a
     # at step 82 one ReLU input sits at ~1e-8 and flips sign between the two runs: a one-off jump to ~1e-5
     assert float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-4
     assert metric(at, "Identical predictions") == "100.00%"
-    at.segmented_control(key="sv_opt").set_value("Adam").run()
-    assert_no_exception(at)
+    _trained(at.segmented_control(key="sv_opt").set_value("Adam").run())
     assert at.select_slider(key="sv_lr").value == 0.001          # Adam's own default learning rate
     assert float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-5
     assert metric(at, "Identical predictions") == "100.00%"
-    at.select_slider(key="sv_lr").set_value(0.01).run()
+    _trained(at.select_slider(key="sv_lr").set_value(0.01).run())
     assert 1e-5 < float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-3   # Adam compounds rounding
     assert at.info and metric(at, "Identical predictions") == "100.00%"
 
@@ -45,13 +54,12 @@ def test_the_reveal_holds_for_adam_at_its_default_learning_rate(mnist_dir):
     its own default learning rate (said on screen), and with Adam's the weights agree to 1e-4."""
     at = open_page(PAGE)
     assert at.select_slider(key="sv_lr").value == 0.1
-    at.segmented_control(key="sv_opt").set_value("Adam").run()
-    assert_no_exception(at)
+    _trained(at.segmented_control(key="sv_opt").set_value("Adam").run())
     assert at.select_slider(key="sv_lr").value == 0.001
     assert "Adam's default learning rate is 0.001." in page_output(at)
     assert float(metric(at, "max |W_scratch - W_nn.T|, any step")) <= 1e-4
     assert not at.warning
-    at.segmented_control(key="sv_opt").set_value("SGD").run()          # and back: SGD's own 0.1
+    _trained(at.segmented_control(key="sv_opt").set_value("SGD").run())  # and back: SGD's own 0.1
     assert at.select_slider(key="sv_lr").value == 0.1
     assert float(metric(at, "max |W_scratch - W_nn.T|, last step")) <= 1e-4
     linked = open_page(PAGE, query={"sv_opt": "Adam"})                   # a link naming only the optimizer
@@ -97,6 +105,35 @@ def test_printed_accuracy_is_what_plain_torch_gets():
     assert metric(at, "Identical predictions") == "100.00%"
 
 
+def test_a_long_run_waits_for_the_button_and_gives_the_numbers_a_link_gives(mnist_dir):
+    """Issue 12: a widget change used to retrain both networks in the rerun (0.2-3 s). A run estimated over the
+    live budget now waits for Train (with its estimate on screen); pressed, it shows what opening a link to the
+    same settings shows, and the same settings again need no button (the finished run is cached)."""
+    at = open_page(PAGE)
+    at.slider(key="sv_hidden").set_value(64).run()
+    assert_no_exception(at)
+    assert not at.metric and "about" in at.info[0].value and "wait for the button" in at.info[0].value
+    at.button(key="sv_train").click().run()
+    assert_no_exception(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown and not any(b.key == "sv_train" for b in at.button)
+    st.cache_data.clear()
+    linked = open_page(PAGE, query={"sv_hidden": "64"})
+    assert {m.label: m.value for m in linked.metric} == shown
+    at.slider(key="sv_hidden").set_value(72).run()
+    at.slider(key="sv_hidden").set_value(64).run()      # back: the run is cached, no button
+    assert {m.label: m.value for m in at.metric} == shown
+
+
+def test_a_short_run_retrains_at_once():
+    """2-D data, 100 steps: estimated under the live budget, so a change retrains in the rerun, no button."""
+    at = open_page(PAGE, query={"sv_data": "moons"})
+    at.number_input(key="sv_seed").set_value(7).run()
+    assert_no_exception(at)
+    assert not any(b.key == "sv_train" for b in at.button)
+    assert "seed 7;" in page_output(at) and metric(at, "Identical predictions") == "100.00%"
+
+
 def test_huge_learning_rate_is_explained_not_raised():
     at = open_page(PAGE, query={"sv_data": "spiral", "sv_lr": "10.0", "sv_steps": "50", "sv_hidden": "32"})
     assert_no_exception(at)
@@ -111,8 +148,7 @@ def test_extremes():
     for kind, key, value in [("slider", "sv_steps", 500), ("slider", "sv_batch", 256), ("slider", "sv_hidden", 256),
                              ("slider", "sv_n", 8000), ("select_slider", "sv_lr", 0.0001),
                              ("number_input", "sv_seed", 99999)]:
-        getattr(at, kind)(key=key).set_value(value).run()
-        assert_no_exception(at)
+        _trained(getattr(at, kind)(key=key).set_value(value).run())
     assert float(metric(at, "max |W_scratch - W_nn.T|, last step")) < 1e-5
 
 
