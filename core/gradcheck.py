@@ -73,7 +73,7 @@ def numerical_grads(params, x, targets, activation="relu", eps=1e-6, max_entries
     """
     p64 = _copy(params, dtype=torch.float64)
     x64 = x.to(torch.float64)
-    t64 = targets if loss == "cross_entropy" else targets.to(torch.float64)
+    t64 = targets.to(torch.float64) if targets.is_floating_point() else targets  # labels stay whole numbers
     generator = torch.Generator().manual_seed(seed)
     def f():
         return loss_value(p64, x64, t64, activation, loss)

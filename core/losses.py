@@ -120,6 +120,12 @@ LOSSES = {
     "bce_with_logits": (bce_with_logits, bce_with_logits_grad),
 }
 FUSED = {"cross_entropy": cross_entropy_and_grad}  # loss and gradient from one pass, where written
+TAKES_LABELS = {"cross_entropy"}  # compares the logits with class labels [B]; the others with rows [B, C]
+
+
+def targets_for(name, labels, logits):
+    """What the loss `name` compares logits [B, C] with: the labels [B] themselves, or their one-hot rows [B, C]."""
+    return labels if name in TAKES_LABELS else one_hot(labels, logits.shape[1], logits.dtype)
 
 
 def loss_and_grad(name, logits, targets):

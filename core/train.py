@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from core.backward import chain_rule
 from core.data import batches, num_batches
-from core.losses import LOSSES, loss_and_grad, one_hot
+from core.losses import LOSSES, loss_and_grad, targets_for
 from core.metrics import evaluate
 from core.network import ACTIVATIONS, forward, to_torch_sequential
 from core.optim import OPTIMIZERS, flat_buffers, torch_optimizer, update
@@ -92,7 +92,7 @@ def train_step(params, opt_state, xb, yb, config, max_loss=math.inf):
     with torch.no_grad():  # nothing here needs autograd: the gradients are written by hand
         flat = flat_buffers(params, opt_state)  # weights and gradients, one buffer each (made on the first step)
         logits, cache = forward(params, xb, config["activation"])  # [B, C]
-        targets = yb if config["loss"] == "cross_entropy" else one_hot(yb, logits.shape[1], logits.dtype)
+        targets = targets_for(config["loss"], yb, logits)  # labels [B], or one-hot rows [B, C] for the MSEs
         loss, d_logits = loss_and_grad(config["loss"], logits, targets)  # [], [B, C]
         loss = loss.item()
         batch_acc = batch_accuracy(logits, yb)

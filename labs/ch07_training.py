@@ -46,7 +46,7 @@ def loss_and_logit_grad(logits, y, loss="cross_entropy"):
     """(loss as a 0-d tensor, dLoss/dlogits [B, C]) for labels y [B], from core.losses.LOSSES."""
     if loss not in CORE_LOSS:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    targets = y if loss == "cross_entropy" else one_hot(y, logits.shape[1], dtype=logits.dtype)   # [B] or [B, C]
+    targets = losses.targets_for(CORE_LOSS[loss], y, logits)   # [B] labels, or one-hot rows [B, C]
     value, grad = losses.LOSSES[CORE_LOSS[loss]]
     return value(logits, targets), grad(logits, targets)
 
@@ -247,6 +247,7 @@ STEP_PARTS = {  # the functions one live_step runs -> the part of the loop each 
     "scheduled_lr": "learning rate for this step",
     "next_batch": "next mini-batch (shuffle, slice)",
     "forward": "forward pass",
+    "targets_for": "loss and dLoss/dlogits",
     "one_hot": "loss and dLoss/dlogits",
     "loss_and_grad": "loss and dLoss/dlogits",
     "chain_rule": "backward pass (chain rule)",

@@ -115,3 +115,20 @@ def test_loss_table_pairs_each_loss_with_its_gradient():
         leaf = z.clone().requires_grad_(True)
         loss_fn(leaf, target).backward()
         assert torch.allclose(grad_fn(z, target), leaf.grad, atol=1e-14), name
+
+
+@pytest.mark.parametrize("name", list(Lo.LOSSES))
+def test_targets_for_gives_each_loss_the_targets_it_compares_with(name):
+    """One place says which losses take labels: cross-entropy compares the logits with labels [B], the MSEs and
+    BCE with one-hot rows [B, C]; each loss then equals torch's on those targets."""
+    g = torch.Generator().manual_seed(0)
+    logits, y = torch.randn(6, 4, generator=g, dtype=torch.float64), torch.tensor([0, 3, 1, 1, 2, 0])
+    targets = Lo.targets_for(name, y, logits)
+    rows = F.one_hot(y, 4).to(torch.float64)
+    expected = {"cross_entropy": (y, F.cross_entropy(logits, y)),
+                "mse": (rows, F.mse_loss(logits, rows)),
+                "mse_probs": (rows, F.mse_loss(torch.softmax(logits, dim=1), rows)),
+                "bce_with_logits": (rows, F.binary_cross_entropy_with_logits(logits, rows))}[name]
+    assert torch.equal(targets, expected[0]) and targets.dtype == expected[0].dtype
+    loss, _ = Lo.LOSSES[name]
+    assert loss(logits, targets).item() == pytest.approx(expected[1].item(), rel=1e-12)

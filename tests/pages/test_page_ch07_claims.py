@@ -72,7 +72,7 @@ ADAM_STEP = [
     ("learning rate for this step", [optim.scheduled_lr]),
     ("next mini-batch (shuffle, slice)", [live.next_batch]),
     ("forward pass", [network.forward, network.relu]),
-    ("loss and dLoss/dlogits", [losses.loss_and_grad, losses.cross_entropy_and_grad]),
+    ("loss and dLoss/dlogits", [losses.targets_for, losses.loss_and_grad, losses.cross_entropy_and_grad]),
     ("backward pass (chain rule)", [backward.chain_rule, backward.times_slope_]),
     ("optimizer step", [optim.update, optim.hyperparameters, optim.adam_step, optim.adam_step_flat,
                         optim.adam_update]),
@@ -101,7 +101,7 @@ def test_line_table_counts_the_functions_one_step_calls():
     assert by_part["optimizer step"]["lines"] == sum(map(_count_by_hand, (optim.update, optim.hyperparameters,
                                                                           optim.sgd_step, optim.tensor_pairs,
                                                                           optim.sgd_update)))
-    assert by_part["loss and dLoss/dlogits"]["functions"] == "one_hot, loss_and_grad, mse_loss, mse_grad"
+    assert by_part["loss and dLoss/dlogits"]["functions"] == "targets_for, one_hot, loss_and_grad, mse_loss, mse_grad"
 
 
 def test_mnist_accuracy_is_measured_not_claimed():
