@@ -170,3 +170,67 @@ def params_to_state_dict(params):
     """Our weights as the state_dict of nn.Sequential(Linear, ReLU, Linear): keys 0.weight, 0.bias, 2.weight, 2.bias."""
     return {k: v.detach().clone() for k, v in network.to_torch_sequential(params).state_dict().items()}
 
+
+# ------------------------------------------------------------------ what page 7b shows of a run
+def lr10_probe(X, y, X_test, y_test, hidden=128, seed=0, n=2000):
+    """One epoch on the first n training images: plain SGD at lr 10 against Adam at 0.001.
+
+    Returns {"sgd" / "adam": (test accuracy or None if it stopped, the reason it stopped or None, steps)}."""
+    runs = {name: train_with_history(X[:n], y[:n], X_test, y_test, hidden=hidden, optimizer=name, lr=rate,
+                                     batch_size=64, epochs=1, seed=seed)
+            for name, rate in (("sgd", 10.0), ("adam", 1e-3))}
+    return {name: (r["history"][-1]["test_acc"] if r["history"] else None, r["diverged"], r["steps"])
+            for name, r in runs.items()}
+
+
+def history_rows(history):
+    """The table of a run: one row per epoch, losses rounded to 4 places, accuracies as percentages."""
+    return [{"epoch": h["epoch"], "mean batch loss": round(h["mean_batch_loss"], 4),
+             "train loss": round(h["train_loss"], 4), "train accuracy": f"{h['train_acc']:.2%}",
+             "test loss": round(h["test_loss"], 4), "test accuracy": f"{h['test_acc']:.2%}"} for h in history]
+
+
+def most_common_mistake(cm):
+    """(count, true digit, predicted digit) of the largest off-diagonal cell of a confusion matrix (nested lists)."""
+    n = len(cm)
+    return max((cm[t][p], t, p) for t in range(n) for p in range(n) if t != p)
+
+
+def race_rows(curves, names, tail=20):
+    """The race's table: per optimizer its name (names[key]), learning rate, steps run, first loss and the mean
+    loss of the last `tail` steps."""
+    rows = []
+    for name, losses in curves.items():
+        last = losses[-tail:]
+        rows.append({"optimizer": names[name], "lr": RACE_LR[name], "steps run": len(losses),
+                     "first loss": round(losses[0], 4) if losses else None,
+                     f"mean loss, last {tail} steps": round(sum(last) / len(last), 4) if last else None})
+    return rows
+
+
+def chance_reason(d, lr):
+    """Why a run is near chance, in words, from diagnose(run) `d` and its learning rate: the cause and what
+    to change, then what became of the hidden ReLUs."""
+    why = {
+        "diverged": "The loss turned inf or nan (see above): the steps are far too large. Lower the "
+                    "learning rate and train again.",
+        "too_large": f"The steps are too large: the batch loss jumped from {d['start_loss']:.4f} (before "
+                     f"training) to {d['peak_loss']:.4g} at step {d['peak_step']:,} and ended at "
+                     f"{d['end_loss']:.4f}. Lower the learning rate and train again.",
+        "barely_moved": f"The steps are too small or too few: after {d['steps']:,} step"
+                        f"{'' if d['steps'] == 1 else 's'} at lr {lr:g} the training loss went from "
+                        f"{d['start_loss']:.4f} to only {d['end_loss']:.4f}. Raise the learning rate, use "
+                        "smaller batches (more steps per epoch) or train more epochs.",
+        "fell": f"The training loss did fall, from {d['start_loss']:.4f} to {d['end_loss']:.4f}, but not "
+                "yet far enough to tell digits apart: train longer.",
+    }[d["kind"]]
+    dead, h = d["dead_units"], d["hidden"]
+    if dead is None:
+        return why
+    if dead == h:
+        return why + (f" All {h} hidden ReLUs now output 0 for every training image (dead): no gradient "
+                      "reaches the weights before them, only the output bias can still change.")
+    if dead:
+        return why + (f" {dead} of the {h} hidden ReLUs now output 0 for every training image (dead): no "
+                      "gradient gets through them any more.")
+    return why + f" None of the {h} hidden ReLUs is dead: each one fires for some training image."

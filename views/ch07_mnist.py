@@ -1,16 +1,14 @@
 """Chapter 7b: the from-scratch training loop on real MNIST digits."""
 import logging
 
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import exports
 import ui
 from core import data, network, train
-from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
-from ui import pictures
+from labs import ch07_mnist as lab
+from ui import ch07_mnist_figures
 
 L = ui.page("7b · Training on MNIST", "The same loop on real handwritten digits: press Train and watch accuracy "
             "climb epoch by epoch.")
@@ -82,25 +80,10 @@ with L.controls:
         st.warning("Batch size 1 means one step per image: this run will take a while.", icon=":material/hourglass:")
 
 
-def accuracy_figure(hist, epochs):
-    """Train and held-out accuracy after each epoch done, on an axis of all `epochs` (the curve grows along it)."""
-    fig = go.Figure()
-    ep = [h["epoch"] for h in hist]
-    fig.add_trace(go.Scatter(x=ep, y=[h["train_acc"] for h in hist], mode="lines+markers",
-                             name="train", line_color=ui.COLORS["forward"]))
-    fig.add_trace(go.Scatter(x=ep, y=[h["test_acc"] for h in hist], mode="lines+markers",
-                             name="held-out test", line_color=ui.COLORS["correct"]))
-    fig.update_layout(title=f"Accuracy after each epoch: {len(hist)} of {epochs} done", xaxis_title="epoch",
-                      yaxis_title="accuracy", yaxis_tickformat=".0%", xaxis_dtick=1,
-                      xaxis_range=[0.5, epochs + 0.5], yaxis_range=[0, 1.02], legend=dict(orientation="h", y=-0.25))
-    return fig
-
-
 # ------------------------------------------------------------------ the picture: sample digits, then the growing curve
 with L.picture:
-    strip_idx = mnist_runs.samples_per_digit(y_train, per_digit=2)                     # 20 rows of X_train
-    ink = 255 - X_train[strip_idx].reshape(-1, 28, 28, 1).expand(-1, 28, 28, 3)        # dark ink on white
-    st.image(pictures.tile_pictures(ink.contiguous(), cols=10, gap=4).numpy(), width="stretch")
+    strip_idx = lab.samples_per_digit(y_train, per_digit=2)                     # 20 rows of X_train
+    st.image(ch07_mnist_figures.digit_strip(X_train, strip_idx), width="stretch")
     labels = [int(y_train[i]) for i in strip_idx]
     st.caption(f"{len(strip_idx)} of the training images with their labels, row by row: "
                + " / ".join(" ".join(map(str, labels[r:r + 10])) for r in range(0, len(labels), 10))
@@ -113,22 +96,23 @@ if train_clicked:
 
     def show_epoch(history):   # after every epoch: the curve grows by one point
         with progress_slot.container():
-            ui.plot(accuracy_figure(history, epochs), key=f"mnist_progress_{len(history)}", height=320)
+            ui.plot(ch07_mnist_figures.accuracy_figure(history, epochs), key=f"mnist_progress_{len(history)}",
+                    height=320)
             st.caption(f"Epoch {len(history)} of {epochs} done: held-out accuracy {history[-1]['test_acc']:.2%}.")
 
-    result = mnist_runs.train_with_history(X_train, y_train, X_test, y_test, on_epoch=show_epoch,
+    result = lab.train_with_history(X_train, y_train, X_test, y_test, on_epoch=show_epoch,
                                            progress=lambda f, msg: bar.progress(f, text=msg), **settings)
     bar_slot.empty()
     params = result["params"]
     st.session_state["mnist_result"] = {
         # loads into nn.Sequential(Linear, ReLU, Linear)
-        "weights": network.state_dict_bytes(mnist_runs.params_to_state_dict(params)),
+        "weights": network.state_dict_bytes(lab.params_to_state_dict(params)),
         "settings": settings,
         "history": result["history"],
         "diverged": result["diverged"],
-        "diagnosis": mnist_runs.diagnose(result),
-        "confusion": mnist_runs.confusion(params, X_test, y_test).tolist(),
-        "wrong": mnist_runs.misclassified(params, X_test, y_test, limit=24),
+        "diagnosis": lab.diagnose(result),
+        "confusion": lab.confusion(params, X_test, y_test).tolist(),
+        "wrong": lab.misclassified(params, X_test, y_test, limit=24),
     }
 
 run = st.session_state.get("mnist_result")
@@ -144,7 +128,7 @@ else:
         if run["diverged"]:
             st.error(f"Training stopped: {run['diverged']}", icon=":material/error:")
         if hist:
-            ui.plot(accuracy_figure(hist, s["epochs"]), key="mnist_curve", height=320)
+            ui.plot(ch07_mnist_figures.accuracy_figure(hist, s["epochs"]), key="mnist_curve", height=320)
             last = hist[-1]
             c1, c2, c3 = st.columns(3)
             c1.metric("Test accuracy", f"{last['test_acc']:.2%}")
@@ -154,47 +138,15 @@ else:
         if hist:
             last = hist[-1]
             if last["test_acc"] < 0.2 and run.get("diagnosis"):
-                d = run["diagnosis"]  # measured during the run: loss before, largest batch loss, after; dead units
-                why = {
-                    "diverged": "The loss turned inf or nan (see above): the steps are far too large. Lower the "
-                                "learning rate and train again.",
-                    "too_large": f"The steps are too large: the batch loss jumped from {d['start_loss']:.4f} (before "
-                                 f"training) to {d['peak_loss']:.4g} at step {d['peak_step']:,} and ended at "
-                                 f"{d['end_loss']:.4f}. Lower the learning rate and train again.",
-                    "barely_moved": f"The steps are too small or too few: after {d['steps']:,} step"
-                                    f"{'' if d['steps'] == 1 else 's'} at lr {s['lr']:g} the training loss went from "
-                                    f"{d['start_loss']:.4f} to only {d['end_loss']:.4f}. Raise the learning rate, use "
-                                    "smaller batches (more steps per epoch) or train more epochs.",
-                    "fell": f"The training loss did fall, from {d['start_loss']:.4f} to {d['end_loss']:.4f}, but not "
-                            "yet far enough to tell digits apart: train longer.",
-                }[d["kind"]]
-                dead, h = d["dead_units"], d["hidden"]
-                if dead is None:
-                    dead_note = ""
-                elif dead == h:
-                    dead_note = (f" All {h} hidden ReLUs now output 0 for every training image (dead): no gradient "
-                                 "reaches the weights before them, only the output bias can still change.")
-                elif dead:
-                    dead_note = (f" {dead} of the {h} hidden ReLUs now output 0 for every training image (dead): no "
-                                 "gradient gets through them any more.")
-                else:
-                    dead_note = f" None of the {h} hidden ReLUs is dead: each one fires for some training image."
+                reason = lab.chance_reason(run["diagnosis"], s["lr"])  # from what the run measured
                 st.warning(f"Test accuracy {last['test_acc']:.2%} is near chance (10% for 10 digits): the network "
-                           f"has not learned to read digits. {why}{dead_note}", icon=":material/trending_down:")
-            ui.stat_table([{"epoch": h["epoch"], "mean batch loss": round(h["mean_batch_loss"], 4),
-                            "train loss": round(h["train_loss"], 4), "train accuracy": f"{h['train_acc']:.2%}",
-                            "test loss": round(h["test_loss"], 4), "test accuracy": f"{h['test_acc']:.2%}"}
-                           for h in hist])
+                           f"has not learned to read digits. {reason}", icon=":material/trending_down:")
+            ui.stat_table(lab.history_rows(hist))
             left, right = st.columns(2)
             with left:
                 cm = run["confusion"]
-                fig = px.imshow(cm, text_auto=True, color_continuous_scale="Blues",
-                                labels=dict(x="predicted digit", y="true digit", color="images"),
-                                x=list(range(10)), y=list(range(10)), title="Confusion matrix on the held-out images")
-                ui.digit_axis(ui.digit_axis(fig, "x"), "y")
-                ui.plot(fig, key="mnist_confusion", height=460)
-                off = [(cm[t][p], t, p) for t in range(10) for p in range(10) if t != p]
-                count, t, p = max(off)
+                ui.plot(ch07_mnist_figures.confusion_figure(cm), key="mnist_confusion", height=460)
+                count, t, p = lab.most_common_mistake(cm)
                 st.caption(f"Rows: the true digit; columns: what the network said. The diagonal is right. "
                            f"Most common mistake: a {t} read as a {p} ({count} times).")
             with right:
@@ -218,13 +170,9 @@ else:
 
 # ------------------------------------------------------------------ predict, then try
 @st.cache_data(max_entries=4, show_spinner=False)
-def lr10_probe(n_train, hidden, seed, n=2000):
-    """One epoch on the first n training images: plain SGD at lr 10 against Adam at 0.001 (test accuracy)."""
-    runs = {name: mnist_runs.train_with_history(X_train[:n], y_train[:n], X_test, y_test, hidden=hidden,
-                                                optimizer=name, lr=rate, batch_size=64, epochs=1, seed=seed)
-            for name, rate in (("sgd", 10.0), ("adam", 1e-3))}
-    return {name: (r["history"][-1]["test_acc"] if r["history"] else None, r["diverged"], r["steps"])
-            for name, r in runs.items()}
+def lr10_probe(n_train, hidden, seed):
+    """labs.ch07_mnist.lr10_probe on this server's split (n_train images: the cache knows which split)."""
+    return lab.lr10_probe(X_train, y_train, X_test, y_test, hidden=hidden, seed=seed)
 
 
 probe = lr10_probe(len(X_train), hidden, seed)
@@ -241,11 +189,11 @@ ui.predict("ch7b_sgd10", "Plain SGD at learning rate 10, one epoch: how well wil
 st.header("Optimizer race")
 st.markdown("Three copies of the same network, same starting weights, same mini-batches in the same order; "
             "only the update rule differs. Each runs at its usual learning rate: "
-            + ", ".join(f"{OPTIMIZERS[k]} {v:g}" for k, v in mnist_runs.RACE_LR.items()) + ".")
+            + ", ".join(f"{OPTIMIZERS[k]} {v:g}" for k, v in lab.RACE_LR.items()) + ".")
 race_steps = ui.select_slider("Steps", [50, 100, 250, 500, 1000], 250, key="mnist_race_steps")
 if st.button("Race", key="mnist_race", icon=":material/sprint:"):
     bar = st.progress(0.0, text="Racing...")
-    curves = mnist_runs.race(X_train, y_train, hidden=hidden, batch_size=min(batch_size, len(X_train)),
+    curves = lab.race(X_train, y_train, hidden=hidden, batch_size=min(batch_size, len(X_train)),
                              steps=race_steps, seed=seed, progress=lambda f, msg: bar.progress(f, text=msg))
     bar.empty()
     st.session_state["mnist_race_result"] = {"curves": curves, "steps": race_steps, "batch_size": batch_size,
@@ -254,22 +202,9 @@ race = st.session_state.get("mnist_race_result")
 if race is None:
     st.caption("Press **Race** to train all three side by side.")
 else:
-    fig = go.Figure()
-    rows = []
-    for name, losses in race["curves"].items():
-        steps = list(range(1, len(losses) + 1))
-        fig.add_trace(go.Scatter(x=steps, y=losses, mode="lines", name=f"{OPTIMIZERS[name]} (each step)",
-                                 line=dict(color=ui.COLORS[name], width=1), opacity=0.3, showlegend=False))
-        fig.add_trace(go.Scatter(x=steps, y=mnist_runs.moving_average(losses, 20), mode="lines",
-                                 name=OPTIMIZERS[name], line=dict(color=ui.COLORS[name], width=3)))
-        tail = losses[-20:]
-        rows.append({"optimizer": OPTIMIZERS[name], "lr": mnist_runs.RACE_LR[name], "steps run": len(losses),
-                     "first loss": round(losses[0], 4) if losses else None,
-                     "mean loss, last 20 steps": round(sum(tail) / len(tail), 4) if tail else None})
-    fig.update_layout(title="Training loss per step (thick: average of the last 20 steps)",
-                      xaxis_title="step", yaxis_title="cross-entropy loss")
-    ui.plot(fig, key="mnist_race_plot", height=380)
-    ui.stat_table(rows)
+    smoothed = {name: lab.moving_average(losses, 20) for name, losses in race["curves"].items()}
+    ui.plot(ch07_mnist_figures.race_figure(race["curves"], smoothed, OPTIMIZERS), key="mnist_race_plot", height=380)
+    ui.stat_table(lab.race_rows(race["curves"], OPTIMIZERS))
     st.caption(f"{race['steps']} steps, batches of {race['batch_size']}, {race['hidden']} hidden units, "
                f"seed {race['seed']}. All three start from the same loss because they start from the same weights.")
 
@@ -290,4 +225,4 @@ falls to chance, or the numbers overflow to inf and the loop stops itself. Try p
 **Confusion matrix.** Each row is a true digit, each column a prediction; off-diagonal cells are the
 mistakes. 4/9, 3/5 and 7/2 are classic confusions: look at the gallery to see why.
 """)
-ui.show_source(train.train_step, mnist_runs.train_with_history, mnist_runs.race)
+ui.show_source(train.train_step, lab.train_with_history, lab.race)

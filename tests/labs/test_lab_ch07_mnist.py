@@ -86,3 +86,41 @@ def test_evaluation_chunks_cover_every_row_on_uint8():
     params = network.init_mlp([784, 8, 10], seed=0)
     assert torch.equal(mnist_runs.confusion(params, P, y), mnist_runs.confusion(params, to_float(P), y))
     assert int(mnist_runs.confusion(params, P, y).sum()) == len(P)
+
+
+# ---------------------------------------------------------------- what page 7b shows of a run
+def test_page_tables_read_the_run():
+    X, y = toy()
+    out = mnist_runs.train_with_history(X, y, X, y, hidden=16, lr=1e-2, batch_size=32, epochs=2)
+    rows = mnist_runs.history_rows(out["history"])
+    last = out["history"][-1]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[-1]["test accuracy"] == f"{last['test_acc']:.2%}" and rows[-1]["train loss"] == round(
+        last["train_loss"], 4)
+    cm = [[5, 0, 1], [7, 9, 0], [0, 2, 4]]
+    assert mnist_runs.most_common_mistake(cm) == (7, 1, 0)   # a 1 read as a 0, 7 times (the diagonal is right)
+    curves = {"sgd": [2.0, 1.0, 0.5], "adam": []}
+    assert mnist_runs.race_rows(curves, {"sgd": "plain SGD", "adam": "Adam"}, tail=2) == [
+        {"optimizer": "plain SGD", "lr": 0.1, "steps run": 3, "first loss": 2.0, "mean loss, last 2 steps": 0.75},
+        {"optimizer": "Adam", "lr": 0.001, "steps run": 0, "first loss": None, "mean loss, last 2 steps": None}]
+
+
+def test_chance_reason_names_the_cause_and_the_dead_units():
+    d = dict(kind="barely_moved", start_loss=2.3026, end_loss=2.2999, peak_loss=2.31, peak_step=1, dead_units=0,
+             hidden=16, steps=1)
+    text = mnist_runs.chance_reason(d, 1e-4)
+    assert "after 1 step at lr 0.0001" in text and "Raise the learning rate" in text and "None of the 16" in text
+    text = mnist_runs.chance_reason(dict(d, kind="too_large", peak_loss=55.5, peak_step=1234, dead_units=14), 10.0)
+    assert "to 55.5 at step 1,234" in text and "Lower the learning rate" in text and "14 of the 16 hidden" in text
+    assert "All 16 hidden ReLUs" in mnist_runs.chance_reason(dict(d, kind="diverged", dead_units=16), 10.0)
+    assert mnist_runs.chance_reason(dict(d, kind="fell", dead_units=None), 1e-3).endswith("train longer.")
+
+
+def test_lr10_probe_runs_both_optimizers_one_epoch_on_the_first_n_images():
+    X, y = toy()
+    probe = mnist_runs.lr10_probe(X, y, X, y, hidden=16, seed=0, n=128)
+    adam = mnist_runs.train_with_history(X[:128], y[:128], X, y, hidden=16, optimizer="adam", lr=1e-3,
+                                         batch_size=64, epochs=1, seed=0)
+    assert probe["adam"] == (adam["history"][-1]["test_acc"], None, 2)   # 128 images / 64 = 2 steps
+    acc, diverged, steps = probe["sgd"]
+    assert (acc is None) == (diverged is not None) and 1 <= steps <= 2
