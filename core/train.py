@@ -36,12 +36,9 @@ def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_
 
     optimizer: a name of core.optim.OPTIMIZERS; "sgd" with momentum > 0 becomes "momentum" (or "nesterov").
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)}, got {optimizer!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    for name, value, allowed in (("optimizer", optimizer, OPTIMIZERS), ("loss", loss, LOSSES),
+                                 ("activation", activation, ACTIVATIONS)):
+        check_choice(name, value, allowed)
     for name, value in [("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay), ("eps", eps)]:
         # the upper bound keeps every setting representable in float32 (torch refuses 1e39)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= MAX_SETTING):
@@ -59,6 +56,12 @@ def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_
     return {"optimizer": optimizer, "loss": loss, "lr": float(lr), "momentum": float(momentum),
             "nesterov": bool(nesterov), "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
             "activation": activation}
+
+
+def check_choice(name, value, allowed):
+    """Refuse a setting that is not one of `allowed` (a registry, or a page's own tuple), naming the choices."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def _diverged(loss_value, step, config):

@@ -30,13 +30,14 @@ from core import data
 from core import losses, metrics, optim, train
 from core.backward import chain_rule
 from core.losses import one_hot, softmax, softmax_mse_grad, softmax_mse_loss  # noqa: F401 (the page's names)
-from core.network import ACTIVATIONS, forward, init_mlp
+from core.network import forward, init_mlp
 from core.optim import SCHEDULES, scheduled_lr  # noqa: F401 (moved to core.optim; the page's names)
 
 # the page's loss names -> core.losses.LOSSES (targets: labels for cross-entropy, one-hot rows for the MSEs)
 CORE_LOSS = {"cross_entropy": "cross_entropy", "mse_probs": "mse_probs", "mse_logits": "mse"}
 LOSSES = tuple(CORE_LOSS)
 OPTIMIZERS = ("sgd", "momentum", "adam")  # the page offers these rules of core.optim.OPTIMIZERS
+CHOICES = {"optimizer": OPTIMIZERS, "loss": LOSSES, "schedule": SCHEDULES}  # the page's own sets of choices
 MOMENTUM = optim.MOMENTUM  # the "momentum" optimizer is SGD with this momentum
 BLOWUP = 100.0  # a batch loss above BLOWUP x the first step's loss counts as diverged
 
@@ -69,19 +70,18 @@ def new_state(sizes, seed=0, activation="relu"):
 
 def make_live_config(optimizer="adam", lr=0.01, loss="cross_entropy", batch_size=32,
                      activation="relu", schedule="constant", total_steps=1000, step_size=200, gamma=0.5):
-    """Check the settings once; returns a dict for live_step."""
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    if not (math.isfinite(lr) and lr > 0):
+    """Check the settings once: the page's own choices (CHOICES), then core.train.make_config's checks, then what
+    only live training needs (lr > 0, the batch and the schedule). Returns the settings as a dict for live_step
+    (its keys are this function's arguments: make_live_config(**config) gives config back)."""
+    for name, value in (("optimizer", optimizer), ("loss", loss), ("schedule", schedule)):
+        train.check_choice(name, value, CHOICES[name])
+    train.make_config(optimizer, lr, activation=activation, loss=CORE_LOSS[loss])  # activation, lr a number, ...
+    if lr == 0:
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if int(batch_size) < 1 or int(total_steps) < 1 or int(step_size) < 1:
         raise ValueError("batch_size, total_steps and step_size must be at least 1")
+    if not 0 < gamma <= 1:  # the step schedule's factor: the scheduled lr stays within [0, lr]
+        raise ValueError(f"gamma must be a number above 0, at most 1, got {gamma!r}")
     return {"optimizer": optimizer, "lr": float(lr), "loss": loss, "batch_size": int(batch_size),
             "activation": activation, "schedule": schedule, "total_steps": int(total_steps),
             "step_size": int(step_size), "gamma": float(gamma)}

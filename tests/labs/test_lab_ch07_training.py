@@ -221,10 +221,25 @@ def test_history_is_thinned():
 
 
 @pytest.mark.parametrize("kwargs", [dict(optimizer="rmsprop"), dict(loss="hinge"), dict(lr=0.0),
-                                    dict(lr=float("nan")), dict(batch_size=0), dict(schedule="x")])
+                                    dict(lr=float("nan")), dict(batch_size=0), dict(schedule="x"),
+                                    dict(activation="gelu"), dict(lr=1e31), dict(gamma=0.0), dict(gamma=2.0)])
 def test_bad_config_is_refused(kwargs):
     with pytest.raises(ValueError):
         live.make_live_config(**kwargs)
+
+
+def test_live_config_is_checked_by_core_make_config(monkeypatch):
+    """The choice checks live once, in core.train.make_config (asked with core's loss name), plus the page's own
+    sets as data; the dict holds exactly the arguments, so a downloaded script's settings block rebuilds it."""
+    from core import train
+    real, calls = train.make_config, []
+    monkeypatch.setattr(train, "make_config", lambda *a, **k: calls.append((a, k)) or real(*a, **k))
+    config = live.make_live_config("momentum", 0.1, "mse_logits", batch_size=8, activation="tanh")
+    assert calls == [(("momentum", 0.1), {"activation": "tanh", "loss": "mse"})]
+    assert live.make_live_config(**config) == config and config["loss"] == "mse_logits"
+    assert set(live.CHOICES["optimizer"]) <= set(train.OPTIMIZERS)
+    with pytest.raises(ValueError, match="optimizer must be one of .'sgd', 'momentum', 'adam'."):
+        live.make_live_config("nesterov")          # in core's registry, not offered by the page
 
 
 # ------------------------------------------------------------------ pictures

@@ -67,8 +67,9 @@ def _logits():
 # what one Adam / cross-entropy / ReLU step calls, part by part (read off the source of live_step and
 # core.train.train_step, the one step every training page runs; the backward pass is page 4's chain_rule)
 ADAM_STEP = [
-    ("the step itself, joining the parts", [live.live_step, train.make_config, train.train_step, optim.flat_buffers,
-                                            optim.into_one_buffer, optim.views_of, train.batch_accuracy]),
+    ("the step itself, joining the parts", [live.live_step, train.make_config, train.check_choice, train.train_step,
+                                            optim.flat_buffers, optim.into_one_buffer, optim.views_of,
+                                            train.batch_accuracy]),
     ("learning rate for this step", [optim.scheduled_lr]),
     ("next mini-batch (shuffle, slice)", [live.next_batch]),
     ("forward pass", [network.forward, network.relu]),
