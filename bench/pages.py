@@ -60,6 +60,7 @@ JOB_BUTTONS = {
     "bat_sweep": "6: trains every batch size (progress bar)",
     "gpu_remeasure": "9: re-measures CPU/GPU throughput (a benchmark)",
     "sv_train": "8: trains both networks when the run is estimated over 0.08 s (progress bar; appears after a change)",
+    "ca_train_now": "t3: trains the missing 50-epoch pieces when estimated over 0.08 s (progress bar; after a change)",
 }
 SKIP = {"mnist_download", "tr_play"}
 KINDS = ("slider", "select_slider", "selectbox", "radio", "button_group", "toggle", "checkbox", "number_input",

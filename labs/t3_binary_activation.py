@@ -6,6 +6,7 @@ Also: the trained classifier as torch's own nn.Sequential (for a weights downloa
 that reruns the page's training.
 """
 import ast
+import copy
 import math
 import operator
 
@@ -13,7 +14,9 @@ import sympy
 import torch
 from simpleeval import SimpleEval
 from torch import nn
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from core.data import make_2d
 from core.losses import bce_with_logits
 from core.network import sigmoid, state_dict_bytes
 from core.rng import zero_linear
@@ -77,18 +80,21 @@ def binary_classifier(hidden, activation, seed=0, name="custom"):
     return nn.Sequential(CustomLinear(2, hidden, g), Activation(activation, name), CustomLinear(hidden, 1, g))
 
 
-def train_binary(model, X, y, lr=0.05, epochs=300):
+def train_binary(model, X, y, lr=0.05, epochs=300, optimizer=None, first_epoch=0):
     """Full-batch Adam on binary cross-entropy; stops if the loss is not finite.
 
     The loss is computed from the logit (bce_with_logits) rather than from sigmoid(logit): once a
     probability rounds to exactly 1.0, log(1 - p) and its gradient are infinite, while the logit form
     never takes the log of 0 (the same idea as subtracting the max in softmax).
-    X [N, 2], y [N] with 0/1 labels. Returns the per-epoch loss and accuracy and why it stopped.
+    X [N, 2], y [N] with 0/1 labels. Returns the per-epoch loss and accuracy, why it stopped, and
+    "weights": the model's numbers after every epoch's update as rows of one tensor [epochs run, parameters].
+    To continue a run, pass its Adam as `optimizer` and the number of epochs already run as `first_epoch`.
     """
     t = y.float()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr) if optimizer is None else optimizer
     history = {"loss": [], "accuracy": [], "diverged": None}
-    for epoch in range(epochs):
+    weights = []
+    for epoch in range(first_epoch, first_epoch + epochs):
         logits = model(X).squeeze(1)                   # [N]
         loss = bce_with_logits(logits, t)
         if not torch.isfinite(loss):
@@ -99,7 +105,60 @@ def train_binary(model, X, y, lr=0.05, epochs=300):
         optimizer.step()
         history["loss"].append(loss.item())
         history["accuracy"].append(float(((logits > 0).long() == y).float().mean()))  # p > 0.5 <=> z > 0
+        weights.append(parameters_to_vector(model.parameters()).detach())
+    history["weights"] = torch.stack(weights) if weights else torch.empty(0, sum(p.numel() for p in model.parameters()))
     return history
+
+
+def continue_run(text, dataset, hidden, lr, noise, seed, epochs, start=None):
+    """`epochs` more epochs of the page's run (formula `text` on make_2d(dataset, 300 points, noise, seed)).
+
+    start: None (a fresh classifier from `seed`), or what this function returned for the epochs before; the run
+    goes on from its weights and Adam's memory, so pieces of 50 epochs give exactly the numbers of one long run.
+    Returns train_binary's history plus "epochs_before", "state" (weights) and "adam" (Adam's state_dict).
+    """
+    act = activation_from_formula(text)
+    X, y = make_2d(dataset, n=300, noise=noise, seed=seed)
+    model = binary_classifier(hidden, act["f"], seed=seed, name=text)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    before = 0
+    if start is not None:
+        before = start["epochs_before"] + len(start["loss"])
+        model.load_state_dict(start["state"])
+        optimizer.load_state_dict(copy.deepcopy(start["adam"]))  # Adam updates its moments in place
+        if start["diverged"]:                          # a run that blew up stays stopped
+            return {**start, "loss": [], "accuracy": [], "weights": start["weights"][:0], "epochs_before": before}
+    history = train_binary(model, X, y, lr=lr, epochs=epochs, optimizer=optimizer, first_epoch=before)
+    return {**history, "epochs_before": before, "state": model.state_dict(), "adam": optimizer.state_dict()}
+
+
+def run_after(pieces, epochs, text, hidden, seed):
+    """(history, model) of train_binary(epochs=epochs) from consecutive continue_run pieces covering them.
+
+    The pieces may run past `epochs` (a longer run holds every shorter one): the history is cut there, and the
+    model gets the weights it had after that many epochs (or where the run blew up, if that came first).
+    """
+    loss = [v for p in pieces for v in p["loss"]]
+    accuracy = [v for p in pieces for v in p["accuracy"]]
+    n = min(epochs, len(loss))
+    stopped = next((p["diverged"] for p in pieces if p["diverged"]), None) if len(loss) < epochs else None
+    model = binary_classifier(hidden, activation_from_formula(text)["f"], seed=seed, name=text)
+    if n:
+        vector_to_parameters(torch.cat([p["weights"] for p in pieces])[n - 1], model.parameters())
+    return {"loss": loss[:n], "accuracy": accuracy[:n], "diverged": stopped}, model
+
+
+def formula_pieces(expr):
+    """How many pieces (numbers, x, operations, functions) the sympy expression is made of."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def estimated_seconds_per_epoch(pieces, hidden):
+    """About how long one epoch of train_binary takes (CPU seconds, 1 thread) for a formula of `pieces` pieces:
+    a fixed part for the layers, the loss and Adam, and a part per piece (a torch operation forward and backward
+    on a [300, hidden] tensor). Fitted to runs of 1 to 28 pieces and 16 to 64 hidden units on the 2-core
+    development machine."""
+    return 0.4e-3 + 0.02e-3 * pieces * (1 + hidden / 64)
 
 
 @torch.no_grad()

@@ -1,4 +1,6 @@
 """Tutorials 001 + 003: a binary classifier with a sigmoid output, a hand-made layer, and an activation you type."""
+import math
+
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -21,6 +23,10 @@ PRESETS = {
     "Linear (no activation)": "x",
 }
 
+CHUNK = 50            # epochs per cached piece of a run
+LIVE_SECONDS = 0.08   # a change trains at once when the estimate is below this (widget changes stay <= 150 ms)
+OPEN_SECONDS = 2.0    # opening the page or a link trains up to this without asking
+opening = "ca_hidden" not in st.session_state  # the page's first run in this visit (its widgets are not made yet)
 with L.controls:
     text = ui.text_input("f(x) =", lab.SMOOTHSTEP, key="ca_f",
                          help="Numbers, x, + - * / **, and exp log sqrt sin cos tanh abs sigmoid softplus relu.")
@@ -50,7 +56,7 @@ def analyse(text):
     """Parse the formula and compare its sympy derivative with autograd (cached per formula)."""
     act = lab.activation_from_formula(text)
     check = lab.compare_derivative(act)
-    return {"expr": str(act["expr"]), "derivative": str(act["derivative"]),
+    return {"expr": str(act["expr"]), "derivative": str(act["derivative"]), "pieces": lab.formula_pieces(act["expr"]),
             "x": check["x"].numpy(), "f": check["f"].numpy(), "symbolic": check["symbolic"].numpy(),
             "autograd": check["autograd"].numpy(), "max_abs_diff": check["max_abs_diff"]}
 
@@ -62,13 +68,47 @@ except lab.FormulaError as err:
         st.error(f"That formula was not accepted: {ui.plain(err)}.", icon=":material/block:")  # it may quote the text
     st.stop()
 
+class NotTrained(Exception):
+    """That piece of the run is not in the cache yet (a look-up never trains)."""
+
+
+@st.cache_data(max_entries=400, show_spinner=False)
+def piece(run, end, _train=True):
+    """Epochs end - CHUNK + 1 .. end of the run `run` = (text, dataset, hidden, lr, noise, seed), shared by every
+    session; it continues from the cached piece before it. _train=False only looks up: a miss raises NotTrained."""
+    if not _train:
+        raise NotTrained
+    start = None if end == CHUNK else piece(run, end - CHUNK)
+    return lab.continue_run(*run, CHUNK, start)
+
+
+def ends(epochs):
+    """The pieces that cover `epochs` epochs (the last one may run past them: the result is cut there)."""
+    return list(range(CHUNK, math.ceil(epochs / CHUNK) * CHUNK + 1, CHUNK))
+
+
+def missing(run, epochs):
+    """The ends of the pieces of `run` up to `epochs` not yet cached (after the first miss, all are)."""
+    for i, end in enumerate(ends(epochs)):
+        try:
+            if piece(run, end, _train=False)["diverged"]:
+                return []            # the run stopped in this piece: nothing after it is needed
+        except NotTrained:
+            return ends(epochs)[i:]
+    return []
+
+
 @st.cache_data(max_entries=100, show_spinner=False)
-def train(text, dataset, hidden, lr, epochs, noise, seed):
-    """Train the classifier for these settings (pure result, shared by everyone with the same settings)."""
-    act = lab.activation_from_formula(text)
+def train(run, epochs):
+    """The classifier after `epochs` epochs of `run`, and what the page shows of it (from the cached pieces)."""
+    text, dataset, hidden, lr, noise, seed = run
+    pieces = []
+    for end in ends(epochs):
+        pieces.append(piece(run, end))
+        if pieces[-1]["diverged"]:
+            break
+    history, model = lab.run_after(pieces, epochs, text, hidden, seed)
     X, y = data.make_2d(dataset, n=300, noise=noise, seed=seed)
-    model = lab.binary_classifier(hidden, act["f"], seed=seed, name=text)
-    history = lab.train_binary(model, X, y, lr=lr, epochs=epochs)
     axis, grid = lab.probability_grid(model)
     with torch.no_grad():
         probs = network.sigmoid(model(X).squeeze(1))
@@ -80,45 +120,74 @@ def train(text, dataset, hidden, lr, epochs, noise, seed):
             "weights": None if history["diverged"] else lab.weights_file(model)}
 
 
-with L.picture, st.spinner("Training..."):
-    run = train(text, dataset, hidden, lr, epochs, noise, seed)
-hist = run["history"]
-
-if hist["diverged"]:
+# The run for these settings and the linear one on circles (the prediction below) are trained in pieces of CHUNK
+# epochs, cached for every session: fewer epochs cut a cached run, more continue it. What is missing is trained
+# at once when the estimate is under LIVE_SECONDS (OPEN_SECONDS when the page opens or a link is followed), else
+# after the Train button, with a progress bar (none inside a cached function: Streamlit would replay it).
+runs = [(text, dataset, hidden, lr, noise, seed), ("x", "circles", hidden, lr, noise, seed)]
+todo = [(run, end) for run in dict.fromkeys(runs) for end in missing(run, epochs)]
+trained = True
+if todo:
+    pieces_of = {text: result["pieces"], "x": 1}
+    estimate = sum(CHUNK * lab.estimated_seconds_per_epoch(pieces_of[run[0]], hidden) for run, _ in todo)
     with L.picture:
-        st.warning(f"Training stopped: {hist['diverged']}. The activation or the learning rate blew the numbers "
-                   "up (try a smaller learning rate, or an activation that grows more slowly).",
-                   icon=":material/warning:")
-m = st.columns(4)
-m[0].metric("Final training loss (BCE)", f"{hist['loss'][-1]:.4f}" if hist["loss"] else "n/a")
-m[1].metric("Training accuracy", f"{hist['accuracy'][-1]:.1%}" if hist["accuracy"] else "n/a")
-m[2].metric("Epochs run", len(hist["loss"]))
-m[3].metric("|our BCE - F.binary_cross_entropy|", f"{abs(run['bce_ours'] - run['bce_torch']):.1e}"
-            if all(map(lambda v: v == v, (run["bce_ours"], run["bce_torch"]))) else "n/a")
+        slot = st.empty()
+        with slot.container():
+            if estimate > (OPEN_SECONDS if opening else LIVE_SECONDS):
+                names = {runs[1]: "the linear one on circles (for the prediction below)", runs[0]: "this classifier"}
+                who = " and ".join(dict.fromkeys(names[run] for run, _ in todo))
+                st.info(f"These settings need {CHUNK * len(todo):,} more epochs of training ({who}): about "
+                        f"{estimate:.1f} s of computing, so they wait for the button.", icon=":material/timer:")
+                trained = st.button("Train", type="primary", icon=":material/play_arrow:", key="ca_train_now")
+        if trained:
+            slot.empty()
+            bar = st.progress(0.0, text="Training...")
+            for k, (run, end) in enumerate(todo):
+                piece(run, end)
+                bar.progress((k + 1) / len(todo), text=f"Training: {k + 1} of {len(todo)} pieces of {CHUNK} epochs")
+            bar.empty()
 
-fig = make_subplots(rows=1, cols=2, subplot_titles=("P(class 1) over the plane", "Loss per epoch"))
-fig.add_heatmap(x=run["axis"], y=run["axis"], z=run["grid"], zmin=0, zmax=1, colorscale=ui.DIVERGING,
-                showscale=False, row=1, col=1)
-for label, colour in ((0, ui.COLORS["forward"]), (1, ui.COLORS["backward"])):
-    pts = run["X"][run["y"] == label]
-    fig.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"class {label}",
-                    marker=dict(color=colour, size=6, line=dict(color="black", width=0.5)), row=1, col=1)
-fig.add_scatter(y=hist["loss"], name="BCE", line_color=ui.COLORS["wrong"], row=1, col=2)
-fig.update_xaxes(range=[-2, 2], row=1, col=1)
-fig.update_yaxes(range=[-2, 2], row=1, col=1)
-fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # 0.1, 1, 10 only
-fig.update_layout(height=400, legend=dict(orientation="h", y=-0.12))
-with L.picture:
-    ui.plot(fig, key="ca_train")
+run = train(runs[0], epochs) if trained else None
 
-linear = train("x", "circles", hidden, lr, epochs, noise, seed)["history"]
-lin_acc = linear["accuracy"][-1] if linear["accuracy"] else float("nan")
-ui.predict("t3_linear_circles", "With no activation (f(x) = x), can the network separate the circles?",
-           ["Yes, nearly every point right", "No: it can only draw a straight boundary"],
-           answer=0 if lin_acc >= 0.9 else 1,
-           why=(f"Trained here on circles with f(x) = x, {hidden} hidden units, {len(linear['loss'])} epochs: "
-                f"{lin_acc:.1%} training accuracy. Without a non-linear activation the two layers collapse into one "
-                "linear map, so the boundary is a straight line. Press the Linear button and pick circles to see it."))
+if run is not None:
+    hist = run["history"]
+    if hist["diverged"]:
+        with L.picture:
+            st.warning(f"Training stopped: {hist['diverged']}. The activation or the learning rate blew the numbers "
+                       "up (try a smaller learning rate, or an activation that grows more slowly).",
+                       icon=":material/warning:")
+    m = st.columns(4)
+    m[0].metric("Final training loss (BCE)", f"{hist['loss'][-1]:.4f}" if hist["loss"] else "n/a")
+    m[1].metric("Training accuracy", f"{hist['accuracy'][-1]:.1%}" if hist["accuracy"] else "n/a")
+    m[2].metric("Epochs run", len(hist["loss"]))
+    m[3].metric("|our BCE - F.binary_cross_entropy|", f"{abs(run['bce_ours'] - run['bce_torch']):.1e}"
+                if all(map(lambda v: v == v, (run["bce_ours"], run["bce_torch"]))) else "n/a")
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("P(class 1) over the plane", "Loss per epoch"))
+    fig.add_heatmap(x=run["axis"], y=run["axis"], z=run["grid"], zmin=0, zmax=1, colorscale=ui.DIVERGING,
+                    showscale=False, row=1, col=1)
+    for label, colour in ((0, ui.COLORS["forward"]), (1, ui.COLORS["backward"])):
+        pts = run["X"][run["y"] == label]
+        fig.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"class {label}",
+                        marker=dict(color=colour, size=6, line=dict(color="black", width=0.5)), row=1, col=1)
+    fig.add_scatter(y=hist["loss"], name="BCE", line_color=ui.COLORS["wrong"], row=1, col=2)
+    fig.update_xaxes(range=[-2, 2], row=1, col=1)
+    fig.update_yaxes(range=[-2, 2], row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # 0.1, 1, 10 only
+    fig.update_layout(height=400, legend=dict(orientation="h", y=-0.12))
+    with L.picture:
+        ui.plot(fig, key="ca_train")
+
+    linear = train(runs[1], epochs)["history"]
+    lin_acc = linear["accuracy"][-1] if linear["accuracy"] else float("nan")
+    ui.predict("t3_linear_circles", "With no activation (f(x) = x), can the network separate the circles?",
+               ["Yes, nearly every point right", "No: it can only draw a straight boundary"],
+               answer=0 if lin_acc >= 0.9 else 1,
+               why=(f"Trained here on circles with f(x) = x, {hidden} hidden units, {len(linear['loss'])} epochs: "
+                    f"{lin_acc:.1%} training accuracy. Without a non-linear activation the two layers collapse into "
+                    "one linear map, so the boundary is a straight line. Press the Linear button and pick circles to "
+                    "see it."))
+
 
 st.subheader("Your activation and its derivative")
 c1, c2 = st.columns([1, 2])
@@ -141,7 +210,7 @@ with d1:
                                                        epochs=epochs, noise=noise, seed=seed))
     ui.download_script(script, "t3_binary_activation.py", key="ca_dl_script")
 with d2:
-    if run["weights"] is not None:
+    if run is not None and run["weights"] is not None:
         st.download_button("Download the weights (nn.Sequential state_dict)", run["weights"],
                            file_name="binary_activation_weights.pt", icon=":material/download:", key="ca_dl_weights")
 st.caption("The script parses the same formula with `labs.t3_binary_activation` (never `eval`), "
@@ -150,15 +219,15 @@ st.caption("The script parses the same formula with `labs.t3_binary_activation` 
            + (f" The weights file is a state_dict for `nn.Sequential(nn.Linear(2, {hidden}), binary.Activation(f), "
               f"nn.Linear({hidden}, 1))`, with `f = binary.activation_from_formula(text)['f']`: load it with "
               "`model.load_state_dict(torch.load('binary_activation_weights.pt'))`."
-              if run["weights"] is not None else ""))
+              if run is not None and run["weights"] is not None else ""))
 
 st.subheader("3 · A layer made of nn.Parameter is nn.Linear")
 check = lab.compare_custom_linear()
 ui.stat_table([{"compared with nn.Linear": k, "max abs difference": v} for k, v in check.items()
                if k != "parameters found"])
 st.caption(f"`model.parameters()` finds {check['parameters found']} tensors in one CustomLinear "
-           f"(weight and bias) because they are wrapped in `nn.Parameter`; this classifier has "
-           f"{run['n_params']:,} numbers to learn.")
+           "(weight and bias) because they are wrapped in `nn.Parameter`"
+           + (f"; this classifier has {run['n_params']:,} numbers to learn." if run is not None else "."))
 
 ui.explain(
     "**Sigmoid + binary cross-entropy.** With two classes one output is enough: the sigmoid turns the "

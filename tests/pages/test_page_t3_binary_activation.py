@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import streamlit as st
 import torch
 from torch import nn
 
@@ -16,6 +17,14 @@ from tests.apptest_utils import assert_no_exception, metric, open_page
 from tests.export_utils import run_download
 
 PAGE = "views/t3_binary_activation.py"
+
+
+def _trained(at):
+    """Press Train when a change asked for it (training estimated over the live budget waits for the button)."""
+    if any(b.key == "ca_train_now" for b in at.button):
+        at.button(key="ca_train_now").click().run()
+    assert_no_exception(at)
+    return at
 
 
 def test_custom_linear_is_nn_linear():
@@ -67,11 +76,11 @@ def test_preset_button_and_link():
 
 def test_extremes_do_not_break_the_page():
     at = open_page(PAGE)
-    at.select_slider(key="ca_lr").set_value(10.0).run()
-    at.slider(key="ca_hidden").set_value(1).run()
-    at.slider(key="ca_epochs").set_value(10).run()
+    _trained(at.select_slider(key="ca_lr").set_value(10.0).run())
+    _trained(at.slider(key="ca_hidden").set_value(1).run())
+    _trained(at.slider(key="ca_epochs").set_value(10).run())
     assert_no_exception(at)
-    at.text_input(key="ca_f").set_value("exp(exp(exp(x)))").run()
+    _trained(at.text_input(key="ca_f").set_value("exp(exp(exp(x)))").run())
     assert_no_exception(at)
 
 
@@ -158,3 +167,36 @@ def test_linear_activation_prediction_quotes_the_run_on_circles():
     acc = metric(at, "Training accuracy")
     assert f"{acc} training accuracy" in shown
     assert ("Your prediction was right" in shown) == (float(acc.rstrip("%")) < 90)
+
+
+def test_a_long_change_waits_for_train_and_then_shows_what_a_link_shows():
+    """Issue 12: every change used to train 300 epochs twice in the rerun (0.2-1.2 s). Training estimated over the
+    live budget now waits for Train (the formula's derivative check stays live); pressed, the page shows what a
+    link to the same settings shows."""
+    at = open_page(PAGE)
+    at.slider(key="ca_hidden").set_value(8).run()
+    assert_no_exception(at)
+    assert "wait for the button" in at.info[0].value and "about" in at.info[0].value
+    labels = [m.label for m in at.metric]
+    assert "Training accuracy" not in labels and "max |sympy f' - autograd f'| on [-2, 2]" in labels
+    at.button(key="ca_train_now").click().run()
+    assert_no_exception(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Epochs run"] == "300" and not any(b.key == "ca_train_now" for b in at.button)
+    st.cache_data.clear()
+    assert {m.label: m.value for m in open_page(PAGE, query={"ca_hidden": "8"}).metric} == shown
+
+
+def test_fewer_epochs_cut_the_cached_run_with_the_numbers_of_a_shorter_run():
+    """The run is cached in pieces of 50 epochs: 120 epochs is cut from the 300 the page opened with, at once,
+    and shows what train_binary for exactly 120 epochs gives."""
+    at = open_page(PAGE)
+    at.slider(key="ca_epochs").set_value(120).run()
+    assert_no_exception(at)
+    assert not any(b.key == "ca_train_now" for b in at.button)
+    X, y = data.make_2d("moons", n=300, noise=0.15, seed=0)
+    act = formula.activation_from_formula(formula.SMOOTHSTEP)
+    history = binary.train_binary(binary.binary_classifier(16, act["f"], seed=0), X, y, lr=0.05, epochs=120)
+    assert metric(at, "Epochs run") == "120"
+    assert metric(at, "Final training loss (BCE)") == f"{history['loss'][-1]:.4f}"
+    assert metric(at, "Training accuracy") == f"{history['accuracy'][-1]:.1%}"
