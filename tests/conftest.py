@@ -35,6 +35,22 @@ def _one_script_cache_like_a_server():
 _REAL_SCRIPT_CACHE = _one_script_cache_like_a_server()
 
 
+def _one_component_scan_like_a_server():
+    """Each new AppTest also scanned the metadata of every installed distribution for Streamlit v2 components
+    (BidiComponentManager.discover_and_register_components: ~1,600 metadata files parsed), the larger part of
+    an AppTest page open here. A server scans once, at start: scan once and give every AppTest that manager."""
+    import streamlit.testing.v1.app_test as app_test
+    real = app_test.BidiComponentManager
+    shared = real()
+    shared.discover_and_register_components(start_file_watching=False)
+    shared.discover_and_register_components = lambda **_kwargs: None   # AppTest asks again for every instance
+    app_test.BidiComponentManager = lambda: shared
+    return real
+
+
+_REAL_COMPONENT_MANAGER = _one_component_scan_like_a_server()
+
+
 @pytest.fixture
 def own_script_caches(monkeypatch):
     """Each AppTest run with a cache of its own, as AppTest does by default: for tests that run several AppTests
@@ -44,6 +60,7 @@ def own_script_caches(monkeypatch):
     import streamlit.testing.v1.local_script_runner as local_script_runner
     monkeypatch.setattr(app_test, "ScriptCache", _REAL_SCRIPT_CACHE)
     monkeypatch.setattr(local_script_runner, "ScriptCache", _REAL_SCRIPT_CACHE)
+    monkeypatch.setattr(app_test, "BidiComponentManager", _REAL_COMPONENT_MANAGER)
 
 # Tests must be runnable from any working directory (AppTest resolves app.py against the cwd).
 os.chdir(ROOT)
