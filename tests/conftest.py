@@ -112,12 +112,15 @@ _SLOW_SIGNS = ("streamlit_server(", "subprocess", "run_script(", "start_server("
                "classroom.measure", "classroom.cold_burst", "class_mode.measure", "asyncio.run(")
 
 
-def _source_of(item):
+def _source_of(item, _sources={}):  # noqa: B006 - one cache for the session: parametrized items share a function
     import inspect
-    try:
-        return inspect.getsource(item.function)
-    except (OSError, TypeError, AttributeError):
-        return ""
+    function = getattr(item, "function", None)
+    if function not in _sources:
+        try:
+            _sources[function] = inspect.getsource(function)
+        except (OSError, TypeError, AttributeError):
+            _sources[function] = ""
+    return _sources[function]
 
 
 def pytest_collection_modifyitems(config, items):
