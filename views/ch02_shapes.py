@@ -5,7 +5,7 @@ import torch
 
 import exports
 import ui
-from core import losses, network
+from core import data, losses, network
 from labs import ch02_shapes as lab
 
 L = ui.page("2 · Shape propagation",
@@ -24,10 +24,10 @@ ui.require_mnist_test()   # the committed test split; a plain-words error and a 
 
 def get_batch(B, seed):
     """B images of the MNIST test split, drawn by seed: x [B, 784], y [B]."""
-    X, y = ui.mnist_float("test")
+    X, y = ui.mnist_split("test")                  # uint8 pixels, shared
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(X), generator=g)[:B]  # which test images form this batch
-    return X[idx], y[idx]
+    return data.to_float(X[idx]), y[idx]           # those B images as float32 in [0, 1]
 
 
 @st.cache_data(max_entries=200, show_spinner=False)
@@ -77,7 +77,7 @@ OPS = {"W1": "@", "x @ W1": "=", "b1 broadcast": "+", "z1": "=", "h": "relu",
        "W2": "@", "h @ W2": "=", "b2 broadcast": "+", "logits": "=", "probs": "softmax"}
 shape_of = dict(res["blocks"])
 FILL = {"weight": ui.COLORS["neutral"], "bias": ui.COLORS["backward"], "data": ui.COLORS["forward"]}
-GAP = 4.0
+GAP = 4.0         # between two boxes; an operator written as a word (relu, softmax) gets room for its letters
 rects, tx, ty, texts = [], [], [], []  # built as plain lists: one figure call instead of dozens
 for r, names in enumerate(ROWS):
     top = -r * 17.0
@@ -86,17 +86,20 @@ for r, names in enumerate(ROWS):
         n_rows, n_cols = shape_of[name]
         w, h = lab.block_size(n_cols), lab.block_size(n_rows)
         kind = KIND.get(name, "data")
+        if j > 0:
+            gap = max(GAP, 1.8 * len(OPS.get(name, "")) + 1.0)
+            left += gap
+            if OPS.get(name):
+                tx.append(left - gap / 2)
+                ty.append(top - 3)
+                texts.append(OPS[name])
         rects.append(dict(type="rect", x0=left, x1=left + w, y0=top - h, y1=top, fillcolor=FILL[kind],
                           opacity=0.35 if kind == "bias" else 0.6,
                           line=dict(color=FILL[kind], width=2, dash="dot" if kind == "bias" else "solid")))
         tx += [left + w / 2, left + w / 2]
         ty += [top + 1.0, top - h - 1.0]
         texts += [f"<b>{name.replace(' broadcast', '')}</b>", f"[{n_rows}, {n_cols}]"]
-        if j > 0 and OPS.get(name):
-            tx.append(left - GAP / 2)
-            ty.append(top - 3)
-            texts.append(OPS[name])
-        left += w + GAP
+        left += w
 fig = go.Figure(go.Scatter(x=tx, y=ty, text=texts, mode="text", hoverinfo="skip",
                            textfont=dict(size=16 if ui.presenter() else 13)),
                 layout=dict(shapes=rects, height=480, showlegend=False,
