@@ -51,11 +51,11 @@ def make_config(optimizer="adam", lr=1e-3, momentum=0.0, nesterov=False, weight_
         raise ValueError(f"Adam betas must lie in [0, 1), got {betas!r}")
     if optimizer == "sgd" and momentum > 0:  # torch.optim.SGD's spelling of the momentum rules
         optimizer = "nesterov" if nesterov else "momentum"
-    _, _, defaults = OPTIMIZERS[optimizer]
-    momentum = momentum or defaults.get("momentum", 0.0)  # "momentum" and "nesterov" default to core.optim.MOMENTUM
+    _, _, rule = OPTIMIZERS[optimizer]  # the rule's own settings, where it has them: momentum 0.9, the Nesterov flag
+    momentum = momentum or rule.get("momentum", 0.0)
     return {"optimizer": optimizer, "loss": loss, "lr": float(lr), "momentum": float(momentum),
-            "nesterov": bool(nesterov), "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
-            "activation": activation}
+            "nesterov": rule.get("nesterov", False), "weight_decay": float(weight_decay),
+            "betas": tuple(betas), "eps": float(eps), "activation": activation}
 
 
 def check_choice(name, value, allowed):

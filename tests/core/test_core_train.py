@@ -319,3 +319,16 @@ def test_both_trainings_run_the_one_loop_and_the_one_step(monkeypatch):
     assert len(list(train_scratch(params, X, y, batch_size=4, steps=2))) == 2
     assert len(list(train_torch(params, X, y, batch_size=4, steps=2))) == 2
     assert seen == ["loop", "step", "step", "loop"]
+
+
+@pytest.mark.parametrize("args,name,momentum,nesterov", [
+    (dict(optimizer="nesterov"), "nesterov", 0.9, True), (dict(optimizer="momentum"), "momentum", 0.9, False),
+    (dict(optimizer="sgd", momentum=0.5, nesterov=True), "nesterov", 0.5, True),
+    (dict(optimizer="sgd", momentum=0.5), "momentum", 0.5, False), (dict(optimizer="sgd"), "sgd", 0.0, False)])
+def test_config_takes_the_rules_own_settings_from_the_registry(args, name, momentum, nesterov):
+    """Asked by name ("nesterov") or in torch.optim.SGD's spelling (sgd + momentum + nesterov), the config holds the
+    rule's momentum and Nesterov flag, so both loops run the same rule: torch's SGD gets the same flags."""
+    config = make_config(lr=0.05, **args)
+    assert (config["optimizer"], config["momentum"], config["nesterov"]) == (name, momentum, nesterov)
+    group = train.make_torch_optimizer(to_torch_sequential(init_mlp([3, 2], seed=0)), config).param_groups[0]
+    assert (group["momentum"], group["nesterov"]) == (momentum, nesterov)
