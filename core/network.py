@@ -64,8 +64,6 @@ def leaky_relu_grad(z):
     return torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE))
 
 
-relu_backward = relu_grad  # the name used in the backward-pass chapter
-
 # name -> (function, its derivative)
 ACTIVATIONS = {
     "relu": (relu, relu_grad),
