@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from core import backward as hand_backward
 from core import gradcheck, losses, network
+from core.data import as_float
 
 # --------------------------------------------------------------- reading the graph
 
@@ -212,7 +213,7 @@ def demo_inputs(sizes, batch, seed, X=None, Y=None):
     gen = torch.Generator().manual_seed(seed + 1)
     if X is not None:
         idx = torch.randperm(len(X), generator=gen)[:batch]
-        return X[idx].to(torch.float64), Y[idx]
+        return as_float(X[idx]).to(torch.float64), Y[idx]   # uint8 pixels -> float32 in [0, 1] -> float64
     x = torch.randn(batch, sizes[0], generator=gen, dtype=torch.float64)  # [B, in]
     y = torch.randint(0, sizes[-1], (batch,), generator=gen)  # [B]
     return x, y

@@ -36,7 +36,7 @@ sizes = (n_in, n_hid, n_cls) if tiny else (784, 128, 10)
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def run_demo(sizes, batch, seed, use_mnist, loss_impl):
-    X, Y = ui.mnist_float("test") if use_mnist else (None, None)   # the tiny network: random numbers
+    X, Y = ui.mnist_split("test") if use_mnist else (None, None)   # uint8 pixels; the tiny network: random numbers
     return graph.graph_demo(list(sizes), batch, seed, X, Y, loss_impl)
 
 

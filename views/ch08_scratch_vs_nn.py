@@ -54,9 +54,9 @@ optimizer = opt_label.lower()
 def get_data(dataset, n_train, seed):
     """(X_train, y_train, X_held_out, y_held_out, a sentence on where they came from)."""
     if dataset == "MNIST":
-        X, y = ui.mnist_float("test")
+        X, y = ui.mnist_split("test")   # uint8 pixels, shared; the rows used become float32 (data.to_float)
         n = min(n_train, X.shape[0] - MNIST_HELD_OUT)
-        return (X[:n], y[:n], X[-MNIST_HELD_OUT:], y[-MNIST_HELD_OUT:],
+        return (data.to_float(X[:n]), y[:n], data.to_float(X[-MNIST_HELD_OUT:]), y[-MNIST_HELD_OUT:],
                 f"MNIST: the first {n:,} test-split images to train on, the last {MNIST_HELD_OUT:,} held out")
     n_classes = data.DEFAULT_CLASSES_2D[dataset]
     X, y = data.make_2d(dataset, n=n_train + n_train // 4, noise=0.1, seed=seed, n_classes=n_classes)
