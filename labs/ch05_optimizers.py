@@ -148,37 +148,55 @@ def optimizer_step(name, p, g, state, hp):
     optim.update(name.lower(), p, g, state, hp)
 
 
-def flew_off(p, loss):
-    """True when the walk has blown up: inf/nan anywhere, or the point is farther than RADIUS."""
-    x, y = p.tolist()
+def flew_off(x, y, loss):
+    """True when the walk has blown up at the point (x, y): inf/nan anywhere, or farther than RADIUS."""
     return not (math.isfinite(loss) and math.hypot(x, y) <= RADIUS)  # hypot is inf/nan if x or y is
 
 
-def trajectory(surface, optimizer, start, steps, hp):
-    """Walk `steps` steps from `start` with our optimizer and the hand-written gradient.
+def walks(surface, start, steps, hyper):
+    """Walk `steps` steps from `start` with each optimizer of `hyper` ({name: hp}) and the hand-written gradient.
 
-    Returns {"path": [k, 2] points visited (start first), "loss": [k] f at each point,
-    "grad_norm": [k] |gradient| at each point, "diverged_at": step index where it blew up or None}.
-    On divergence the walk stops and the bad point is left out, so k <= steps + 1.
+    Returns {name: {"path": [k, 2] points visited (start first), "loss": [k] f at each point, "grad": [k, 2]
+    the gradient there, "grad_norm": [k] its length, "diverged_at": step index where it blew up or None}}.
+    On divergence a walk stops and the bad point is left out, so k <= steps + 1.
+
+    The walks go side by side: column i of P [2, n] is walk i's point. The surface's formulas work element by
+    element, so grad(P) [2, n] is every walk's gradient in one call, and each optimizer updates its own column
+    in place. The losses, the gradients' lengths and the blow-up check come after the loop, for every point at once.
     """
-    f, grad = SURFACES[surface]["f"], SURFACES[surface]["grad"]
-    p = point(*start)
-    state = {}
-    path, losses, gnorms = [], [], []
-    diverged_at = None
-    for step in range(steps + 1):
-        loss = float(f(p))
-        if flew_off(p, loss):
-            diverged_at = step
+    f, grad, names = SURFACES[surface]["f"], SURFACES[surface]["grad"], list(hyper)
+    P = point(*start)[:, None].repeat(1, len(names))  # [2, n]
+    columns = [P[:, i] for i in range(len(names))]  # [2] each, views: updating one moves that column of P
+    states = [{} for _ in names]
+    points, grads = [P.clone()], []
+    for step in range(steps):
+        G = grad(P)  # [2, n]
+        grads.append(G)
+        for name, p, g, state in zip(names, columns, G.T, states):
+            optimizer_step(name, p, g, state, hyper[name])
+        points.append(P.clone())
+        if step % 64 == 63 and not torch.isfinite(P).all(dim=0).any():  # every walk has blown up: stop early
             break
-        g = grad(p)  # [2]
-        path.append(p.tolist())
-        losses.append(loss)
-        gnorms.append(math.hypot(*g.tolist()))
-        if step < steps:
-            optimizer_step(optimizer, p, g, state, hp)
-    return {"path": torch.tensor(path, dtype=DTYPE).reshape(-1, 2), "loss": torch.tensor(losses, dtype=DTYPE),
-            "grad_norm": torch.tensor(gnorms, dtype=DTYPE), "diverged_at": diverged_at}
+    grads.append(grad(P))
+    points, grads = torch.stack(points), torch.stack(grads)  # [k, 2, n] each
+    losses = f(points.transpose(0, 1))  # [k, n]
+    return {name: _cut_where_it_flew_off(points[:, :, i], losses[:, i], grads[:, :, i])
+            for i, name in enumerate(names)}
+
+
+def _cut_where_it_flew_off(path, loss, grad):
+    """One walk of `walks` (path [k, 2], loss [k], grad [k, 2]) up to its first point that flew off."""
+    rows = zip(path.tolist(), loss.tolist())
+    bad = next((k for k, ((x, y), f) in enumerate(rows) if flew_off(x, y, f)), None)
+    k = len(path) if bad is None else bad
+    return {"path": path[:k].contiguous(), "loss": loss[:k].contiguous(), "grad": grad[:k].contiguous(),
+            "grad_norm": torch.tensor([math.hypot(gx, gy) for gx, gy in grad[:k].tolist()], dtype=DTYPE),
+            "diverged_at": bad}
+
+
+def trajectory(surface, optimizer, start, steps, hp):
+    """One optimizer's walk (see `walks`): {"path", "loss", "grad", "grad_norm", "diverged_at"}."""
+    return walks(surface, start, steps, {optimizer: hp})[optimizer]
 
 
 def first_steps(walk, steps):
@@ -190,8 +208,8 @@ def first_steps(walk, steps):
     if walk["diverged_at"] is not None and walk["diverged_at"] <= steps:
         return walk
     k = steps + 1  # the start plus one point per step
-    return {"path": walk["path"][:k], "loss": walk["loss"][:k], "grad_norm": walk["grad_norm"][:k],
-            "diverged_at": None}
+    return {"path": walk["path"][:k], "loss": walk["loss"][:k], "grad": walk["grad"][:k],
+            "grad_norm": walk["grad_norm"][:k], "diverged_at": None}
 
 
 def make_torch_optimizer(optimizer, p, hp):
@@ -215,13 +233,30 @@ def torch_trajectory(surface, optimizer, start, steps, hp):
     path = []
     for step in range(steps + 1):
         with torch.no_grad():
-            if flew_off(p, float(f(p))):
+            if flew_off(*p.tolist(), float(f(p))):
                 break
             path.append(p.tolist())
             p.grad = grad(p)  # [2], what loss.backward() would have stored in p.grad
         if step < steps:
             opt.step()
     return torch.tensor(path, dtype=DTYPE).reshape(-1, 2)
+
+
+def torch_replay(optimizer, start, hp, grads):
+    """torch.optim's walk from `start` when fed our walk's gradients grads [k, 2], one per step: [k, 2] points.
+
+    p.grad gets the hand-written gradient at our walk's point of that step, so each step tests the optimizer
+    alone; any difference from our path would be ours (`torch_trajectory` instead lets torch.optim walk on its
+    own). A walk that blew up gave its gradients up to its last good point: the replay stops there too.
+    """
+    p = point(*start).requires_grad_(True)
+    opt = make_torch_optimizer(optimizer, p, hp)
+    path = [p.detach().clone()] if len(grads) else []
+    for g in grads[:-1]:
+        p.grad = g  # [2], what loss.backward() would have stored in p.grad
+        opt.step()
+        path.append(p.detach().clone())
+    return torch.stack(path) if path else torch.empty(0, 2, dtype=DTYPE)
 
 
 def autograd_gradients(surface, points):
@@ -356,12 +391,12 @@ def check_against_torch(surface, optimizer, start, steps, hp, path, theirs=None)
     """Compare our walk `path` [k, 2] with torch.optim's and our gradients with autograd's along it.
 
     `theirs` may be a longer torch.optim walk from the same start (its first `steps` steps are used);
-    without it torch.optim walks now.
+    without it torch.optim replays our walk now, fed our gradient at each of its points (`torch_replay`).
     Returns {"torch_diff": max |our path - torch.optim path|, "grad_gap": max |hand gradient - autograd|}.
     """
     path = torch.as_tensor(path, dtype=DTYPE)
     if theirs is None:
-        theirs = torch_trajectory(surface, optimizer, start, steps, hp)
+        theirs = torch_replay(optimizer, start, hp, SURFACES[surface]["grad"](path.T).T)  # grads [k, 2]
     theirs = torch.as_tensor(theirs, dtype=DTYPE)[:steps + 1]  # like first_steps: a prefix of the longer walk
     return {"torch_diff": max_path_difference(path, theirs), "grad_gap": autograd_gap(surface, path)}
 
@@ -374,10 +409,119 @@ def race(surface, optimizers, start, steps, hyper, check_torch=True):
                     "grad_gap": max |hand gradient - autograd| along our path}} (None, None without check_torch).
     """
     results = {}
-    for name in optimizers:
-        walk = trajectory(surface, name, start, steps, hyper[name])
+    for name, walk in walks(surface, start, steps, {name: hyper[name] for name in optimizers}).items():
         entry = {"walk": walk, "verdict": classify(surface, walk), "torch_diff": None, "grad_gap": None}
         if check_torch:
             entry.update(check_against_torch(surface, name, start, steps, hyper[name], walk["path"]))
         results[name] = entry
     return results
+
+
+# ------------------------------------------------------- what the page shows, in tables and words
+SGD_FAMILY = ("SGD", "Momentum", "Nesterov")  # one learning rate and momentum; Adam and RMSprop have their own lr
+OWN_HP = {"SGD": ("lr",), "Momentum": ("lr", "momentum"), "Nesterov": ("lr", "momentum"),
+          "Adam": ("lr", "betas"), "RMSprop": ("lr", "alpha")}  # what each rule reads: its walk depends on these
+TORCH_CLASS = {"SGD": "SGD", "Momentum": "SGD(momentum)", "Nesterov": "SGD(nesterov=True)", "Adam": "Adam",
+               "RMSprop": "RMSprop"}
+SURFACE_NOTES = {
+    "Ravine": f"A narrow valley whose walls curve {RAVINE_CURVATURE[1] / RAVINE_CURVATURE[0]:g} "
+              "times more sharply across than its floor along: plain SGD zig-zags across it.",
+    "Rosenbrock": "A curved banana-shaped valley whose floor is almost flat: easy to find, slow to follow.",
+    "Saddle": "Flat in the middle, uphill along x, downhill along y, and no lowest point at all.",
+    "Himmelblau": "Four valleys of equal depth: where you start decides where you end up.",
+    "Rastrigin": "An egg box: dozens of local minima around the one lowest point at (0, 0).",
+}
+
+
+def hyperparameters(name, lr, lr_adaptive, momentum, betas, alpha):
+    """The settings the page gives optimizer `name`: the SGD family gets lr and momentum, Adam and RMSprop their
+    own learning rate, Adam's betas and RMSprop's alpha."""
+    if name in SGD_FAMILY:
+        return {"lr": lr, "momentum": momentum}
+    return {"lr": lr_adaptive, "betas": betas, "alpha": alpha}
+
+
+def own_hyperparameters(name, hp):
+    """((key, value), ...) of the settings in hp that optimizer `name` reads (a walk's cache key)."""
+    return tuple((k, hp[k]) for k in OWN_HP[name])
+
+
+def map_ranges(surface, start, pad=0.05):
+    """(x_range, y_range) of the map: the surface's view, widened to show the start with a margin of `pad`."""
+    x_lo, x_hi, y_lo, y_hi = SURFACES[surface]["view"]
+    pad_x, pad_y = pad * (x_hi - x_lo), pad * (y_hi - y_lo)
+    x0, y0 = start
+    return (min(x_lo, x0 - pad_x), max(x_hi, x0 + pad_x)), (min(y_lo, y0 - pad_y), max(y_hi, y0 + pad_y))
+
+
+def map_heights(surface, Z):
+    """What the map's contours show for the grid Z, and its title: log10(f - f_min + 0.001) on surfaces whose
+    values span many decades (spec "log_contours"), else f itself."""
+    spec = SURFACES[surface]
+    if spec["log_contours"]:
+        return torch.log10(Z - spec["f_min"] + 1e-3), "log10(f - f_min)"
+    return Z, "f"
+
+
+def at_step(walk, t):
+    """Index of step t in a walk (a walk that diverged stops early: its ball stays at its last good point)."""
+    return min(t, len(walk["path"]) - 1)
+
+
+def positions(results, t):
+    """One row per walk: where its ball is at step t (x, y, loss), rounded as the page shows it."""
+    rows = []
+    for name, r in results.items():
+        k = at_step(r, t)
+        rows.append({"optimizer": name, "step": k, "x": f"{r['path'][k, 0]:.4f}", "y": f"{r['path'][k, 1]:.4f}",
+                     "loss": f"{r['loss'][k]:.4g}"})
+    return rows
+
+
+def verdict_rows(verdicts):
+    """One row per walk of {name: classify(...)}: how it ended, rounded as the page shows it."""
+    return [{"optimizer": name, "status": v["status"], "steps taken": v["steps"],
+             "final loss": f"{v['final_loss']:.4g}", "|gradient|": f"{v['grad_norm']:.3g}",
+             "end point": f"({v['end'][0]:.3f}, {v['end'][1]:.3f})", "why": v["reason"]}
+            for name, v in verdicts.items()]
+
+
+def lowest(verdicts):
+    """The optimizer with the lowest final loss among the walks that did not blow up."""
+    return min(verdicts, key=lambda n: verdicts[n]["final_loss"] if verdicts[n]["status"] != "diverged" else math.inf)
+
+
+def torch_rows(checks):
+    """One row per walk of {name: check_against_torch(...)}, rounded as the page shows it."""
+    return [{"optimizer": name, "torch.optim class": TORCH_CLASS[name],
+             "max |our path - torch.optim path|": f"{c['torch_diff']:.2e}",
+             "max |hand gradient - autograd|": f"{c['grad_gap']:.2e}"} for name, c in checks.items()]
+
+
+def slope_sentence(where, start):
+    """The ravine's slope ratio at `start`, in words (the page's explanation): it depends on the point."""
+    ratio = slope_ratio("Ravine", start)
+    at = f"{where} ({start[0]:g}, {start[1]:g})"
+    if math.isinf(ratio):
+        return f"{at} the slope along is 0"
+    if math.isnan(ratio):
+        return f"{at} both slopes are 0"
+    return f"{at} the slope across is {ratio:.3g} times the slope along"
+
+
+def settle_sentence(name, walk, verdict):
+    """How a walk on the ravine ended across the valley, in words."""
+    if verdict["status"] == "diverged":
+        return f"{name} diverged ({verdict['reason'].split(':')[0]})"
+    k = settle_step(walk["path"])
+    if k is None:
+        return f"{name} was still more than {SETTLE_TOL:g} off the floor after {len(walk['path']) - 1} steps"
+    return f"{name} stayed within {SETTLE_TOL:g} of the floor from step {k} on"
+
+
+LR02_FATES = ["It reaches the floor faster than at lr 0.05", "It zig-zags, then settles", "It blows up (diverges)"]
+
+
+def lr02_fate(walk, verdict):
+    """Which of LR02_FATES a walk had: diverged, settled on the ravine's floor after swinging, or neither."""
+    return 2 if verdict["status"] == "diverged" else 1 if settle_step(walk["path"]) else 0

@@ -146,3 +146,66 @@ def test_slope_ratio_depends_on_the_point_curvature_ratio_does_not():
     assert L.slope_ratio("Ravine", (0.0, 1.0)) == math.inf
     eig = L.curvature_signs("Ravine", L.point(-4.5, 2.0))
     assert torch.allclose(eig, torch.tensor(L.RAVINE_CURVATURE, dtype=L.DTYPE))
+
+
+def _walk_step_by_step(surface, name, start, steps, hp):
+    """The plain loop the page used to run: one point at a time, the loss and the blow-up check every step."""
+    f, grad = L.SURFACES[surface]["f"], L.SURFACES[surface]["grad"]
+    p, state, path, losses, norms = L.point(*start), {}, [], [], []
+    for step in range(steps + 1):
+        loss = float(f(p))
+        if not (math.isfinite(loss) and math.hypot(*p.tolist()) <= L.RADIUS):
+            return path, losses, norms, step
+        g = grad(p)
+        path.append(p.tolist())
+        losses.append(loss)
+        norms.append(math.hypot(*g.tolist()))
+        if step < steps:
+            L.optimizer_step(name, p, g, state, hp)
+    return path, losses, norms, None
+
+
+@pytest.mark.parametrize("surface", list(L.SURFACES))
+@pytest.mark.parametrize("lrs", [(None, None), (10.0, 10.0)], ids=["suggested", "lr10"])
+def test_walks_side_by_side_are_the_step_by_step_walks_bit_for_bit(surface, lrs):
+    """All five walks share one gradient call per step and get their losses afterwards: the numbers are exactly
+    those of walking each one alone, point by point (including where and when a walk blows up)."""
+    spec = L.SURFACES[surface]
+    hyper = {n: L.hyperparameters(n, lrs[0] or spec["lr_sgd"], lrs[1] or spec["lr_adaptive"], 0.9, (0.9, 0.999),
+                                  0.99) for n in L.OPTIMIZERS}
+    together = L.walks(surface, spec["start"], 200, hyper)
+    for name in L.OPTIMIZERS:
+        path, losses, norms, diverged_at = _walk_step_by_step(surface, name, spec["start"], 200, hyper[name])
+        w = together[name]
+        assert w["path"].tolist() == path and w["loss"].tolist() == losses and w["grad_norm"].tolist() == norms
+        assert w["diverged_at"] == diverged_at, name
+        assert torch.equal(w["grad"], spec["grad"](w["path"].T).T)
+    if lrs[0] == 10.0 and surface == "Ravine":
+        assert all(together[n]["diverged_at"] for n in ("SGD", "Momentum", "Nesterov"))
+
+
+def test_torch_replay_follows_our_path_and_would_show_a_different_rule():
+    hp = {"lr": 0.3, "betas": (0.9, 0.999), "alpha": 0.99}
+    walk = L.trajectory("Himmelblau", "Adam", (-0.5, -0.5), 300, hp)
+    assert torch.equal(L.torch_replay("Adam", (-0.5, -0.5), hp, walk["grad"]), walk["path"])
+    assert L.max_path_difference(L.torch_replay("RMSprop", (-0.5, -0.5), hp, walk["grad"]), walk["path"]) > 0.1
+    assert L.torch_replay("SGD", (0.0, 0.0), hp, torch.empty(0, 2, dtype=L.DTYPE)).shape == (0, 2)
+
+
+def test_page_tables_and_words():
+    hp = L.hyperparameters("Adam", 0.05, 0.3, 0.9, (0.9, 0.99), 0.9)
+    assert hp == {"lr": 0.3, "betas": (0.9, 0.99), "alpha": 0.9}
+    assert L.own_hyperparameters("Adam", hp) == (("lr", 0.3), ("betas", (0.9, 0.99)))
+    assert L.own_hyperparameters("SGD", L.hyperparameters("SGD", 0.05, 0.3, 0.9, None, None)) == (("lr", 0.05),)
+    assert L.map_ranges("Ravine", (-4.5, 2.0)) == ((-5.0, 5.0), (-2.5, 2.5))
+    assert L.map_ranges("Ravine", (5.0, -5.0)) == ((-5.0, 5.5), (-5.25, 2.5))   # widened to show the start
+    walks = L.walks("Ravine", (-4.5, 2.0), 150, {"SGD": {"lr": 10.0}, "Adam": {"lr": 0.3}})
+    verdicts = {n: L.classify("Ravine", w) for n, w in walks.items()}
+    rows = {r["optimizer"]: r for r in L.positions(walks, 100)}
+    assert rows["SGD"]["step"] == len(walks["SGD"]["path"]) - 1 < 10 and rows["Adam"]["step"] == 100
+    assert rows["Adam"]["x"] == f"{float(walks['Adam']['path'][100, 0]):.4f}"
+    assert L.lowest(verdicts) == "Adam" and [r["status"] for r in L.verdict_rows(verdicts)] == ["diverged", "converged"]
+    assert walks["SGD"]["diverged_at"] == 2   # |1 - 10 * 25| = 249 times farther each step: 2 -> 498 -> 124,002
+    assert L.settle_sentence("SGD", walks["SGD"], verdicts["SGD"]) == "SGD diverged (blew up at step 2)"
+    assert L.slope_sentence("here", (0.0, 1.0)) == "here (0, 1) the slope along is 0"
+    assert L.lr02_fate(walks["SGD"], verdicts["SGD"]) == 2 and L.lr02_fate(walks["Adam"], verdicts["Adam"]) == 1
