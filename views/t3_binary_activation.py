@@ -134,7 +134,7 @@ if todo:
         slot = st.empty()
         with slot.container():
             if estimate > (OPEN_SECONDS if opening else LIVE_SECONDS):
-                names = {runs[1]: "the linear one on circles (for the prediction below)", runs[0]: "this classifier"}
+                names = {runs[1]: "the linear one on circles, for the prediction", runs[0]: "this classifier"}
                 who = " and ".join(dict.fromkeys(names[run] for run, _ in todo))
                 st.info(f"These settings need {CHUNK * len(todo):,} more epochs of training ({who}): about "
                         f"{estimate:.1f} s of computing, so they wait for the button.", icon=":material/timer:")
