@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from core.backward import chain_rule
 from core.data import batches, num_batches
 from core.losses import LOSSES, loss_and_grad, targets_for
-from core.metrics import evaluate
+from core.metrics import accuracy, evaluate
 from core.network import ACTIVATIONS, forward, to_torch_sequential
 from core.optim import OPTIMIZERS, flat_buffers, torch_optimizer, update
 
@@ -73,11 +73,6 @@ def _diverged(loss_value, step, config):
                                         f"Lower the learning rate (now {config['lr']:g}) and train again."}
 
 
-def batch_accuracy(logits, targets):
-    """Fraction of the batch whose largest logit is at the label, as a Python float (both loops use it)."""
-    return (logits.argmax(dim=1) == targets).sum().item() / len(targets)
-
-
 def all_finite(tensors):
     """True when no weight is inf or nan."""
     with torch.no_grad():
@@ -98,7 +93,7 @@ def train_step(params, opt_state, xb, yb, config, max_loss=math.inf):
         targets = targets_for(config["loss"], yb, logits)  # labels [B], or one-hot rows [B, C] for the MSEs
         loss, d_logits = loss_and_grad(config["loss"], logits, targets)  # [], [B, C]
         loss = loss.item()
-        batch_acc = batch_accuracy(logits, yb)
+        batch_acc = accuracy(logits, yb)  # core.metrics, as every evaluation
         if not (math.isfinite(loss) and loss <= max_loss):
             return {"loss": loss, "batch_acc": batch_acc, "diverged": True}
         grads = chain_rule(params, cache, d_logits, flat["grad_layers"])  # like params: [{"W", "b"}, ...]
@@ -192,7 +187,7 @@ def torch_train_step(model, optimizer, xb, yb):
     logits = model(xb)                                      # [B, C], records the graph
     loss = F.cross_entropy(logits, yb)
     loss_value = loss.item()
-    batch_acc = batch_accuracy(logits, yb)
+    batch_acc = accuracy(logits, yb)
     if not math.isfinite(loss_value):
         return {"loss": loss_value, "batch_acc": batch_acc, "diverged": True}
     optimizer.zero_grad()                                   # .grad accumulates: clear it first

@@ -15,7 +15,7 @@ from core.metrics import (accuracy, confusion_matrix, evaluate, evaluate_loss, l
 from core.network import forward, from_torch_sequential, init_mlp, to_torch_sequential
 from core.losses import cross_entropy, cross_entropy_and_grad, cross_entropy_grad
 from core import train
-from core.train import batch_accuracy, make_config, train_scratch, train_step, train_torch
+from core.train import make_config, train_scratch, train_step, train_torch
 from labs.ch08_scratch_vs_nn import compare_scratch_vs_torch, max_weight_difference
 
 @pytest.fixture(scope="module")
@@ -111,10 +111,21 @@ def test_train_step_runs_the_one_forward(monkeypatch):
     assert out["loss"] == pytest.approx(expected, abs=1e-6)
 
 
-def test_batch_accuracy_counts_argmax_hits():
+@pytest.mark.parametrize("labels,acc", [([1, 0, 0, 2], 0.75), ([0, 1, 2, 0], 0.0)])
+def test_batch_accuracy_is_the_one_accuracy(monkeypatch, labels, acc):
+    """Both loops measure a batch with core.metrics.accuracy, the function every evaluation uses: the argmax of
+    the logits against the labels, ties going to the first index, like argmax."""
     logits = torch.tensor([[0.1, 0.9, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 3.0, 3.0]])
-    assert batch_accuracy(logits, torch.tensor([1, 0, 0, 2])) == 0.75   # ties go to the first index, like argmax
-    assert batch_accuracy(logits, torch.tensor([0, 1, 2, 0])) == 0.0
+    labels = torch.tensor(labels)
+    assert accuracy(logits, labels) == acc
+    calls = []
+    monkeypatch.setattr(train, "accuracy", lambda *args: calls.append(args) or accuracy(*args))
+    params = [{"W": torch.eye(3), "b": torch.zeros(3)}]
+    assert train_step(params, {}, logits, labels, make_config("sgd", 0.0))["batch_acc"] == acc
+    model = to_torch_sequential(params)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    assert train.torch_train_step(model, optimizer, logits, labels)["batch_acc"] == acc
+    assert len(calls) == 2 and all(torch.equal(c[1], labels) for c in calls)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 3])

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from core import backward, losses, network, optim, train
+from core import backward, losses, metrics, network, optim, train
 from labs import ch07_training as live
 from labs import ch07_mnist as mnist_runs
 from datasets import mnist_files
@@ -69,7 +69,7 @@ def _logits():
 ADAM_STEP = [
     ("the step itself, joining the parts", [live.live_step, train.make_config, train.check_choice, train.train_step,
                                             optim.flat_buffers, optim.into_one_buffer, optim.views_of,
-                                            train.batch_accuracy]),
+                                            metrics.accuracy]),
     ("learning rate for this step", [optim.scheduled_lr]),
     ("next mini-batch (shuffle, slice)", [live.next_batch]),
     ("forward pass", [network.forward, network.relu]),
