@@ -28,7 +28,6 @@ import torch
 
 from core import data
 from core import losses, metrics, optim, train
-from core.backward import chain_rule
 from core.losses import one_hot, softmax, softmax_mse_grad, softmax_mse_loss  # noqa: F401 (the page's names)
 from core.network import forward, init_mlp
 from core.optim import SCHEDULES, scheduled_lr  # noqa: F401 (moved to core.optim; the page's names)
@@ -50,11 +49,6 @@ def loss_and_logit_grad(logits, y, loss="cross_entropy"):
     targets = losses.targets_for(CORE_LOSS[loss], y, logits)   # [B] labels, or one-hot rows [B, C]
     value, grad = losses.LOSSES[CORE_LOSS[loss]]
     return value(logits, targets), grad(logits, targets)
-
-
-def backward_from_logit_grad(params, cache, d_logits):
-    """core.backward.chain_rule (page 4's backward pass) from any dL/dlogits: [{"W": dL/dW, "b": dL/db}, ...]."""
-    return chain_rule(params, cache, d_logits)
 
 
 # ------------------------------------------------------------------------------- state

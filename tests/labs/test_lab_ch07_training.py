@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from core import data
 from labs import ch07_training as live
 from ui import pictures
-from core.backward import backward as core_backward
+from core.backward import backward as core_backward, chain_rule
 from core.network import forward, init_mlp, to_torch_sequential
 
 
@@ -70,7 +70,8 @@ def test_unknown_loss_is_refused():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 @pytest.mark.parametrize("loss", live.LOSSES)
 @pytest.mark.parametrize("depth", [1, 2, 3])
-def test_backward_from_logit_grad_matches_autograd(activation, loss, depth):
+def test_chain_rule_from_each_live_loss_matches_autograd(activation, loss, depth):
+    """Page 7's losses start core.backward.chain_rule (page 4's backward pass) from their own dL/dlogits."""
     sizes = [2] + [7] * depth + [3]
     params = init_mlp(sizes, seed=3, dtype=torch.float64)
     g = torch.Generator().manual_seed(5)
@@ -78,7 +79,7 @@ def test_backward_from_logit_grad_matches_autograd(activation, loss, depth):
     y = torch.randint(0, 3, (11,), generator=g)
     logits, cache = forward(params, x, activation)
     _, d_logits = live.loss_and_logit_grad(logits, y, loss)
-    ours = live.backward_from_logit_grad(params, cache, d_logits)
+    ours = chain_rule(params, cache, d_logits)
 
     leaves = [{k: t.clone().requires_grad_(True) for k, t in layer.items()} for layer in params]
     out, _ = forward(leaves, x, activation)
@@ -90,13 +91,13 @@ def test_backward_from_logit_grad_matches_autograd(activation, loss, depth):
             assert torch.allclose(mine[k], leaf[k].grad, atol=1e-12, rtol=1e-9), (k, loss, activation)
 
 
-def test_backward_from_logit_grad_equals_core_backward_for_cross_entropy():
+def test_chain_rule_from_the_live_cross_entropy_equals_core_backward():
     params = init_mlp([2, 5, 5, 3], seed=0)
     x = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     logits, cache = forward(params, x)
     _, d_logits = live.loss_and_logit_grad(logits, y)
-    ours = live.backward_from_logit_grad(params, cache, d_logits)
+    ours = chain_rule(params, cache, d_logits)
     theirs = core_backward(params, cache, y)
     for a, b in zip(ours, theirs):
         assert torch.equal(a["W"], b["W"]) and torch.equal(a["b"], b["b"])
@@ -330,12 +331,6 @@ def test_page_names_are_cores():
     assert losses.LOSSES["mse_probs"] == (losses.softmax_mse_loss, losses.softmax_mse_grad)
     assert set(live.CORE_LOSS.values()) <= set(losses.LOSSES) and live.MOMENTUM == optim.MOMENTUM
     assert set(live.OPTIMIZERS) <= set(optim.OPTIMIZERS)
-
-
-def test_backward_from_logit_grad_is_the_chain_rule(monkeypatch):
-    calls = []
-    monkeypatch.setattr(live, "chain_rule", lambda *args: calls.append(args) or "grads")
-    assert live.backward_from_logit_grad("params", "cache", "d") == "grads" and calls == [("params", "cache", "d")]
 
 
 @pytest.mark.parametrize("loss", live.LOSSES)
