@@ -307,3 +307,69 @@ def gradient_check(demo, max_entries=None, seed=0):
                           "max |diff| vs finite diff": row["max_abs_diff"],
                           "entries finite-diffed": row["entries_checked"]})
     return list(table.values())
+
+
+# --------------------------------------------------------------- what the page shows, in tables and words
+def shown_graph(demo, every_op):
+    """(graph to draw, dashed boxes): every autograd node with the loss's ops in one dashed box, or the loss's
+    ops merged into a single node (`collapse`)."""
+    if every_op:
+        return demo["graph"], {"cross-entropy loss": demo["loss_nodes"]}
+    return collapse(demo["graph"], demo["loss_nodes"], "cross_entropy(logits, y)", "loss_ops"), None
+
+
+def walk_state(steps, done):
+    """After `done` backward steps: (nodes reached, nodes the latest step reached, {tensor name: its gradient})."""
+    if not done:
+        return set(), set(), {}
+    return steps[done - 1]["nodes"], steps[done - 1]["new_nodes"], {s["target"]: s["value"] for s in steps[:done]}
+
+
+def nodes_reached(graph, step):
+    """The graph nodes a backward step reached, in words: 'op (name), op, ...'."""
+    nodes = graph["nodes"]
+    return ", ".join(nodes[n]["op"] + (f" ({nodes[n]['name']})" if nodes[n]["name"] else "")
+                     for n in sorted(step["new_nodes"], key=node_order))
+
+
+def stats_rows(hand, auto):
+    """Summary numbers of the hand-derived and the autograd gradient side by side, one row per number."""
+    auto_stats = stats(auto)
+    return [{"": k, "by hand": str(v), "autograd": str(auto_stats[k])} for k, v in stats(hand).items()]
+
+
+def gradient_rows(steps, done):
+    """One row per backward step done so far: the gradient, its formula and shape, its norm and |hand - autograd|."""
+    return [{"step": i + 1, "gradient": s["name"], "formula": s["formula"], "shape": str(list(s["shape"])),
+             "norm": s["value"].norm().item(), "max |hand - autograd|": s["max_abs_diff"]}
+            for i, s in enumerate(steps[:done])]
+
+
+def node_rows(graph):
+    """One row per node of the autograd graph: id, op, name, kind and shape."""
+    return [{"id": n["id"], "op": n["op"], "name": n["name"] or "", "kind": n["kind"], "shape": str(list(n["shape"]))}
+            for n in graph["nodes"].values()]
+
+
+def relu_cut(demo):
+    """(entries of z1 <= 0, entries of z1, largest |dL/dz1| among the cut ones): ReLU's slope there is 0."""
+    dz1 = next(s["value"] for s in demo["steps"] if s["target"] == "z1")  # [B, hidden]
+    off = demo["values"]["z1"] <= 0  # [B, hidden]
+    n_off = int(off.sum())
+    return n_off, off.numel(), float(dz1[off].abs().max()) if n_off else 0.0
+
+
+FIRST_OPTIONS = ["dL/dW1", "dL/dlogits", "dL/db1", "All of them at once"]
+
+
+def first_answer(steps):
+    """Which of FIRST_OPTIONS the backward pass computes first (the last option if none of the others)."""
+    name = steps[0]["name"]
+    return FIRST_OPTIONS.index(name) if name in FIRST_OPTIONS[:3] else 3
+
+
+def step_title(steps, done):
+    """The heading over the graph after `done` backward steps: the latest gradient and its formula."""
+    if not done:
+        return "Forward pass done: no gradient yet"
+    return f"Step {done}: {steps[done - 1]['name']} = {steps[done - 1]['formula']}"

@@ -1,13 +1,11 @@
 """Chapter 4: the computation graph autograd records, and the backward pass walked one node at a time."""
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import exports
 import ui
 from core import backward, network
-from labs import ch04_graph as graph
-from ui import graphviz
+from labs import ch04_graph as lab
+from ui import graph_figures, graphviz
 
 L = ui.page("4 · Computation graph & gradient flow",
             "Autograd records every operation of the forward pass; walk that record backward, one gradient at a time.",
@@ -37,13 +35,13 @@ sizes = (n_in, n_hid, n_cls) if tiny else (784, 128, 10)
 @st.cache_data(max_entries=64, show_spinner=False)
 def run_demo(sizes, batch, seed, use_mnist, loss_impl):
     X, Y = ui.mnist_split("test") if use_mnist else (None, None)   # uint8 pixels; the tiny network: random numbers
-    return graph.graph_demo(list(sizes), batch, seed, X, Y, loss_impl)
+    return lab.graph_demo(list(sizes), batch, seed, X, Y, loss_impl)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def run_check(sizes, batch, seed, use_mnist, loss_impl, max_entries):
     demo = run_demo(sizes, batch, seed, use_mnist, loss_impl)
-    return graph.gradient_check(demo, max_entries=max_entries, seed=seed)
+    return lab.gradient_check(demo, max_entries=max_entries, seed=seed)
 
 
 use_mnist = not tiny
@@ -51,10 +49,7 @@ if use_mnist:
     ui.require_mnist_test()   # the committed test split; a plain-words error and a stop if it cannot be read
 demo = run_demo(sizes, batch, seed, use_mnist, loss_impl)
 steps, values = demo["steps"], demo["values"]
-if all_ops:
-    shown, boxes = demo["graph"], {"cross-entropy loss": demo["loss_nodes"]}
-else:
-    shown, boxes = graph.collapse(demo["graph"], demo["loss_nodes"], "cross_entropy(logits, y)", "loss_ops"), None
+shown, boxes = lab.shown_graph(demo, all_ops)
 
 # ---------------------------------------------------------------- backward stepping state
 # g_done: how many backward steps are done; g_playing: Play is animating the walk. Step, Back, Reset and Run all
@@ -67,52 +62,44 @@ if st.session_state.get("g_cfg") != config:  # new network or data: start the wa
     st.session_state["g_playing"] = False
 
 
-def _done():
-    return max(0, min(int(st.session_state.get("g_done", 0)), len(steps)))
+def _done(n_steps):
+    return max(0, min(int(st.session_state.get("g_done", 0)), n_steps))
 
 
-def _set_done(n):
-    st.session_state["g_done"] = max(0, min(n, len(steps)))
+def _set_done(n, n_steps):
+    st.session_state["g_done"] = max(0, min(n, n_steps))
 
 
-def _step_panel(done):
+def _step_panel(demo, done):
     """The gradient the latest step computed, by hand and by autograd, and every gradient so far."""
     if done == 0:
         st.info("Nothing computed yet. Press **Step** (or **Play**): the first gradient is the one at the loss "
                 "end, dL/dlogits.", icon=":material/touch_app:")
         return
-    step = steps[done - 1]
-    nodes = demo["graph"]["nodes"]
-    walked = ", ".join(nodes[n]["op"] + (f" ({nodes[n]['name']})" if nodes[n]["name"] else "")
-                       for n in sorted(step["new_nodes"], key=graph.node_order))
+    step = demo["steps"][done - 1]
     now, so_far = st.columns([1, 1.2], gap="medium")
     with now:
-        st.markdown(f"Shape `{list(step['shape'])}`. Graph nodes reached in this step: {walked}.")
+        st.markdown(f"Shape `{list(step['shape'])}`. Graph nodes reached in this step: "
+                    f"{lab.nodes_reached(demo['graph'], step)}.")
         if step["value"].numel() <= 64:
-            def table(t):
-                t = t.reshape(1, -1) if t.dim() == 1 else t
-                return pd.DataFrame(t.numpy(), columns=[str(j) for j in range(t.shape[1])])
             st.markdown("**By hand** (`core.backward.backward_steps`)")
-            st.dataframe(table(step["value"]), key="g_hand_df")
+            st.dataframe(graph_figures.tensor_table(step["value"]), key="g_hand_df")
             st.markdown("**Autograd** (`.grad` after `loss.backward()`)")
-            st.dataframe(table(step["autograd"]), key="g_auto_df")
+            st.dataframe(graph_figures.tensor_table(step["autograd"]), key="g_auto_df")
         else:
             st.markdown("Too many numbers to print; summaries of the hand-derived and the autograd gradient:")
-            hand_stats, auto_stats = graph.stats(step["value"]), graph.stats(step["autograd"])
-            ui.stat_table([{"": k, "by hand": str(v), "autograd": str(auto_stats[k])} for k, v in hand_stats.items()])
+            ui.stat_table(lab.stats_rows(step["value"], step["autograd"]))
         st.metric(f"max |hand - autograd| for {step['name']}", f"{step['max_abs_diff']:.2e}")
     with so_far:
         st.markdown("**Gradients computed so far**")
-        ui.stat_table([{"step": i + 1, "gradient": s["name"], "formula": s["formula"], "shape": str(list(s["shape"])),
-                        "norm": s["value"].norm().item(), "max |hand - autograd|": s["max_abs_diff"]}
-                       for i, s in enumerate(steps[:done])],
+        ui.stat_table(lab.gradient_rows(demo["steps"], done),
                       column_config={"max |hand - autograd|": st.column_config.NumberColumn(format="%.2e"),
                                      "norm": st.column_config.NumberColumn(format="%.4f")})
 
 
-def _play():
-    if _done() >= len(steps):   # Play at the end starts the walk again
-        _set_done(0)
+def _play(n_steps):
+    if _done(n_steps) >= n_steps:   # Play at the end starts the walk again
+        _set_done(0, n_steps)
     st.session_state["g_playing"] = True
     st.session_state["g_timer_changed"] = True
 
@@ -122,104 +109,83 @@ def _pause():
     st.session_state["g_timer_changed"] = True
 
 
-playing = bool(st.session_state.get("g_playing"))
-
-
-@st.fragment(run_every=PLAY_S if playing else None)
-def backward_walk():
-    """Buttons, the graph with the current step highlighted, and that step's gradient: reruns on its own."""
+@st.fragment(run_every=PLAY_S if st.session_state.get("g_playing") else None)
+def backward_walk(demo, shown, boxes):
+    """Buttons, the graph `shown` (with its dashed `boxes`) with the current step highlighted, and that step's
+    gradient: reruns on its own."""
     if st.session_state.pop("g_timer_changed", False):
         st.rerun()   # Play or Pause: rerun the page once, to start or stop this fragment's timer
-    done = _done()
+    steps, n = demo["steps"], len(demo["steps"])
+    done = _done(n)
     if st.session_state.get("g_playing"):   # a tick of Play: one more backward step
-        if done < len(steps):
+        if done < n:
             done += 1
-            _set_done(done)
-        if done >= len(steps):   # the end: stop the timer (a full rerun draws the fragment without it)
+            _set_done(done, n)
+        if done >= n:   # the end: stop the timer (a full rerun draws the fragment without it)
             st.session_state["g_playing"] = False
             st.rerun()
     moving = bool(st.session_state.get("g_playing"))
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
-    row.button("Back", key="g_back_btn", icon=":material/undo:", on_click=_set_done, args=(done - 1,),
+    row.button("Back", key="g_back_btn", icon=":material/undo:", on_click=_set_done, args=(done - 1, n),
                disabled=moving or done == 0, shortcut="Left", help="Undo the latest backward step (key: left arrow).")
-    row.button("Step", key="g_step_btn", icon=":material/skip_previous:", on_click=_set_done, args=(done + 1,),
-               disabled=moving or done >= len(steps), type="primary", shortcut="Right",
+    row.button("Step", key="g_step_btn", icon=":material/skip_previous:", on_click=_set_done, args=(done + 1, n),
+               disabled=moving or done >= n, type="primary", shortcut="Right",
                help="Compute the next gradient, one node further from the loss (key: right arrow).")
     if moving:
         row.button("Pause", key="g_pause_btn", icon=":material/pause:", on_click=_pause, shortcut="P",
                    help="Stop here (key: P).")
     else:
-        row.button("Play", key="g_play_btn", icon=":material/play_arrow:", on_click=_play, shortcut="P",
+        row.button("Play", key="g_play_btn", icon=":material/play_arrow:", on_click=_play, args=(n,), shortcut="P",
                    help=f"Animate the whole backward pass, one step every {PLAY_S:g} s (key: P).")
-    row.button("Reset", key="g_reset_btn", icon=":material/restart_alt:", on_click=_set_done, args=(0,),
+    row.button("Reset", key="g_reset_btn", icon=":material/restart_alt:", on_click=_set_done, args=(0, n),
                disabled=moving)
-    row.button("Run all", key="g_all_btn", icon=":material/fast_rewind:", on_click=_set_done, args=(len(steps),),
+    row.button("Run all", key="g_all_btn", icon=":material/fast_rewind:", on_click=_set_done, args=(n, n),
                disabled=moving)
-    done = _done()
-    lit = steps[done - 1]["nodes"] if done else set()
-    current = steps[done - 1]["new_nodes"] if done else set()
-    grads = {s["target"]: s["value"] for s in steps[:done]}
-    dot = graphviz.to_dot(shown, values, lit, grads, clusters=boxes, rankdir="LR", current=current, compact=True,
-                          forward_color=ui.COLORS["forward"], backward_color=ui.COLORS["backward"])
+    done = _done(n)
+    lit, current, grads = lab.walk_state(steps, done)
+    dot = graphviz.to_dot(shown, demo["values"], lit, grads, clusters=boxes, rankdir="LR", current=current,
+                          compact=True, forward_color=ui.COLORS["forward"], backward_color=ui.COLORS["backward"])
     st.graphviz_chart(dot, width="stretch")
     title, m1, m2 = st.columns([3, 1.3, 1.8], vertical_alignment="center")
-    with title:
-        if done:
-            st.subheader(f"Step {done}: {steps[done - 1]['name']} = {steps[done - 1]['formula']}")
-        else:
-            st.subheader("Forward pass done: no gradient yet")
-    m1.metric("Backward steps done", f"{done} / {len(steps)}")
+    title.subheader(lab.step_title(steps, done))
+    m1.metric("Backward steps done", f"{done} / {n}")
     m2.metric("Loss", f"{demo['loss']:.6f}")
     st.caption(f"Left to right: the forward pass (blue) from the data and weights to the loss. Orange: the nodes "
                f"the backward pass has reached, right to left, with the norm of their gradient; the strongest "
                f"orange is the latest step. Dashed arrows: data that needs no gradient (x, y). "
                f"{len(demo['graph']['nodes'])} nodes, {len(demo['graph']['edges'])} edges, read from "
                f"`loss.grad_fn.next_functions`.")
-    _step_panel(done)
+    _step_panel(demo, done)
     return dot
 
 
 with L.picture:
-    dot = backward_walk()
+    dot = backward_walk(demo, shown, boxes)
 
 with L.below:
     # ---------------------------------------------------------------- predict, then try
     first, last = steps[0], steps[-1]
     p1, p2 = st.columns(2)
     with p1:
-        first_options = ["dL/dW1", "dL/dlogits", "dL/db1", "All of them at once"]
-        ui.predict("ch4_first", "Which gradient is computed first?", first_options,
-                   answer=first_options.index(first["name"]) if first["name"] in first_options else 3,
+        ui.predict("ch4_first", "Which gradient is computed first?", lab.FIRST_OPTIONS, answer=lab.first_answer(steps),
                    why=f"Step 1 of this walk is {first['name']} = {first['formula']}, at the loss end; "
                        f"{last['name']} comes last (step {len(steps)}). Each step reuses the one before it, "
                        "so the walk has to start next to the loss. Press Step to see it.")
     with p2:
-        z_grad = next(s["value"] for s in steps if s["target"] == "z1")   # dL/dz1 [B, hidden]
-        off = values["z1"] <= 0                                           # [B, hidden]: units ReLU cut
-        n_off = int(off.sum())
-        zero_there = float(z_grad[off].abs().max()) if n_off else 0.0
+        n_off, n_z1, zero_there = lab.relu_cut(demo)   # entries of z1 <= 0, of z1, largest |dL/dz1| among them
         ui.predict("ch4_relu", "A hidden unit had z1 <= 0. What gradient does that z1 get?",
                    ["Exactly 0", "A small number", "The same as dL/dh1"], answer=0,
-                   why=(f"In this batch {n_off} of {off.numel()} entries of z1 are <= 0, and the largest |dL/dz1| "
+                   why=(f"In this batch {n_off} of {n_z1} entries of z1 are <= 0, and the largest |dL/dz1| "
                         f"among them is {zero_there:g}: ReLU's slope there is 0, so nothing flows back."
-                        if n_off else f"In this batch no entry of z1 is <= 0 (all {off.numel()} passed ReLU); "
+                        if n_off else f"In this batch no entry of z1 is <= 0 (all {n_z1} passed ReLU); "
                         "where one is, ReLU's slope is 0 and dL/dz1 is exactly 0. Try another seed."))
 
     # ---------------------------------------------------------------- ReLU mask and formulas
     left, right = st.columns([1, 1.4])
     with left:
         st.subheader("The ReLU mask")
-        z1 = values["z1"]
-        mask = network.relu_grad(z1)  # [B, hidden]: 1 where z1 > 0
-        fig = go.Figure(go.Heatmap(
-            z=mask.numpy(), zmin=0, zmax=1, showscale=False,
-            colorscale=[[0, "#F7F7F7"], [1, ui.COLORS["forward"]]],
-            text=[[f"{v:+.2f}" for v in row] for row in z1.tolist()] if z1.numel() <= 64 else None,
-            texttemplate="%{text}" if z1.numel() <= 64 else None,
-            hovertemplate="example %{y}, hidden unit %{x}<br>z1 > 0: %{z}<extra></extra>"))
-        fig.update_layout(xaxis_title="hidden unit", yaxis_title="example in the batch",
-                          yaxis_autorange="reversed", height=max(220, min(480, 60 + 40 * z1.shape[0])))
-        ui.plot(fig, key="g_mask")
+        mask = network.relu_grad(values["z1"])  # [B, hidden]: 1 where z1 > 0
+        ui.plot(graph_figures.relu_mask(values["z1"], mask), key="g_mask")
         active = int(mask.sum().item())
         st.metric("Hidden units passing gradient", f"{active} / {mask.numel()}")
         st.caption("Blue cells had z1 > 0: ReLU let them through, and the gradient flows back through them "
@@ -227,7 +193,7 @@ with L.below:
                    "backward (slope 0). This is the `(z1 > 0)` in the formula for dL/dz1.")
     with right:
         st.subheader("Every gradient, with its shape here")
-        ui.stat_table(graph.formula_table(steps))
+        ui.stat_table(lab.formula_table(steps))
         st.caption(f"B = {batch}, sizes {list(sizes)}. z2 is the logits: the last layer has no activation. "
                    "Each weight's gradient has the weight's own shape, which is how you can check a formula "
                    "before trusting it.")
@@ -270,12 +236,11 @@ are where `.grad` is written for W1, b1, W2 and b2, the only tensors we asked gr
 """, title="The chain rule, step by step")
 
     with st.expander(":material/list: Nodes of the autograd graph", expanded=False):
-        ui.stat_table([{"id": n["id"], "op": n["op"], "name": n["name"] or "", "kind": n["kind"],
-                        "shape": str(list(n["shape"]))} for n in demo["graph"]["nodes"].values()])
+        ui.stat_table(lab.node_rows(demo["graph"]))
         st.code(dot, language="dot")
 
-    ui.show_source(graph.tracked_forward, graph.autograd_graph, graph.named_data_saved_by, backward.backward_steps,
-                   backward.chain_rule, graph.graph_demo, graph.gradient_check)
+    ui.show_source(lab.tracked_forward, lab.autograd_graph, lab.named_data_saved_by, backward.backward_steps,
+                   backward.chain_rule, lab.graph_demo, lab.gradient_check)
 
     ui.quiz("ch4", "In the forward pass a hidden unit had z = 0.5, so ReLU passed it through as 0.5. "
             "Going backward, by what factor does ReLU multiply the gradient arriving at that unit?",

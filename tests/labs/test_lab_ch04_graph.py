@@ -200,3 +200,26 @@ def test_exported_script_prints_the_demo_numbers(tmp_path, sizes, batch, seed, l
         assert abs(norm - step["value"].norm().item()) < 1e-6 and diff < 1e-12
     assert len(out["checks"]) == 8 and all(c[2] == "True" for c in out["checks"])
     assert sorted(out["ops"]) == sorted(n["op"] for n in demo["graph"]["nodes"].values() if n["kind"] != "data")
+
+
+def test_page_tables_and_words_follow_the_walk():
+    demo = graph.graph_demo([3, 4, 3], 2, 0)
+    steps = demo["steps"]
+    assert graph.walk_state(steps, 0) == (set(), set(), {})
+    lit, current, grads = graph.walk_state(steps, 2)
+    assert lit == steps[1]["nodes"] and current == steps[1]["new_nodes"] and list(grads) == ["logits", "W2"]
+    assert graph.step_title(steps, 0) == "Forward pass done: no gradient yet"
+    assert graph.step_title(steps, 1) == f"Step 1: dL/dlogits = {steps[0]['formula']}"
+    assert "AccumulateGrad (W2)" in graph.nodes_reached(demo["graph"], steps[1])
+    rows = graph.gradient_rows(steps, 3)
+    assert [r["gradient"] for r in rows] == ["dL/dlogits", "dL/dW2", "dL/db2"]
+    assert rows[1]["norm"] == steps[1]["value"].norm().item() and rows[1]["shape"] == "[4, 3]"
+    stats = {r[""]: r for r in graph.stats_rows(steps[0]["value"], steps[0]["autograd"])}
+    assert stats["shape"]["by hand"] == stats["shape"]["autograd"] == "[2, 3]"
+    assert {r["kind"] for r in graph.node_rows(demo["graph"])} == {"op", "leaf", "data"}
+    n_off, n_z1, largest = graph.relu_cut(demo)
+    assert n_z1 == 8 and n_off == int((demo["values"]["z1"] <= 0).sum()) and largest == 0.0   # ReLU's slope 0
+    assert graph.FIRST_OPTIONS[graph.first_answer(steps)] == "dL/dlogits"
+    shown, boxes = graph.shown_graph(demo, every_op=False)
+    assert boxes is None and "loss_ops" in shown["nodes"]
+    assert graph.shown_graph(demo, every_op=True) == (demo["graph"], {"cross-entropy loss": demo["loss_nodes"]})
