@@ -2,16 +2,14 @@
 import logging
 from pathlib import Path
 
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import exports
 import ui
 from core import metrics, network
-from labs import ch00_draw_digit as digits
-from labs import ch00_draw_digit as drawing
 from datasets import mnist_files
+from labs import ch00_draw_digit as lab
+from ui import digit_figures as figures
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
 CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (labs.ch00_draw_digit checks that)
@@ -23,7 +21,7 @@ L = ui.page("0 · Draw a digit", "Draw a digit: a network of four raw tensors re
 @st.cache_resource(show_spinner=False)
 def load_model():
     """The trained weights and the note saying how they were made (shared by every session: read-only)."""
-    return digits.load_weights(MODEL_PATH), digits.load_model_info(MODEL_PATH)
+    return lab.load_weights(MODEL_PATH), lab.load_model_info(MODEL_PATH)
 
 
 def held_out_digits(n_test):
@@ -34,9 +32,7 @@ def held_out_digits(n_test):
     except mnist_files.MnistError as err:
         logging.getLogger(__name__).error("MNIST could not be read: %s", err)
         return None
-    if n_test == mnist_files.HELD_OUT:          # trained on the first 8,000 of the test split
-        return X[-n_test:], y[-n_test:]
-    return X, y                          # trained on full MNIST: the whole test split is unseen
+    return lab.unseen_digits(X, y, n_test, mnist_files.HELD_OUT)
 
 
 @st.cache_data(show_spinner=False)
@@ -67,56 +63,41 @@ n_test = int(info.get("n_test", mnist_files.HELD_OUT))
 held = held_out_digits(n_test)
 
 # ------------------------------------------------------------------ what the network read, drawn
-def image_figure(img, title, colorscale, zmin, zmax, labels=None):
-    return ui.imshow(img, colorscale=colorscale, zmin=zmin, zmax=zmax, title=title, labels=labels, hide_ticks=True)
-
-
-def show_reading(x, out, label, where):
+def show_reading(out, label, where):
     """The prediction, its confidence (and the true label of an MNIST digit) and the ten probabilities."""
-    probs = out["probs"].tolist()
     cols = st.columns(3)
     cols[0].metric("Prediction", out["prediction"])
-    cols[1].metric("Confidence", f"{probs[out['prediction']]:.1%}")
+    cols[1].metric("Confidence", f"{float(out['probs'][out['prediction']]):.1%}")
     if label is not None:
         right_answer = label == out["prediction"]
         cols[2].metric("True label", label, delta="right" if right_answer else "wrong",
                        delta_color="normal" if right_answer else "inverse", delta_arrow="off")
-    colors = [ui.COLORS["correct"] if d == out["prediction"] else ui.COLORS["neutral"] for d in range(10)]
-    fig = go.Figure(go.Bar(x=list(range(10)), y=probs, marker_color=colors,
-                           text=[f"{p:.0%}" for p in probs], textposition="outside"))
-    fig.update_layout(title="softmax(logits): one probability per digit", yaxis_range=[0, 1.15],
-                      xaxis_title="digit", yaxis_title="probability")
-    ui.digit_axis(fig)                                         # every digit 0-9 labelled
-    ui.plot(fig, key="draw_probs", height=300)
+    st.vega_lite_chart(figures.probability_table(out["probs"], out["prediction"]),
+                       figures.probability_spec(big=ui.presenter()), key="draw_probs")
     st.caption(f"Reading {where}: 784 pixels -> 128 hidden units -> 10 scores -> softmax.")
 
 
 def show_details(params, x, out):
-    """What the network sees, its 128 hidden units, and the saliency of the winning score."""
-    sal = digits.saliency(params, x, out["prediction"])        # d logit_pred / d x   [784]
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        fig = image_figure(x.reshape(28, 28).numpy(), "What the network sees: 28 x 28", px.colors.sequential.gray, 0, 1)
-        fig.update_layout(coloraxis_showscale=False)
-        ui.plot(fig, key="draw_input", height=300)
-        st.caption("The ink, cropped, shrunk to fit 20 x 20 and centred by its centre of mass.")
-    with c2:
-        hidden = out["hidden"]
-        fig = image_figure(hidden.reshape(8, 16).numpy(), f"128 hidden units after ReLU ({int((hidden > 0).sum())} on)",
-                           px.colors.sequential.Blues, 0, None, labels=dict(color="value"))
-        ui.plot(fig, key="draw_hidden", height=300)
-        st.caption("One square per hidden unit (laid out 8 x 16 only to fit). White ones were "
-                   "switched off by ReLU.")
-    with c3:
-        s_img = sal.reshape(28, 28).numpy()
-        bound = float(abs(s_img).max()) or 1.0
-        fig = image_figure(s_img, f"Saliency: d logit[{out['prediction']}] / d pixel", ui.DIVERGING, -bound, bound)
-        ui.plot(fig, key="draw_saliency", height=300)
-        st.caption("Orange: more ink here would raise the predicted digit's score. Blue: ink here "
-                   "counts against it.")
+    """What the network sees, its 128 hidden units, and the saliency of the winning score (three small pictures)."""
+    k, hidden = out["prediction"], out["hidden"]
+    sal = lab.saliency(params, x, k)                           # d logit_k / d x   [784]
+    top, bound = float(hidden.max()), float(sal.abs().max()) or 1.0
+    shown = [("What the network sees: 28 x 28", figures.grid_picture(x, 28, figures.GRAY, 0, 1, cell=10),
+              "The ink, cropped, shrunk to fit 20 x 20 and centred by its centre of mass."),
+             (f"128 hidden units after ReLU ({int((hidden > 0).sum())} on)",
+              figures.grid_picture(hidden, 16, figures.BLUES, 0, top, cell=20),
+              "One square per hidden unit (laid out 8 x 16 only to fit). White ones were switched off by ReLU; "
+              f"the darkest blue is the largest value, {top:.2f}."),
+             (f"Saliency: d logit[{k}] / d pixel",
+              figures.grid_picture(sal, 28, figures.DIVERGING, -bound, bound, cell=10),
+              "Orange: more ink here would raise the predicted digit's score. Blue: ink here counts against it "
+              f"(the strongest colours: +-{bound:.3g}).")]
+    for column, (title, picture, caption) in zip(st.columns(3), shown):
+        column.markdown(f"**{title}**")
+        column.image(picture)
+        column.caption(caption)
     with st.expander(":material/table: All 10 scores", expanded=False):
-        ui.stat_table([{"digit": d, "logit": round(float(out["logits"][d]), 3), "probability": round(p, 4)}
-                       for d, p in enumerate(out["probs"].tolist())])
+        ui.stat_table(lab.score_rows(out))
 
 
 @st.fragment
@@ -148,8 +129,8 @@ def drawing_panel(stroke):
     x, out = None, None
     if data_url is not None:
         try:
-            x, out = digits.read_canvas(params, data_url, CANVAS, CANVAS)   # [784], reading
-        except drawing.DrawingError as err:
+            x, out = lab.read_canvas(params, data_url, CANVAS, CANVAS)   # [784], reading
+        except lab.DrawingError as err:
             problem = str(err)
     if problem:
         left.warning(f"{ui.plain(problem, limit=300)} Clear the canvas with the bin icon and draw again.",
@@ -159,7 +140,7 @@ def drawing_panel(stroke):
             st.info("Nothing drawn yet. Draw a digit from 0 to 9 on the black square: the network reads it "
                     "after every stroke.", icon=":material/draw:")
         else:
-            show_reading(x, out, None, "your drawing")
+            show_reading(out, None, "your drawing")
     if x is not None:
         show_details(params, x, out)
 
@@ -178,10 +159,10 @@ with L.controls:
 if source == "Draw":
     with L.more:
         stroke = ui.slider("Pen width", 8, 40, 18, key="draw_pen",
-                           help=f"In canvas pixels. Your drawing is shrunk until its longer side is {digits.BOX} "
-                                f"pixels, so a stroke ends up pen x {digits.BOX} / (your digit's longer side in "
+                           help=f"In canvas pixels. Your drawing is shrunk until its longer side is {lab.BOX} "
+                                f"pixels, so a stroke ends up pen x {lab.BOX} / (your digit's longer side in "
                                 f"canvas pixels) wide: a pen of 18 on a digit {CANVAS * 5 // 7} pixels "
-                                f"tall becomes {18 * digits.BOX / (CANVAS * 5 // 7):.1f} pixels.")
+                                f"tall becomes {18 * lab.BOX / (CANVAS * 5 // 7):.1f} pixels.")
 
 with L.picture:
     if source == "Draw":
@@ -191,8 +172,8 @@ with L.picture:
                    "Drawing your own digit still works.", icon=":material/folder_off:")
     else:
         x, label = X_held[idx], int(y_held[idx])
-        out = digits.read_digit(params, x)                     # logits [10], probs [10], hidden [128]
-        show_reading(x, out, label, f"held-out MNIST digit #{idx}")
+        out = lab.read_digit(params, x)                     # logits [10], probs [10], hidden [128]
+        show_reading(out, label, f"held-out MNIST digit #{idx}")
         show_details(params, x, out)
 
 # ------------------------------------------------------------------ the model itself
@@ -206,7 +187,7 @@ if acc_now is not None:
                    why=f"Measured now on those {n_test:,} images: {acc_now:.2%}, about "
                        f"{round(acc_now * n_test):,} of them.")
 m1, m2, m3 = st.columns(3)
-m1.metric("Parameters", f"{sum(t.numel() for layer in params for t in layer.values()):,}")
+m1.metric("Parameters", f"{lab.n_parameters(params):,}")
 m2.metric("Held-out accuracy (measured now)", "not available" if acc_now is None else f"{acc_now:.2%}")
 m3.metric("Images it trained on", f"{info.get('n_train', 0):,}")
 st.caption(f"Trained on {info.get('trained_on', 'unknown data')} with {info.get('optimizer', 'Adam')}, "
@@ -254,7 +235,7 @@ The network never saw your handwriting: drawings that are thin, off-centre or un
 census forms MNIST came from are harder. Everything on this page, from the pixels to the weights, is
 ordinary tensors and matrix products.
 """)
-ui.show_source(digits.preprocess, digits.read_digit, digits.saliency)
+ui.show_source(lab.preprocess, lab.read_digit, lab.saliency)
 
 ui.quiz(
     "ch0",
