@@ -142,8 +142,7 @@ def forward(params, x, activation="relu"):
     f, _ = ACTIVATIONS[activation]
     layers, a = [], x
     for i, layer in enumerate(params):
-        z = a @ layer["W"]  # [B, in] @ [in, out] -> [B, out]
-        z += layer["b"]  # + b [out], broadcast to every row, added in place (no second [B, out] tensor)
+        z = a @ layer["W"] + layer["b"]  # [B, in] @ [in, out] + [out] -> [B, out], b broadcast to every row
         out = z if i == len(params) - 1 else f(z)  # hidden layers: activation; last layer: the logits
         layers.append({"x": a, "z": z, "a": out})
         a = out
