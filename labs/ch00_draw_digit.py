@@ -97,6 +97,12 @@ def preprocess(image, threshold=INK_THRESHOLD):
     return out.reshape(SIDE * SIDE)                              # [784]
 
 
+def pen_in_box(pen, longer_side):
+    """How wide a pen stroke ends up, in MNIST pixels, on a drawing whose longer side is `longer_side` canvas
+    pixels: preprocess shrinks that side to BOX pixels, and the stroke with it."""
+    return pen * BOX / longer_side
+
+
 # ----------------------------------------------------------------- 2. reading it
 def read_digit(params, x):
     """Run one image x [784] through the network.
@@ -108,6 +114,17 @@ def read_digit(params, x):
         probs = softmax(logits)[0]                               # [10], sums to 1
     return {"logits": logits[0], "probs": probs, "hidden": cache["layers"][0]["a"][0],
             "prediction": int(probs.argmax())}
+
+
+def score_rows(reading):
+    """read_digit's reading as table rows: digit, logit (3 decimals), probability (4 decimals)."""
+    return [{"digit": d, "logit": round(float(reading["logits"][d]), 3), "probability": round(p, 4)}
+            for d, p in enumerate(reading["probs"].tolist())]
+
+
+def n_parameters(params):
+    """How many numbers the network holds: every weight and bias of every layer."""
+    return sum(t.numel() for layer in params for t in layer.values())
 
 
 # ----------------------------------------------------------------- 3. saliency
@@ -145,6 +162,14 @@ def load_weights(path):
     tensors = torch.load(path, map_location="cpu", weights_only=True)
     n_layers = len(tensors) // 2
     return [{"W": tensors[f"W{i}"], "b": tensors[f"b{i}"]} for i in range(1, n_layers + 1)]
+
+
+def unseen_digits(X, y, n_test, held_out):
+    """The images of MNIST's test split (X [N, 784], y [N]) a model never trained on: the last n_test of them when
+    it trained on the first N - held_out (n_test == held_out), all of them when it trained on MNIST's training split."""
+    if n_test == held_out:
+        return X[-n_test:], y[-n_test:]
+    return X, y
 
 
 def load_model_info(path):

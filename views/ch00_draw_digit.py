@@ -162,7 +162,7 @@ if source == "Draw":
                            help=f"In canvas pixels. Your drawing is shrunk until its longer side is {lab.BOX} "
                                 f"pixels, so a stroke ends up pen x {lab.BOX} / (your digit's longer side in "
                                 f"canvas pixels) wide: a pen of 18 on a digit {CANVAS * 5 // 7} pixels "
-                                f"tall becomes {18 * lab.BOX / (CANVAS * 5 // 7):.1f} pixels.")
+                                f"tall becomes {lab.pen_in_box(18, CANVAS * 5 // 7):.1f} pixels.")
 
 with L.picture:
     if source == "Draw":
@@ -190,13 +190,7 @@ m1, m2, m3 = st.columns(3)
 m1.metric("Parameters", f"{lab.n_parameters(params):,}")
 m2.metric("Held-out accuracy (measured now)", "not available" if acc_now is None else f"{acc_now:.2%}")
 m3.metric("Images it trained on", f"{info.get('n_train', 0):,}")
-st.caption(f"Trained on {info.get('trained_on', 'unknown data')} with {info.get('optimizer', 'Adam')}, "
-           f"{info.get('epochs', '?')} epochs, batch {info.get('batch_size', '?')}, seed {info.get('seed', '?')} "
-           f"on {info.get('date', '?')} (`{info.get('command', 'scripts/train_digit_model.py')}`). "
-           f"Accuracy written down at training time: {info.get('test_accuracy', float('nan')):.2%} "
-           f"on {n_test:,} images it never saw."
-           + ("" if acc_now is not None
-              else " The MNIST digits could not be read on this server, so it could not be re-checked now."))
+st.caption(figures.training_note(info, n_test, rechecked=acc_now is not None))
 d1, d2 = st.columns(2)
 with d1:
     ui.download_script(exports.fill("ch00_draw_digit", dict(index=idx, n_test=n_test, model_file=MODEL_PATH.name)),
