@@ -130,3 +130,18 @@ def test_shipped_model_loads_and_reaches_90_percent_on_held_out(mnist_dir):
     # the same weights in nn.Sequential give the same predictions
     model = network.to_torch_sequential(params)
     assert torch.equal(model(X_held).argmax(1), metrics.predictions(params, X_held))
+
+
+def test_what_the_page_shows_about_the_model():
+    """The page's table of scores, parameter count, unseen split and pen arithmetic come from these."""
+    params = digits.load_weights(MODEL)
+    assert digits.n_parameters(params) == 784 * 128 + 128 + 128 * 10 + 10 == 101_770
+    reading = digits.read_digit(params, digits.preprocess(canvas_with_stroke()))
+    rows = digits.score_rows(reading)
+    assert [r["digit"] for r in rows] == list(range(10))
+    assert rows[reading["prediction"]]["probability"] == round(reading["probs"].max().item(), 4)
+    assert rows[3]["logit"] == round(float(reading["logits"][3]), 3)
+    X, y = torch.arange(10.0)[:, None], torch.arange(10)
+    assert torch.equal(digits.unseen_digits(X, y, 4, held_out=4)[1], torch.tensor([6, 7, 8, 9]))  # last 4
+    assert digits.unseen_digits(X, y, 10, held_out=4)[0] is X                # trained on other data: all of it
+    assert digits.pen_in_box(18, 200) == pytest.approx(1.8)                 # 18 x 20 / 200

@@ -196,3 +196,15 @@ def test_play_runs_both_steps_and_again_from_the_end():
     assert "Step 1 of 2 · Shuffle is off" not in page_output(at)
     at.button(key="bat_play").click().run()                     # Play at the end starts from the stored order
     assert at.session_state["bat_frame"] == 1
+
+
+def test_lab_counts_and_rows_the_page_shows():
+    labels = shuffling.sorted_labels(6, 10)
+    assert shuffling.single_class_batches(labels, 10, 0, 6) == {"sorted": 6, "shuffled": 0}
+    assert shuffling.stage_extent(shuffling.loader_stages(shuffling.epoch_order(60, 8, False, 0))) == (11, 7)
+    nan = float("nan")
+    curves = {"a": {"loss": [1.0, nan], "acc": [0.1, 0.1]}, "b": {"loss": [1.0, 0.7, 0.5], "acc": [0.1, 0.5, 0.9]}}
+    assert shuffling.lowest_final_loss(curves) == "b"                       # a run that blew up comes last
+    rows = shuffling.ordering_rows(curves, per_epoch=1)
+    assert rows[1] == {"order of examples": "b", "steps": 2, "final loss": 0.5, "final accuracy": "90.0%",
+                       "worst loss during the last epoch": 0.5}
