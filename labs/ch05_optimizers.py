@@ -2,8 +2,8 @@
 
 A surface is a loss f(p) of a point p = [x, y] (a tensor of 2 numbers) together with its
 gradient grad(p) = [df/dx, df/dy], written out by hand (the tests check it against autograd).
-An optimizer from core.optim walks downhill from a starting point; `trajectory` records every
-point it visits and then `classify` says how the walk ended:
+An optimizer from core.optim walks downhill from a starting point; `walks` records every point
+each optimizer visits (all of them side by side) and then `classify` says how a walk ended:
 
     converged       reached the lowest value of the surface
     local minimum   came to rest in a valley that is not the lowest one
@@ -12,9 +12,10 @@ point it visits and then `classify` says how the walk ended:
     rolling away    still heading downhill on a surface that has no lowest point (the saddle)
     stalled         used up all its steps without getting anywhere it could stop
 
-`torch_trajectory` walks the same surface with torch.optim instead, so the page can show that our
-hand-written optimizers trace the very same path, and `autograd_gap` checks our hand-written
-gradients against autograd at every point of the path.
+`torch_replay` replays a walk with torch.optim, fed the same gradients, so the page can show that our
+hand-written optimizers trace the very same path (`torch_trajectory` lets torch.optim walk on its
+own, for the tests), and `autograd_gap` checks our hand-written gradients against autograd at every
+point of the path.
 
 Everything runs in float64: on 2 numbers it costs nothing and keeps rounding out of the picture.
 """
