@@ -17,24 +17,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from labs import ch09_gpu as throughput  # noqa: E402
+from labs import ch09_gpu  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(throughput.REFERENCE_FILE), help="where to write the JSON")
+    parser.add_argument("--out", default=str(ch09_gpu.REFERENCE_FILE), help="where to write the JSON")
     parser.add_argument("--budget", type=float, default=0.2, help="seconds per timing round (default 0.2)")
     args = parser.parse_args(argv)
-    gpus = [d for d in throughput.devices() if d != "cpu"]
+    gpus = [d for d in ch09_gpu.devices() if d != "cpu"]
     if not gpus:
         print("No GPU here (torch.cuda.is_available() and torch.backends.mps.is_available() are False): "
               "nothing recorded.", file=sys.stderr)
         return 2
-    ref = throughput.make_reference(gpus[0], budget_s=args.budget,
-                                    progress=lambda f, text: print(f"  {f:4.0%} {text}", file=sys.stderr))
+    ref = ch09_gpu.make_reference(gpus[0], budget_s=args.budget,
+                                  progress=lambda f, text: print(f"  {f:4.0%} {text}", file=sys.stderr))
     Path(args.out).write_text(json.dumps(ref, indent=1) + "\n")
     print(f"{ref['device_name']} (torch {ref['torch']}, CUDA {ref['cuda']}), recorded {ref['recorded_utc']}")
-    cpu, gpu = (throughput.rate_table(ref[k], "train step") for k in ("cpu", "gpu"))
+    cpu, gpu = (ch09_gpu.rate_table(ref[k], "train step") for k in ("cpu", "gpu"))
     for B in ref["batches"]:
         print(f"  train step, batch {B:5d}: CPU {cpu[B]:12,.0f} samples/s   GPU {gpu[B]:12,.0f} samples/s   "
               f"GPU/CPU {gpu[B] / cpu[B]:6.2f}x")

@@ -7,7 +7,7 @@ data (labs.ch07_training, the same code the page runs) and ranks the test loss i
 import math
 
 from core import data, network
-from labs import ch07_training as live
+from labs import ch07_training
 
 # The rules, as the page states them.
 CHALLENGE = dict(dataset="spiral", n_classes=3, noise=0.1, n_points=300, test_fraction=0.2, data_seed=0,
@@ -39,8 +39,8 @@ def check_settings(raw):
         raise ValueError("settings must be a dict")
     s = dict(optimizer=raw.get("optimizer"), loss=raw.get("loss"), activation=raw.get("activation"),
              schedule=raw.get("schedule"))
-    for name, allowed in (("optimizer", live.OPTIMIZERS), ("loss", live.LOSSES),
-                          ("activation", ("relu", "tanh", "sigmoid")), ("schedule", live.SCHEDULES)):
+    for name, allowed in (("optimizer", ch07_training.OPTIMIZERS), ("loss", ch07_training.LOSSES),
+                          ("activation", ("relu", "tanh", "sigmoid")), ("schedule", ch07_training.SCHEDULES)):
         if s[name] not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {s[name]!r}")
     lr = raw.get("lr")
@@ -71,12 +71,12 @@ def run(settings):
     s = check_settings(settings)
     X_train, X_test, y_train, y_test = challenge_data()
     sizes = [2] + [s["width"]] * s["depth"] + [CHALLENGE["n_classes"]]
-    config = live.make_live_config(s["optimizer"], s["lr"], s["loss"], min(s["batch_size"], X_train.shape[0]),
-                                   s["activation"], s["schedule"], total_steps=s["total_steps"],
-                                   step_size=max(s["total_steps"] // 4, 1), gamma=0.5)
-    state = live.new_state(sizes, seed=s["seed"], activation=s["activation"])
-    live.train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=s["steps"])
-    test = live.evaluate_live(state["params"], X_test, y_test, s["activation"], "cross_entropy")
+    config = ch07_training.make_live_config(s["optimizer"], s["lr"], s["loss"], min(s["batch_size"], X_train.shape[0]),
+                                            s["activation"], s["schedule"], total_steps=s["total_steps"],
+                                            step_size=max(s["total_steps"] // 4, 1), gamma=0.5)
+    state = ch07_training.new_state(sizes, seed=s["seed"], activation=s["activation"])
+    ch07_training.train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=s["steps"])
+    test = ch07_training.evaluate_live(state["params"], X_test, y_test, s["activation"], "cross_entropy")
     diverged = state["diverged"]
     return dict(test_loss=test["loss"] if not diverged and math.isfinite(test["loss"]) else math.inf,
                 test_acc=test["acc"], weights=network.count_params(state["params"]), steps=state["step"],

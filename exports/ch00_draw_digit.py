@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core import metrics
 from datasets import mnist_files
-from labs import ch00_draw_digit as digits
+from labs import ch00_draw_digit
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(index=None, n_test=2000, model_file="mnist_784_128_10.pt")
@@ -20,8 +20,8 @@ SETTINGS = dict(index=None, n_test=2000, model_file="mnist_784_128_10.pt")
 
 def main(settings=SETTINGS):
     index, n_test = settings["index"], int(settings["n_test"])
-    model = Path(digits.__file__).resolve().parent.parent / "models" / Path(settings["model_file"]).name
-    params = digits.load_weights(model)  # [{"W": [784, 128], "b": [128]}, {"W": [128, 10], "b": [10]}]
+    model = Path(ch00_draw_digit.__file__).resolve().parent.parent / "models" / Path(settings["model_file"]).name
+    params = ch00_draw_digit.load_weights(model)  # [{"W": [784, 128], "b": [128]}, {"W": [128, 10], "b": [10]}]
     X, y = mnist_files.load_mnist("test")  # X [10000, 784] in [0, 1], y [10000]
     if n_test == mnist_files.HELD_OUT:  # trained on the first 8,000 test images, the last 2,000 held out
         X_held, y_held = X[-n_test:], y[-n_test:]  # the images it never trained on
@@ -30,7 +30,7 @@ def main(settings=SETTINGS):
 
     if index is not None:
         # One digit: 784 pixels -> 128 hidden units -> 10 scores -> softmax.
-        out = digits.read_digit(params, X_held[int(index)])
+        out = ch00_draw_digit.read_digit(params, X_held[int(index)])
         probs = out["probs"].tolist()
         print(f"Prediction: {out['prediction']}")
         print(f"Confidence: {probs[out['prediction']]:.1%}")

@@ -12,8 +12,8 @@ import torch
 
 import core
 from core import network
-from labs import ch00_draw_digit as digits
-from labs import ch01_raw_tensors as init_stats
+from labs import ch00_draw_digit
+from labs import ch01_raw_tensors
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(init="kaiming", seed=0, depth=20, width=128, unit=0, trained=False,
@@ -28,7 +28,7 @@ def main(settings=SETTINGS):
     seed, depth, width, unit = int(s["seed"]), int(s["depth"]), int(s["width"]), int(s["unit"])
     # 1. The four tensors of the 784-128-10 digit reader: W1 [784, 128], b1 [128], W2 [128, 10], b2 [10]
     if s["trained"]:
-        params = digits.load_weights(TRAINED)  # the trained weights the app ships with (the Draw-a-digit page's)
+        params = ch00_draw_digit.load_weights(TRAINED)  # the trained weights the app ships with (Draw-a-digit page)
     else:
         params = network.init_mlp([784, 128, 10], init=s["init"], seed=seed)  # random, biases 0
     n_params = network.count_params(params)
@@ -48,9 +48,10 @@ def main(settings=SETTINGS):
 
     # 2. n_samples random inputs through depth layers h = relu(h @ W), W [width, width], per initialisation
     for init in s["inits"]:
-        rows = init_stats.activation_spread(init, depth=depth, width=width, n_samples=int(s["n_samples"]), seed=seed)
+        rows = ch01_raw_tensors.activation_spread(init, depth=depth, width=width, n_samples=int(s["n_samples"]),
+                                                  seed=seed)
         last = rows[-1]
-        blow = init_stats.first_blowup(rows)
+        blow = ch01_raw_tensors.first_blowup(rows)
         # spread (std) after each layer, 1..depth; inf once the numbers overflowed float32
         print(f"spread[{init}]", " ".join(f"{r['std']:.3g}" for r in rows))
         print(f"std_after_last_layer[{init}]", f"{last['std']:.3g}" if last["finite"] else "overflow (inf)")

@@ -11,7 +11,7 @@ import torch
 
 from core import losses, network
 from datasets import mnist_files
-from labs import ch02_shapes as shapes
+from labs import ch02_shapes
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(batch_size=64, hidden=128, seed=0, case=None)
@@ -29,18 +29,18 @@ def main(settings=SETTINGS):
 
     # 2. The forward pass, one operation at a time, every intermediate kept
     params = network.init_mlp([784, H, 10], seed=seed)  # W1 [784, H], b1 [H], W2 [H, 10], b2 [10]
-    steps = shapes.trace_forward(params, x)
+    steps = ch02_shapes.trace_forward(params, x)
     value = {s["name"]: s["value"] for s in steps}
     for s in steps:
         key = s["name"].replace(" @ ", "@").replace(" ", "_")  # "x @ W1" -> "x@W1", "b1 broadcast" -> "b1_broadcast"
         print(f"{key}.shape {list(s['shape'])}")
         print(f"{key}.numbers {s['value'].numel()}")
-        print(f"{key}.bytes_owned {shapes.owned_bytes(s['value'])}")  # a broadcast view owns only its source
+        print(f"{key}.bytes_owned {ch02_shapes.owned_bytes(s['value'])}")  # a broadcast view owns only its source
         print(f"{key}.multiply_adds {s['madds']}")
 
     logits_net, _ = network.forward(params, x)  # the same maths through core.network's loop
     print(f"output_shape {list(value['logits'].shape)}")
-    print(f"multiply_adds_total {shapes.total_madds(steps):,}")
+    print(f"multiply_adds_total {ch02_shapes.total_madds(steps):,}")
     print(f"hidden_values_zeroed_by_relu {(value['h'] == 0).float().mean().item():.1%}")
     print(f"max_abs_trace_minus_network_forward {(value['logits'] - logits_net).abs().max().item():.1e}")
     for name in ("z1", "h", "logits", "probs"):  # image 0, the first six entries of each row
@@ -54,7 +54,7 @@ def main(settings=SETTINGS):
 
     if settings["case"] is not None:
         # 3. "Break it": the same forward pass with one wrongly shaped tensor
-        broke = shapes.break_forward(params, x, settings["case"])
+        broke = ch02_shapes.break_forward(params, x, settings["case"])
         print("break_code", broke["code"])
         print("break_result", f"RuntimeError: {broke['error']}" if broke["error"] else f"shape {list(broke['shape'])}")
 

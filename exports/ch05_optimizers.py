@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from labs import ch05_optimizers as landscape
+from labs import ch05_optimizers
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(
@@ -29,7 +29,7 @@ SETTINGS = dict(
 def main(settings=SETTINGS):
     surface, steps, hyper = settings["surface"], int(settings["steps"]), settings["hyper"]
     start = tuple(float(v) for v in settings["start"])
-    results = landscape.race(surface, list(hyper), start, steps, hyper, check_torch=False)
+    results = ch05_optimizers.race(surface, list(hyper), start, steps, hyper, check_torch=False)
     for name, r in results.items():
         v = r["verdict"]  # converged / local minimum / saddle point / diverged / rolling away / stalled
         print(f"{name}.status {v['status']}")
@@ -40,7 +40,7 @@ def main(settings=SETTINGS):
         print(f"{name}.why {v['reason']}")
         if settings["check_torch"]:
             # the same walk with torch.optim (fed the same gradient), and our gradient against autograd's
-            gaps = landscape.check_against_torch(surface, name, start, steps, hyper[name], r["walk"]["path"])
+            gaps = ch05_optimizers.check_against_torch(surface, name, start, steps, hyper[name], r["walk"]["path"])
             print(f"{name}.max_abs_path_minus_torch_optim {gaps['torch_diff']:.2e}")
             print(f"{name}.max_abs_hand_gradient_minus_autograd {gaps['grad_gap']:.2e}")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from datasets import mnist_files
-from labs import ch07_mnist as mnist_runs
+from labs import ch07_mnist
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(hidden=128, optimizer="sgd", lr=0.1, batch_size=64, epochs=2, seed=0)
@@ -24,7 +24,7 @@ def main(settings=SETTINGS):
     s = settings
     X_train, y_train, X_test, y_test, source = mnist_files.mnist_train_test()
     print("data", source)
-    run = mnist_runs.train_with_history(X_train, y_train, X_test, y_test, hidden=int(s["hidden"]),
+    run = ch07_mnist.train_with_history(X_train, y_train, X_test, y_test, hidden=int(s["hidden"]),
                                         optimizer=s["optimizer"], lr=float(s["lr"]), batch_size=int(s["batch_size"]),
                                         epochs=int(s["epochs"]), seed=int(s["seed"]))
     if run["diverged"]:
@@ -34,7 +34,7 @@ def main(settings=SETTINGS):
               f"train_loss {round(h['train_loss'], 4)}  train_accuracy {h['train_acc']:.2%}  "
               f"test_loss {round(h['test_loss'], 4)}  test_accuracy {h['test_acc']:.2%}")
     weights = Path(__file__).with_name("mnist_mlp_state_dict.pt")  # beside this script
-    torch.save(mnist_runs.params_to_state_dict(run["params"]), weights)
+    torch.save(ch07_mnist.params_to_state_dict(run["params"]), weights)
     print("weights saved to", weights)
 
 

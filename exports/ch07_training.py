@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core import data
 from datasets import points_csv
-from labs import ch07_training as live
+from labs import ch07_training
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(
@@ -49,9 +49,9 @@ def main(settings=SETTINGS, argv=None):
     if s["csv_file"] is not None:
         mean, std = data.fit_standardizer(X_train)  # as on the page: the training points' mean and std
         X_train, X_test = data.standardize(X_train, mean, std), data.standardize(X_test, mean, std)
-    config = live.make_live_config(**s["config"])
-    state = live.new_state(list(s["sizes"]), seed=int(s["seed"]), activation=s["activation"])
-    live.train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=int(s["steps"]))
+    config = ch07_training.make_live_config(**s["config"])
+    state = ch07_training.new_state(list(s["sizes"]), seed=int(s["seed"]), activation=s["activation"])
+    ch07_training.train_frame(state, X_train, y_train, X_test, y_test, config, n_steps=int(s["steps"]))
     if state["diverged"]:
         print("diverged:", state["diverged"])
     else:

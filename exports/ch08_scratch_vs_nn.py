@@ -5,7 +5,7 @@ Needs torch and the repo's core/ and datasets/ packages (MNIST: the committed te
 The page fills in SETTINGS with its values when you download this script.
 """
 from core import data, metrics, network
-from labs import ch08_scratch_vs_nn as scratch_vs_nn
+from labs import ch08_scratch_vs_nn
 from datasets import mnist_files
 
 # --- settings: the page fills these in when you download this script ---
@@ -32,9 +32,9 @@ def main(settings=SETTINGS):
     s = settings
     X_train, y_train, X_test, y_test = load(s)
     params = network.init_mlp([X_train.shape[1], int(s["hidden"]), int(y_train.max()) + 1], seed=int(s["seed"]))
-    rows = list(scratch_vs_nn.compare_scratch_vs_torch(params, X_train, y_train, optimizer=s["optimizer"], lr=s["lr"],
-                                               batch_size=int(s["batch_size"]), steps=int(s["steps"]),
-                                               seed=int(s["seed"])))
+    rows = list(ch08_scratch_vs_nn.compare_scratch_vs_torch(params, X_train, y_train, optimizer=s["optimizer"],
+                                                            lr=s["lr"], batch_size=int(s["batch_size"]),
+                                                            steps=int(s["steps"]), seed=int(s["seed"])))
     last = rows[-1]
     pred_scratch = metrics.predictions(last["params"], X_test)
     pred_torch = metrics.predictions(last["model"], X_test)

@@ -12,7 +12,7 @@ import os
 
 import torch
 
-from labs import ch09_gpu as throughput
+from labs import ch09_gpu
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(
@@ -37,14 +37,14 @@ def table(title, columns, rows):
 def main(settings=SETTINGS):
     if settings["threads"]:
         torch.set_num_threads(int(settings["threads"]))
-    found = throughput.devices()
+    found = ch09_gpu.devices()
     print(f"CPU cores: {os.cpu_count()}")
     print(f"Threads torch uses: {torch.get_num_threads()}")
     print(f"CUDA GPU: {'yes' if 'cuda' in found else 'no'}")
     print(f"Apple MPS GPU: {'yes' if 'mps' in found else 'no'}")
 
-    result = throughput.measure_all(batches=tuple(int(b) for b in settings["batches"]),
-                                    budget_s=float(settings["budget_s"]))
+    result = ch09_gpu.measure_all(batches=tuple(int(b) for b in settings["batches"]),
+                                  budget_s=float(settings["budget_s"]))
     print(f"Measured in {result['seconds']:.2f} s on: "
           + ", ".join(f"{d} ({result['sweeps'][d]['device_name']})" for d in result["devices"]))
 
@@ -70,7 +70,7 @@ def main(settings=SETTINGS):
         print(f"This CPU: samples/s training: {lesson['train step']['samples_per_s']:,.0f}")
     for d in result["devices"][1:]:
         for op in ("train step", "matmul"):
-            B = throughput.crossover(cpu, result["sweeps"][d], op)
+            B = ch09_gpu.crossover(cpu, result["sweeps"][d], op)
             print(f"On this machine, {d} beats the CPU for a {op} "
                   + (f"from batch {B} on." if B else "at none of the measured batch sizes."))
 

@@ -14,7 +14,7 @@ import sys
 import torch
 
 from datasets import mnist_files
-from labs import ch10_torch_nn as equivalence
+from labs import ch10_torch_nn
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(
@@ -42,24 +42,24 @@ def shown(key, value):
 
 def main(settings=SETTINGS, every_part=None):
     part, component, seed = settings["part"], dict(settings["component"]), int(settings["seed"])
-    if part not in equivalence.TORCH_NN_CHECKS:
-        raise SystemExit(f"unknown component {part!r}; choose from {list(equivalence.TORCH_NN_CHECKS)}")
+    if part not in ch10_torch_nn.TORCH_NN_CHECKS:
+        raise SystemExit(f"unknown component {part!r}; choose from {list(ch10_torch_nn.TORCH_NN_CHECKS)}")
     every_part = "--all" in sys.argv if every_part is None else every_part
     X, y = mnist_files.load_mnist("test")
-    x, labels = equivalence.pick_batch(X, y, int(settings["batch_size"]), seed=seed)  # [B, 784], [B]
+    x, labels = ch10_torch_nn.pick_batch(X, y, int(settings["batch_size"]), seed=seed)  # [B, 784], [B]
     print("batch", int(settings["batch_size"]), "MNIST digits")
 
     if every_part:
         # component, largest |ours - torch.nn|, and whether that is within the tolerance
-        for name, check in equivalence.TORCH_NN_CHECKS.items():
+        for name, check in ch10_torch_nn.TORCH_NN_CHECKS.items():
             diff = check(x, labels, seed)["max_abs_diff"]
-            print(f"{name:26s} {diff:.1e} {'equal' if diff <= equivalence.TOLERANCE else 'differs'}")
+            print(f"{name:26s} {diff:.1e} {'equal' if diff <= ch10_torch_nn.TOLERANCE else 'differs'}")
     else:
-        check = equivalence.TORCH_NN_CHECKS[part]
+        check = ch10_torch_nn.TORCH_NN_CHECKS[part]
         result = check(x, labels, seed, **component)
         diff = result.pop("max_abs_diff")
         print(f"max_abs_diff {diff:.1e}")  # largest |scratch - torch.nn| over every number compared
-        print("equal_within_1e-5", "yes" if diff <= equivalence.TOLERANCE else "no")
+        print("equal_within_1e-5", "yes" if diff <= ch10_torch_nn.TOLERANCE else "no")
         if part in ("optim.SGD", "optim.Adam"):
             # the same race in float64: if the float32 gap is rounding, it all but vanishes here
             print(f"float64_diff {check(x, labels, seed, dtype=torch.float64, **component)['max_abs_diff']:.1e}")
@@ -67,7 +67,7 @@ def main(settings=SETTINGS, every_part=None):
             print(key, shown(key, value))
 
     # Forward hooks on nn.Sequential(Linear, ReLU, Linear): statistics of each layer's output
-    for i, row in enumerate(equivalence.activation_stats(x, seed=seed)):
+    for i, row in enumerate(ch10_torch_nn.activation_stats(x, seed=seed)):
         print(f"hook[{i}].layer {row['layer']}")
         print(f"hook[{i}].output_shape {row['output shape']}")
         print(f"hook[{i}].mean {row['mean']:.4g}")

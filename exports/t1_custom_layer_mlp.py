@@ -11,7 +11,7 @@ The page fills in SETTINGS with its values when you download this script.
 import torch
 
 from datasets import mnist_files
-from labs import t1_custom_layer_mlp as deeper_mlp
+from labs import t1_custom_layer_mlp
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(n_train=2000, epochs=15, dropout=0.0, optimizer="adam", lr=0.003, seed=0)
@@ -25,24 +25,25 @@ def main(settings=SETTINGS):
     print(f"Data: {source}")
 
     # 1. The hand-made layer: model.parameters() finds every nn.Parameter, and it computes what nn.Linear does.
-    model0 = deeper_mlp.custom_mlp(seed=0)
+    model0 = t1_custom_layer_mlp.custom_mlp(seed=0)
     with torch.no_grad():
         x = X_test[:256]
-        diff = (model0(x) - deeper_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
+        diff = (model0(x) - t1_custom_layer_mlp.same_as_nn_linear(model0)(x)).abs().max().item()
     print(f"Parameters found by model.parameters(): {sum(p.numel() for p in model0.parameters()):,}")
     print(f"max |custom layers - nn.Linear| on 256 digits: {diff:.1e}")
 
     # 2. Train, and measure both accuracies after every epoch (in eval mode, without a graph).
-    model = deeper_mlp.custom_mlp(dropout=s["dropout"], seed=seed)
+    model = t1_custom_layer_mlp.custom_mlp(dropout=s["dropout"], seed=seed)
     history = []
-    print("epoch", *deeper_mlp.EPOCH_COLUMNS)
-    for row in deeper_mlp.train_epochs(model, X_pool[:n_train], y_pool[:n_train], X_test, y_test,
-                                       epochs=int(s["epochs"]), lr=s["lr"], optimizer=s["optimizer"], seed=seed):
+    print("epoch", *t1_custom_layer_mlp.EPOCH_COLUMNS)
+    for row in t1_custom_layer_mlp.train_epochs(model, X_pool[:n_train], y_pool[:n_train], X_test, y_test,
+                                                epochs=int(s["epochs"]), lr=s["lr"], optimizer=s["optimizer"],
+                                                seed=seed):
         if row["diverged"]:
             print(f"Training stopped: {row['diverged']}")
             break
         history.append(row)
-        print(row["epoch"], *(round(row[k], 4) for k in deeper_mlp.EPOCH_COLUMNS))
+        print(row["epoch"], *(round(row[k], 4) for k in t1_custom_layer_mlp.EPOCH_COLUMNS))
 
     if history:
         last = history[-1]

@@ -11,7 +11,7 @@ The page fills in SETTINGS with its values when you download this script.
 import torch
 
 from core import data, losses, network
-from labs import t3_binary_activation as binary
+from labs import t3_binary_activation
 
 # --- settings: the page fills these in when you download this script ---
 SETTINGS = dict(formula="x*sigmoid(x)", dataset="circles", hidden=8, lr=0.03, epochs=200, noise=0.1, seed=0)
@@ -22,16 +22,16 @@ def main(settings=SETTINGS):
     s = settings
     text, seed = s["formula"], int(s["seed"])  # the activation typed on the page
     # 1. The activation: sympy's derivative against autograd's on [-2, 2].
-    act = binary.activation_from_formula(text)  # raises binary.FormulaError if the text is not allowed
-    check = binary.compare_derivative(act)
+    act = t3_binary_activation.activation_from_formula(text)  # raises FormulaError if the text is not allowed
+    check = t3_binary_activation.compare_derivative(act)
     print(f"f(x): {act['expr']}")
     print(f"f'(x) (sympy): {act['derivative']}")
     print(f"max |sympy f' - autograd f'| on [-2, 2]: {check['max_abs_diff']:.2e}")
 
     # 2. Train the yes/no classifier with it as the hidden activation.
     X, y = data.make_2d(s["dataset"], n=300, noise=s["noise"], seed=seed)  # X [300, 2], y [300] in {0, 1}
-    model = binary.binary_classifier(int(s["hidden"]), act["f"], seed=seed, name=text)
-    history = binary.train_binary(model, X, y, lr=s["lr"], epochs=int(s["epochs"]))
+    model = t3_binary_activation.binary_classifier(int(s["hidden"]), act["f"], seed=seed, name=text)
+    history = t3_binary_activation.train_binary(model, X, y, lr=s["lr"], epochs=int(s["epochs"]))
     if history["diverged"]:
         print(f"Training stopped: {history['diverged']}")
     with torch.no_grad():
@@ -50,7 +50,7 @@ def main(settings=SETTINGS):
     print(f"Numbers to learn: {sum(p.numel() for p in model.parameters()):,}")
 
     # 3. One CustomLinear against nn.Linear holding the same numbers (max abs difference).
-    for name, value in binary.compare_custom_linear().items():
+    for name, value in t3_binary_activation.compare_custom_linear().items():
         print(f"CustomLinear vs nn.Linear, {name}: {value}")
 
 

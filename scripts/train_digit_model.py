@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from core import metrics, network, train  # noqa: E402
-from labs import ch00_draw_digit as digits  # noqa: E402
+from labs import ch00_draw_digit  # noqa: E402
 from datasets import mnist_files  # noqa: E402
 
 OUT = ROOT / "models" / "mnist_784_128_10.pt"
@@ -65,7 +65,7 @@ def main(argv=None):
     train_result = metrics.evaluate(params, X_train, y_train)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    digits.save_weights(params, out)
+    ch00_draw_digit.save_weights(params, out)
     info = {
         "architecture": "784-128-10, ReLU, from core.network (W1 [784,128], b1 [128], W2 [128,10], b2 [10])",
         "trained_on": source,

@@ -87,7 +87,7 @@ def _first_uses():
     from plotly.subplots import make_subplots
 
     from core import network
-    from labs import t3_binary_activation as formula
+    from labs import t3_binary_activation
 
     # The first optimizer.step() imports torch._dynamo (and sympy with it): ~800 modules.
     w = torch.nn.Parameter(torch.ones(2))
@@ -127,7 +127,7 @@ def _first_uses():
     Image.new("RGB", (1, 1)).save(io.BytesIO(), format="PNG")
     Image.init()
     # sympy imports more of itself (combinatorics, sets) the first time a formula is differentiated.
-    formula.compare_derivative(formula.activation_from_formula("x * sigmoid(x)"), n=3)
+    t3_binary_activation.compare_derivative(t3_binary_activation.activation_from_formula("x * sigmoid(x)"), n=3)
 
 
 def import_libraries():

@@ -216,8 +216,9 @@ with d2:
 st.caption("The script parses the same formula with `labs.t3_binary_activation` (never `eval`), "
            "retrains this classifier with the "
            "`core` package (run it from the repository root) and prints the numbers above."
-           + (f" The weights file is a state_dict for `nn.Sequential(nn.Linear(2, {hidden}), binary.Activation(f), "
-              f"nn.Linear({hidden}, 1))`, with `f = binary.activation_from_formula(text)['f']`: load it with "
+           + (f" The weights file is a state_dict for `nn.Sequential(nn.Linear(2, {hidden}), "
+              f"t3_binary_activation.Activation(f), nn.Linear({hidden}, 1))`, with "
+              "`f = t3_binary_activation.activation_from_formula(text)['f']`: load it with "
               "`model.load_state_dict(torch.load('binary_activation_weights.pt'))`."
               if run is not None and run["weights"] is not None else ""))
 

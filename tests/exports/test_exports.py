@@ -26,6 +26,15 @@ def test_every_export_has_settings_and_a_main(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_every_export_calls_a_lab_by_its_module_name(name):
+    """A student reading the script finds `labs.ch05_optimizers` from `ch05_optimizers.race(...)`: no aliases."""
+    for node in ast.walk(ast.parse(exports.source(name))):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and (getattr(node, "module", None) or "").split(".")[0] in (
+                "labs", "core", "datasets"):
+            assert all(a.asname is None for a in node.names), ast.unparse(node)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_every_export_is_offered_by_the_page_of_the_same_name(name):
     view = (exports.HERE.parent / "views" / f"{name}.py").read_text()
     assert f'exports.fill("{name}"' in view and f'"{name}.py"' in view

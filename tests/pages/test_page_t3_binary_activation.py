@@ -121,6 +121,12 @@ def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
     for name, value in zip(table["compared with nn.Linear"], table["max abs difference"]):
         assert float(printed[f"CustomLinear vs nn.Linear, {name}"]) == value
 
+    # the caption names the lab's functions as the downloaded script imports the lab (by its module name)
+    assert "from labs import t3_binary_activation\n" in script
+    assert "t3_binary_activation.activation_from_formula(text)" in script
+    for name in ("t3_binary_activation.Activation(f)", "f = t3_binary_activation.activation_from_formula(text)['f']"):
+        assert name in captions, name
+
     # the weights load into nn.Sequential(Linear, the typed activation, Linear) and draw the page's picture
     act = formula.activation_from_formula("x*sigmoid(x)")
     model = nn.Sequential(nn.Linear(2, 8), binary.Activation(act["f"]), nn.Linear(8, 1))
