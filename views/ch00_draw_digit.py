@@ -6,7 +6,7 @@ import streamlit as st
 
 import exports
 import ui
-from core import metrics, network
+from core import data, metrics, network
 from datasets import mnist_files
 from labs import ch00_draw_digit as lab
 from ui import digit_figures as figures
@@ -25,10 +25,10 @@ def load_model():
 
 
 def held_out_digits(n_test):
-    """The MNIST images the model never trained on: (X [N, 784], y [N]), or None when they cannot be read
+    """The MNIST images the model never trained on: (X [N, 784] uint8, y [N]), or None when they cannot be read
     (only on a damaged install: the test split is committed in datasets/mnist)."""
     try:
-        X, y = ui.mnist_float("test")
+        X, y = ui.mnist_split("test")   # shared uint8; metrics converts each chunk
     except mnist_files.MnistError as err:
         logging.getLogger(__name__).error("MNIST could not be read: %s", err)
         return None
@@ -171,7 +171,7 @@ with L.picture:
         st.warning("The MNIST digits could not be read on this server, so there is nothing to pick from. "
                    "Drawing your own digit still works.", icon=":material/folder_off:")
     else:
-        x, label = X_held[idx], int(y_held[idx])
+        x, label = data.to_float(X_held[idx]), int(y_held[idx])   # one image, float32 in [0, 1]
         out = lab.read_digit(params, x)                     # logits [10], probs [10], hidden [128]
         show_reading(out, label, f"held-out MNIST digit #{idx}")
         show_details(params, x, out)
