@@ -5,19 +5,34 @@ import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
+
+from ui import registry
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def open_page(path, query=None, timeout=120):
-    """Run app.py, switch to `path` (e.g. 'views/ch03_cross_entropy.py') and return the AppTest."""
+    """Run app.py on `path` (e.g. 'views/ch03_cross_entropy.py') the way a link to that page opens it, and
+    return the AppTest.
+
+    A link's first run is already the page's. AppTest's switch_page() can only name a page with its own
+    url_path (ui/registry.py's "url") after a first run, so this used to render the home page first and then
+    switch: a whole home page (its network picture) paid by every page open of the suite. Instead the first
+    run asks for the page's script hash, which st.Page makes from its url_path (Streamlit 1.67, pinned)."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    wanted = calc_hash(_URL_PATHS[path]) if path != "views/home.py" else None
+    at._page_hash = wanted
     at.run()
-    if path != "views/home.py":
-        at.switch_page(path).run()
+    if wanted is not None:
+        ran = at._finished_page_script_hash
+        assert ran == wanted == at.switch_page(path)._page_hash, f"asked for {path}, AppTest ran {ran}"
     return at
+
+
+_URL_PATHS = {page["path"]: page["url"] for page in registry.existing_pages()}
 
 
 def page_output(at):
