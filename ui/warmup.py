@@ -1,13 +1,15 @@
 """What the server does once, before the first page runs: import every library a page needs, fully.
 
 Why: Streamlit runs app.py (and the page) in one thread per session, and the heavy libraries are imported
-lazily, on first use: Plotly imports pandas when it first serialises a figure, the first optimizer.step()
-pulls in torch._dynamo and sympy, PIL loads its file plugins on the first save, Streamlit imports pyarrow
-for the first st.dataframe. When 20 students open a freshly started server at the same instant, 20 threads
-import the same packages at once. Python's import lock is per module, and when two threads each hold a
-module the other one needs, importlib breaks the "deadlock" by handing one of them the other module
-*partially initialised*: the page then dies with "partially initialized module 'pandas' has no attribute
-'Series'" (measured: 5-8 of 20 sessions in each of 7 cold bursts, 48 in all; bench/classroom.py --cold-burst).
+lazily, on first use: constructing the first torch.optim optimizer pulls in torch._dynamo (and sympy with
+it), pyarrow imports pandas on its first table, PIL loads its file plugins on the first save, Plotly builds
+each trace and layout part from its own module, Streamlit imports pyarrow for the first st.dataframe, and
+each page imports its own ui helpers (ui.*_figures) on its first run. When 20 students open a freshly
+started server at the same instant, 20 threads import the same packages at once. Python's import lock is
+per module, and when two threads each hold a module the other one needs, importlib breaks the "deadlock"
+by handing one of them the other module *partially initialised*: the page then dies with "partially
+initialized module 'pandas' has no attribute 'Series'" (measured: 5-8 of 20 sessions in each of 7 cold
+bursts, 48 in all; bench/classroom.py --cold-burst).
 
 Fix: one process-wide lock around one function that imports all of it (and makes each lazy first use once).
 The first session does the work while the others wait on the lock; later reruns find the flag set and pay
@@ -89,7 +91,8 @@ def _first_uses():
     from core import network
     from labs import t3_binary_activation
 
-    # The first optimizer.step() imports torch._dynamo (and sympy with it): ~800 modules.
+    # The first optimizer imports torch._dynamo (and sympy with it), ~800 modules: Optimizer.__init__ calls
+    # add_param_group, which torch wraps in torch._disable_dynamo, and step() imports it again for a graph break.
     w = torch.nn.Parameter(torch.ones(2))
     for opt in (torch.optim.SGD([w], lr=0.1, momentum=0.9), torch.optim.Adam([w], lr=0.1)):
         opt.zero_grad()
@@ -114,12 +117,12 @@ def _first_uses():
                       sliders=[dict(steps=[dict(label="0", method="animate", args=[["0"]])],
                                     currentvalue=dict(prefix="s"))],
                       coloraxis=dict(colorbar=dict(title="c")), shapes=[dict(type="line", line=dict(width=1))])
-    fig.update_xaxes(title="x")
-    fig.update_yaxes(title="y")
+    fig.update_xaxes(title="x", minor=dict(showgrid=False, ticks=""))     # the pages' log axes set `minor`
+    fig.update_yaxes(title="y", minor=dict(showgrid=False, ticks=""))
     fig.frames = [go.Frame(name="0", data=[go.Scatter(x=[0], y=[0])])]
     pio.to_json(fig, validate=False)  # what st.plotly_chart calls
     pio.to_json(px.imshow(np.zeros((2, 2))), validate=False)
-    # st.dataframe's first table: pandas -> Arrow
+    # st.dataframe's first table: pandas -> Arrow (page 7's curves build Arrow tables: pyarrow imports pandas then)
     import pandas as pd
     import pyarrow as pa
     pa.Table.from_pandas(pd.DataFrame({"a": [1.0], "b": ["x"]}))
@@ -141,10 +144,12 @@ def import_libraries():
         serialise_ast_parse()
         for name in LIBRARIES:
             importlib.import_module(name)
-        import core  # every core, labs and datasets module: pages import them on their first run
+        import core  # every core, labs, datasets and ui module: pages import them on their first run
         import datasets
+        import exports  # noqa: F401 - exports.fill; the export scripts themselves are read as text, never imported
         import labs
-        for package in (core, labs, datasets):
+        import ui
+        for package in (core, labs, datasets, ui):
             for module in pkgutil.iter_modules(package.__path__):
                 importlib.import_module(f"{package.__name__}.{module.name}")
         _first_uses()
