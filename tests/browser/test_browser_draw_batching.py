@@ -1,9 +1,10 @@
 """Pages 0 and 6 in Chromium: the drawing is read after every stroke without pressing anything (page 0), and
 Play moves the loader's items through shuffle, then slice, on its own (page 6).
 
-The time from a stroke's mouse-up to the new reading is printed (the component waits 200 ms after a change
-before it sends; the fragment's rerun then takes a few ms of server time); it is reported, not asserted:
-speed targets belong in benchmarks, not tests."""
+The time from a stroke's mouse-up to the new reading is printed, with where it went (timed inside the page, on one
+clock): when the canvas sent the drawing (the component waits 200 ms after a change), the first and last websocket
+message of the rerun (the server's fragment run), the new Confidence in the DOM and the next frame painted after it.
+It is reported, not asserted: speed targets belong in benchmarks, not tests."""
 import time
 
 from tests.browser_utils import chromium, exceptions, streamlit_server, wait_idle
@@ -13,6 +14,44 @@ METRIC = """(label) => {
       .find(e => e.querySelector('[data-testid=stMetricLabel]').innerText.trim() === label);
   return m ? m.querySelector('[data-testid=stMetricValue]').innerText.trim() : null;
 }"""
+
+
+TIMELINE = """
+window.__ev = [];
+const PageWebSocket = window.WebSocket;
+window.WebSocket = function(...args) {
+  const ws = new PageWebSocket(...args);
+  ws.addEventListener('message', () => window.__ev.push(['reply', performance.now()]));
+  const send = ws.send.bind(ws);
+  ws.send = (data) => { window.__ev.push(['send', performance.now()]); return send(data); };
+  return ws;
+};
+window.WebSocket.prototype = PageWebSocket.prototype;
+Object.assign(window.WebSocket, PageWebSocket);
+document.addEventListener('mouseup', () => { window.__ev = [['up', performance.now()]]; }, true);
+new MutationObserver(() => {
+  const m = [...document.querySelectorAll('[data-testid=stMetric]')]
+      .find(e => e.querySelector('[data-testid=stMetricLabel]').innerText.trim() === 'Confidence');
+  const v = m ? m.querySelector('[data-testid=stMetricValue]').innerText.trim() : null;
+  if (v !== window.__shown) {
+    window.__shown = v;
+    window.__ev.push(['dom', performance.now()]);
+    requestAnimationFrame(() => setTimeout(() => window.__ev.push(['painted', performance.now()]), 0));
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def timeline(page):
+    """ms after mouse-up: the canvas sent, the server's first and last reply, the reading in the DOM, painted."""
+    ev = page.evaluate("() => window.__ev")
+    up = ev[0][1]
+    sent = next((t for e, t in ev if e == "send"), None)
+    replies = [t for e, t in ev if e == "reply" and sent is not None and t > sent]
+    at = {"sent": sent, "first reply": replies[0] if replies else None, "last reply": replies[-1] if replies else None,
+          "in the DOM": next((t for e, t in ev if e == "dom"), None),
+          "painted": next((t for e, t in ev if e == "painted"), None)}
+    return ", ".join(f"{name} +{t - up:.0f}" for name, t in at.items() if t is not None)
 
 
 def stroke(page, box, points):
@@ -39,6 +78,7 @@ def wait_for(page, predicate, timeout_s=15.0):
 def test_the_reading_follows_every_stroke():
     with streamlit_server() as (url, _), chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.add_init_script(TIMELINE)
         page.goto(f"{url}/draw")
         wait_idle(page)
         canvas = page.locator("canvas.upper-canvas").first
@@ -52,10 +92,13 @@ def test_the_reading_follows_every_stroke():
               "prediction", page.evaluate(METRIC, "Prediction"), first)
         assert page.evaluate(METRIC, "Prediction") == "1"
         wait_idle(page)
+        print("   where it went (ms after mouse-up):", timeline(page))
         up = stroke(page, box, [(0.3, 0.15), (0.5, 0.15), (0.7, 0.15)])         # a bar across the top
         changed = wait_for(page, lambda: page.evaluate(METRIC, "Confidence") not in (None, first))
         print(f"second stroke: reading changed {1000 * (changed - up):.0f} ms after mouse-up,",
               "prediction", page.evaluate(METRIC, "Prediction"), page.evaluate(METRIC, "Confidence"))
+        wait_idle(page)
+        print("   where it went (ms after mouse-up):", timeline(page))
         assert not exceptions(page)
 
 
