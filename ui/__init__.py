@@ -100,27 +100,12 @@ def mnist_split(split):
 
     Every page and every session gets these same tensors, read-only: one copy in memory instead of one
     per page. Kept as uint8, a quarter of float32: the 60,000 training images are 47 MB instead of 188 MB
-    (the server must fit in 690 MB); labs.ch07_mnist and labs.t1_custom_layer_mlp turn them into float32 a
-    mini-batch at a time (core.data.as_float), and mnist_float gives the test split as float32. Raises
-    datasets.mnist_files.MnistError when the files are missing or damaged
-    (errors are not cached: the next call looks again).
+    (the server must fit in 690 MB). Pages make float32 (core.data.to_float / as_float: exactly
+    load_mnist's numbers) only of the rows they use: a mini-batch, a chunk being evaluated, one digit. No float
+    copy of a whole split is kept: the test split's would be 31 MB. Raises datasets.mnist_files.MnistError when
+    the files are missing or damaged (errors are not cached: the next call looks again).
     """
     return mnist_files.load_mnist_pixels(split)
-
-
-@st.cache_resource(show_spinner="Reading the MNIST files...", max_entries=1)
-def mnist_float(split="test"):
-    """The 10,000 test images as (X [N, 784] float32 in [0, 1], y [N] int64),
-    exactly datasets.mnist_files.load_mnist("test").
-
-    One shared copy (31 MB) for the pages that compute on the images directly. Only the test split: the
-    60,000 training images would take 188 MB as float32, so they stay uint8 (mnist_split("train")).
-    """
-    if split != "test":
-        raise ValueError(f"mnist_float holds only the test split, got {split!r}; "
-                         "use mnist_split('train') (uint8) and core.data.as_float")
-    X, y = mnist_split("test")
-    return data.to_float(X), y
 
 
 # The test split is committed (datasets/mnist), so this shows only on a damaged install; the details

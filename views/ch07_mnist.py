@@ -51,7 +51,6 @@ if len(X_train) + len(X_test) <= 10_000:
             else:
                 load_data.clear()
                 ui.mnist_split.clear()
-                ui.mnist_float.clear()
                 st.rerun()
 
 # ------------------------------------------------------------------ settings: beside the picture
