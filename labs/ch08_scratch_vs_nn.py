@@ -2,14 +2,18 @@
 
 compare_scratch_vs_torch runs core.train's scratch and torch.nn training in lock step and measures them weight
 by weight; run_comparison keeps the plain numbers the page shows; estimated_seconds says beforehand how long a
-run takes (the page trains live only when that is short). The standalone script that reruns it with the page's
-settings is exports/ch08_scratch_vs_nn.py.
+run takes (the page trains live only when that is short); split and layer_sizes give the data and network both
+runs train, gap_summary what the page says about the weight gap. The standalone script that reruns it with the
+page's settings is exports/ch08_scratch_vs_nn.py.
 """
 import torch
 
-from core import metrics, network, train
+from core import data, metrics, network, train
 from core.network import to_torch_sequential
 from core.train import train_scratch, train_torch
+
+MNIST_HELD_OUT = 2000  # the last 2,000 images of the test split are never trained on
+EPS = torch.finfo(torch.float32).eps  # float32's rounding step for numbers near 1: 2^-23 = 1.19e-7
 
 # CPU time of one lock-step step (scratch + torch.nn + the weight comparison, 1 thread), fitted to runs on the
 # 2-core development machine (MNIST and 2-D data, 8 to 256 hidden units, batch 8 to 256): a fixed part for the
@@ -20,6 +24,39 @@ SECONDS_PER_STEP = 0.6e-3
 SECONDS_PER_MADD = 2.5e-11
 SECONDS_PER_INPUT = 4e-9
 SECONDS_PER_WEIGHT = {"sgd": 1e-9, "adam": 6e-9}
+
+
+def split(dataset, n_train, seed, mnist=None):
+    """(X_train, y_train, X_held_out, y_held_out, a sentence on where they came from).
+
+    dataset "MNIST": mnist = (X uint8 [N, 784], y [N]), the test split; the first n_train rows (at most all but the
+    last MNIST_HELD_OUT) train, the last MNIST_HELD_OUT are held out, both as float32 [n, 784]. Any other name: a
+    2-D dataset of n_train + n_train // 4 points (seeded), a fifth of them held out."""
+    if dataset == "MNIST":
+        X, y = mnist
+        n = min(n_train, X.shape[0] - MNIST_HELD_OUT)
+        return (data.to_float(X[:n]), y[:n], data.to_float(X[-MNIST_HELD_OUT:]), y[-MNIST_HELD_OUT:],
+                f"MNIST: the first {n:,} test-split images to train on, the last {MNIST_HELD_OUT:,} held out")
+    X, y = data.make_2d(dataset, n=n_train + n_train // 4, noise=0.1, seed=seed,
+                        n_classes=data.DEFAULT_CLASSES_2D[dataset])
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.2, seed=seed)
+    return X_train, y_train, X_test, y_test, f"{dataset}: {len(y_train):,} points to train on, {len(y_test):,} held out"
+
+
+def layer_sizes(dataset, hidden):
+    """[inputs, hidden, classes] of the network both runs train: 784-hidden-10 on MNIST, 2-hidden-C on 2-D data."""
+    if dataset == "MNIST":
+        return [784, hidden, 10]
+    return [2, hidden, data.DEFAULT_CLASSES_2D[dataset]]
+
+
+def gap_summary(max_abs_diff):
+    """What the page says about the per-step weight gaps max |W_scratch - W_nn.T| (a list, one per step):
+    {"last", "worst", "exact_steps": steps with a gap of exactly 0, "answer": 0 bit-for-bit identical at the end,
+    1 within 1e-4, 2 more than 1e-4 apart (or not a finite number)}."""
+    last = max_abs_diff[-1]
+    return {"last": last, "worst": max(max_abs_diff), "exact_steps": sum(d == 0 for d in max_abs_diff),
+            "answer": 0 if last == 0 else 1 if last <= 1e-4 else 2}
 
 
 def weight_differences(params, model):

@@ -2,14 +2,13 @@
 import math
 
 import streamlit as st
-import torch
-from plotly.subplots import make_subplots
 
 import exports
 import ui
 from core import data, network, train
 from labs import ch08_scratch_vs_nn as lab
 from datasets import mnist_files
+from ui import ch08_figures
 
 LEAD = ("The reveal: one network trained twice from the same weights on the same batches, by our raw-tensor "
         "code and by torch.nn. Same numbers?")
@@ -20,8 +19,7 @@ LR_OPTIONS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0, 3.0
 # trains well at 0.1): picking an optimizer sets it, so the two runs agree for Adam as well as for SGD.
 DEFAULT_LR = {"SGD": 0.1, "Adam": 0.001}
 DATASETS = ["MNIST"] + data.DATASETS_2D
-MNIST_HELD_OUT = 2000     # the last 2,000 images of the test split are never trained on
-EPS = torch.finfo(torch.float32).eps  # float32's rounding step for numbers near 1: 2^-23 = 1.19e-7
+EPS = lab.EPS  # float32's rounding step for numbers near 1: 2^-23 = 1.19e-7
 LIVE_SECONDS = 0.08   # a change retrains at once when the estimate is below this (widget changes stay <= 150 ms)
 OPEN_SECONDS = 2.0    # opening the page or a link trains up to this without asking
 
@@ -51,19 +49,6 @@ with L.more:
 optimizer = opt_label.lower()
 
 
-def get_data(dataset, n_train, seed):
-    """(X_train, y_train, X_held_out, y_held_out, a sentence on where they came from)."""
-    if dataset == "MNIST":
-        X, y = ui.mnist_split("test")   # uint8 pixels, shared; the rows used become float32 (data.to_float)
-        n = min(n_train, X.shape[0] - MNIST_HELD_OUT)
-        return (data.to_float(X[:n]), y[:n], data.to_float(X[-MNIST_HELD_OUT:]), y[-MNIST_HELD_OUT:],
-                f"MNIST: the first {n:,} test-split images to train on, the last {MNIST_HELD_OUT:,} held out")
-    n_classes = data.DEFAULT_CLASSES_2D[dataset]
-    X, y = data.make_2d(dataset, n=n_train + n_train // 4, noise=0.1, seed=seed, n_classes=n_classes)
-    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.2, seed=seed)
-    return X_train, y_train, X_test, y_test, f"{dataset}: {len(y_train):,} points to train on, {len(y_test):,} held out"
-
-
 class NotTrained(Exception):
     """No finished run for these settings in the cache yet (a look-up never trains)."""
 
@@ -82,131 +67,114 @@ def finished_run(settings, _result=None):
 def train_both(settings, bar):
     """Train both networks for `settings` with a progress bar, store the plain numbers and return them."""
     dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed = settings
-    X, y, X_test, y_test, source = get_data(dataset, n_train, seed)
+    # MNIST: the shared uint8 test split; only the rows used become float32
+    mnist = ui.mnist_split("test") if dataset == "MNIST" else None
+    X, y, X_test, y_test, source = lab.split(dataset, n_train, seed, mnist)
     result = lab.run_comparison(X, y, X_test, y_test, optimizer=optimizer, lr=lr, steps=steps, batch_size=batch_size,
                                 hidden=hidden, seed=seed,
                                 progress=lambda f: bar.progress(f, text=f"Training both networks: {f:.0%}"))
     return finished_run(settings, _result=dict(result, source=source))
 
 
+def wait_or_train(settings, sizes, estimate, ask):
+    """The finished run for `settings`, trained here with a progress bar; None while it waits for the Train button
+    (`ask`: the estimate is over this rerun's budget) or when MNIST cannot be read (said on the page)."""
+    slot, steps = st.empty(), settings[3]
+    try:
+        if ask:
+            with slot.container():
+                st.info(f"These settings train two {' -> '.join(map(str, sizes))} networks for {steps} steps "
+                        f"each: about {estimate:.1f} s of computing, so they wait for the button.",
+                        icon=":material/timer:")
+                if not st.button("Train both networks", type="primary", icon=":material/play_arrow:", key="sv_train"):
+                    return None
+        r = train_both(settings, slot.progress(0.0, text="Training both networks ..."))
+        slot.empty()
+        return r
+    except mnist_files.MnistError as err:
+        slot.empty()
+        ui.mnist_unreadable(err)
+        st.info("Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",
+                icon=":material/info:")
+        return None
+
+
 # A change retrains at once when the estimate says it takes under LIVE_SECONDS; opening the page (or a link)
 # trains up to OPEN_SECONDS. Anything longer waits for the Train button and shows a progress bar (no progress
 # bar inside a cached function: Streamlit would replay its calls on a cache hit, against a bar that is gone).
+# While it waits, the run's numbers, figures and prediction wait too; the explanation, code and quiz do not.
 settings = (dataset, optimizer, lr, steps, batch_size, hidden, n_train, seed)
-sizes = [784 if dataset == "MNIST" else 2, hidden, 10 if dataset == "MNIST" else data.DEFAULT_CLASSES_2D[dataset]]
+sizes = lab.layer_sizes(dataset, hidden)
 estimate = lab.estimated_seconds(sizes, batch_size, steps, optimizer)
 try:
     r = finished_run(settings)
 except NotTrained:
-    r = None
-try:
-    if r is None:
-        with L.picture:
-            slot = st.empty()
-            with slot.container():
-                if estimate > (OPEN_SECONDS if opening else LIVE_SECONDS):
-                    st.info(f"These settings train two {' -> '.join(map(str, sizes))} networks for {steps} steps "
-                            f"each: about {estimate:.1f} s of computing, so they wait for the button.",
-                            icon=":material/timer:")
-                    if not st.button("Train both networks", type="primary", icon=":material/play_arrow:",
-                                     key="sv_train"):
-                        st.stop()
-            slot.empty()
-            bar = st.progress(0.0, text="Training both networks ...")
-            r = train_both(settings, bar)
-            bar.empty()
-except mnist_files.MnistError as err:
-    ui.mnist_unreadable(err)
-    st.info("Meanwhile, pick one of the 2-D datasets under **Data**: the comparison works the same way.",
-            icon=":material/info:")
-    st.stop()
-
-final_diff = r["max_abs_diff"][-1]
+    with L.picture:
+        r = wait_or_train(settings, sizes, estimate, estimate > (OPEN_SECONDS if opening else LIVE_SECONDS))
+gap = lab.gap_summary(r["max_abs_diff"]) if r is not None else None
+final_diff = gap["last"] if r is not None else None
 
 with L.picture:
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss per step (batch)",
-                                                         "max |W_scratch - W_nn.T| after each step (log scale)"))
-    fig.add_scatter(x=r["step"], y=r["loss_scratch"], name="from scratch",
-                    line=dict(color=ui.COLORS["scratch"], width=5), row=1, col=1)
-    fig.add_scatter(x=r["step"], y=r["loss_torch"], name="torch.nn", line=dict(color=ui.COLORS["torch"], width=2,
-                    dash="dash"), row=1, col=1)
-    positive = [(s, v) for s, v in zip(r["step"], r["max_abs_diff"]) if v > 0]
-    fig.add_scatter(x=[s for s, _ in positive], y=[v for _, v in positive], name="weight difference",
-                    mode="lines+markers", marker_size=4, line_color=ui.COLORS["neutral"], row=1, col=2)
-    fig.add_scatter(x=[r["step"][0], r["step"][-1]], y=[EPS, EPS], mode="lines",
-                    name=f"float32 rounding step near 1 ({EPS:.1e})", line=dict(color=ui.COLORS["wrong"], dash="dot"),
-                    row=1, col=2)
-    fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2,
-                     exponentformat="e")   # ticks at powers of ten only (ui.clean_log_axis, for one subplot)
-    fig.update_xaxes(title="step")
-    fig.update_layout(height=400, legend=dict(orientation="h", y=-0.2))
-    ui.plot(fig, key="sv_curves")
-    k = st.columns(3)
-    k[0].metric("max |W_scratch - W_nn.T|, last step", f"{final_diff:.1e}",
-                help="Largest gap between any weight or bias of the two networks (nn.Linear stores W transposed).")
-    k[1].metric("max |W_scratch - W_nn.T|, any step", f"{max(r['max_abs_diff']):.1e}")
-    loss_gap = abs(r["loss_scratch"][-1] - r["loss_torch"][-1])
-    k[2].metric("Last-step loss difference", f"{loss_gap:.1e}" if math.isfinite(loss_gap) else "n/a")
-    k = st.columns(3)
-    k[0].metric("Held-out accuracy, scratch", f"{r['acc_scratch']:.2%}" if "same" in r else "n/a")
-    k[1].metric("Held-out accuracy, torch.nn", f"{r['acc_torch']:.2%}" if "same" in r else "n/a")
-    k[2].metric("Identical predictions", f"{r['same']:.2%}" if "same" in r else "n/a",
-                help=f"{r.get('n_same', 0):,} of {r['n_test']:,} held-out examples get the same predicted class.")
-
-
-with L.picture:
-    if final_diff > 1e-3 and not r["diverged"]:
-        st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, "
-                   "but not always in "
-                   "the same order (a matrix product can add its terms in a different order), "
-                   "so they differ in the last "
-                   f"bit ({EPS:.1e} for numbers near 1). With a learning rate this large training is chaotic: "
-                   "each step "
-                   "multiplies those tiny differences until they become visible. Try a smaller learning rate and "
-                   "compare.", icon=":material/warning:")
-    elif final_diff > 1e-5 and not r["diverged"]:
+    if r is not None:
+        ui.plot(ch08_figures.agreement_figure(r["step"], r["loss_scratch"], r["loss_torch"], r["max_abs_diff"], EPS),
+                key="sv_curves")
+        k = st.columns(3)
+        k[0].metric("max |W_scratch - W_nn.T|, last step", f"{final_diff:.1e}",
+                    help="Largest gap between any weight or bias of the two networks (nn.Linear stores W transposed).")
+        k[1].metric("max |W_scratch - W_nn.T|, any step", f"{gap['worst']:.1e}")
+        loss_gap = abs(r["loss_scratch"][-1] - r["loss_torch"][-1])
+        k[2].metric("Last-step loss difference", f"{loss_gap:.1e}" if math.isfinite(loss_gap) else "n/a")
+        k = st.columns(3)
+        k[0].metric("Held-out accuracy, scratch", f"{r['acc_scratch']:.2%}" if "same" in r else "n/a")
+        k[1].metric("Held-out accuracy, torch.nn", f"{r['acc_torch']:.2%}" if "same" in r else "n/a")
+        k[2].metric("Identical predictions", f"{r['same']:.2%}" if "same" in r else "n/a",
+                    help=f"{r.get('n_same', 0):,} of {r['n_test']:,} held-out examples get the same predicted class.")
+    if r is not None and final_diff > 1e-3 and not r["diverged"]:
+        st.warning(f"The weights drifted apart by {final_diff:.1e}. Both runs do the same arithmetic, but not always "
+                   "in the same order (a matrix product can add its terms in a different order), so they differ in the "
+                   f"last bit ({EPS:.1e} for numbers near 1). With a learning rate this large training is chaotic: "
+                   "each step multiplies those tiny differences until they become visible. Try a smaller learning "
+                   "rate and compare.", icon=":material/warning:")
+    elif r is not None and final_diff > 1e-5 and not r["diverged"]:
         st.info(f"The weights differ by {final_diff:.1e}, more than float32's rounding step ({EPS:.1e} for numbers "
-                "near 1). Every step "
-                "feeds on the weights left by the previous one, so last-bit differences compound, faster with a larger "
-                "learning rate and with Adam, whose division by the root of the squared gradients enlarges differences "
-                "in tiny gradients. A sudden jump in a single step (see the right plot) happens when a hidden unit's "
-                "input lands within rounding distance of 0 for one example: one version lets that gradient through "
-                "ReLU, the other blocks it. The computation is still the same"
+                "near 1). Every step feeds on the weights left by the previous one, so last-bit differences "
+                "compound, faster with a larger learning rate and with Adam, whose division by the root of the "
+                "squared gradients enlarges differences in tiny gradients. A sudden jump in a single step (see the "
+                "right plot) happens when a hidden unit's input lands within rounding distance of 0 for one example: "
+                "one version lets that gradient through ReLU, the other blocks it. The computation is still the same"
                 + (f": {r['n_same']:,} of {r['n_test']:,} held-out predictions agree." if "same" in r else "."),
                 icon=":material/info:")
 
-
 with L.below:
-    gap_options = ["Bit-for-bit identical (exactly 0)", "Within 1e-4: last-bit rounding only", "More than 1e-4 apart"]
-    ui.predict(f"ch08_gap_{optimizer}",
-               f"This run: {opt_label}, lr {lr:g}, {steps} steps. "
-               "How far apart are the two networks' weights at the end?",
-               gap_options, answer=0 if final_diff == 0 else 1 if final_diff <= 1e-4 else 2,
-               why=f"Measured after the last step: {final_diff:.1e} (at most {max(r['max_abs_diff']):.1e} at any "
-                   f"step); float32's rounding step near 1 is {EPS:.1e}.")
-    st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "
-               f"lr {lr:g}, batch {batch_size}, seed {seed}; "
-               "both start from the same weights and see the same batches.")
-
-    if r["diverged"]:
-        st.error(f"Training stopped after {r['step'][-1]} steps: {r['reason']} Both versions blew up at the same step, "
-                 "as they should: they are the same computation.", icon=":material/error:")
-
-    exact = len(r["step"]) - len(positive)
-    identical = (f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
-                 "(a difference of exactly 0 cannot be drawn on a log scale)." if exact else
-                 "From the first step on, the two sets of weights differ in their last bits, never by more than the "
-                 "right-hand plot shows.")
-    st.caption(f"{identical} The orange and teal loss curves lie on top of each other; the teal one is dashed so you "
-               "can see both.")
+    if r is not None:
+        gap_options = ["Bit-for-bit identical (exactly 0)", "Within 1e-4: last-bit rounding only",
+                       "More than 1e-4 apart"]
+        ui.predict(f"ch08_gap_{optimizer}",
+                   f"This run: {opt_label}, lr {lr:g}, {steps} steps. "
+                   "How far apart are the two networks' weights at the end?", gap_options, answer=gap["answer"],
+                   why=f"Measured after the last step: {final_diff:.1e} (at most {gap['worst']:.1e} at any "
+                       f"step); float32's rounding step near 1 is {EPS:.1e}.")
+        st.caption(f"{r['source']}. Network {' -> '.join(map(str, r['sizes']))}, {opt_label} with "
+                   f"lr {lr:g}, batch {batch_size}, seed {seed}; both start from the same weights and see the same "
+                   "batches.")
+        if r["diverged"]:
+            st.error(f"Training stopped after {r['step'][-1]} steps: {r['reason']} Both versions blew up at the same "
+                     "step, as they should: they are the same computation.", icon=":material/error:")
+        exact = gap["exact_steps"]
+        identical = (f"After {exact} of {len(r['step'])} steps the two sets of weights were bit-for-bit identical "
+                     "(a difference of exactly 0 cannot be drawn on a log scale)." if exact else
+                     "From the first step on, the two sets of weights differ in their last bits, never by more than "
+                     "the right-hand plot shows.")
+        st.caption(f"{identical} The orange and teal loss curves lie on top of each other; the teal one is dashed so "
+                   "you can see both.")
 
     d1, d2 = st.columns(2)
     with d1:
         script = exports.fill("ch08_scratch_vs_nn", dict(dataset=dataset, optimizer=optimizer, lr=lr, steps=steps,
                                                          batch_size=batch_size, hidden=hidden, n_train=n_train,
-                                                         seed=seed, held_out=MNIST_HELD_OUT))
+                                                         seed=seed, held_out=lab.MNIST_HELD_OUT))
         ui.download_script(script, "ch08_scratch_vs_nn.py", key="sv_dl_script")
-    if "weights" in r:
+    if r is not None and "weights" in r:
         with d2:
             st.download_button("Download the scratch weights (nn.Sequential state_dict)", r["weights"],
                                file_name="scratch_weights.pt", icon=":material/download:", key="sv_dl_weights",
@@ -214,7 +182,7 @@ with L.below:
                                     f"nn.Sequential(nn.Linear({r['sizes'][0]}, {r['sizes'][1]}), nn.ReLU(), "
                                     f"nn.Linear({r['sizes'][1]}, {r['sizes'][2]})).")
 
-    st.subheader("The two code paths that just ran")
+    st.subheader("The two code paths that just ran" if r is not None else "The two code paths that will run")
     left, right = st.columns(2)
     with left:
         st.markdown("**From scratch**: forward, hand-written backward, hand-written optimizer")
@@ -224,12 +192,14 @@ with L.below:
         ui.show_source(train.torch_train_step, network.to_torch_sequential, title="core.train.torch_train_step",
                        expanded=True)
 
-
-if "same" in r:
-    predictions = (f"The two networks predict the same class for {r['n_same']:,} of the {r['n_test']:,} held-out "
-                   "examples.")
+if r is None:
+    this_run = "This run's measured gap appears here once both networks have trained."
 else:
-    predictions = "The weights are no longer finite numbers, so there are no predictions to compare."
+    this_run = (f"In this run\n({opt_label}, lr {lr:g}, {r['step'][-1]} steps) the weights differed by at most "
+                f"{gap['worst']:.1e}, and by\n{final_diff:.1e} after the last step. " + (
+                    f"The two networks predict the same class for {r['n_same']:,} of the {r['n_test']:,} held-out "
+                    "examples." if "same" in r else
+                    "The weights are no longer finite numbers, so there are no predictions to compare."))
 ui.explain(
     f"""
 **Why they agree.** `nn.Linear(in, out)` holds a weight of shape `[out, in]` and a bias `[out]`, and computes
@@ -243,9 +213,7 @@ in the last bit. Autograd and our code compute `dL/dW = x.T @ dL/dz` with kernel
 so after a step the weights can differ by about one rounding step of float32 ({EPS:.1e} for numbers near 1). Every
 step starts from the weights the previous one left, so these differences can grow: faster with a larger learning
 rate, more steps, and with Adam, which divides each step by the square root of the gradient's running square, so
-that where a gradient is almost zero its last-bit differences become a visible part of the step. In this run
-({opt_label}, lr {lr:g}, {r['step'][-1]} steps) the weights differed by at most {max(r['max_abs_diff']):.1e}, and by
-{final_diff:.1e} after the last step. {predictions}
+that where a gradient is almost zero its last-bit differences become a visible part of the step. {this_run}
 
 **So what does torch.nn add?** No new mathematics. It keeps track of every parameter for you
 (`model.parameters()`), saves and loads them in one call (`state_dict`), and lets you stack layers without naming

@@ -125,6 +125,31 @@ def test_a_long_run_waits_for_the_button_and_gives_the_numbers_a_link_gives(mnis
     assert {m.label: m.value for m in at.metric} == shown
 
 
+def test_while_a_long_run_waits_the_explanation_code_and_quiz_stay_and_only_the_run_waits(mnist_dir):
+    """The page used to stop at the Train button: explanation, code panels and quiz vanished until it trained.
+    They do not depend on the run, so they stay; the run's figure, numbers, prediction and weights wait."""
+    st.cache_data.clear()                                  # no finished run for these settings in the cache
+    at = open_page(PAGE)
+    at.slider(key="sv_hidden").set_value(64).run()
+    assert_no_exception(at)
+    assert any(b.key == "sv_train" for b in at.button)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "**Why they agree.**" in text and "**So what does torch.nn add?**" in text
+    assert "once both networks have trained" in text and "differed by at most" not in text
+    code = "\n".join(c.value for c in at.code)
+    assert "def train_step(" in code and "def torch_train_step(" in code
+    assert at.radio(key="quiz_ch8").value is None                              # the quiz, unanswered
+    assert not at.metric and not at.get("plotly_chart")                        # no run yet: nothing measured
+    assert not any(r.key == "predict_ch08_gap_sgd" for r in at.radio)
+    assert len(at.get("download_button")) == 1                                # the script; no weights yet
+    at.button(key="sv_train").click().run()
+    assert_no_exception(at)
+    text = "\n".join(m.value for m in at.markdown)
+    worst = metric(at, "max |W_scratch - W_nn.T|, any step")
+    assert f"differed by at most {worst}" in text and "once both networks have trained" not in text
+    assert at.radio(key="predict_ch08_gap_sgd") and len(at.get("download_button")) == 2
+
+
 def test_a_short_run_retrains_at_once():
     """2-D data, 100 steps: estimated under the live budget, so a change retrains in the rerun, no button."""
     at = open_page(PAGE, query={"sv_data": "moons"})
