@@ -51,17 +51,23 @@ def stand_in_full_mnist(folder):
     return folder
 
 
-# What the server imports before its first page runs (ui/warmup.py), in that order; each step's statements run
-# in one fresh interpreter, and the RSS it adds is printed.
+# What the server imports before its first page runs (ui/warmup.py); each step's statements run in one fresh
+# interpreter, in this order, and the RSS it adds is printed.
 LIBRARY_STEPS = [
     ("torch", "import torch"),
     ("Streamlit", "import streamlit"),
     ("Plotly (graph_objects, express)", "import plotly.graph_objects, plotly.express"),
-    ("torch._dynamo + sympy: the first torch.optim step",
+    ("sympy: the custom-activation page's formulas", "import sympy"),
+    # Optimizer.__init__ calls add_param_group, which torch wraps in torch._disable_dynamo: its first call imports
+    # torch._dynamo (no setting avoids it; step() imports it again for a graph break). The functional
+    # torch.optim.sgd.sgd / adam.adam do not, nor does anything else the pages call.
+    ("torch._dynamo: constructing any torch.optim optimizer",
      "w = torch.nn.Parameter(torch.ones(2)); o = torch.optim.SGD([w], lr=0.1); (w * w).sum().backward(); o.step()"),
+    # pandas 3 imports pyarrow, and pyarrow imports pandas on its first pa.array / pa.table, even from lists.
     ("pandas + pyarrow: the first st.dataframe / vega-lite chart", "import pandas, pyarrow"),
-    ("PIL, simpleeval, the rest of sympy, every core, labs and datasets module",
-     "import PIL.Image, PIL.PngImagePlugin, simpleeval, sympy, pkgutil, importlib, core, labs, datasets; "
+    ("SQLAlchemy + segno: class mode (every page)", "import sqlalchemy, sqlalchemy.dialects.sqlite, segno"),
+    ("PIL, simpleeval, every core, labs and datasets module",
+     "import PIL.Image, PIL.PngImagePlugin, simpleeval, pkgutil, importlib, core, labs, datasets; "
      "[importlib.import_module(p.__name__ + '.' + m.name) for p in (core, labs, datasets) "
      "for m in pkgutil.iter_modules(p.__path__)]"),
 ]
@@ -113,7 +119,8 @@ def measure(mnist_dir):
         rows.append(("  largest after a page", max(rss for _, rss in pages)))
         errors = asyncio.run(train_both(url))
         rows.append(("after Train on 7b and on the deep MLP", server.memory_info().rss))
-    return rows, problems, errors
+    growth = [(page, now - before) for (_, before), (page, now) in zip(pages, pages[1:])]
+    return rows, problems, errors, growth
 
 
 def main(argv=None):
@@ -134,10 +141,12 @@ def main(argv=None):
             folder, what = mnist_files.find_mnist_dir("train"), "full MNIST"
         else:
             folder, what = stand_in_full_mnist(tmp), "a 60,000-image stand-in for full MNIST (test split x 6)"
-        rows, problems, errors = measure(folder)
+        rows, problems, errors, growth = measure(folder)
     print(f"data: {what}")
     for label, rss in rows:
         print(f"{label:<40}{rss / 2**20:>6.0f} MB")
+    print("what each page added after the first (in the order opened): "
+          + ", ".join(f"{page} {mb / 2**20:+.0f}" for page, mb in growth) + " MB")
     peak = max(rss for _, rss in rows) / 2**20
     print(f"{'largest':<40}{peak:>6.0f} MB   (Community Cloud gives at least {CLOUD_MB} MB: "
           f"{'fits' if peak <= CLOUD_MB else 'DOES NOT FIT'})")
