@@ -7,10 +7,15 @@ import re
 import pytest
 
 from tests.apptest_utils import assert_no_exception, open_page, page_output
+import ui
 from ui import registry
 
 PAGES = [p["path"] for p in registry.existing_pages()]
 NON_FINITE = ["inf", "-Infinity", "1e400", "9" * 400, "nan", "-1e300"]   # the last is finite, far out of range
+# On every page the fast loop sends one non-finite value and one finite value out of range: ui._number_within's
+# two reasons to refuse. The other four are refused for the same reason as inf (test_every_hostile_number_is_
+# refused_before_a_widget_reads_it checks each); they run on every page in the full suite (marked slow).
+ON_EVERY_PAGE_IN_THE_FAST_LOOP = ("inf", "-1e300")
 INJECTION = "0.1` [Sign in again](https://evil.example/login) ![x](https://evil.example/t.png) `"
 
 
@@ -25,7 +30,16 @@ def widgets_by_page():
     return {}
 
 
-@pytest.mark.parametrize("value", NON_FINITE)
+def test_every_hostile_number_is_refused_before_a_widget_reads_it():
+    """The check ui's link-bound number widgets run on a link's value before Streamlit sees it."""
+    for value in NON_FINITE:
+        assert not ui._number_within(value, (0, 99_999)), value
+        assert not ui._number_within(value, (-1.0, 1.0)), value
+    assert ui._number_within("42", (0, 99_999)) and ui._number_within("-0.5", (-1.0, 1.0))
+
+
+@pytest.mark.parametrize("value", [v if v in ON_EVERY_PAGE_IN_THE_FAST_LOOP else pytest.param(v, marks=pytest.mark.slow)
+                                   for v in NON_FINITE])
 @pytest.mark.parametrize("path", PAGES)
 def test_non_finite_and_huge_link_numbers_fall_back_with_a_notice(path, value, widgets_by_page):
     """?seed=inf (or 1e400, or a 400-digit number) raised OverflowError on every page with a seed, and the
