@@ -15,6 +15,7 @@ MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_
 CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (labs.ch00_draw_digit checks that)
 
 L = ui.page("0 · Draw a digit", "Draw a digit: a network of four raw tensors reads it after every stroke.")
+st.html(figures.PIXELATED_CSS)   # the small pictures scaled up square by square, not blurred
 
 
 # ------------------------------------------------------------------ shared, read-only resources
@@ -82,19 +83,19 @@ def show_details(params, x, out):
     k, hidden = out["prediction"], out["hidden"]
     sal = lab.saliency(params, x, k)                           # d logit_k / d x   [784]
     top, bound = float(hidden.max()), float(sal.abs().max()) or 1.0
-    shown = [("What the network sees: 28 x 28", figures.grid_picture(x, 28, figures.GRAY, 0, 1, cell=10),
+    shown = [("What the network sees: 28 x 28", figures.grid_picture(x, 28, figures.GRAY, 0, 1),
               "The ink, cropped, shrunk to fit 20 x 20 and centred by its centre of mass."),
              (f"128 hidden units after ReLU ({int((hidden > 0).sum())} on)",
-              figures.grid_picture(hidden, 16, figures.BLUES, 0, top, cell=20),
+              figures.grid_picture(hidden, 16, figures.BLUES, 0, top),
               "One square per hidden unit (laid out 8 x 16 only to fit). White ones were switched off by ReLU; "
               f"the darkest blue is the largest value, {top:.2f}."),
              (f"Saliency: d logit[{k}] / d pixel",
-              figures.grid_picture(sal, 28, figures.DIVERGING, -bound, bound, cell=10),
+              figures.grid_picture(sal, 28, figures.DIVERGING, -bound, bound),
               "Orange: more ink here would raise the predicted digit's score. Blue: ink here counts against it "
               f"(the strongest colours: +-{bound:.3g}).")]
-    for column, (title, picture, caption) in zip(st.columns(3), shown):
+    for column, (title, picture, caption) in zip(st.container(key=figures.PIXELATED_KEY).columns(3), shown):
         column.markdown(f"**{title}**")
-        column.image(picture)
+        column.image(picture, width="stretch")
         column.caption(caption)
     with st.expander(":material/table: All 10 scores", expanded=False):
         ui.stat_table(lab.score_rows(out))

@@ -29,9 +29,9 @@ def test_color_ramp_spreads_the_stops_over_the_range():
 def test_grid_picture_draws_one_square_per_value_row_by_row():
     values = torch.zeros(8 * 16)
     values[17] = 1.0                                                        # row 1, column 1
-    img = _pixels(digit_figures.grid_picture(values, 16, digit_figures.GRAY, 0, 1, cell=20))
-    assert img.shape[:2] == (8 * 20, 16 * 20)
-    assert img[30, 30, :3].tolist() == [255, 255, 255] and img[30, 50, :3].tolist() == [0, 0, 0]
+    img = _pixels(digit_figures.grid_picture(values, 16, digit_figures.GRAY, 0, 1))
+    assert img.shape[:2] == (8, 16)
+    assert img[1, 1, :3].tolist() == [255, 255, 255] and img[1, 2, :3].tolist() == [0, 0, 0]
 
 
 def test_probability_table_marks_the_prediction_and_the_spec_labels_every_digit():
