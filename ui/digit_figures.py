@@ -73,7 +73,9 @@ def grid_picture(values, cols, stops, lo, hi):
 
 
 PIXELATED_KEY = "draw_pictures"
-PIXELATED_CSS = f"<style>.st-key-{PIXELATED_KEY} img {{ image-rendering: pixelated; }}</style>"
+CANVAS_KEY = "draw_canvas_box"   # the canvas's toolbar floats ~40 px above it: room for it below the lead line
+PIXELATED_CSS = (f"<style>.st-key-{PIXELATED_KEY} img {{ image-rendering: pixelated; }}"
+                 f".st-key-{CANVAS_KEY} {{ padding-top: 2.75rem; }}</style>")
 
 
 # ------------------------------------------------------------------ the model, in words

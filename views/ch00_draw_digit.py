@@ -66,7 +66,7 @@ held = held_out_digits(n_test)
 # ------------------------------------------------------------------ what the network read, drawn
 def show_reading(out, label, where):
     """The prediction, its confidence (and the true label of an MNIST digit) and the ten probabilities."""
-    cols = st.columns(3)
+    cols = st.columns(3 if label is not None else [1, 1.3])   # beside the canvas: two, room for "100.0%" when projected
     cols[0].metric("Prediction", out["prediction"])
     cols[1].metric("Confidence", f"{float(out['probs'][out['prediction']]):.1%}")
     if label is not None:
@@ -108,7 +108,7 @@ def drawing_panel(stroke):
     params, _ = load_model()
     left, right = st.columns([1, 1.3])
     canvas, problem = None, None
-    with left:
+    with left.container(key=figures.CANVAS_KEY):
         try:
             from streamlit_drawable_canvas import st_canvas
         except Exception as err:  # the component could not be loaded: say so, keep the page usable

@@ -125,3 +125,26 @@ def test_play_shuffles_then_slices_on_its_own():
         assert "Step 1 of 2 · Shuffle" in seen and "Step 2 of 2 · Slice" in seen
         assert page.get_by_role("button", name="Play").first.is_enabled()       # stopped at the end
         assert not exceptions(page)
+
+
+LEAD_BOTTOM = """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stCaptionContainer]')]
+    .find(e => e.innerText.trim().startsWith('Draw a digit:')).getBoundingClientRect().bottom"""
+
+
+def test_after_a_stroke_on_a_projector_nothing_is_cut_and_the_toolbar_clears_the_lead():
+    """At 1280x720 in presenter mode the reading beside the canvas shows whole (it read "99..." in three columns),
+    and the canvas leaves room above it for its floating toolbar (~40 px), which covered the lead line."""
+    from tests.browser.test_browser_layout import CUT_LABELS
+    with streamlit_server() as (url, _), chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{url}/draw?present=true")
+        wait_idle(page)
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.wait_for(timeout=60_000)
+        stroke(page, canvas.bounding_box(), [(0.5, 0.15), (0.5, 0.5), (0.5, 0.85)])
+        wait_for(page, lambda: page.evaluate(METRIC, "Confidence"))
+        wait_idle(page)
+        assert page.evaluate(CUT_LABELS) == []
+        lead, top = page.evaluate(LEAD_BOTTOM), canvas.bounding_box()["y"]   # the canvas is in a shadow root
+        assert top - lead >= 40, (lead, top)
+        assert not exceptions(page)
