@@ -85,6 +85,28 @@ def test_predict_shows_nothing_before_a_pick_then_right_or_wrong_with_why():
     assert not at.error
 
 
+def _lazy_predict_script():
+    import streamlit as st
+
+    import ui
+    st.session_state.setdefault("reveals", 0)
+
+    def reveal():   # a costly computation: runs only once a prediction is picked
+        st.session_state["reveals"] += 1
+        return 2, "It is 15."
+    ui.predict("lazy", "What is 0+1+2+3+4+5?", ["5", "10", "15"], reveal=reveal)
+
+
+def test_predict_with_reveal_computes_the_answer_only_after_a_pick():
+    at = AppTest.from_function(_lazy_predict_script).run()
+    at.run()                                          # reruns before a pick compute nothing
+    assert at.session_state["reveals"] == 0 and _feedback(at) == []
+    at.radio(key="predict_lazy").set_value("15").run()
+    assert_no_exception(at)
+    assert at.session_state["reveals"] == 1
+    assert at.success and at.success[0].value == "Your prediction was right. It is 15."
+
+
 def test_predict_refuses_an_answer_out_of_range():
     with pytest.raises(ValueError):
         ui.predict("x", "q", ["a", "b"], 2, "why")
