@@ -13,7 +13,7 @@ import ui
 from core import data, optim
 from datasets import mnist_files, points_csv
 from labs import ch07_mnist, ch07_training
-from ui import pictures, training_figures
+from ui import pictures, ch07_training_figures
 
 
 # ------------------------------------------------------------------ your own data (CSV upload)
@@ -335,12 +335,12 @@ def live_curves(h, ghost, show_lr):
     learning rate by step: Vega-Lite charts that keep their place between frames."""
     big = ui.presenter()
     for name, title, log in (("loss", "loss (log scale) by step", True), ("acc", "accuracy by step", False)):
-        st.vega_lite_chart(training_figures.curves_table(h, name, ghost and ghost["history"]),
-                           training_figures.curve_spec(title, log, big=big, points=len(h["step"]) < 2,
+        st.vega_lite_chart(ch07_training_figures.curves_table(h, name, ghost and ghost["history"]),
+                           ch07_training_figures.curve_spec(title, log, big=big, points=len(h["step"]) < 2,
                                                        ghost=bool(ghost)),
                            key=f"tr_live_{name}")
     if show_lr:
-        st.vega_lite_chart(training_figures.lr_table(h), training_figures.lr_spec(), key="tr_live_lr")
+        st.vega_lite_chart(ch07_training_figures.lr_table(h), ch07_training_figures.lr_spec(), key="tr_live_lr")
 
 
 def live_metrics(state, config):

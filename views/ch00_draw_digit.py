@@ -9,7 +9,7 @@ import ui
 from core import data, metrics, network
 from datasets import mnist_files
 from labs import ch00_draw_digit as lab
-from ui import digit_figures as figures
+from ui import ch00_figures as figures
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_784_128_10.pt"
 CANVAS = 280   # the canvas is CANVAS x CANVAS pixels, and so is the PNG it sends (labs.ch00_draw_digit checks that)

@@ -5,7 +5,7 @@ import exports
 import ui
 from core import backward, network
 from labs import ch04_graph as lab
-from ui import graph_figures, graphviz
+from ui import ch04_figures, graphviz
 
 L = ui.page("4 · Computation graph & gradient flow",
             "Autograd records every operation of the forward pass; walk that record backward, one gradient at a time.",
@@ -83,9 +83,9 @@ def _step_panel(demo, done):
                     f"{lab.nodes_reached(demo['graph'], step)}.")
         if step["value"].numel() <= 64:
             st.markdown("**By hand** (`core.backward.backward_steps`)")
-            st.dataframe(graph_figures.tensor_table(step["value"]), key="g_hand_df")
+            st.dataframe(ch04_figures.tensor_table(step["value"]), key="g_hand_df")
             st.markdown("**Autograd** (`.grad` after `loss.backward()`)")
-            st.dataframe(graph_figures.tensor_table(step["autograd"]), key="g_auto_df")
+            st.dataframe(ch04_figures.tensor_table(step["autograd"]), key="g_auto_df")
         else:
             st.markdown("Too many numbers to print; summaries of the hand-derived and the autograd gradient:")
             ui.stat_table(lab.stats_rows(step["value"], step["autograd"]))
@@ -185,7 +185,7 @@ with L.below:
     with left:
         st.subheader("The ReLU mask")
         mask = network.relu_grad(values["z1"])  # [B, hidden]: 1 where z1 > 0
-        ui.plot(graph_figures.relu_mask(values["z1"], mask), key="g_mask")
+        ui.plot(ch04_figures.relu_mask(values["z1"], mask), key="g_mask")
         active = int(mask.sum().item())
         st.metric("Hidden units passing gradient", f"{active} / {mask.numel()}")
         st.caption("Blue cells had z1 > 0: ReLU let them through, and the gradient flows back through them "

@@ -5,7 +5,7 @@ import exports
 import ui
 from core import optim
 from labs import ch05_optimizers as lab
-from ui import optimizer_figures
+from ui import ch05_figures
 
 L = ui.page("5 · Optimizer landscape",
             "Two numbers instead of 101,770 weights: watch each optimizer walk downhill on a map, step by step.",
@@ -128,11 +128,11 @@ def race_view(surface, start, results, steps, x_range, y_range):
         t = ui.slider("Step", 0, steps, steps, key="opt_t", disabled=moving,
                       help="Drag to move every ball to this step of its walk.")
     xs, ys, heights, title = contour_grid(surface, x_range, y_range)
-    ui.plot(optimizer_figures.race_map(xs, ys, heights, title, spec["minima"], start, results, t, x_range, y_range),
+    ui.plot(ch05_figures.race_map(xs, ys, heights, title, spec["minima"], start, results, t, x_range, y_range),
             key="opt_map")
     st.caption(f"Step {t} of {steps}: where each ball is now")
     ui.stat_table(lab.positions(results, t), width="stretch")
-    ui.plot(optimizer_figures.loss_curves(results, t, steps, spec["f_min"]), key="opt_loss")
+    ui.plot(ch05_figures.loss_curves(results, t, steps, spec["f_min"]), key="opt_loss")
     st.caption("Loss after each step, on a log scale: a straight falling line means the distance to the "
                "bottom shrinks by the same factor every step." if spec["f_min"] is not None else
                "Loss after each step. The saddle has no lowest point, so the loss can fall for ever.")

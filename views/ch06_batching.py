@@ -5,7 +5,7 @@ import exports
 import ui
 from core import data, network
 from labs import ch06_batching as lab
-from ui import batching_figures as figures
+from ui import ch06_figures as figures
 from ui.stage_player import StagePlayer
 
 L = ui.page("6 · Shuffling & batching",

@@ -9,7 +9,7 @@ import ui
 from core import backward, data, losses, network, optim, train
 from labs import ch07_mnist
 from labs import ch07_training as lab
-from ui import pictures, training_figures as figs, training_page as tp
+from ui import pictures, ch07_training_figures as figs, training_page as tp
 
 L = ui.page("7 · Live training", "The whole loop, batch after batch: press Play and watch a small network carve "
             "up the plane.", widths=(2.5, 1))
