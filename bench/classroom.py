@@ -338,7 +338,7 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
         "exceptions": results["exceptions"], "first_errors": results["errors"][:3],
         "warmup_problems": warmup_problems, "pages_visited": len(page_urls()),
         "isolation_checks": results["checks"], "isolation_failures": results["isolation_failures"],
-        "isolation_failed": results.get("isolation_failed", [])[:5],
+        "isolation_failed": results.get("isolation_failed", [])[:20],
         "client_failures": results["client_failures"][:3],
         "page_opens": len(results["opens"]), "open_p50_s": percentile(results["opens"], 0.50),
         "open_p95_s": percentile(results["opens"], 0.95),
@@ -601,7 +601,8 @@ def main(argv=None):
     print(f"{'pages opened ' + ('after' if r['cold'] else 'before'):<28}{r['pages_visited']}, exceptions on: "
           f"{r['warmup_problems'] or 'none'}")
     print(f"{'exceptions':<28}{r['exceptions']}   (target 0) {r['first_errors']}")
-    print(f"{'isolation checks failed':<28}{r['isolation_failures']} of {r['isolation_checks']}")
+    print(f"{'isolation checks failed':<28}{r['isolation_failures']} of {r['isolation_checks']} "
+          f"{r['isolation_failed']}")
     print(f"{'client failures':<28}{r['client_failures']}")
     print(f"{'server CPU (cores busy)':<28}{r['server_cpu_cores']:.2f}")
     print(f"{'server RSS start / peak (MB)':<29}{r['baseline_rss_mb']:.0f} / {r['peak_rss_mb']:.0f}   (target <= 1024)")

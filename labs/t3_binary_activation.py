@@ -80,6 +80,12 @@ def binary_classifier(hidden, activation, seed=0, name="custom"):
     return nn.Sequential(CustomLinear(2, hidden, g), Activation(activation, name), CustomLinear(hidden, 1, g))
 
 
+def n_parameters(hidden):
+    """How many numbers binary_classifier(hidden, ...) learns: counted from its parameters, as model.parameters()
+    finds them (2 * hidden + hidden weights and biases in, hidden + 1 out)."""
+    return sum(p.numel() for p in binary_classifier(hidden, torch.tanh).parameters())
+
+
 def train_binary(model, X, y, lr=0.05, epochs=300, optimizer=None, first_epoch=0):
     """Full-batch Adam on binary cross-entropy; stops if the loss is not finite.
 

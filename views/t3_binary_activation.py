@@ -116,7 +116,7 @@ def train(run, epochs):
         ours = float(losses.binary_cross_entropy(probs, y.float())) if finite else float("nan")
         theirs = float(torch.nn.functional.binary_cross_entropy(probs, y.float())) if finite else float("nan")
     return {"X": X.numpy(), "y": y.numpy(), "history": history, "axis": axis.numpy(), "grid": grid.numpy(),
-            "bce_ours": ours, "bce_torch": theirs, "n_params": sum(p.numel() for p in model.parameters()),
+            "bce_ours": ours, "bce_torch": theirs,
             "weights": None if history["diverged"] else lab.weights_file(model)}
 
 
@@ -228,7 +228,7 @@ ui.stat_table([{"compared with nn.Linear": k, "max abs difference": v} for k, v 
                if k != "parameters found"])
 st.caption(f"`model.parameters()` finds {check['parameters found']} tensors in one CustomLinear "
            "(weight and bias) because they are wrapped in `nn.Parameter`"
-           + (f"; this classifier has {run['n_params']:,} numbers to learn." if run is not None else "."))
+           f"; this classifier has {lab.n_parameters(hidden):,} numbers to learn.")
 
 ui.explain(
     "**Sigmoid + binary cross-entropy.** With two classes one output is enough: the sigmoid turns the "

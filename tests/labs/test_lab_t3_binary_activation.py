@@ -35,3 +35,9 @@ def test_the_estimate_grows_with_the_formula_and_the_layer():
     assert small < large
     assert lab.estimated_seconds_per_epoch(small, 16) < lab.estimated_seconds_per_epoch(large, 16) \
         < lab.estimated_seconds_per_epoch(large, 64)
+
+
+def test_n_parameters_counts_the_classifiers_parameters_without_training():
+    for hidden in (1, 16, 64):
+        model = lab.binary_classifier(hidden, torch.relu)
+        assert lab.n_parameters(hidden) == sum(p.numel() for p in model.parameters()) == 4 * hidden + 1

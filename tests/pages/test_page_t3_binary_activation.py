@@ -185,6 +185,8 @@ def test_a_long_change_waits_for_train_and_then_shows_what_a_link_shows():
     assert "wait for the button" in at.info[0].value and "about" in at.info[0].value
     labels = [m.label for m in at.metric]
     assert "Training accuracy" not in labels and "max |sympy f' - autograd f'| on [-2, 2]" in labels
+    # what the layer section says about this classifier follows the slider before training, too
+    assert any("this classifier has 33 numbers to learn" in c.value for c in at.caption)
     at.button(key="ca_train_now").click().run()
     assert_no_exception(at)
     shown = {m.label: m.value for m in at.metric}
