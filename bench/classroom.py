@@ -196,7 +196,7 @@ async def act(s, page, control, rng, results):
             if value is None:
                 return
             results["in_flight"][id(s)] += f"={value!r}"
-            seconds, _status = await s.set_widget(kind, key, value, timeout=WIDGET_TIMEOUT_S)
+            seconds, status = await s.set_widget(kind, key, value, timeout=WIDGET_TIMEOUT_S)
     except (KeyError, ValueError, IndexError):  # the widget is not on screen in this state of the page
         results["in_flight"].pop(id(s), None)
         return
@@ -214,7 +214,12 @@ async def act(s, page, control, rng, results):
         results["checks"] += 1
         if not check(s, value):
             results["isolation_failures"] += 1
-            results.setdefault("isolation_failed", []).append(f"{page or 'home'}:{key}={value!r}")
+            try:
+                now = getattr(s.tree, kind)(key=key).value   # what the server says the widget holds after the run
+            except (KeyError, ValueError, IndexError):
+                titles = [t.value for t in s.tree.title][:1]
+                now = f"(gone; page title {titles}, {len(s.messages)} deltas, texts {len(s.texts())})"
+            results.setdefault("isolation_failed", []).append(f"{page or 'home'}:{key}={value!r} (shows {now!r})")
 
 
 async def student(idx, url, stop_at, think, results, rng, per_page=(2, 5)):

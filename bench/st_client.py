@@ -94,6 +94,12 @@ class StudentSession:
             elif kind == "stop_auto_rerun":
                 self.auto_rerun = None
             elif kind == "script_finished":
+                if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    # the script called st.rerun() (Play, Step, Reset ...): a full run of the page follows on
+                    # this socket. Wait for it, or its messages would be read as the answer to the next action
+                    # (its navigation message even switched the page the next action asked for).
+                    messages, fragment_id = [], ""
+                    continue
                 if fragment_id:  # a fragment run only redraws its own part of the page
                     return fwd.script_finished
                 self.messages = messages
