@@ -5,7 +5,7 @@ import exports
 import ui
 from core import backward, network
 from labs import ch04_graph as lab
-from ui import ch04_figures, graphviz
+from ui import ch04_figures, graphviz, stage_player as player
 
 L = ui.page("4 · Computation graph & gradient flow",
             "Autograd records every operation of the forward pass; walk that record backward, one gradient at a time.",
@@ -100,31 +100,16 @@ def _step_panel(demo, done):
 def _play(n_steps):
     if _done(n_steps) >= n_steps:   # Play at the end starts the walk again
         _set_done(0, n_steps)
-    st.session_state["g_playing"] = True
-    st.session_state["g_timer_changed"] = True
+    player.start("g")
 
 
-def _pause():
-    st.session_state["g_playing"] = False
-    st.session_state["g_timer_changed"] = True
-
-
-@st.fragment(run_every=PLAY_S if st.session_state.get("g_playing") else None)
+@st.fragment(run_every=PLAY_S if player.playing("g") else None)
 def backward_walk(demo, shown, boxes):
     """Buttons, the graph `shown` (with its dashed `boxes`) with the current step highlighted, and that step's
     gradient: reruns on its own."""
-    if st.session_state.pop("g_timer_changed", False):
-        st.rerun()   # Play or Pause: rerun the page once, to start or stop this fragment's timer
     steps, n = demo["steps"], len(demo["steps"])
-    done = _done(n)
-    if st.session_state.get("g_playing"):   # a tick of Play: one more backward step
-        if done < n:
-            done += 1
-            _set_done(done, n)
-        if done >= n:   # the end: stop the timer (a full rerun draws the fragment without it)
-            st.session_state["g_playing"] = False
-            st.rerun()
-    moving = bool(st.session_state.get("g_playing"))
+    done = player.tick("g", _done(n), n, lambda d: _set_done(d, n))   # a tick of Play: one more backward step
+    moving = player.playing("g")
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     row.button("Back", key="g_back_btn", icon=":material/undo:", on_click=_set_done, args=(done - 1, n),
                disabled=moving or done == 0, shortcut="Left", help="Undo the latest backward step (key: left arrow).")
@@ -132,7 +117,7 @@ def backward_walk(demo, shown, boxes):
                disabled=moving or done >= n, type="primary", shortcut="Right",
                help="Compute the next gradient, one node further from the loss (key: right arrow).")
     if moving:
-        row.button("Pause", key="g_pause_btn", icon=":material/pause:", on_click=_pause, shortcut="P",
+        row.button("Pause", key="g_pause_btn", icon=":material/pause:", on_click=player.stop, args=("g",), shortcut="P",
                    help="Stop here (key: P).")
     else:
         row.button("Play", key="g_play_btn", icon=":material/play_arrow:", on_click=_play, args=(n,), shortcut="P",

@@ -5,7 +5,7 @@ import exports
 import ui
 from core import optim
 from labs import ch05_optimizers as lab
-from ui import ch05_figures
+from ui import ch05_figures, stage_player as player
 
 L = ui.page("5 · Optimizer landscape",
             "Two numbers instead of 101,770 weights: watch each optimizer walk downhill on a map, step by step.",
@@ -97,29 +97,18 @@ if "opt_t" in st.session_state and not 0 <= st.session_state["opt_t"] <= steps:
 def _play(steps):
     if st.session_state.get("opt_t", steps) >= steps:   # Play at the end starts the race again
         st.session_state["opt_t"] = 0
-    st.session_state["opt_playing"] = True
-    st.session_state["opt_timer_changed"] = True
+    player.start("opt")
 
 
-def _pause():
-    st.session_state["opt_playing"] = False
-    st.session_state["opt_timer_changed"] = True
-
-
-@st.fragment(run_every=PLAY_S if st.session_state.get("opt_playing") else None)
+@st.fragment(run_every=PLAY_S if player.playing("opt") else None)
 def race_view(surface, start, results, steps, x_range, y_range):
     """Play / Pause, the Step scrubber, the map with the balls and the loss curves: reruns on its own."""
-    if st.session_state.pop("opt_timer_changed", False):
-        st.rerun()   # Play or Pause: rerun the page once, to start or stop this fragment's timer
-    if st.session_state.get("opt_playing"):   # a tick of Play: the balls move on
-        st.session_state["opt_t"] = min(steps, st.session_state["opt_t"] + max(1, round(steps / FRAMES)))
-        if st.session_state["opt_t"] >= steps:   # the end: stop the timer (a full rerun draws it without)
-            st.session_state["opt_playing"] = False
-            st.rerun()
-    moving, spec = bool(st.session_state.get("opt_playing")), lab.SURFACES[surface]
+    player.tick("opt", st.session_state.get("opt_t", steps), steps,   # a tick of Play: the balls move on
+                lambda t: st.session_state.update(opt_t=t), stride=max(1, round(steps / FRAMES)))
+    moving, spec = player.playing("opt"), lab.SURFACES[surface]
     row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
     if moving:
-        row.button("Pause", key="opt_pause", icon=":material/pause:", on_click=_pause, shortcut="P",
+        row.button("Pause", key="opt_pause", icon=":material/pause:", on_click=player.stop, args=("opt",), shortcut="P",
                    help="Stop the balls here (key: P).")
     else:
         row.button("Play", key="opt_play", icon=":material/play_arrow:", on_click=_play, args=(steps,), shortcut="P",
