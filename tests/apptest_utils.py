@@ -60,6 +60,15 @@ def assert_no_exception(at):
     assert not at.exception, "\n".join(str(e.value) for e in at.exception)
 
 
+def press_if_shown(at, key):
+    """Press the button `key` when the page shows it (a run estimated over the live budget waits for its Train
+    button), then check the page ran cleanly; returns at."""
+    if any(b.key == key for b in at.button):
+        at.button(key=key).click().run()
+    assert_no_exception(at)
+    return at
+
+
 def run_script(code, tmp_path, name):
     """Run an exported script as a visitor would (from the repository root); return what it printed."""
     path = tmp_path / name

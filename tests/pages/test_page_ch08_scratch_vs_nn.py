@@ -8,17 +8,13 @@ import torch.nn.functional as F
 from core import data, network
 from datasets import mnist_files
 from core.network import init_mlp, to_torch_sequential
-from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
+from tests.apptest_utils import assert_no_exception, metric, open_page, press_if_shown, page_output
 
 PAGE = "views/ch08_scratch_vs_nn.py"
 
 
 def _trained(at):
-    """Press Train when a change asked for it (a run estimated over the live budget waits for the button)."""
-    if any(b.key == "sv_train" for b in at.button):
-        at.button(key="sv_train").click().run()
-    assert_no_exception(at)
-    return at
+    return press_if_shown(at, "sv_train")
 
 
 def _accs(at):

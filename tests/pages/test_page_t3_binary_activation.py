@@ -13,18 +13,14 @@ from core import data
 from labs import t3_binary_activation as binary
 from labs import t3_binary_activation as formula
 import exports
-from tests.apptest_utils import assert_no_exception, metric, open_page
+from tests.apptest_utils import assert_no_exception, metric, open_page, press_if_shown
 from tests.export_utils import run_download
 
 PAGE = "views/t3_binary_activation.py"
 
 
 def _trained(at):
-    """Press Train when a change asked for it (training estimated over the live budget waits for the button)."""
-    if any(b.key == "ca_train_now" for b in at.button):
-        at.button(key="ca_train_now").click().run()
-    assert_no_exception(at)
-    return at
+    return press_if_shown(at, "ca_train_now")
 
 
 def test_custom_linear_is_nn_linear():
