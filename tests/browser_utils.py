@@ -95,5 +95,25 @@ def wait_idle(page, timeout=90_000):
     page.wait_for_selector(IDLE, timeout=timeout)
 
 
+SETTLED = """() => {
+  const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart]')];
+  const mounted = charts.every(c => c.querySelector('.main-svg'));
+  const h = document.querySelector('[data-testid=stMain]')?.scrollHeight ?? 0;
+  const same = window.__lastHeight === h;
+  window.__lastHeight = h;
+  return mounted && same;
+}"""
+
+
+def wait_settled(page, timeout=30_000):
+    """wait_idle, then until every Plotly chart has mounted and the page's height has stopped changing.
+
+    Charts mount after the script finishes and push what is below them down; a click aimed at a widget under
+    them while they mount can land on whatever moved into its place (a lost click, seen on a loaded CI machine).
+    """
+    wait_idle(page)
+    page.wait_for_function(SETTLED, timeout=timeout, polling=250)
+
+
 def exceptions(page):
     return [e.inner_text() for e in page.query_selector_all("[data-testid=stException]")]

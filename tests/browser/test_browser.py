@@ -1,7 +1,9 @@
 """Real-browser tests: Chromium opens every page from the sidebar of a running `streamlit run app.py`."""
 import pytest
 
-from tests.browser_utils import SCREENSHOTS, exceptions, wait_idle
+from playwright.sync_api import expect
+
+from tests.browser_utils import SCREENSHOTS, exceptions, wait_idle, wait_settled
 from ui import registry
 
 PAGES = registry.existing_pages()
@@ -113,9 +115,10 @@ def test_a_choice_picked_in_the_browser_survives_its_link_without_a_notice(app_u
 def test_answering_a_quiz_shows_feedback_and_the_home_page_counts_it(app_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{app_url}/cross-entropy")
-    wait_idle(page)
+    wait_settled(page)
     question = page.locator("[data-testid=stRadio]").last
     question.locator("[data-testid=stRadioOption]").first.click()
+    expect(question.locator("input").first).to_be_checked(timeout=30_000)
     page.locator("[data-testid=stAlert]", has_text="Right.").or_(
         page.locator("[data-testid=stAlert]", has_text="Not quite")).first.wait_for(timeout=30_000)
     assert not exceptions(page), exceptions(page)
