@@ -93,6 +93,11 @@ def wait_idle(page, timeout=90_000):
     page.wait_for_selector(IDLE, timeout=timeout)
     page.wait_for_timeout(200)
     page.wait_for_selector(IDLE, timeout=timeout)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:  # best effort: charts mount after the run and push what is below them down (see wait_settled)
+        page.wait_for_function(SETTLED, timeout=10_000, polling=100)
+    except PlaywrightTimeout:  # a page that keeps changing size (a playing animation) still counts as idle
+        pass
 
 
 SETTLED = """() => {
@@ -112,7 +117,7 @@ def wait_settled(page, timeout=30_000):
     them while they mount can land on whatever moved into its place (a lost click, seen on a loaded CI machine).
     """
     wait_idle(page)
-    page.wait_for_function(SETTLED, timeout=timeout, polling=250)
+    page.wait_for_function(SETTLED, timeout=timeout, polling=100)
 
 
 def exceptions(page):
