@@ -8,6 +8,7 @@ Data: the real MNIST training split if core.data finds it, else random tensors o
 
     python bench/train_speed.py                    # 5 repeats, 60,000 samples
     python bench/train_speed.py --repeats 3 --samples 20000
+    python bench/train_speed.py --breakdown        # where one step's time goes, on each side
 
 Target: scratch time / torch.nn time <= 0.70. Wall-clock and process CPU time are both
 reported: on a shared machine the CPU time is the steadier of the two. Runs on 1 thread by
@@ -26,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from datasets.mnist_files import find_mnist_dir, load_mnist  # noqa: E402
-from core.network import init_mlp  # noqa: E402
-from core.train import train_scratch, train_torch  # noqa: E402
+from core.network import init_mlp, to_torch_sequential  # noqa: E402
+from core.optim import adam_update  # noqa: E402
+from core.train import (make_config, make_torch_optimizer, torch_train_step, train_scratch,  # noqa: E402
+                        train_step, train_torch)
 
 TARGET = 0.70
 
@@ -56,16 +59,72 @@ def one_epoch(loop, X, y, seed):
     return wall, cpu, steps, metrics["loss"]
 
 
+def per_step_us(step, steps):
+    """Median over 5 rounds of the time of one call of step(), in microseconds."""
+    rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        rounds.append(1e6 * (time.perf_counter() - start) / steps)
+    return statistics.median(rounds)
+
+
+def matrix_product_us(step, steps):
+    """Microseconds per step spent inside matrix products (aten::mm / addmm), by torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    mm = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in ("aten::mm", "aten::addmm"))
+    return mm / steps
+
+
+def breakdown(X, y, steps=400):
+    """Where one step goes, on one fixed batch of 64: the matrix products both sides compute (the same five
+    products), Adam's passes over 101,770 numbers (the same seven operations), and the rest: what the ratio
+    could at best be if the scratch step's rest cost nothing."""
+    xb, yb = X[:64].contiguous(), y[:64].contiguous()
+    params = init_mlp([784, 128, 10], seed=0)
+    config = make_config("adam", 1e-3)
+    model = to_torch_sequential(params)
+    optimizer = make_torch_optimizer(model, config)
+    state = {}
+    sides = {"scratch": lambda: train_step(params, state, xb, yb, config),
+             "torch.nn": lambda: torch_train_step(model, optimizer, xb, yb)}
+    for step in sides.values():  # warm-up: buffers, moments, allocator
+        for _ in range(50):
+            step()
+    n = sum(p.numel() for p in model.parameters())
+    flat = [torch.randn(n), torch.randn(n), torch.zeros(n), torch.rand(n), torch.empty(n)]  # p, g, m, v, denom
+    adam = per_step_us(lambda: adam_update(*flat[:4], 10, denom=flat[4]), steps)
+    total = {name: per_step_us(step, steps) for name, step in sides.items()}
+    mm = {name: matrix_product_us(step, steps) for name, step in sides.items()}
+    print(f"one step on a fixed batch of 64 (median of 5 x {steps} steps):")
+    for name in sides:
+        print(f"  {name:8s} {total[name]:6.0f} us: matrix products {mm[name]:5.0f} us (profiler), "
+              f"the rest {total[name] - mm[name]:5.0f} us")
+    floor = (mm["scratch"] + adam) / total["torch.nn"]
+    print(f"  Adam's seven passes over {n:,} numbers (core.optim.adam_update, alone): {adam:.0f} us")
+    print(f"  scratch's own overhead (not matrix products, not Adam): "
+          f"{total['scratch'] - mm['scratch'] - adam:.0f} us per step")
+    print(f"  ratio on this batch {total['scratch'] / total['torch.nn']:.2f}; if that overhead were 0: {floor:.2f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60000)
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1, as in app.py)")
+    parser.add_argument("--breakdown", action="store_true", help="where one step's time goes, then stop")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
     X, y, source = get_data(args.samples)
+    if args.breakdown:
+        breakdown(X, y)
+        return 0
     print(f"data: {source}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; 784-128-10, Adam lr=1e-3, batch 64")
     for loop in (train_scratch, train_torch):            # warm-up, not timed
