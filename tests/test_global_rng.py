@@ -14,12 +14,11 @@ import pytest
 import torch
 
 from core import dropout, network, rng
-from labs import t3_binary_activation as binary
-from labs import ch10_torch_nn as custom_module
-from labs import t1_custom_layer_mlp as deeper_mlp
-from labs import ch10_torch_nn as equivalence
+from labs import t3_binary_activation
+from labs import ch10_torch_nn
+from labs import t1_custom_layer_mlp
 from labs import ch11_mastery
-from labs import t2_linear_regression as linreg
+from labs import t2_linear_regression
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 12
@@ -38,8 +37,8 @@ def mastery_numbers(x, y, seed=0, p=0.5):
     return {"rows": [(r["from scratch"], r["max abs diff"], r["equal"]) for r in rows],
             "same_mask": cmp["same_mask"], "kept": cmp["kept_fraction"], "train_diff": cmp["train_max_diff"],
             "ours": cmp["ours"], "mask": cmp["mask"],
-            "weights": equivalence.check_weights(x, y, seed)["max_abs_diff"],
-            "dropout_row": equivalence.check_dropout(x, y, seed)}
+            "weights": ch10_torch_nn.check_weights(x, y, seed)["max_abs_diff"],
+            "dropout_row": ch10_torch_nn.check_dropout(x, y, seed)}
 
 
 def _same(a, b):
@@ -86,7 +85,7 @@ def test_dropout_and_weight_checks_with_other_seeds_running_at_the_same_time():
     """Each thread uses its own seed; its answers must still be its own seed's answers."""
     x, y = _batch()
     h = ch11_mastery.hidden_activations(x[:16], 0)
-    alone = {s: (dropout.compare_with_nn_dropout(h, 0.3, s)["mask"], equivalence.check_weights(x, y, s))
+    alone = {s: (dropout.compare_with_nn_dropout(h, 0.3, s)["mask"], ch10_torch_nn.check_weights(x, y, s))
              for s in range(THREADS)}
     counter = iter(range(10**6))
     lock = threading.Lock()
@@ -95,7 +94,7 @@ def test_dropout_and_weight_checks_with_other_seeds_running_at_the_same_time():
         with lock:
             s = next(counter) % THREADS
         mask = dropout.compare_with_nn_dropout(h, 0.3, s)["mask"]
-        return s, mask, equivalence.check_weights(x, y, s)
+        return s, mask, ch10_torch_nn.check_weights(x, y, s)
 
     got = _in_threads(run, repeats=4)
     wrong = [g for g in got if isinstance(g, Exception)
@@ -108,25 +107,27 @@ def test_dropout_and_weight_checks_with_other_seeds_running_at_the_same_time():
 def _calls():
     x, y = _batch()
     params = network.init_mlp([784, 16, 10], seed=1)
-    model = binary.binary_classifier(4, torch.tanh, seed=0)
+    model = t3_binary_activation.binary_classifier(4, torch.tanh, seed=0)
     xs = torch.linspace(-1, 1, 8)
     calls = {
         "network.to_torch_sequential": lambda: network.to_torch_sequential(params),
         "network.weights_file": lambda: network.weights_file(params),
-        "equivalence.check_weights": lambda: equivalence.check_weights(x, y, 0),
-        "equivalence.check_state_dict": lambda: equivalence.check_state_dict(x, y, 0),
-        "equivalence.check_dropout": lambda: equivalence.check_dropout(x, y, 0),
+        "ch10_torch_nn.check_weights": lambda: ch10_torch_nn.check_weights(x, y, 0),
+        "ch10_torch_nn.check_state_dict": lambda: ch10_torch_nn.check_state_dict(x, y, 0),
+        "ch10_torch_nn.check_dropout": lambda: ch10_torch_nn.check_dropout(x, y, 0),
         "ch11_mastery.equivalence_table": lambda: ch11_mastery.equivalence_table(x[:8], y[:8], 0),
         "dropout.compare_with_nn_dropout": lambda: dropout.compare_with_nn_dropout(x[:4], 0.5, 0),
         "dropout.lesson_dropout": lambda: dropout.lesson_dropout(x[:4], 0.5, generator=torch.Generator()),
-        "linreg.train_torch": lambda: linreg.train_torch(xs, 2 * xs, steps=3),
-        "linreg.mapping_checks": lambda: linreg.mapping_checks(xs, 2 * xs),
-        "binary.compare_custom_linear": lambda: binary.compare_custom_linear(),
-        "deeper_mlp.same_as_nn_linear": lambda: deeper_mlp.same_as_nn_linear(deeper_mlp.custom_mlp((6, 4, 2))),
-        "deeper_mlp.plain_sequential": lambda: deeper_mlp.plain_sequential(deeper_mlp.custom_mlp((6, 4, 2), 0.5)),
-        "binary.torch_sequential": lambda: binary.torch_sequential(model),
-        "binary.weights_file": lambda: binary.weights_file(model),
-        "custom_module.check_class_and_sequential": lambda: custom_module.check_class_and_sequential(x, y, 0),
+        "t2_linear_regression.train_torch": lambda: t2_linear_regression.train_torch(xs, 2 * xs, steps=3),
+        "t2_linear_regression.mapping_checks": lambda: t2_linear_regression.mapping_checks(xs, 2 * xs),
+        "t3_binary_activation.compare_custom_linear": lambda: t3_binary_activation.compare_custom_linear(),
+        "t1_custom_layer_mlp.same_as_nn_linear":
+            lambda: t1_custom_layer_mlp.same_as_nn_linear(t1_custom_layer_mlp.custom_mlp((6, 4, 2))),
+        "t1_custom_layer_mlp.plain_sequential":
+            lambda: t1_custom_layer_mlp.plain_sequential(t1_custom_layer_mlp.custom_mlp((6, 4, 2), 0.5)),
+        "t3_binary_activation.torch_sequential": lambda: t3_binary_activation.torch_sequential(model),
+        "t3_binary_activation.weights_file": lambda: t3_binary_activation.weights_file(model),
+        "ch10_torch_nn.check_class_and_sequential": lambda: ch10_torch_nn.check_class_and_sequential(x, y, 0),
     }
     return calls
 

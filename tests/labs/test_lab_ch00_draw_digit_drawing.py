@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from labs import ch00_draw_digit as drawing
+from labs import ch00_draw_digit as lab
 
 SIDE = 280
 
@@ -25,7 +25,7 @@ def chunk(kind, body):
 
 
 def png_header(width, height, bit_depth=8, colour=6):
-    return drawing.PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, colour, 0, 0, 0))
+    return lab.PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, colour, 0, 0, 0))
 
 
 def deflated_zeros(size):
@@ -57,7 +57,7 @@ def test_deflated_zeros_is_valid_zlib_of_that_many_zeros(size):
     assert stream.eof and not stream.unused_data and data == bytes(size)
 
 
-def url(raw, prefix=drawing.DATA_URL_PREFIX):
+def url(raw, prefix=lab.DATA_URL_PREFIX):
     return prefix + base64.b64encode(raw).decode()
 
 
@@ -79,7 +79,7 @@ def image_bytes(fmt, size=(SIDE, SIDE), mode="RGB"):
 # ----------------------------------------------------------------- what the canvas really sends
 def test_a_drawing_decodes_to_its_pixels():
     raw, pixels = digit_png()
-    got = drawing.canvas_pixels(url(raw), SIDE, SIDE)
+    got = lab.canvas_pixels(url(raw), SIDE, SIDE)
     assert got.shape == (SIDE, SIDE, 4) and got.dtype == np.uint8
     assert np.array_equal(got, pixels)
 
@@ -88,19 +88,19 @@ def test_other_valid_280_pngs_decode_too():
     for mode in ("L", "P", "RGB", "I;16"):
         buf = io.BytesIO()
         Image.new(mode, (SIDE, SIDE)).save(buf, format="PNG")
-        assert drawing.canvas_pixels(url(buf.getvalue()), SIDE, SIDE).shape == (SIDE, SIDE, 4), mode
+        assert lab.canvas_pixels(url(buf.getvalue()), SIDE, SIDE).shape == (SIDE, SIDE, 4), mode
     # ancillary chunks (text, a colour profile) are dropped, not decoded
     raw, pixels = digit_png()
     bomb = chunk(b"zTXt", b"k\x00\x00" + zlib.compress(bytes(50_000_000), 9))      # 50 MB of text, 49 KB here
     with_text = raw[:33] + bomb + raw[33:]
-    assert np.array_equal(drawing.canvas_pixels(url(with_text), SIDE, SIDE), pixels)
+    assert np.array_equal(lab.canvas_pixels(url(with_text), SIDE, SIDE), pixels)
 
 
 def test_the_length_limit_fits_the_largest_280_png():
     noise = np.random.default_rng(0).integers(0, 256, (SIDE, SIDE, 4), dtype=np.uint8)   # incompressible
     buf = io.BytesIO()
     Image.fromarray(noise, "RGBA").save(buf, format="PNG", compress_level=0)
-    assert np.array_equal(drawing.canvas_pixels(url(buf.getvalue()), SIDE, SIDE), noise)
+    assert np.array_equal(lab.canvas_pixels(url(buf.getvalue()), SIDE, SIDE), noise)
 
 
 # ----------------------------------------------------------------- hostile payloads: each refused, with a reason
@@ -114,7 +114,7 @@ HOSTILE = {
     "truncated PNG": url(digit_png()[0][:200]),
     "corrupt IDAT": url(png_header(SIDE, SIDE) + chunk(b"IDAT", b"\x78\x9c garbage") + chunk(b"IEND", b"")),
     "chunk longer than the file": url(png_header(SIDE, SIDE) + struct.pack(">I4s", 0xFFFFFFFF, b"IDAT")),
-    "IHDR not first": url(drawing.PNG_SIGNATURE + chunk(b"IDAT", b"") + chunk(b"IEND", b"")),
+    "IHDR not first": url(lab.PNG_SIGNATURE + chunk(b"IDAT", b"") + chunk(b"IEND", b"")),
     "JPEG data URL": url(image_bytes("JPEG"), "data:image/jpeg;base64,"),
     "GIF data URL": url(image_bytes("GIF", mode="P"), "data:image/gif;base64,"),
     "BMP inside a png URL": url(image_bytes("BMP")),
@@ -127,10 +127,10 @@ HOSTILE = {
     "png URL without base64": "data:image/png,\x89PNG",
     "http URL": "https://evil.example/x.png",
     "empty string": "",
-    "empty png URL": drawing.DATA_URL_PREFIX,
-    "garbage base64": drawing.DATA_URL_PREFIX + "!!!not base64@@@",
-    "base64 with bad padding": drawing.DATA_URL_PREFIX + "iVBORw0KGgo=A",
-    "10 MB of base64": drawing.DATA_URL_PREFIX + "A" * 10_000_000,
+    "empty png URL": lab.DATA_URL_PREFIX,
+    "garbage base64": lab.DATA_URL_PREFIX + "!!!not base64@@@",
+    "base64 with bad padding": lab.DATA_URL_PREFIX + "iVBORw0KGgo=A",
+    "10 MB of base64": lab.DATA_URL_PREFIX + "A" * 10_000_000,
     "a number": 12345,
     "a dict": {"data": "x"},
     "a list": [1, 2, 3],
@@ -148,8 +148,8 @@ def test_hostile_payloads_are_refused_with_a_reason_and_never_reach_pillow_unche
         opened.append(formats)
         return real_open(fp, mode, formats)
     monkeypatch.setattr(Image, "open", spy)
-    with pytest.raises(drawing.DrawingError) as err:
-        drawing.canvas_pixels(payload, SIDE, SIDE)
+    with pytest.raises(lab.DrawingError) as err:
+        lab.canvas_pixels(payload, SIDE, SIDE)
     assert str(err.value)
     assert all(f == ["PNG"] for f in opened), "Pillow may only be asked to read PNG"
     if name[0].isdigit() and "PNG" in name:
@@ -158,25 +158,25 @@ def test_hostile_payloads_are_refused_with_a_reason_and_never_reach_pillow_unche
 
 
 def test_the_message_says_the_size_it_found():
-    with pytest.raises(drawing.DrawingError, match="9000 x 9000 pixels; this canvas sends 280 x 280"):
-        drawing.canvas_pixels(HOSTILE["9000x9000 PNG"], SIDE, SIDE)
-    with pytest.raises(drawing.DrawingError, match="must be a PNG image .* not image/jpeg"):
-        drawing.canvas_pixels(HOSTILE["JPEG data URL"], SIDE, SIDE)
+    with pytest.raises(lab.DrawingError, match="9000 x 9000 pixels; this canvas sends 280 x 280"):
+        lab.canvas_pixels(HOSTILE["9000x9000 PNG"], SIDE, SIDE)
+    with pytest.raises(lab.DrawingError, match="must be a PNG image .* not image/jpeg"):
+        lab.canvas_pixels(HOSTILE["JPEG data URL"], SIDE, SIDE)
 
 
 MEMORY_PROBE = """
 import base64, json, sys, psutil
-from labs import ch00_draw_digit as drawing
+from labs import ch00_draw_digit as lab
 payloads = json.load(sys.stdin)
 proc = psutil.Process()
-drawing.canvas_pixels(payloads["ok"], 280, 280)            # warm up: imports, Pillow's PNG plugin
+lab.canvas_pixels(payloads["ok"], 280, 280)            # warm up: imports, Pillow's PNG plugin
 before = proc.memory_info().rss
 peak = before
 for name, payload in payloads["hostile"].items():
     try:
-        drawing.canvas_pixels(payload, 280, 280)
+        lab.canvas_pixels(payload, 280, 280)
         print("ACCEPTED", name)
-    except drawing.DrawingError:
+    except lab.DrawingError:
         pass
     peak = max(peak, proc.memory_info().rss)
 print(json.dumps({"before": before, "peak": peak}))

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from core import data
-from labs import ch07_training as live
+from labs import ch07_training as lab
 from ui import pictures
 from core.backward import backward as core_backward, chain_rule
 from core.network import forward, init_mlp, to_torch_sequential
@@ -27,31 +27,31 @@ def _torch_lrs(scheduler_factory, base_lr, n):
 
 def test_step_schedule_matches_steplr():
     theirs = _torch_lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.3), 0.2, 40)
-    ours = [live.scheduled_lr(0.2, t, "step", step_size=7, gamma=0.3) for t in range(40)]
+    ours = [lab.scheduled_lr(0.2, t, "step", step_size=7, gamma=0.3) for t in range(40)]
     assert ours == pytest.approx(theirs, rel=1e-12)
 
 
 def test_cosine_schedule_matches_cosine_annealing_until_t_max():
     theirs = _torch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30, eta_min=0.001),
                         0.1, 31)
-    ours = [live.scheduled_lr(0.1, t, "cosine", total_steps=30, min_lr=0.001) for t in range(31)]
+    ours = [lab.scheduled_lr(0.1, t, "cosine", total_steps=30, min_lr=0.001) for t in range(31)]
     assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
-    assert live.scheduled_lr(0.1, 500, "cosine", total_steps=30, min_lr=0.001) == pytest.approx(0.001)
+    assert lab.scheduled_lr(0.1, 500, "cosine", total_steps=30, min_lr=0.001) == pytest.approx(0.001)
 
 
 def test_constant_schedule_and_bad_name():
-    assert live.scheduled_lr(0.05, 12345) == 0.05
+    assert lab.scheduled_lr(0.05, 12345) == 0.05
     with pytest.raises(ValueError):
-        live.scheduled_lr(0.05, 1, "warp")
+        lab.scheduled_lr(0.05, 1, "warp")
 
 
 # ------------------------------------------------------------------ losses and gradients
-@pytest.mark.parametrize("loss", live.LOSSES)
+@pytest.mark.parametrize("loss", lab.LOSSES)
 def test_loss_and_logit_grad_match_autograd(loss):
     g = torch.Generator().manual_seed(1)
     logits = torch.randn(9, 4, generator=g, dtype=torch.float64) * 3
     y = torch.randint(0, 4, (9,), generator=g)
-    value, grad = live.loss_and_logit_grad(logits, y, loss)
+    value, grad = lab.loss_and_logit_grad(logits, y, loss)
     z = logits.clone().requires_grad_(True)
     t = F.one_hot(y, 4).to(z.dtype)
     ref = {"cross_entropy": lambda: F.cross_entropy(z, y),
@@ -64,11 +64,11 @@ def test_loss_and_logit_grad_match_autograd(loss):
 
 def test_unknown_loss_is_refused():
     with pytest.raises(ValueError):
-        live.loss_and_logit_grad(torch.zeros(2, 2), torch.zeros(2, dtype=torch.long), "hinge")
+        lab.loss_and_logit_grad(torch.zeros(2, 2), torch.zeros(2, dtype=torch.long), "hinge")
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
-@pytest.mark.parametrize("loss", live.LOSSES)
+@pytest.mark.parametrize("loss", lab.LOSSES)
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_chain_rule_from_each_live_loss_matches_autograd(activation, loss, depth):
     """Page 7's losses start core.backward.chain_rule (page 4's backward pass) from their own dL/dlogits."""
@@ -78,12 +78,12 @@ def test_chain_rule_from_each_live_loss_matches_autograd(activation, loss, depth
     x = torch.randn(11, 2, generator=g, dtype=torch.float64)
     y = torch.randint(0, 3, (11,), generator=g)
     logits, cache = forward(params, x, activation)
-    _, d_logits = live.loss_and_logit_grad(logits, y, loss)
+    _, d_logits = lab.loss_and_logit_grad(logits, y, loss)
     ours = chain_rule(params, cache, d_logits)
 
     leaves = [{k: t.clone().requires_grad_(True) for k, t in layer.items()} for layer in params]
     out, _ = forward(leaves, x, activation)
-    value, _ = live.loss_and_logit_grad(out, y, loss)
+    value, _ = lab.loss_and_logit_grad(out, y, loss)
     value.backward()
     for mine, leaf in zip(ours, leaves):
         for k in ("W", "b"):
@@ -96,7 +96,7 @@ def test_chain_rule_from_the_live_cross_entropy_equals_core_backward():
     x = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     logits, cache = forward(params, x)
-    _, d_logits = live.loss_and_logit_grad(logits, y)
+    _, d_logits = lab.loss_and_logit_grad(logits, y)
     ours = chain_rule(params, cache, d_logits)
     theirs = core_backward(params, cache, y)
     for a, b in zip(ours, theirs):
@@ -104,25 +104,25 @@ def test_chain_rule_from_the_live_cross_entropy_equals_core_backward():
 
 
 # ------------------------------------------------------------------ the live loop vs torch.nn + torch.optim
-@pytest.mark.parametrize("optimizer", live.OPTIMIZERS)
-@pytest.mark.parametrize("loss", live.LOSSES)
+@pytest.mark.parametrize("optimizer", lab.OPTIMIZERS)
+@pytest.mark.parametrize("loss", lab.LOSSES)
 def test_live_steps_match_torch_training(optimizer, loss):
     X, y = data.make_2d("spiral", n=120, noise=0.1, seed=2, n_classes=3)
-    state = live.new_state([2, 8, 8, 3], seed=4, activation="tanh")
+    state = lab.new_state([2, 8, 8, 3], seed=4, activation="tanh")
     model = to_torch_sequential(state["params"], "tanh")
-    config = live.make_live_config(optimizer, 0.05, loss, batch_size=25, activation="tanh",
+    config = lab.make_live_config(optimizer, 0.05, loss, batch_size=25, activation="tanh",
                                    schedule="step", step_size=4, gamma=0.5)
     opt = {"sgd": lambda p: torch.optim.SGD(p, lr=0.05),
-           "momentum": lambda p: torch.optim.SGD(p, lr=0.05, momentum=live.MOMENTUM),
+           "momentum": lambda p: torch.optim.SGD(p, lr=0.05, momentum=lab.MOMENTUM),
            "adam": lambda p: torch.optim.Adam(p, lr=0.05)}[optimizer](model.parameters())
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
-    shadow = live.new_state([2, 8, 8, 3], seed=4, activation="tanh")   # replays the same batch order
+    shadow = lab.new_state([2, 8, 8, 3], seed=4, activation="tanh")   # replays the same batch order
     torch_losses = {"cross_entropy": lambda z, labels, t: F.cross_entropy(z, labels),
                     "mse_probs": lambda z, labels, t: F.mse_loss(F.softmax(z, dim=1), t),
                     "mse_logits": lambda z, labels, t: F.mse_loss(z, t)}
     for _ in range(12):                                  # crosses an epoch boundary (120 / 25 = 5 batches)
-        idx = live.next_batch(shadow, X.shape[0], 25)
-        out = live.live_step(state, X, y, config)
+        idx = lab.next_batch(shadow, X.shape[0], 25)
+        out = lab.live_step(state, X, y, config)
         logits = model(X[idx])
         t = F.one_hot(y[idx], 3).float()
         ref = torch_losses[loss](logits, y[idx], t)
@@ -140,10 +140,10 @@ def test_live_steps_match_torch_training(optimizer, loss):
 
 
 def test_next_batch_visits_every_row_once_per_epoch():
-    state = live.new_state([2, 3, 2], seed=9)
-    seen = torch.cat([live.next_batch(state, 23, 5) for _ in range(5)])
+    state = lab.new_state([2, 3, 2], seed=9)
+    seen = torch.cat([lab.next_batch(state, 23, 5) for _ in range(5)])
     assert sorted(seen.tolist()) == list(range(23)) and state["epoch"] == 1
-    live.next_batch(state, 23, 5)
+    lab.next_batch(state, 23, 5)
     assert state["epoch"] == 2
 
 
@@ -154,10 +154,10 @@ def _moons():
 
 def test_train_frame_lowers_loss_and_logs_history():
     X_tr, X_te, y_tr, y_te = _moons()
-    state = live.new_state([2, 16, 2], seed=0)
-    config = live.make_live_config("adam", 0.03, "cross_entropy", batch_size=32)
+    state = lab.new_state([2, 16, 2], seed=0)
+    config = lab.make_live_config("adam", 0.03, "cross_entropy", batch_size=32)
     for _ in range(10):
-        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
+        lab.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
     h = state["history"]
     assert state["step"] == 50 and h["step"] == list(range(5, 55, 5))
     assert h["train_loss"][-1] < 0.6 * h["train_loss"][0]
@@ -168,11 +168,11 @@ def test_train_frame_lowers_loss_and_logs_history():
 
 def test_same_seed_same_run():
     X_tr, X_te, y_tr, y_te = _moons()
-    config = live.make_live_config("momentum", 0.1, "mse_probs", batch_size=16, schedule="cosine", total_steps=30)
+    config = lab.make_live_config("momentum", 0.1, "mse_probs", batch_size=16, schedule="cosine", total_steps=30)
     runs = []
     for _ in range(2):
-        state = live.new_state([2, 8, 2], seed=3)
-        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=30)
+        state = lab.new_state([2, 8, 2], seed=3)
+        lab.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=30)
         runs.append(state["history"])
     assert runs[0] == runs[1]
 
@@ -181,30 +181,30 @@ def test_same_seed_same_run():
                                             ("sgd", "cross_entropy")])
 def test_huge_learning_rate_is_detected_and_halts(optimizer, loss):
     X_tr, X_te, y_tr, y_te = _moons()
-    state = live.new_state([2, 16, 16, 2], seed=0)
-    config = live.make_live_config(optimizer, 10.0, loss, batch_size=32)
+    state = lab.new_state([2, 16, 16, 2], seed=0)
+    config = lab.make_live_config(optimizer, 10.0, loss, batch_size=32)
     for _ in range(20):
-        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
+        lab.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
     assert state["diverged"] and "learning rate 10" in state["diverged"]
     stopped_at = state["step"]
-    live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
+    lab.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=5)
     assert state["step"] == stopped_at          # halted: no more steps
     assert all(math.isfinite(v) for v in state["history"]["train_loss"])
 
 
 def test_switching_optimizer_resets_its_memory():
     X_tr, _, y_tr, _ = _moons()
-    state = live.new_state([2, 4, 2], seed=0)
-    live.live_step(state, X_tr, y_tr, live.make_live_config("adam", 0.01))
+    state = lab.new_state([2, 4, 2], seed=0)
+    lab.live_step(state, X_tr, y_tr, lab.make_live_config("adam", 0.01))
     assert "m" in state["opt_state"]
-    live.live_step(state, X_tr, y_tr, live.make_live_config("momentum", 0.01))
+    lab.live_step(state, X_tr, y_tr, lab.make_live_config("momentum", 0.01))
     assert "m" not in state["opt_state"] and "velocity" in state["opt_state"]
 
 
 def test_zero_steps_logs_the_starting_point():
     X_tr, X_te, y_tr, y_te = _moons()
-    state = live.new_state([2, 4, 2], seed=0)
-    live.train_frame(state, X_tr, y_tr, X_te, y_te, live.make_live_config("sgd", 0.5), n_steps=0)
+    state = lab.new_state([2, 4, 2], seed=0)
+    lab.train_frame(state, X_tr, y_tr, X_te, y_te, lab.make_live_config("sgd", 0.5), n_steps=0)
     h = state["history"]
     assert state["step"] == 0 and h["step"] == [0] and h["lr"] == [0.5]
     assert h["train_loss"][0] == pytest.approx(F.cross_entropy(to_torch_sequential(state["params"])(X_tr), y_tr).item())
@@ -212,10 +212,10 @@ def test_zero_steps_logs_the_starting_point():
 
 def test_history_is_thinned():
     X_tr, X_te, y_tr, y_te = _moons()
-    state = live.new_state([2, 4, 2], seed=0)
-    config = live.make_live_config("sgd", 0.01)
+    state = lab.new_state([2, 4, 2], seed=0)
+    config = lab.make_live_config("sgd", 0.01)
     for _ in range(25):
-        live.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=1, max_points=10)
+        lab.train_frame(state, X_tr, y_tr, X_te, y_te, config, n_steps=1, max_points=10)
     h = state["history"]
     assert len(h["step"]) <= 10 and h["step"][-1] == 25 and h["step"] == sorted(h["step"])
     assert all(len(v) == len(h["step"]) for v in h.values())
@@ -226,7 +226,7 @@ def test_history_is_thinned():
                                     dict(activation="gelu"), dict(lr=1e31), dict(gamma=0.0), dict(gamma=2.0)])
 def test_bad_config_is_refused(kwargs):
     with pytest.raises(ValueError):
-        live.make_live_config(**kwargs)
+        lab.make_live_config(**kwargs)
 
 
 def test_live_config_is_checked_by_core_make_config(monkeypatch):
@@ -235,24 +235,24 @@ def test_live_config_is_checked_by_core_make_config(monkeypatch):
     from core import train
     real, calls = train.make_config, []
     monkeypatch.setattr(train, "make_config", lambda *a, **k: calls.append((a, k)) or real(*a, **k))
-    config = live.make_live_config("momentum", 0.1, "mse_logits", batch_size=8, activation="tanh")
+    config = lab.make_live_config("momentum", 0.1, "mse_logits", batch_size=8, activation="tanh")
     assert calls == [(("momentum", 0.1), {"activation": "tanh", "loss": "mse"})]
-    assert live.make_live_config(**config) == config and config["loss"] == "mse_logits"
-    assert set(live.CHOICES["optimizer"]) <= set(train.OPTIMIZERS)
+    assert lab.make_live_config(**config) == config and config["loss"] == "mse_logits"
+    assert set(lab.CHOICES["optimizer"]) <= set(train.OPTIMIZERS)
     with pytest.raises(ValueError, match="optimizer must be one of .'sgd', 'momentum', 'adam'."):
-        live.make_live_config("nesterov")          # in core's registry, not offered by the page
+        lab.make_live_config("nesterov")          # in core's registry, not offered by the page
 
 
 # ------------------------------------------------------------------ pictures
 def test_grid_probabilities_and_colours():
     X, y = data.make_2d("blobs", n=90, noise=0.1, seed=0, n_classes=3)
     params = init_mlp([2, 6, 3], seed=0)
-    xs, ys, pts = live.plane_grid(X, n=20)
+    xs, ys, pts = lab.plane_grid(X, n=20)
     assert xs.shape == (20,) and pts.shape == (400, 2)
     assert xs[0] < X[:, 0].min() and ys[-1] > X[:, 1].max()
     # row r, column c of the grid is the point (xs[c], ys[r])
     assert torch.equal(pts.reshape(20, 20, 2)[3, 7], torch.stack([xs[7], ys[3]]))
-    probs = live.grid_probs(params, pts, 20)
+    probs = lab.grid_probs(params, pts, 20)
     assert probs.shape == (20, 20, 3)
     assert torch.allclose(probs.sum(-1), torch.ones(20, 20), atol=1e-6)
     ref = F.softmax(to_torch_sequential(params)(pts[45:46]), dim=1)[0]
@@ -269,8 +269,8 @@ def test_grid_probabilities_and_colours():
 def test_hidden_unit_maps_and_diverging_colours():
     params = init_mlp([2, 20, 2], seed=0)
     X = torch.tensor([[-1.0, -1.0], [1.0, 1.0]])
-    _, _, pts = live.plane_grid(X, n=10)
-    maps = live.hidden_unit_maps(params, pts, 10, max_units=16)
+    _, _, pts = lab.plane_grid(X, n=10)
+    maps = lab.hidden_unit_maps(params, pts, 10, max_units=16)
     assert maps.shape == (16, 10, 10)
     ref = torch.relu(pts @ params[0]["W"] + params[0]["b"])[:, 4].reshape(10, 10)
     assert torch.allclose(maps[4], ref)
@@ -312,9 +312,9 @@ def test_points_drawn_once_then_laid_over_each_frame_give_the_same_picture():
     picture must be boundary_picture's, pixel for pixel."""
     X, y = data.make_2d("spiral", n=120, noise=0.1, seed=2, n_classes=3)
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=2)
-    xs, ys, points = live.plane_grid(X, n=20)
-    params = live.new_state([2, 8, 3], seed=0)["params"]
-    background = pictures.blend_class_colors(live.grid_probs(params, points, 20), [(250, 200, 150), (150, 200, 250),
+    xs, ys, points = lab.plane_grid(X, n=20)
+    params = lab.new_state([2, 8, 3], seed=0)["params"]
+    background = pictures.blend_class_colors(lab.grid_probs(params, points, 20), [(250, 200, 150), (150, 200, 250),
                                                                                (200, 250, 150)])
     colors = [(230, 159, 0), (86, 180, 233), (0, 158, 115)]
     whole = pictures.boundary_picture(background, xs, ys, X_train, y_train, X_test, y_test, colors, size=120)
@@ -326,28 +326,28 @@ def test_points_drawn_once_then_laid_over_each_frame_give_the_same_picture():
 # ------------------------------------------------- each concept once: the page's names delegate to core
 def test_page_names_are_cores():
     from core import losses, optim
-    assert live.scheduled_lr is optim.scheduled_lr and live.SCHEDULES == optim.SCHEDULES
-    assert live.softmax_mse_loss is losses.softmax_mse_loss and live.softmax_mse_grad is losses.softmax_mse_grad
+    assert lab.scheduled_lr is optim.scheduled_lr and lab.SCHEDULES == optim.SCHEDULES
+    assert lab.softmax_mse_loss is losses.softmax_mse_loss and lab.softmax_mse_grad is losses.softmax_mse_grad
     assert losses.LOSSES["mse_probs"] == (losses.softmax_mse_loss, losses.softmax_mse_grad)
-    assert set(live.CORE_LOSS.values()) <= set(losses.LOSSES) and live.MOMENTUM == optim.MOMENTUM
-    assert set(live.OPTIMIZERS) <= set(optim.OPTIMIZERS)
+    assert set(lab.CORE_LOSS.values()) <= set(losses.LOSSES) and lab.MOMENTUM == optim.MOMENTUM
+    assert set(lab.OPTIMIZERS) <= set(optim.OPTIMIZERS)
 
 
-@pytest.mark.parametrize("loss", live.LOSSES)
+@pytest.mark.parametrize("loss", lab.LOSSES)
 def test_live_step_is_core_train_step_with_the_chain_rule(loss):
     """One SGD live_step moves every weight by exactly -lr * core.backward.chain_rule's gradient."""
     from core import backward, losses
     g = torch.Generator().manual_seed(3)
     X, y = torch.randn(40, 2, generator=g), torch.randint(0, 3, (40,), generator=g)
-    config = live.make_live_config("sgd", 0.1, loss, batch_size=8)
-    state = live.new_state([2, 5, 3], seed=1)
+    config = lab.make_live_config("sgd", 0.1, loss, batch_size=8)
+    state = lab.new_state([2, 5, 3], seed=1)
     before = [{k: t.clone() for k, t in layer.items()} for layer in state["params"]]
-    idx = live.next_batch(dict(state), 40, 8)                     # the batch live_step will take (same seed)
+    idx = lab.next_batch(dict(state), 40, 8)                     # the batch live_step will take (same seed)
     logits, cache = forward(before, X[idx])
     targets = y[idx] if loss == "cross_entropy" else losses.one_hot(y[idx], 3)
-    _, d_logits = losses.loss_and_grad(live.CORE_LOSS[loss], logits, targets)
+    _, d_logits = losses.loss_and_grad(lab.CORE_LOSS[loss], logits, targets)
     grads = backward.chain_rule(before, cache, d_logits)
-    assert not live.live_step(state, X, y, config)["diverged"]
+    assert not lab.live_step(state, X, y, config)["diverged"]
     for layer, old, grad in zip(state["params"], before, grads):
         for k in ("W", "b"):
             assert torch.equal(layer[k], old[k].add(grad[k], alpha=-0.1)), (loss, k)
@@ -360,8 +360,8 @@ def test_live_step_and_evaluate_live_call_core(monkeypatch):
     monkeypatch.setattr(train, "train_step", lambda *a, **k: seen.append("step") or real_step(*a, **k))
     monkeypatch.setattr(metrics, "evaluate", lambda *a, **k: seen.append("evaluate") or real_eval(*a, **k))
     X, y = torch.randn(10, 2, generator=torch.Generator().manual_seed(0)), torch.arange(10) % 2
-    state = live.new_state([2, 4, 2])
-    live.live_step(state, X, y, live.make_live_config("adam", 0.01, batch_size=4))
-    result = live.evaluate_live(state["params"], X, y)
+    state = lab.new_state([2, 4, 2])
+    lab.live_step(state, X, y, lab.make_live_config("adam", 0.01, batch_size=4))
+    result = lab.evaluate_live(state["params"], X, y)
     assert seen == ["step", "evaluate"]
     assert result == real_eval(state["params"], X, y)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from labs import t3_binary_activation as formula
+from labs import t3_binary_activation as lab
 from labs.t3_binary_activation import FormulaError, activation_from_formula, check_formula, compare_derivative
 
 SMOOTHSTEP = "x**3*(6*x**2 - 15*x + 10)"
@@ -44,7 +44,7 @@ HOSTILE = [
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_input_is_refused_with_a_message(text, monkeypatch):
     evaluated = []
-    monkeypatch.setattr(formula, "SimpleEval", lambda **kw: evaluated.append(kw) or pytest.fail("evaluator reached"))
+    monkeypatch.setattr(lab, "SimpleEval", lambda **kw: evaluated.append(kw) or pytest.fail("evaluator reached"))
     with pytest.raises(FormulaError) as err:
         activation_from_formula(text)
     assert str(err.value), "every refusal explains itself"

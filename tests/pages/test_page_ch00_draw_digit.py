@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import exports
-from labs import ch00_draw_digit as digits
+from labs import ch00_draw_digit as lab
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.export_utils import run_download
@@ -29,7 +29,7 @@ def test_empty_canvas_prompts_and_predicts_nothing(mnist_dir):
 
 
 def test_prediction_for_chosen_test_digit_is_the_models_argmax(mnist_dir):
-    params = digits.load_weights(MODEL)
+    params = lab.load_weights(MODEL)
     X, y = held_out()
     at = open_page(PAGE, query={"draw_src": "MNIST test digit"})
     assert_no_exception(at)
@@ -45,7 +45,7 @@ def test_prediction_for_chosen_test_digit_is_the_models_argmax(mnist_dir):
 
 
 def test_a_wrong_digit_is_marked_wrong(mnist_dir):
-    params = digits.load_weights(MODEL)
+    params = lab.load_weights(MODEL)
     X, y = held_out()
     pred = (torch.relu(X @ params[0]["W"] + params[0]["b"]) @ params[1]["W"]).argmax(1)
     wrong = int((pred != y).nonzero()[0])
@@ -55,7 +55,7 @@ def test_a_wrong_digit_is_marked_wrong(mnist_dir):
 
 
 def test_measured_accuracy_matches_the_model(mnist_dir):
-    params = digits.load_weights(MODEL)
+    params = lab.load_weights(MODEL)
     X, y = held_out()
     pred = (torch.relu(X @ params[0]["W"] + params[0]["b"]) @ params[1]["W"] + params[1]["b"]).argmax(1)
     at = open_page(PAGE)
@@ -105,7 +105,7 @@ def test_weights_download_is_the_shipped_model_as_nn_sequential(mnist_dir, downl
     at = open_page(PAGE)
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     model.load_state_dict(torch.load(io.BytesIO(downloads["draw_dl_weights"])))
-    params = digits.load_weights(MODEL)
+    params = lab.load_weights(MODEL)
     assert torch.equal(model[0].weight, params[0]["W"].T) and torch.equal(model[2].bias, params[1]["b"])
     X, y = held_out()
     with torch.no_grad():
@@ -141,16 +141,16 @@ ZERO = canvas_url(lambda d: d.ellipse([(80, 40), (200, 240)], outline="white", w
 
 def test_read_canvas_reads_each_new_drawing():
     """The function the page's fragment calls with every canvas message: a new drawing, a new reading."""
-    params = digits.load_weights(MODEL)
-    x1, one = digits.read_canvas(params, ONE, 280, 280)
-    x0, zero = digits.read_canvas(params, ZERO, 280, 280)
+    params = lab.load_weights(MODEL)
+    x1, one = lab.read_canvas(params, ONE, 280, 280)
+    x0, zero = lab.read_canvas(params, ZERO, 280, 280)
     assert one["prediction"] == 1 and zero["prediction"] == 0
-    assert torch.equal(one["logits"], digits.read_digit(params, x1)["logits"])
+    assert torch.equal(one["logits"], lab.read_digit(params, x1)["logits"])
     blank = canvas_url(lambda d: None)
-    assert digits.read_canvas(params, blank, 280, 280) == (None, None)
+    assert lab.read_canvas(params, blank, 280, 280) == (None, None)
     import pytest
-    with pytest.raises(digits.DrawingError):
-        digits.read_canvas(params, "data:image/jpeg;base64,AAAA", 280, 280)
+    with pytest.raises(lab.DrawingError):
+        lab.read_canvas(params, "data:image/jpeg;base64,AAAA", 280, 280)
 
 
 def _send(at, data_url):
@@ -160,12 +160,12 @@ def _send(at, data_url):
 
 
 def test_page_reading_changes_with_the_canvas_and_refuses_hostile_messages():
-    params = digits.load_weights(MODEL)
+    params = lab.load_weights(MODEL)
     at = open_page(PAGE)
     _send(at, ONE)
     assert_no_exception(at)
     assert metric(at, "Prediction") == "1"
-    probs = digits.read_canvas(params, ONE, 280, 280)[1]["probs"]
+    probs = lab.read_canvas(params, ONE, 280, 280)[1]["probs"]
     assert metric(at, "Confidence") == f"{probs.max().item():.1%}"
     _send(at, ZERO)
     assert metric(at, "Prediction") == "0"
@@ -188,7 +188,7 @@ def test_a_stroke_updates_the_reading_in_place():
     drawing to drawing (the browser keeps it and takes the new 10-row table), the three detail pictures are images:
     no Plotly figure (its element id is a hash of its whole spec, so the browser destroyed and rebuilt all four on
     every stroke: ~270 ms of its CPU per stroke instead of ~90 on the 2-core development machine)."""
-    params = digits.load_weights(MODEL)
+    params = lab.load_weights(MODEL)
     at = open_page(PAGE)
     one, plotly_charts, images = _charts(_send(at, ONE))
     assert plotly_charts == 0 and images == 3
@@ -198,7 +198,7 @@ def test_a_stroke_updates_the_reading_in_place():
     assert one[0][1] != zero[0][1]                                  # ... and takes the new probabilities
     import pyarrow as pa
     table = pa.ipc.open_stream(zero[0][1]).read_all().to_pydict()
-    reading = digits.read_canvas(params, ZERO, 280, 280)[1]
+    reading = lab.read_canvas(params, ZERO, 280, 280)[1]
     assert table["digit"] == list(range(10))
     assert table["probability"] == pytest.approx(reading["probs"].tolist())
     assert table["bar"] == ["prediction" if d == 0 else "other" for d in range(10)]

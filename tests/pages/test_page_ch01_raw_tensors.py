@@ -5,8 +5,8 @@ import math
 import torch
 
 from core import network
-from labs import ch00_draw_digit as digits
-from labs import ch01_raw_tensors as init_stats
+from labs import ch00_draw_digit
+from labs import ch01_raw_tensors as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.labs.test_lab_ch00_draw_digit import MODEL
 
@@ -52,7 +52,7 @@ def test_init_and_seed_change_the_weights():
 def test_trained_weights_and_unit_slider_extremes():
     at = open_page(PAGE, query={"tensors_trained": "true", "tensors_unit": "127"})
     assert_no_exception(at)
-    params = digits.load_weights(MODEL)
+    params = ch00_draw_digit.load_weights(MODEL)
     col = params[0]["W"][:, 127]
     assert f"Unit 127: weights from {col.min().item():.3f} to {col.max().item():.3f}" in page_output(at)
     assert tensor_table(at)["max"][3] == f"{params[1]['b'].max().item():.4f}"
@@ -68,7 +68,7 @@ def test_spread_table_shows_explosion_and_matches_core():
     normal = table.loc["plain randn (std 1)"]
     assert normal["std after layer 50"] == "overflow (inf)"
     assert any("became inf" in w.value for w in at.warning)
-    rows = init_stats.activation_spread("kaiming", depth=50, width=128, n_samples=128, seed=0)
+    rows = lab.activation_spread("kaiming", depth=50, width=128, n_samples=128, seed=0)
     kaiming = table.loc["Kaiming: randn * sqrt(2 / fan_in)"]
     assert kaiming["std after layer 50"] == f"{rows[-1]['std']:.3g}"
     assert kaiming["spread left 1/100..100 at"] == "never"

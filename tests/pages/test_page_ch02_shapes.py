@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from core import network
-from labs import ch02_shapes as shapes
+from labs import ch02_shapes as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch02_shapes.py"
@@ -12,7 +12,7 @@ PAGE = "views/ch02_shapes.py"
 def test_trace_matches_core_forward_and_torch_nn():
     params = network.init_mlp([784, 32, 10], seed=3)
     x = torch.rand(7, 784, generator=torch.Generator().manual_seed(1))
-    steps = {s["name"]: s for s in shapes.trace_forward(params, x)}
+    steps = {s["name"]: s for s in lab.trace_forward(params, x)}
     logits, _ = network.forward(params, x)
     torch.testing.assert_close(steps["logits"]["value"], logits)
     torch.testing.assert_close(steps["logits"]["value"], network.to_torch_sequential(params)(x).detach())
@@ -20,7 +20,7 @@ def test_trace_matches_core_forward_and_torch_nn():
     assert steps["x @ W1"]["shape"] == (7, 32) and steps["x @ W1"]["madds"] == 7 * 784 * 32
     assert steps["h @ W2"]["madds"] == 7 * 32 * 10
     assert steps["b1 broadcast"]["shape"] == (7, 32)
-    assert shapes.owned_bytes(steps["b1 broadcast"]["value"]) == 32 * 4  # a view, no copy
+    assert lab.owned_bytes(steps["b1 broadcast"]["value"]) == 32 * 4  # a view, no copy
     assert bool((steps["h"]["value"] >= 0).all())
 
 
@@ -28,11 +28,11 @@ def test_trace_matches_core_forward_and_torch_nn():
 def test_every_break_case_reports_torch_error_or_shape(H):
     params = network.init_mlp([784, H, 10], seed=0)
     x = torch.rand(4, 784)
-    for case in shapes.BREAKS:
-        out = shapes.break_forward(params, x, case)
+    for case in lab.BREAKS:
+        out = lab.break_forward(params, x, case)
         assert (out["error"] is None) != (out["shape"] is None)
-    assert "cannot be multiplied (4x784 and %dx784)" % H in shapes.break_forward(params, x, "W1 transposed")["error"]
-    assert shapes.break_forward(params, x, "one image without a batch axis")["shape"] == (H,)
+    assert "cannot be multiplied (4x784 and %dx784)" % H in lab.break_forward(params, x, "W1 transposed")["error"]
+    assert lab.break_forward(params, x, "one image without a batch axis")["shape"] == (H,)
 
 
 def test_page_default_prints_shapes_and_costs():

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from core import network
-from labs import ch04_graph as graph
+from labs import ch04_graph as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch04_graph.py"
@@ -17,7 +17,7 @@ STEP_NAMES = ["dL/dlogits", "dL/dW2", "dL/db2", "dL/dh1", "dL/dz1", "dL/dW1", "d
 def _reference(sizes=(3, 4, 3), batch=2, seed=0):
     """Every gradient of the default network, from plain torch autograd (independent of the page)."""
     params = network.init_mlp(list(sizes), seed=seed, dtype=torch.float64)
-    x, y = graph.demo_inputs(list(sizes), batch, seed)
+    x, y = lab.demo_inputs(list(sizes), batch, seed)
     W1, b1, W2, b2 = (t.clone().requires_grad_(True) for t in
                       (params[0]["W"], params[0]["b"], params[1]["W"], params[1]["b"]))
     z1 = x @ W1 + b1

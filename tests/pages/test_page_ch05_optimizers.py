@@ -1,5 +1,5 @@
 """Chapter 5 page: the optimizer race, its verdict table and the torch.optim check."""
-from labs import ch05_optimizers as L
+from labs import ch05_optimizers as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch05_optimizers.py"
@@ -20,8 +20,8 @@ def test_defaults_show_status_table_and_torch_check():
     assert set(status["status"]) <= {"converged", "stalled", "diverged", "local minimum", "saddle point",
                                      "rolling away"}
     # the page's numbers are core's numbers for the default widget values
-    walk = L.trajectory("Ravine", "Adam", (-4.5, 2.0), 150, dict(lr=0.3, betas=(0.9, 0.999)))
-    verdict = L.classify("Ravine", walk)
+    walk = lab.trajectory("Ravine", "Adam", (-4.5, 2.0), 150, dict(lr=0.3, betas=(0.9, 0.999)))
+    verdict = lab.classify("Ravine", walk)
     row = status[status["optimizer"] == "Adam"].iloc[0]
     assert row["status"] == verdict["status"] and float(row["final loss"]) == float(f"{verdict['final_loss']:.4g}")
     check = _table(at, "max |our path - torch.optim path|")
@@ -48,7 +48,7 @@ def test_surface_start_and_extremes():
     at.selectbox(key="opt_surf").set_value("Rastrigin").run()
     assert_no_exception(at)
     # switching surface moves the start point and learning rates to that surface's suggestion
-    assert at.slider(key="opt_x0").value == L.SURFACES["Rastrigin"]["start"][0]
+    assert at.slider(key="opt_x0").value == lab.SURFACES["Rastrigin"]["start"][0]
     assert "local minimum" in set(_table(at, "status")["status"])
     at.slider(key="opt_x0").set_value(5.0).run()
     at.slider(key="opt_y0").set_value(-5.0).run()
@@ -61,7 +61,7 @@ def test_surface_start_and_extremes():
 
 def test_switching_all_optimizers_off_says_so():
     at = open_page(PAGE)
-    for name in L.OPTIMIZERS:
+    for name in lab.OPTIMIZERS:
         at.toggle(key=f"opt_on_{name.lower()}").set_value(False).run()
     assert_no_exception(at)
     assert at.info and "at least one optimizer" in at.info[0].value
@@ -129,7 +129,7 @@ def test_ravine_text_says_curvature_and_quotes_this_starts_slope_ratio():
     assert not any("25 times steeper" in t for t in [c.value for c in at.caption] + [m.value for m in at.markdown])
     assert any("curve 25 times more sharply across" in c.value for c in at.caption)
     text = _explanation(at)
-    assert f"the slope across is {L.slope_ratio('Ravine', (-4.5, 2.0)):.3g} times the slope along" in text  # 11.1
+    assert f"the slope across is {lab.slope_ratio('Ravine', (-4.5, 2.0)):.3g} times the slope along" in text  # 11.1
     at.slider(key="opt_y0").set_value(0.5).run()
     assert "the slope across is 2.78 times the slope along" in _explanation(at)
 
@@ -152,7 +152,7 @@ def test_nesterov_sentence_comes_from_this_run():
 def test_adam_on_the_saddle_is_explained_not_ranked():
     """'Adam walks off the flat saddle faster than SGD' depends on the two learning rates (SGD at 0.1 gets
     farther than Adam at 0.01 in 150 steps); the page gives the mechanism instead."""
-    far = {n: L.trajectory("Saddle", n, (1.8, 0.01), 150, hp)["path"][-1, 1].abs().item()
+    far = {n: lab.trajectory("Saddle", n, (1.8, 0.01), 150, hp)["path"][-1, 1].abs().item()
            for n, hp in (("SGD", {"lr": 0.1}), ("Adam", {"lr": 0.01, "betas": (0.9, 0.999)}))}
     assert far["SGD"] > far["Adam"]
     at = open_page(PAGE)
@@ -173,7 +173,7 @@ def test_scrubber_moves_every_ball_along_its_cached_walk():
     assert_no_exception(at)
     now = _positions(at)
     assert now != end and {r["step"] for r in now} == {10}
-    sgd = L.trajectory("Ravine", "SGD", (-4.5, 2.0), 150, {"lr": 0.05})
+    sgd = lab.trajectory("Ravine", "SGD", (-4.5, 2.0), 150, {"lr": 0.05})
     row = next(r for r in now if r["optimizer"] == "SGD")
     x, y = sgd["path"][10].tolist()
     assert (float(row["x"]), float(row["y"])) == (round(x, 4), round(y, 4))

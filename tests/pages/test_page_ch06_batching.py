@@ -4,35 +4,35 @@ import math
 import torch
 
 from core import data, network
-from labs import ch06_batching as shuffling
+from labs import ch06_batching as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch06_batching.py"
 
 
 def test_epoch_order_is_dataloader_order():
-    batches = shuffling.epoch_order(60, 8, True, seed=5)
+    batches = lab.epoch_order(60, 8, True, seed=5)
     # the sampler a DataLoader(shuffle=True) uses: randperm, then groups of batch_size
     sampler = torch.utils.data.BatchSampler(
         torch.utils.data.RandomSampler(range(60), generator=torch.Generator().manual_seed(5)), 8, False)
     assert batches == list(sampler)
     assert sorted(i for b in batches for i in b) == list(range(60))
-    assert shuffling.epoch_order(60, 8, False, seed=5)[0] == list(range(8))
+    assert lab.epoch_order(60, 8, False, seed=5)[0] == list(range(8))
 
 
 def test_class_mix_and_entropy():
-    labels = shuffling.sorted_labels(6, 10)
-    mix = shuffling.class_mix(labels, shuffling.epoch_order(60, 10, False, 0), 6)
+    labels = lab.sorted_labels(6, 10)
+    mix = lab.class_mix(labels, lab.epoch_order(60, 10, False, 0), 6)
     assert [r["entropy"] for r in mix] == [0.0] * 6
-    assert math.isclose(shuffling.entropy_bits([1, 1, 1, 1, 1, 1]), math.log2(6))
-    assert math.isclose(shuffling.entropy_bits([2, 2, 0]), 1.0)
+    assert math.isclose(lab.entropy_bits([1, 1, 1, 1, 1, 1]), math.log2(6))
+    assert math.isclose(lab.entropy_bits([2, 2, 0]), 1.0)
 
 
 def test_sorted_order_trains_worse_than_shuffled():
-    X, y = shuffling.sorted_blobs(6, 50, noise=0.3, seed=0)
+    X, y = lab.sorted_blobs(6, 50, noise=0.3, seed=0)
     assert torch.equal(y, y.sort().values)
-    curves = {o: shuffling.train_ordering(o, X, y, batch_size=20, lr=0.3, epochs=5, seed=0)
-              for o in shuffling.ORDERINGS}
+    curves = {o: lab.train_ordering(o, X, y, batch_size=20, lr=0.3, epochs=5, seed=0)
+              for o in lab.ORDERINGS}
     assert all(len(c["loss"]) == 1 + 5 * 15 for c in curves.values())
     assert len({c["loss"][0] for c in curves.values()}) == 1  # same start
     sorted_, shuffled = curves["sorted (no shuffle)"], curves["reshuffled every epoch"]
@@ -58,7 +58,7 @@ def test_shuffle_mixes_the_batches():
     assert_no_exception(at)
     assert float(metric(at, "Mean class entropy per batch (bits)")) > 1.5
     assert metric(at, "Batches holding a single class") == "0"
-    first = shuffling.epoch_order(60, 8, True, 0)[0]
+    first = lab.epoch_order(60, 8, True, 0)[0]
     assert " ".join(map(str, first)) in at.code[0].value
 
 
@@ -112,8 +112,8 @@ def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
         line = next(row for row in out.splitlines() if row.startswith(f"final_loss[{ordering}] "))
         assert line.split("] ")[1].split()[0] == f"{loss:.4f}"
 
-    X, y = shuffling.sorted_blobs(6, 50, noise=0.3, seed=0)
-    curve = shuffling.train_ordering("reshuffled every epoch", X, y, batch_size=20, lr=0.3, epochs=2, seed=0)
+    X, y = lab.sorted_blobs(6, 50, noise=0.3, seed=0)
+    curve = lab.train_ordering("reshuffled every epoch", X, y, batch_size=20, lr=0.3, epochs=2, seed=0)
     model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 6))
     model.load_state_dict(torch.load(io.BytesIO(network.weights_file(curve["params"]))))
     with torch.no_grad():
@@ -135,7 +135,7 @@ def test_page_says_how_the_dataloader_order_differs_and_shows_no_false_docstring
     loader = torch.utils.data.DataLoader(range(60), batch_size=8, shuffle=True,
                                          generator=torch.Generator().manual_seed(0))
     theirs = [b.tolist() for b in loader]
-    assert shuffling.epoch_order(60, 8, True, seed=0) != theirs
+    assert lab.epoch_order(60, 8, True, seed=0) != theirs
     g = torch.Generator().manual_seed(0)
     assert [b.tolist() for b in data.batch_indices(60, 8, generator=g, like_dataloader=True)] == theirs
 
@@ -163,7 +163,7 @@ def _run_until_still(at, limit=30):
 def test_step_moves_the_items_shuffle_first_then_slice():
     at = open_page(PAGE, query={"bat_shuffle": "true", "bat_seed": "3"})
     assert_no_exception(at)
-    stages = shuffling.loader_stages(shuffling.epoch_order(60, 8, True, 3))
+    stages = lab.loader_stages(lab.epoch_order(60, 8, True, 3))
     assert _items(at) == (stages[0][0], stages[0][1])            # stored: item i at place i
     assert "**Stored:**" in page_output(at)
     at.button(key="bat_step").click().run()
@@ -178,7 +178,7 @@ def test_step_moves_the_items_shuffle_first_then_slice():
     _run_until_still(at)
     x, y = _items(at)
     assert (x, y) == (stages[2][0], stages[2][1])               # sliced: one row per batch of 8
-    first = shuffling.epoch_order(60, 8, True, 3)[0]
+    first = lab.epoch_order(60, 8, True, 3)[0]
     assert [i for i in range(60) if y[i] == 0] == sorted(first)
     assert "Step 2 of 2 · Slice:** places 0 to 7 become batch 0" in page_output(at)
     assert at.button(key="bat_step").disabled
@@ -191,7 +191,7 @@ def test_play_runs_both_steps_and_again_from_the_end():
     at.button(key="bat_play").click().run()
     _run_until_still(at)
     assert at.session_state["bat_frame"] == 20
-    stages = shuffling.loader_stages(shuffling.epoch_order(60, 8, False, 0))
+    stages = lab.loader_stages(lab.epoch_order(60, 8, False, 0))
     assert _items(at) == (stages[2][0], stages[2][1])
     assert "Step 1 of 2 · Shuffle is off" not in page_output(at)
     at.button(key="bat_play").click().run()                     # Play at the end starts from the stored order
@@ -199,12 +199,12 @@ def test_play_runs_both_steps_and_again_from_the_end():
 
 
 def test_lab_counts_and_rows_the_page_shows():
-    labels = shuffling.sorted_labels(6, 10)
-    assert shuffling.single_class_batches(labels, 10, 0, 6) == {"sorted": 6, "shuffled": 0}
-    assert shuffling.stage_extent(shuffling.loader_stages(shuffling.epoch_order(60, 8, False, 0))) == (11, 7)
+    labels = lab.sorted_labels(6, 10)
+    assert lab.single_class_batches(labels, 10, 0, 6) == {"sorted": 6, "shuffled": 0}
+    assert lab.stage_extent(lab.loader_stages(lab.epoch_order(60, 8, False, 0))) == (11, 7)
     nan = float("nan")
     curves = {"a": {"loss": [1.0, nan], "acc": [0.1, 0.1]}, "b": {"loss": [1.0, 0.7, 0.5], "acc": [0.1, 0.5, 0.9]}}
-    assert shuffling.lowest_final_loss(curves) == "b"                       # a run that blew up comes last
-    rows = shuffling.ordering_rows(curves, per_epoch=1)
+    assert lab.lowest_final_loss(curves) == "b"                       # a run that blew up comes last
+    rows = lab.ordering_rows(curves, per_epoch=1)
     assert rows[1] == {"order of examples": "b", "steps": 2, "final loss": 0.5, "final accuracy": "90.0%",
                        "worst loss during the last epoch": 0.5}

@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from core import backward, losses, metrics, network, optim, train
-from labs import ch07_training as live
-from labs import ch07_mnist as mnist_runs
+from labs import ch07_training
+from labs import ch07_mnist
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, open_page, page_output
 
@@ -47,12 +47,12 @@ def test_code_lines_skips_blanks_comments_and_the_docstring():
         text = """a string
         of two lines"""   # a trailing comment: still a line of code
         return a + b, text
-    assert live.code_lines(sample) == 5 == _count_by_hand(sample)
+    assert ch07_training.code_lines(sample) == 5 == _count_by_hand(sample)
 
 
 def test_functions_called_sees_nested_calls_and_restores_the_profiler():
     before = sys.getprofile()
-    called = live.functions_called(lambda: losses.cross_entropy(*_logits()))
+    called = ch07_training.functions_called(lambda: losses.cross_entropy(*_logits()))
     assert sys.getprofile() is before
     assert [f for f, _ in called] == [losses.cross_entropy, losses.cross_entropy_per_example, losses.log_softmax]
     assert [callers for _, callers in called] == [(), (losses.cross_entropy,),
@@ -67,11 +67,11 @@ def _logits():
 # what one Adam / cross-entropy / ReLU step calls, part by part (read off the source of live_step and
 # core.train.train_step, the one step every training page runs; the backward pass is page 4's chain_rule)
 ADAM_STEP = [
-    ("the step itself, joining the parts", [live.live_step, train.make_config, train.check_choice, train.train_step,
-                                            optim.flat_buffers, optim.into_one_buffer, optim.views_of,
+    ("the step itself, joining the parts", [ch07_training.live_step, train.make_config, train.check_choice,
+                                            train.train_step, optim.flat_buffers, optim.into_one_buffer, optim.views_of,
                                             metrics.accuracy]),
     ("learning rate for this step", [optim.scheduled_lr]),
-    ("next mini-batch (shuffle, slice)", [live.next_batch]),
+    ("next mini-batch (shuffle, slice)", [ch07_training.next_batch]),
     ("forward pass", [network.forward, network.relu]),
     ("loss and dLoss/dlogits", [losses.targets_for, losses.loss_and_grad, losses.cross_entropy_and_grad]),
     ("backward pass (chain rule)", [backward.chain_rule, backward.times_slope_]),
@@ -114,9 +114,9 @@ def test_mnist_accuracy_is_measured_not_claimed():
     at.button(key="tr_mnist").click().run()
     assert_no_exception(at)
     X_train, y_train, X_test, y_test, source = mnist_files.mnist_train_test()
-    run = mnist_runs.train_with_history(X_train, y_train, X_test, y_test, **mnist_runs.REFERENCE_RUN)
+    run = ch07_mnist.train_with_history(X_train, y_train, X_test, y_test, **ch07_mnist.REFERENCE_RUN)
     last = run["history"][-1]
-    assert len(run["history"]) == mnist_runs.REFERENCE_RUN["epochs"] == 10
+    assert len(run["history"]) == ch07_mnist.REFERENCE_RUN["epochs"] == 10
     text = " ".join(s.value for s in at.success)
     assert f"10 epochs reach {last['test_acc']:.2%} accuracy on {len(X_test):,} held-out" in text
     assert f"{last['train_acc']:.2%} on the {len(X_train):,} training images" in text

@@ -9,8 +9,8 @@ import pytest
 import ui
 from core import data
 from datasets import mnist_files
-from labs import ch07_mnist as mnist_runs
-from labs import ch07_training as live
+from labs import ch07_mnist
+from labs import ch07_training
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
 PAGE = "views/ch07_training.py"
@@ -82,9 +82,9 @@ def test_reset_keeps_the_previous_run_as_a_faint_ghost():
 def test_the_learning_rate_10_prediction_quotes_a_measured_run():
     at = open_page(PAGE, query={"tr_data": "moons"})
     X, y = data.make_2d("moons", n=300, noise=0.1, seed=0, n_classes=2)
-    d = live.split_and_grids(X, y, 0.2, 0)
-    config = live.make_live_config("adam", 10.0, "cross_entropy", 32, "relu", "constant", 1000, 250, 0.5)
-    hot = live.short_run([2, 16, 16, 2], d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, 50)
+    d = ch07_training.split_and_grids(X, y, 0.2, 0)
+    config = ch07_training.make_live_config("adam", 10.0, "cross_entropy", 32, "relu", "constant", 1000, 250, 0.5)
+    hot = ch07_training.short_run([2, 16, 16, 2], d["X_train"], d["y_train"], d["X_test"], d["y_test"], config, 50)
     radio = at.radio(key="predict_ch7_lr10")
     assert radio.value is None
     radio.set_value(radio.options[2]).run()
@@ -97,7 +97,7 @@ def test_mnist_shows_sample_digits_with_their_labels_before_training(mnist_dir):
     at = open_page(MNIST_PAGE)
     assert_no_exception(at)
     X, y, *_ = mnist_files.mnist_train_test()
-    idx = mnist_runs.samples_per_digit(y, per_digit=2)
+    idx = ch07_mnist.samples_per_digit(y, per_digit=2)
     assert [int(y[i]) for i in idx] == list(range(10)) * 2
     assert "20 of the training images with their labels, row by row: 0 1 2 3 4 5 6 7 8 9 / 0 1 2" in page_output(at)
     assert len(at.get("image")) == 1 and "Press **Train**" in page_output(at)   # the strip, before any training

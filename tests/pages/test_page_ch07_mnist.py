@@ -4,7 +4,7 @@ import io
 import pytest
 
 from core import data
-from labs import ch07_mnist as mnist_runs
+from labs import ch07_mnist as lab
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 
@@ -33,15 +33,15 @@ def test_train_prints_the_history_core_computes(mnist_dir, split):
     at = open_page(PAGE, query={"mnist_epochs": "1", "mnist_hidden": "32", "mnist_seed": "3"})
     at.button(key="mnist_train").click().run()
     assert_no_exception(at)
-    ref = mnist_runs.train_with_history(X, y, Xt, yt, hidden=32, optimizer="adam", lr=1e-3,
+    ref = lab.train_with_history(X, y, Xt, yt, hidden=32, optimizer="adam", lr=1e-3,
                                         batch_size=64, epochs=1, seed=3)
     last = ref["history"][-1]
     assert metric(at, "Test accuracy") == f"{last['test_acc']:.2%}"
     assert metric(at, "Train accuracy") == f"{last['train_acc']:.2%}"
     assert last["test_acc"] > 0.85
-    cm = mnist_runs.confusion(ref["params"], Xt, yt)
+    cm = lab.confusion(ref["params"], Xt, yt)
     assert int(cm.sum()) == len(yt)
-    wrong, preds = mnist_runs.misclassified(ref["params"], Xt, yt)
+    wrong, preds = lab.misclassified(ref["params"], Xt, yt)
     assert f"true {int(yt[wrong[0]])}, said {preds[0]}" in page_output(at)
     # the offered weights load into the matching nn.Sequential and give the same test accuracy
     import io
@@ -70,7 +70,7 @@ def test_race_uses_same_batches_and_matches_core(mnist_dir, split):
     at.button(key="mnist_race").click().run()
     assert_no_exception(at)
     table = next(df.value for df in at.dataframe if "optimizer" in df.value.columns)
-    curves = mnist_runs.race(X, y, hidden=16, batch_size=64, steps=50, seed=0)
+    curves = lab.race(X, y, hidden=16, batch_size=64, steps=50, seed=0)
     assert list(table["steps run"]) == [50, 50, 50]
     assert len(set(table["first loss"])) == 1                          # same start weights, same first batch
     for losses, got in zip(curves.values(), table["mean loss, last 20 steps"]):
@@ -171,8 +171,8 @@ def test_chance_accuracy_from_tiny_steps_says_too_small_not_too_large(mnist_dir,
     at.selectbox(key="mnist_opt").set_value("sgd").run()
     at.button(key="mnist_train").click().run()
     assert_no_exception(at)
-    ref = mnist_runs.train_with_history(X, y, Xt, yt, optimizer="sgd", lr=1e-4, batch_size=8000, epochs=1, seed=0)
-    d = mnist_runs.diagnose(ref)
+    ref = lab.train_with_history(X, y, Xt, yt, optimizer="sgd", lr=1e-4, batch_size=8000, epochs=1, seed=0)
+    d = lab.diagnose(ref)
     assert d["kind"] == "barely_moved" and d["steps"] == 1
     text = _chance_warning(at)
     assert f"{ref['history'][-1]['test_acc']:.2%}" in text
@@ -189,8 +189,8 @@ def test_chance_accuracy_from_huge_steps_counts_the_dead_units(mnist_dir, split)
     at.selectbox(key="mnist_opt").set_value("sgd").run()
     at.button(key="mnist_train").click().run()
     assert_no_exception(at)
-    ref = mnist_runs.train_with_history(X, y, Xt, yt, optimizer="sgd", lr=10.0, batch_size=64, epochs=1, seed=0)
-    d = mnist_runs.diagnose(ref)
+    ref = lab.train_with_history(X, y, Xt, yt, optimizer="sgd", lr=10.0, batch_size=64, epochs=1, seed=0)
+    d = lab.diagnose(ref)
     assert d["kind"] == "too_large" and 0 < d["dead_units"] < 128
     # the count is what the weights say: units whose ReLU input is <= 0 for every training image
     z = data.as_float(X) @ ref["params"][0]["W"] + ref["params"][0]["b"]  # [N, 128], the ReLU inputs

@@ -137,7 +137,7 @@ def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
     import torch
 
     import exports
-    from labs import ch07_training as live
+    from labs import ch07_training as lab
     from tests.export_utils import run_download
     at = open_page(PAGE, query={"tr_data": "moons", "tr_spf": "20", "tr_opt": "Momentum", "tr_sched": "cosine",
                                 "tr_T": "100", "tr_act": "tanh"})
@@ -145,7 +145,7 @@ def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
     at.button(key="tr_step").click().run()
     at.button(key="tr_step").click().run()
     assert len(at.get("download_button")) == 2
-    config = live.make_live_config("momentum", 0.03, "cross_entropy", 32, "tanh", "cosine", 100, 25, 0.5)
+    config = lab.make_live_config("momentum", 0.03, "cross_entropy", 32, "tanh", "cosine", 100, 25, 0.5)
     settings = dict(dataset="moons", n_classes=2, noise=0.1, n_points=300, test_fraction=0.2, sizes=[2, 16, 16, 2],
                     activation="tanh", seed=0, config=config, steps=40)
     assert downloads["tr_dl_script"] == exports.fill("ch07_training", settings)

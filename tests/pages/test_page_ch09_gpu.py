@@ -5,7 +5,7 @@ import re
 import torch
 
 import exports
-from labs import ch09_gpu as T
+from labs import ch09_gpu as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page, page_output
 from tests.export_utils import run_export
 
@@ -24,7 +24,7 @@ def test_page_measures_this_cpu_and_says_when_no_gpu():
     assert_no_exception(at)
     assert metric(at, "Threads torch uses") == str(torch.get_num_threads())
     sweep = _table(at, "samples/s")
-    assert set(sweep["batch"]) == set(T.DEFAULT_BATCHES)
+    assert set(sweep["batch"]) == set(lab.DEFAULT_BATCHES)
     assert (sweep["samples/s"] > 0).all() and (sweep["GFLOP/s"] > 0).all() and (sweep["ms per call"] > 0).all()
     assert float(metric(at, "This CPU: samples/s training").replace(",", "")) > 0
     sync = _table(at, "with synchronize (ms)")
@@ -33,7 +33,7 @@ def test_page_measures_this_cpu_and_says_when_no_gpu():
     if not torch.cuda.is_available():
         assert metric(at, "CUDA GPU") == "no"
         assert "torch.cuda.is_available()" in out and "no GPU" in out
-        if T.load_reference() is None:
+        if lab.load_reference() is None:
             assert "no reference GPU measurement recorded yet" in out
         assert "forgetting `synchronize` changes nothing here" in out
 
@@ -63,14 +63,14 @@ def test_one_shared_measurement_and_rate_limited_remeasure():
 def test_reference_file_is_shown_when_present(tmp_path, monkeypatch):
     # a stand-in file in the exact format bench/gpu_reference.py writes (CPU sweeps posing as the GPU:
     # this only tests that the page reads and labels the file; no such file is shipped)
-    sweep = T.measure_sweep("cpu", batches=T.DEFAULT_BATCHES, budget_s=0.001, repeats=1)
-    demo = T.sync_demo("cpu", calls=5)
-    ref = {"schema": T.SCHEMA, "recorded_utc": "2000-01-01T00:00:00Z", "script": "test", "torch": torch.__version__,
-           "cuda": None, "device": "cuda", "device_name": "TEST STAND-IN", "batches": list(T.DEFAULT_BATCHES),
+    sweep = lab.measure_sweep("cpu", batches=lab.DEFAULT_BATCHES, budget_s=0.001, repeats=1)
+    demo = lab.sync_demo("cpu", calls=5)
+    ref = {"schema": lab.SCHEMA, "recorded_utc": "2000-01-01T00:00:00Z", "script": "test", "torch": torch.__version__,
+           "cuda": None, "device": "cuda", "device_name": "TEST STAND-IN", "batches": list(lab.DEFAULT_BATCHES),
            "gpu": sweep, "cpu": sweep, "sync": {"lesson": demo, "large": demo}, "cpu_sync": demo}
     path = tmp_path / "ref.json"
     path.write_text(json.dumps(ref))
-    monkeypatch.setattr(T, "REFERENCE_FILE", path)
+    monkeypatch.setattr(lab, "REFERENCE_FILE", path)
     at = open_page(PAGE)
     assert_no_exception(at)
     out = page_output(at)
@@ -94,9 +94,9 @@ def parse_printout(out):
 def test_exported_script_measures_this_machine_and_prints_the_pages_tables(downloads, tmp_path):
     at = open_page(PAGE)
     assert_no_exception(at)
-    assert downloads["gpu_dl_script"] == exports.fill("ch09_gpu", dict(batches=T.DEFAULT_BATCHES, budget_s=0.02,
+    assert downloads["gpu_dl_script"] == exports.fill("ch09_gpu", dict(batches=lab.DEFAULT_BATCHES, budget_s=0.02,
                                                                        threads=torch.get_num_threads()))
-    small = (1, 64)  # a short sweep keeps the test fast; the page's script sweeps T.DEFAULT_BATCHES
+    small = (1, 64)  # a short sweep keeps the test fast; the page's script sweeps lab.DEFAULT_BATCHES
     out = run_export("ch09_gpu", dict(batches=small, budget_s=0.002, threads=1), tmp_path)
     print(out)  # shown by pytest if a check below fails
     values, tables = parse_printout(out)
@@ -157,30 +157,30 @@ def test_race_caption_gives_steps_and_samples_in_the_right_units():
 
 
 def test_gpu_side_is_a_labelled_roofline_model_with_its_sources():
-    from labs import ch09_gpu as G
+    from labs import ch09_gpu
     at = open_page(PAGE)
     assert_no_exception(at)
     out = page_output(at)
     assert "hundreds of times" not in out
     specs = _table(at, "FP32 peak (TFLOP/s)").set_index("GPU")
-    for name, g in G.GPUS.items():
+    for name, g in ch09_gpu.GPUS.items():
         assert specs.loc[name, "FP32 peak (TFLOP/s)"] == g["fp32_tflops"]
         assert specs.loc[name, "memory bandwidth (GB/s)"] == g["memory_gb_s"]
         assert all(url in out for url in g["sources"])
-    assert all(url in out for url in G.LAUNCH_SOURCES) and "an assumption" in out
+    assert all(url in out for url in ch09_gpu.LAUNCH_SOURCES) and "an assumption" in out
     model = _table(at, "samples/s (model)")
     cpu = _table(at, "samples/s").set_index("batch")["samples/s"]
-    expected = {name: G.model_sweep(name, launch_us=G.DEFAULT_LAUNCH_US) for name in G.GPUS}
+    expected = {name: ch09_gpu.model_sweep(name, launch_us=ch09_gpu.DEFAULT_LAUNCH_US) for name in ch09_gpu.GPUS}
     for _, row in model.iterrows():
-        rate = T.rate_table(expected[row["GPU (model)"]], "train step")[row["batch"]]
+        rate = lab.rate_table(expected[row["GPU (model)"]], "train step")[row["batch"]]
         assert row["samples/s (model)"] == round(rate)
-        assert row["kernels"] == len(G.workload_kernels("train step", row["batch"]))
+        assert row["kernels"] == len(ch09_gpu.workload_kernels("train step", row["batch"]))
         assert row["this CPU, measured samples/s"] == cpu[row["batch"]]
     assert set(model.loc[model["batch"] == 1, "bound by"]) == {"kernel launches"}
     # the crossover sentences are the model's, against the CPU numbers this page measured
     cpu_sweep = {"rows": [{"op": "train step", "batch": B, "samples_per_s": r} for B, r in cpu.items()]}
     for name, sweep in expected.items():
-        lose, win = G.model_crossover(cpu_sweep, sweep, "train step")
+        lose, win = ch09_gpu.model_crossover(cpu_sweep, sweep, "train step")
         line = next(m.value for m in at.markdown if m.value.startswith(f"- **Model**, {name} "))
         if lose and win:
             assert f"loses up to **batch {lose}** and wins from **batch {win}** on" in line
@@ -188,7 +188,7 @@ def test_gpu_side_is_a_labelled_roofline_model_with_its_sources():
     at.select_slider(key="gpu_launch").set_value(50).run()  # the assumption moves the model, not the CPU
     assert_no_exception(at)
     model = _table(at, "samples/s (model)")
-    assert set(model["launches (us)"]) == {len(G.workload_kernels("train step", 1)) * 50}
+    assert set(model["launches (us)"]) == {len(ch09_gpu.workload_kernels("train step", 1)) * 50}
 
 
 def test_predictions_are_answered_from_the_measured_cpu_and_the_model():
@@ -199,7 +199,7 @@ def test_predictions_are_answered_from_the_measured_cpu_and_the_model():
     radio.set_value("This CPU").run()
     assert_no_exception(at)
     said = " ".join([e.value for e in at.success] + [e.value for e in at.error])
-    name = next(iter(T.GPUS))
-    gpu_rate = T.rate_table(T.model_sweep(name), "train step")[1]
+    name = next(iter(lab.GPUS))
+    gpu_rate = lab.rate_table(lab.model_sweep(name), "train step")[1]
     assert f"estimates {gpu_rate:,.0f}" in said
     assert re.search(r"At batch 1 this CPU measured [\d,]+ samples/s", said)

@@ -2,7 +2,7 @@
 import torch
 
 import exports
-from labs import ch10_torch_nn as equivalence
+from labs import ch10_torch_nn as lab
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
@@ -12,7 +12,7 @@ DIFF = "max |scratch - {}|"
 
 def _mnist_batch(B, seed):
     X, y = mnist_files.load_mnist("test")
-    return equivalence.pick_batch(X, y, B, seed)
+    return lab.pick_batch(X, y, B, seed)
 
 
 def test_default_linear_matches_and_uses_mnist(mnist_dir):
@@ -20,7 +20,7 @@ def test_default_linear_matches_and_uses_mnist(mnist_dir):
     assert_no_exception(at)
     assert metric(at, "Batch") == "64 MNIST digits"
     x, y = _mnist_batch(64, 0)
-    expected = equivalence.check_linear(x, y, 0)["max_abs_diff"]
+    expected = lab.check_linear(x, y, 0)["max_abs_diff"]
     assert metric(at, DIFF.format("nn.Linear")) == f"{expected:.1e}"
     assert metric(at, "Equal within 1e-5") == "yes"
 
@@ -59,7 +59,7 @@ def test_hook_table_matches_torch_hooks(mnist_dir):
     assert list(table["layer"]) == ["0: Linear", "1: ReLU", "2: Linear"]
     assert list(table["output shape"]) == ["[8, 128]", "[8, 128]", "[8, 10]"]
     x, _ = _mnist_batch(8, 0)
-    model = equivalence._setup(x, 0)[1]
+    model = lab._setup(x, 0)[1]
     with torch.no_grad():
         relu_out = model[1](model[0](x))
     assert abs(table["fraction zero"][1] - (relu_out == 0).float().mean().item()) < 1e-6
@@ -98,7 +98,7 @@ def _hook_lines(table):
 
 def test_exported_script_reproduces_the_page(tmp_path, mnist_dir, downloads):
     at = open_page(PAGE)
-    assert list(equivalence.TORCH_NN_CHECKS) == at.selectbox(key="tn_part").options
+    assert list(lab.TORCH_NN_CHECKS) == at.selectbox(key="tn_part").options
     at.selectbox(key="tn_part").set_value("optim.SGD").run()
     at.select_slider(key="tn_batch").set_value(32).run()
     at.number_input(key="tn_seed").set_value(2).run()
@@ -139,7 +139,7 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir, downloads):
     # --all: one line per component, each with its default settings, all within the tolerance
     lines = _script_lines(dict(part="nn.Linear", batch_size=32, seed=2), tmp_path, "--all")
     table = {line[:26].strip(): line[26:].split() for line in lines[1:] if not line.startswith("hook[")}
-    assert list(table) == list(equivalence.TORCH_NN_CHECKS)
+    assert list(table) == list(lab.TORCH_NN_CHECKS)
     assert all(status == "equal" for _, status in table.values())
     at.selectbox(key="tn_part").set_value("nn.Linear").run()
     assert table["nn.Linear"][0] == metric(at, DIFF.format("nn.Linear"))
@@ -147,11 +147,11 @@ def test_exported_script_reproduces_the_page(tmp_path, mnist_dir, downloads):
 
 
 def test_custom_class_and_sequential_checked_against_raw_tensors(mnist_dir):
-    from labs import ch10_torch_nn as custom_module
+    from labs import ch10_torch_nn
     at = open_page(PAGE, query={"tn_batch": "8"})
     assert_no_exception(at)
     x, y = _mnist_batch(8, 0)
-    expected = custom_module.check_class_and_sequential(x, y, 0)
+    expected = ch10_torch_nn.check_class_and_sequential(x, y, 0)
     for who, key in (("class Net", "net"), ("nn.Sequential", "seq")):
         for what, part in (("logits", "logits"), ("gradient", "grad")):
             shown = metric(at, f"{who}: max |{what} difference|")

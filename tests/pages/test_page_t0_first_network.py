@@ -54,18 +54,18 @@ def _printout_caption(at):
 def test_printout_sentence_is_derived_from_the_computed_run(monkeypatch):
     import streamlit as st
 
-    from labs import t0_first_network as dose
+    from labs import t0_first_network as lab
     at = open_page(PAGE)
     assert_no_exception(at)
     assert ("training stopped after 34 steps with the final bias at -16.0019: the same as the tutorial's printout"
             in _printout_caption(at))
-    real = dose.train_final_bias
+    real = lab.train_final_bias
 
     def shifted(*args, **kwargs):  # a run that ends elsewhere: the sentence must follow the numbers
         history = real(*args, **kwargs)
         return {**history, "final_bias": history["final_bias"] + 1.0}
 
-    monkeypatch.setattr(dose, "train_final_bias", shifted)
+    monkeypatch.setattr(lab, "train_final_bias", shifted)
     st.cache_data.clear()
     try:
         at = open_page(PAGE)

@@ -6,7 +6,7 @@ from torch import nn
 
 import exports
 from core import data
-from labs import t1_custom_layer_mlp as deeper_mlp
+from labs import t1_custom_layer_mlp as lab
 from datasets import mnist_files
 from tests.apptest_utils import assert_no_exception, metric, open_page
 from tests.export_utils import run_download
@@ -15,24 +15,24 @@ PAGE = "views/t1_custom_layer_mlp.py"
 
 
 def test_custom_mlp_has_109386_parameters_and_equals_nn_linear():
-    model = deeper_mlp.custom_mlp(seed=1)
+    model = lab.custom_mlp(seed=1)
     assert sum(p.numel() for p in model.parameters()) == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
     x = torch.rand(32, 784)
-    assert (model(x) - deeper_mlp.same_as_nn_linear(model)(x)).abs().max() < 1e-6
+    assert (model(x) - lab.same_as_nn_linear(model)(x)).abs().max() < 1e-6
 
 
 def test_evaluate_uses_eval_mode_and_no_graph():
-    model = deeper_mlp.custom_mlp(dropout=0.5, seed=0)
+    model = lab.custom_mlp(dropout=0.5, seed=0)
     x, y = torch.rand(50, 784), torch.randint(0, 10, (50,))
-    a1, _ = deeper_mlp.evaluate(model, x, y)
-    a2, _ = deeper_mlp.evaluate(model, x, y)
+    a1, _ = lab.evaluate(model, x, y)
+    a2, _ = lab.evaluate(model, x, y)
     assert a1 == a2, "dropout must be off while evaluating"
     assert model.training, "evaluate restores training mode"
 
 
 def test_small_training_set_overfits(mnist_dir):
     Xtr, ytr, Xte, yte, _ = mnist_files.mnist_train_test()
-    rows = list(deeper_mlp.train_epochs(deeper_mlp.custom_mlp(seed=0), Xtr[:300], ytr[:300], Xte, yte,
+    rows = list(lab.train_epochs(lab.custom_mlp(seed=0), Xtr[:300], ytr[:300], Xte, yte,
                                         epochs=15, lr=0.003, optimizer="adam"))
     assert rows[-1]["train_acc"] > 0.98
     assert rows[-1]["gap"] > 0.08
@@ -41,7 +41,7 @@ def test_small_training_set_overfits(mnist_dir):
 
 def test_divergence_is_reported_not_raised(mnist_dir):
     Xtr, ytr, Xte, yte, _ = mnist_files.mnist_train_test()
-    rows = list(deeper_mlp.train_epochs(deeper_mlp.custom_mlp(seed=0), Xtr[:300], ytr[:300], Xte, yte,
+    rows = list(lab.train_epochs(lab.custom_mlp(seed=0), Xtr[:300], ytr[:300], Xte, yte,
                                         epochs=3, lr=10.0, optimizer="sgd"))
     assert rows[-1]["diverged"]
 
@@ -72,13 +72,13 @@ def test_dropout_masks_come_from_the_seed():
     x = torch.rand(64, 784)
     outs = []
     for _ in range(2):
-        model = deeper_mlp.custom_mlp(dropout=0.5, seed=3)
+        model = lab.custom_mlp(dropout=0.5, seed=3)
         model.train()
         outs.append(model(x))
     assert torch.equal(outs[0], outs[1]), "same seed, same dropout masks"
     model.eval()
     # eval mode: dropout is off, and the plain nn.Sequential copy computes the same (up to nn.Linear's fused add)
-    assert torch.allclose(model(x), deeper_mlp.plain_sequential(model)(x), atol=1e-6)
+    assert torch.allclose(model(x), lab.plain_sequential(model)(x), atol=1e-6)
 
 
 def test_exported_script_and_weights_reproduce_the_page(mnist_dir, downloads, tmp_path):
@@ -95,7 +95,7 @@ def test_exported_script_and_weights_reproduce_the_page(mnist_dir, downloads, tm
         assert printed[label] == metric(at, label), label
     # one row per epoch, the same numbers as the page's table
     table = next(df.value for df in at.dataframe if "train_acc" in df.value.columns)
-    columns = ["epoch", *deeper_mlp.EPOCH_COLUMNS]
+    columns = ["epoch", *lab.EPOCH_COLUMNS]
     start = lines.index(" ".join(columns)) + 1
     rows = [[float(v) for v in line.split()] for line in lines[start:start + len(table)]]
     assert rows == table[columns].astype(float).values.tolist()
@@ -105,7 +105,7 @@ def test_exported_script_and_weights_reproduce_the_page(mnist_dir, downloads, tm
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
     model.load_state_dict(torch.load(io.BytesIO(downloads["dm_dl_weights"])))
     _, _, X_test, y_test, _ = mnist_files.mnist_train_test()
-    accuracy, _ = deeper_mlp.evaluate(model, X_test, y_test)
+    accuracy, _ = lab.evaluate(model, X_test, y_test)
     assert f"{accuracy:.1%}" == metric(at, "Held-out accuracy")
 
 
@@ -122,22 +122,22 @@ def test_no_weights_offered_after_divergence(mnist_dir, downloads):
 def test_evaluate_on_uint8_equals_float(mnist_dir, monkeypatch):
     P, y = mnist_files.load_mnist_pixels("test")
     X = data.to_float(P)
-    model = deeper_mlp.custom_mlp(dropout=0.3, seed=4)
-    assert deeper_mlp.evaluate(model, P, y) == deeper_mlp.evaluate(model, X, y)
+    model = lab.custom_mlp(dropout=0.3, seed=4)
+    assert lab.evaluate(model, P, y) == lab.evaluate(model, X, y)
     with torch.no_grad():                            # one chunk holds the whole test split: exactly model(X)
         logits = model.eval()(X)
-    assert deeper_mlp.evaluate(model, P, y) == ((logits.argmax(1) == y).float().mean().item(),
+    assert lab.evaluate(model, P, y) == ((logits.argmax(1) == y).float().mean().item(),
                                                 nn.functional.cross_entropy(logits, y).item())
-    monkeypatch.setattr(deeper_mlp, "EVAL_CHUNK", 3000)   # 4 chunks, the last one short
-    assert deeper_mlp.evaluate(model, P, y) == deeper_mlp.evaluate(model, X, y)
+    monkeypatch.setattr(lab, "EVAL_CHUNK", 3000)   # 4 chunks, the last one short
+    assert lab.evaluate(model, P, y) == lab.evaluate(model, X, y)
 
 
 def test_train_epochs_on_uint8_equals_float(mnist_dir):
     P, y = mnist_files.load_mnist_pixels("test")
     runs = []
     for to in (lambda t: t, data.to_float):
-        model = deeper_mlp.custom_mlp(dropout=0.2, seed=1)
-        rows = list(deeper_mlp.train_epochs(model, to(P[:300]), y[:300], to(P[-500:]), y[-500:],
+        model = lab.custom_mlp(dropout=0.2, seed=1)
+        rows = list(lab.train_epochs(model, to(P[:300]), y[:300], to(P[-500:]), y[-500:],
                                             epochs=2, lr=0.003, optimizer="adam", seed=1))
         runs.append((rows, [p.detach().clone() for p in model.parameters()]))
     (rows_a, weights_a), (rows_b, weights_b) = runs

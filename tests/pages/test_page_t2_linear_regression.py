@@ -1,7 +1,7 @@
 """Page: linear regression by hand (tutorial 002)."""
 import torch
 
-from labs import t2_linear_regression as linreg
+from labs import t2_linear_regression as lab
 from tests.apptest_utils import assert_no_exception, metric, open_page
 
 PAGE = "views/t2_linear_regression.py"
@@ -10,8 +10,8 @@ PAGE = "views/t2_linear_regression.py"
 def test_defaults_fit_the_line_and_table_agrees():
     at = open_page(PAGE)
     assert_no_exception(at)
-    x, y = linreg.make_data(2.0, -1.0, 0.3, seed=0)
-    h = linreg.train_manual(x, y, 0.1, 100)
+    x, y = lab.make_data(2.0, -1.0, 0.3, seed=0)
+    h = lab.train_manual(x, y, 0.1, 100)
     assert metric(at, "Learned w") == f"{h['final_w']:.4f}"
     assert metric(at, "Learned b") == f"{h['final_b']:.4f}"
     assert at.success
@@ -55,15 +55,15 @@ def test_speed_limit_is_this_datas_not_a_round_number():
     """x is a random sample, so mean(x) != 0 mixes w and b: the stable limit is 2 / the Hessian's largest
     eigenvalue (0.9992 for the default data), and at lr = 1 the bias does not 'bounce between two values
     forever': each swing is a little bigger than the last."""
-    x, y = linreg.make_data()
-    c = linreg.curvature(x)
-    H = torch.autograd.functional.hessian(lambda p: linreg.mse(p[0] * x.double() + p[1], y.double()),
+    x, y = lab.make_data()
+    c = lab.curvature(x)
+    H = torch.autograd.functional.hessian(lambda p: lab.mse(p[0] * x.double() + p[1], y.double()),
                                           torch.zeros(2, dtype=torch.float64))
     assert abs(c["lr_limit"] - 2 / torch.linalg.eigvalsh(H)[-1].item()) < 1e-9
     assert 0.99 < c["lr_limit"] < 1.0
-    swings = linreg.train_manual(x, y, 1.0, 100)["b_grad"]
+    swings = lab.train_manual(x, y, 1.0, 100)["b_grad"]
     assert abs(swings[-1]) > abs(swings[-3]) > abs(swings[-5])  # growing, not a fixed two-value bounce
-    assert linreg.verdict(linreg.train_manual(x, y, 0.99 * c["lr_limit"], 3000)) == "ok"
+    assert lab.verdict(lab.train_manual(x, y, 0.99 * c["lr_limit"], 3000)) == "ok"
     at = open_page(PAGE)
     at.select_slider(key="lr_lr").set_value(1.0).run()
     assert_no_exception(at)

@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from core import data
-from labs import t3_binary_activation as binary
-from labs import t3_binary_activation as formula
+from labs import t3_binary_activation as lab
 import exports
 from tests.apptest_utils import assert_no_exception, metric, open_page, press_if_shown
 from tests.export_utils import run_download
@@ -24,23 +23,23 @@ def _trained(at):
 
 
 def test_custom_linear_is_nn_linear():
-    diffs = binary.compare_custom_linear(in_dim=7, out_dim=3, batch=11, seed=3)
+    diffs = lab.compare_custom_linear(in_dim=7, out_dim=3, batch=11, seed=3)
     assert diffs["parameters found"] == 2
     assert diffs["output"] < 1e-6 and diffs["weight grad"] < 1e-5 and diffs["bias grad"] < 1e-5
 
 
 def test_training_with_smoothstep_learns_moons():
     X, y = data.make_2d("moons", n=300, noise=0.15, seed=0)
-    act = formula.activation_from_formula(formula.SMOOTHSTEP)
-    history = binary.train_binary(binary.binary_classifier(16, act["f"], seed=0), X, y, lr=0.05, epochs=300)
+    act = lab.activation_from_formula(lab.SMOOTHSTEP)
+    history = lab.train_binary(lab.binary_classifier(16, act["f"], seed=0), X, y, lr=0.05, epochs=300)
     assert history["diverged"] is None
     assert history["accuracy"][-1] > 0.95 and history["loss"][-1] < history["loss"][0] / 5
 
 
 def test_linear_activation_cannot_bend_the_boundary():
     X, y = data.make_2d("circles", n=300, noise=0.05, seed=0)
-    act = formula.activation_from_formula("x")
-    history = binary.train_binary(binary.binary_classifier(16, act["f"], seed=0), X, y, lr=0.05, epochs=200)
+    act = lab.activation_from_formula("x")
+    history = lab.train_binary(lab.binary_classifier(16, act["f"], seed=0), X, y, lr=0.05, epochs=200)
     assert history["accuracy"][-1] < 0.75
 
 
@@ -124,10 +123,10 @@ def test_exported_script_and_weights_reproduce_the_page(downloads, tmp_path):
         assert name in captions, name
 
     # the weights load into nn.Sequential(Linear, the typed activation, Linear) and draw the page's picture
-    act = formula.activation_from_formula("x*sigmoid(x)")
-    model = nn.Sequential(nn.Linear(2, 8), binary.Activation(act["f"]), nn.Linear(8, 1))
+    act = lab.activation_from_formula("x*sigmoid(x)")
+    model = nn.Sequential(nn.Linear(2, 8), lab.Activation(act["f"]), nn.Linear(8, 1))
     model.load_state_dict(torch.load(io.BytesIO(downloads["ca_dl_weights"])))
-    _, grid = binary.probability_grid(model)
+    _, grid = lab.probability_grid(model)
     assert np.allclose(grid.numpy(), heatmap(at), atol=1e-5)
 
 
@@ -199,8 +198,8 @@ def test_fewer_epochs_cut_the_cached_run_with_the_numbers_of_a_shorter_run():
     assert_no_exception(at)
     assert not any(b.key == "ca_train_now" for b in at.button)
     X, y = data.make_2d("moons", n=300, noise=0.15, seed=0)
-    act = formula.activation_from_formula(formula.SMOOTHSTEP)
-    history = binary.train_binary(binary.binary_classifier(16, act["f"], seed=0), X, y, lr=0.05, epochs=120)
+    act = lab.activation_from_formula(lab.SMOOTHSTEP)
+    history = lab.train_binary(lab.binary_classifier(16, act["f"], seed=0), X, y, lr=0.05, epochs=120)
     assert metric(at, "Epochs run") == "120"
     assert metric(at, "Final training loss (BCE)") == f"{history['loss'][-1]:.4f}"
     assert metric(at, "Training accuracy") == f"{history['accuracy'][-1]:.1%}"

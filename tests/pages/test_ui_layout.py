@@ -257,11 +257,11 @@ def test_chapter_predictions_answer_after_a_pick(path, qid):
 
 
 def test_page1_randn_prediction_quotes_the_spread_the_page_measured():
-    from labs import ch01_raw_tensors as init_stats
+    from labs import ch01_raw_tensors
     from tests.apptest_utils import open_page
     at = open_page("views/ch01_raw_tensors.py")
     at.radio(key="predict_ch1_randn").set_value(at.radio(key="predict_ch1_randn").options[2]).run()
-    std = init_stats.compare_inits(["normal"], depth=20, width=128, n_samples=128, seed=0)["normal"][-1]["std"]
+    std = ch01_raw_tensors.compare_inits(["normal"], depth=20, width=128, n_samples=128, seed=0)["normal"][-1]["std"]
     assert at.success and f"Measured just now (seed 0): {std:.3g}." in at.success[0].value   # explodes: right
 
 
