@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from tests.browser_utils import ROOT, exceptions, wait_idle
+from tests.browser_utils import IDLE, ROOT, exceptions, wait_idle
 from ui import registry
 from ui.layout import MARKER
 
@@ -102,7 +102,7 @@ def _open(browser, app_url, entry, viewport, present):
     before = None
     for _ in range(20):   # layout settles (images decode, columns size, fragments finish)
         page.wait_for_timeout(400)
-        wait_idle(page, timeout=120_000)
+        page.wait_for_selector(IDLE, timeout=120_000)   # not mid-run (the 400 ms above is the settling time)
         now = page.evaluate(FIRST_VISUAL_TOP, VISUALS), page.evaluate("() => document.body.scrollHeight")
         if now == before:
             break
