@@ -1,6 +1,5 @@
 """Tutorial 001: a linear layer from nn.Parameter, a 784-128-64-10 MLP, and the overfitting gap."""
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 import streamlit as st
 
 import exports
@@ -8,6 +7,7 @@ import ui
 from datasets import mnist_files
 from labs import t1_custom_layer_mlp as lab
 from labs import t3_binary_activation
+from ui import t1_figures
 
 L = ui.page("Custom layer & a deeper MLP",
             "A 784-128-64-10 network built from your own layers, trained on real digits: watch the overfitting gap.")
@@ -60,28 +60,12 @@ def untrained_guesses(seed, source, _X, _y):
     return lab.untrained_guesses(_X, _y, seed)
 
 
-def digits_figure(images, guesses, labels, title):
-    """A strip of digits (2 rows of 8), each titled with the network's guess (green right, red wrong)."""
-    n = len(images)
-    fig = make_subplots(rows=2, cols=(n + 1) // 2, horizontal_spacing=0.01, vertical_spacing=0.12,
-                        subplot_titles=[f"guess {g}" for g in guesses])
-    for i, img in enumerate(images):
-        fig.add_heatmap(z=img, colorscale="Greys", showscale=False, row=i // ((n + 1) // 2) + 1,
-                        col=i % ((n + 1) // 2) + 1)
-    for ann, g, t in zip(fig.layout.annotations, guesses, labels):
-        ann.font = dict(color=ui.COLORS["correct"] if g == t else ui.COLORS["wrong"], size=14)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(height=330, title=title, margin=dict(l=10, r=10, t=70, b=10))
-    return fig
-
-
 result = st.session_state.get("dm_result")
 history = [h for h in result["history"] if not h["diverged"]] if result else []
 if not history:
     images, guesses, labels, right = untrained_guesses(seed, source, X_test[:256], y_test[:256])
     with L.picture:
-        ui.plot(digits_figure(images, guesses, labels,
+        ui.plot(t1_figures.digits_strip(images, guesses, labels,
                               f"Before training (seed {seed}): {right:.0%} of 256 held-out digits right"),
                 key="dm_digits")
 with L.below:
