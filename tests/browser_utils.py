@@ -100,9 +100,11 @@ def wait_idle(page, timeout=90_000):
         pass
 
 
+CHARTS_MOUNTED = """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
+    .every(c => c.querySelector('.main-svg'))"""
+
 SETTLED = """() => {
-  const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart]')];
-  const mounted = charts.every(c => c.querySelector('.main-svg'));
+  const mounted = (""" + CHARTS_MOUNTED + """)();
   const h = document.querySelector('[data-testid=stMain]')?.scrollHeight ?? 0;
   const same = window.__lastHeight === h;
   window.__lastHeight = h;

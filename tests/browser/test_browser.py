@@ -1,8 +1,6 @@
 """Real-browser tests: Chromium opens every page from the sidebar of a running `streamlit run app.py`."""
 import pytest
 
-from playwright.sync_api import expect
-
 from tests.browser_utils import SCREENSHOTS, exceptions, wait_idle, wait_settled
 from ui import registry
 
@@ -118,7 +116,7 @@ def test_answering_a_quiz_shows_feedback_and_the_home_page_counts_it(app_url, br
     wait_settled(page)
     question = page.locator("[data-testid=stRadio]").last
     question.locator("[data-testid=stRadioOption]").first.click()
-    expect(question.locator("input").first).to_be_checked(timeout=30_000)
+    question.locator("input:checked").first.wait_for(state="attached", timeout=30_000)   # the click landed
     page.locator("[data-testid=stAlert]", has_text="Right.").or_(
         page.locator("[data-testid=stAlert]", has_text="Not quite")).first.wait_for(timeout=30_000)
     assert not exceptions(page), exceptions(page)

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from tests.browser_utils import IDLE, ROOT, exceptions, wait_idle
+from tests.browser_utils import CHARTS_MOUNTED, IDLE, ROOT, exceptions, wait_idle
 from ui import registry
 from ui.layout import MARKER
 
@@ -79,10 +79,6 @@ SIDEBAR_COLLAPSED = """() => {
   const r = s.getBoundingClientRect();
   return s.getAttribute('aria-expanded') === 'false' || r.right <= 1 || r.width <= 1;
 }"""
-
-CHARTS_MOUNTED = """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
-    .every(c => c.querySelector('.main-svg'))"""
-
 
 def uses_layout(entry):
     """Does the page's view call ui.page (the shared layout)?"""
