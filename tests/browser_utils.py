@@ -122,5 +122,11 @@ def wait_settled(page, timeout=30_000):
     page.wait_for_function(SETTLED, timeout=timeout, polling=100)
 
 
+def wait_text(page, text, timeout=60_000):
+    """Wait until the page's main area shows `text` (what a click's rerun draws), instead of asserting at once."""
+    page.wait_for_function("t => (document.querySelector('[data-testid=stMain]')?.innerText ?? '').includes(t)",
+                           arg=text, timeout=timeout)
+
+
 def exceptions(page):
     return [e.inner_text() for e in page.query_selector_all("[data-testid=stException]")]

@@ -114,7 +114,7 @@ def test_play_shuffles_then_slices_on_its_own():
         assert page.evaluate(STAGE).startswith("Stored")
         page.get_by_role("button", name="Play").first.click()
         seen = set()
-        deadline = time.perf_counter() + 20
+        deadline = time.perf_counter() + 60   # a loaded machine draws fewer frames a second
         while time.perf_counter() < deadline:
             text = page.evaluate(STAGE) or ""
             seen.add(text.split(":")[0])

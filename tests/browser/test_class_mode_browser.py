@@ -1,6 +1,6 @@
 """Class mode in real Chromium tabs: the teacher's page updates by itself, students see reveals and
 "follow me" banners without reloading (timed fragments, as a browser runs them)."""
-from tests.browser_utils import exceptions, wait_idle
+from tests.browser_utils import exceptions, wait_idle, wait_settled
 
 
 def _metric(page, label):
@@ -25,9 +25,10 @@ def test_a_teacher_and_a_student_in_two_tabs(app_url, browser):
     student.get_by_text(f"You are in class {code}").wait_for(timeout=30_000)
     student.locator("[data-testid=stSidebarNav] a", has_text="2 · Shape propagation").first.click()
     student.wait_for_url("**/shapes*", timeout=30_000)
-    wait_idle(student)
+    wait_settled(student)   # the page's charts mount above the quiz: click once they have stopped moving it
     quiz = student.locator("[data-testid=stRadio]").last
     quiz.locator("[data-testid=stRadioOption]", has_text="[32, 128]").click()
+    quiz.locator("input:checked").first.wait_for(state="attached", timeout=30_000)   # the click landed
     student.get_by_text(f"Your answer went to class {code}").wait_for(timeout=30_000)
     assert student.locator("[data-testid=stAlert]", has_text="Right.").count() == 0, "feedback before the reveal"
 
