@@ -20,9 +20,13 @@ def blend_class_colors(probs, colors):
     return rgb.clamp(0, 255).round().to(torch.uint8)
 
 
-def diverging_colors(values, low=(0, 114, 178), mid=(247, 247, 247), high=(230, 159, 0)):
-    """Map values [..] to colours: -max|v| -> low (blue), 0 -> mid (white), +max|v| -> high (orange)."""
-    scale = values.abs().max().clamp(min=1e-12)
+def diverging_colors(values, low=(0, 114, 178), mid=(247, 247, 247), high=(230, 159, 0), dims=None):
+    """Map values [..] to colours: -max|v| -> low (blue), 0 -> mid (white), +max|v| -> high (orange).
+
+    dims: the dimensions max|v| is taken over (each slice along the others on its own scale); None: all of them.
+    """
+    magnitude = values.abs()
+    scale = (magnitude.max() if dims is None else magnitude.amax(dim=dims, keepdim=True)).clamp(min=1e-12)
     t = (values / scale).unsqueeze(-1)                           # [..., 1] in [-1, 1]
     low, mid, high = (torch.tensor(c, dtype=torch.float32) for c in (low, mid, high))
     rgb = torch.where(t < 0, mid + (mid - low) * t, mid + (high - mid) * t)
@@ -34,7 +38,7 @@ def unit_pictures(maps):
 
     Rows are flipped so that the top row of each picture is the largest y, as on a plot.
     """
-    return torch.stack([diverging_colors(m.flip(0)) for m in maps])
+    return diverging_colors(maps.flip(1), dims=(1, 2))            # one scale per unit: max |v| over its own map
 
 
 def tile_pictures(pictures, cols, gap=3):

@@ -284,6 +284,14 @@ def test_hidden_unit_maps_and_diverging_colours():
     assert pics[1, 0, 0].tolist() == [0, 114, 178]
 
 
+def test_unit_pictures_colour_each_unit_on_its_own_scale_as_one_call_per_unit_would():
+    maps = torch.randn(16, 32, 32, generator=torch.Generator().manual_seed(0)) * torch.logspace(-3, 2, 16)[:, None, None]
+    maps[3] = 0                                                   # a dead unit: all white
+    one_by_one = torch.stack([pictures.diverging_colors(m.flip(0)) for m in maps])
+    assert torch.equal(pictures.unit_pictures(maps), one_by_one)
+    assert (pictures.unit_pictures(maps)[3] == 247).all()
+
+
 def test_tile_pictures():
     pics = torch.stack([torch.full((2, 3, 3), v, dtype=torch.uint8) for v in (10, 20, 30)])   # 3 pictures 2x3
     sheet = pictures.tile_pictures(pics, cols=2, gap=1)
