@@ -313,6 +313,34 @@ async def visit_every_page(url, timeout=60.0):
     return problems
 
 
+async def _same_moment_student(url, i, opened, go, results):
+    async with StudentSession(url) as s:
+        await s.open("shapes")
+        opened.release()
+        await go.wait()
+        value = 1 + (37 * i + 10) % 512  # a batch size of its own (distinct for up to 512 students)
+        await s.set_widget("slider", "shape_b", value, timeout=WIDGET_TIMEOUT_S)
+        check = {(a[0], a[2]): a[4] for a in ACTIONS}[("shapes", "shape_b")]
+        results["checks"] += 1
+        results["exceptions"] += len(s.exceptions())
+        if not check(s, value):
+            results["isolation_failures"] += 1
+            results.setdefault("isolation_failed", []).append(f"same moment: shapes:shape_b={value}")
+
+
+async def same_moment_round(url, n, results):
+    """n students on page 2 move the batch-size slider to n different values at the same instant; each must
+    then see its own. (The class's own checks depend on which actions its students draw and on how many fit in
+    its time; this round always checks n.)"""
+    opened, go = asyncio.Semaphore(0), asyncio.Event()
+    tasks = [asyncio.create_task(_same_moment_student(url, i, opened, go, results)) for i in range(n)]
+    for _ in range(n):
+        await asyncio.wait_for(opened.acquire(), WIDGET_TIMEOUT_S)
+    go.set()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    results["client_failures"] += [repr(d) for d in done if isinstance(d, BaseException)]
+
+
 def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
     """The class on a freshly started server. Cold by default: no session has run before the students
     arrive; every page is then opened once more after the class (the teacher's check that nothing broke).
@@ -329,6 +357,8 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
         wall = time.monotonic() - start
         stop.set()
         watcher.join()
+        class_checks = results["checks"]
+        asyncio.run(same_moment_round(url, min(students, 8), results))
         if not warmup:  # after the class: runs the students left behind may still hold the server a while
             warmup_problems = asyncio.run(visit_every_page(url, timeout=WIDGET_TIMEOUT_S))
     lat, btn, fps = results["latencies"], results["button_latencies"], results["fps_per_play"]
@@ -343,6 +373,7 @@ def measure(students=30, seconds=60.0, think=2.0, seed=0, warmup=False):
         "exceptions": results["exceptions"], "first_errors": results["errors"][:3],
         "warmup_problems": warmup_problems, "pages_visited": len(page_urls()),
         "isolation_checks": results["checks"], "isolation_failures": results["isolation_failures"],
+        "same_moment_checks": results["checks"] - class_checks,
         "isolation_failed": results.get("isolation_failed", [])[:20],
         "client_failures": results["client_failures"][:3],
         "page_opens": len(results["opens"]), "open_p50_s": percentile(results["opens"], 0.50),
@@ -619,7 +650,7 @@ def main(argv=None):
           f"{r['warmup_problems'] or 'none'}")
     print(f"{'exceptions':<28}{r['exceptions']}   (target 0) {r['first_errors']}")
     print(f"{'isolation checks failed':<28}{r['isolation_failures']} of {r['isolation_checks']} "
-          f"{r['isolation_failed']}")
+          f"({r['same_moment_checks']} of them at the same instant after the class) {r['isolation_failed']}")
     print(f"{'client failures':<28}{r['client_failures']}")
     print(f"{'server CPU (cores busy)':<28}{r['server_cpu_cores']:.2f}")
     print(f"{'server RSS start / peak (MB)':<29}{r['baseline_rss_mb']:.0f} / {r['peak_rss_mb']:.0f}   (target <= 1024)")

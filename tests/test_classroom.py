@@ -25,10 +25,14 @@ def test_a_small_class_gets_no_exception_and_sees_only_its_own_values():
     assert r["warmup_problems"] == {}, r["warmup_problems"]
     assert r["client_failures"] == [], r["client_failures"]
     assert r["exceptions"] == 0, r["first_errors"]
-    # how many actions fit in 12 s depends on the machine's load and on which random actions the students draw;
-    # what must hold is that they acted, were checked, and never saw another student's value
-    assert r["widget_changes"] >= 4
-    assert r["isolation_checks"] >= 1
+    # how many actions fit in 12 s depends on the machine's load and on which random actions the students draw
+    # (with two busy loops beside the suite, one run drew no checked action and another, whose cold start took
+    # the whole 12 s, no action at all): what must hold is that every student opened a page, and after the class
+    # moved a slider at the same instant as the others and saw only its own value
+    print("widget changes in the class:", r["widget_changes"], "checks:", r["isolation_checks"])
+    assert r["page_opens"] >= 4
+    assert r["same_moment_checks"] == 4
+    assert r["isolation_checks"] >= 4
     assert r["isolation_failures"] == 0, r["isolation_failed"]
 
 

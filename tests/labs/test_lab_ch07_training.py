@@ -285,7 +285,8 @@ def test_hidden_unit_maps_and_diverging_colours():
 
 
 def test_unit_pictures_colour_each_unit_on_its_own_scale_as_one_call_per_unit_would():
-    maps = torch.randn(16, 32, 32, generator=torch.Generator().manual_seed(0)) * torch.logspace(-3, 2, 16)[:, None, None]
+    scales = torch.logspace(-3, 2, 16)[:, None, None]                 # units of very different sizes
+    maps = torch.randn(16, 32, 32, generator=torch.Generator().manual_seed(0)) * scales
     maps[3] = 0                                                   # a dead unit: all white
     one_by_one = torch.stack([pictures.diverging_colors(m.flip(0)) for m in maps])
     assert torch.equal(pictures.unit_pictures(maps), one_by_one)
