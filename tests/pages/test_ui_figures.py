@@ -98,3 +98,37 @@ def test_digit_strip_is_the_make_subplots_figure(n):
     assert _spec(ours) == _spec(_digits_with_make_subplots(images, guesses, labels, "Before training"))
     again = t1_figures.digits_strip(images[::-1], guesses[::-1], labels[::-1], "again")   # the cached grid is intact
     assert again.layout.annotations[0].text == f"guess {guesses[-1]}" and again.layout.title.text == "again"
+
+
+def _styled_with_graph_objects(fig, big, height):
+    """ui.plot's styling as it was done before: update_layout and for_each_trace on the go.Figure itself."""
+    fig.update_layout(colorway=ui.PALETTE, font=dict(size=20 if big else 14),
+                      margin=dict(l=10, r=10, t=50 if fig.layout.title.text else 20, b=10),
+                      **({"height": height} if height else {}))
+    if big:
+        fig.for_each_trace(lambda t: t.update(line_width=4 if t.line.width is None else t.line.width * 1.6),
+                           selector=dict(type="scatter"))
+    return fig
+
+
+def _figures():
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    two = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    two.add_scatter(x=[0, 1, 2], y=[2.3, 1.1, 0.4], name="train", line=dict(width=2.5, dash="dot"), row=1, col=1)
+    two.add_scatter(x=[0, 1, 2], y=[0.1, 0.5, 0.9], mode="markers", row=1, col=2)
+    two.add_bar(x=["a", "b"], y=[1, 2], row=1, col=2)
+    two.update_layout(font=dict(family="monospace", color="#333"), margin=dict(pad=4, t=99), title="Two panels")
+    plain = go.Figure(go.Heatmap(z=[[1, 2], [3, 4]]))
+    return [two, plain, ui.imshow(np.eye(3), colorscale=ui.DIVERGING, zmin=-1, zmax=1, title="I")]
+
+
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("height", [None, 420])
+def test_plot_styles_the_spec_exactly_as_update_layout_did(big, height):
+    for before, after in zip(_figures(), _figures()):
+        spec = before.to_dict()
+        ours = ui.styled_spec(spec, big, height)
+        assert spec == after.to_dict(), "the figure handed in is left as it was"
+        assert ui.PlainFigure(ours).to_dict() is ours
+        assert _spec(ui.PlainFigure(ours)) == _spec(_styled_with_graph_objects(after, big, height))
