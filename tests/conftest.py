@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # detail, in AppTest and in the servers the browser tests start (they inherit this environment).
 os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
 
+# Figures written as plain dicts (ui.figspec) skip Plotly's validation in the app; in AppTest and the servers the
+# browser tests start, ui.plot validates every one of them (a property Plotly does not know raises).
+os.environ["VALIDATE_FIGURES"] = "1"
+
 # Class mode keeps classes in a SQLite file: the tests, and the servers they start, use a throwaway one
 # (never the app's data/class.sqlite). Tests that need a database of their own set $CLASSMODE_DB again.
 os.environ.setdefault("CLASSMODE_DB", str(Path(tempfile.mkdtemp(prefix="classmode-")) / "class.sqlite"))

@@ -7,9 +7,9 @@ Presentation only, every function takes what it draws as arguments; the numbers 
 import math
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 import ui
+from ui import figspec
 
 
 def _training_points(fig, doses, effects):
@@ -41,22 +41,25 @@ def build_figure(curve, params, k, doses, effects):
 
 def training_figure(hist, target_bias):
     """The bias at the start of each epoch (the tutorial's value `target_bias` dotted) and each epoch's total
-    squared error on a log axis (the 0.0001 stopping line dotted); values that are not finite are left out."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Bias at the start of each epoch",
-                                                        "Total squared error per epoch (log scale)"))
-    fig.add_scatter(y=hist["bias"], mode="lines+markers", name="final bias", line_color=ui.COLORS["forward"],
-                    row=1, col=1)
-    fig.add_hline(y=target_bias, line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=1,
-                  annotation_text=f"tutorial's {target_bias:g}")
+    squared error on a log axis (the 0.0001 stopping line dotted); values that are not finite are left out.
+    Plain dicts (ui.figspec): built with make_subplots and add_hline it cost ~8 ms per rerun."""
+    layout = figspec.grid(1, 2, subplot_titles=("Bias at the start of each epoch",
+                                                "Total squared error per epoch (log scale)"))
     losses = [v if math.isfinite(v) and v > 0 else None for v in hist["loss"]]
-    fig.add_scatter(y=losses, mode="lines+markers", name="total squared error", line_color=ui.COLORS["wrong"],
-                    row=1, col=2)
-    fig.add_hline(y=1e-4, line_dash="dot", line_color=ui.COLORS["neutral"], row=1, col=2,
-                  annotation_text="stop below 0.0001")
-    fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # powers of ten only
-    fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=360, showlegend=False)
-    return fig
+    data = [dict(type="scatter", y=list(hist["bias"]), mode="lines+markers", name="final bias",
+                 line=dict(color=ui.COLORS["forward"]), xaxis="x", yaxis="y"),
+            dict(type="scatter", y=losses, mode="lines+markers", name="total squared error",
+                 line=dict(color=ui.COLORS["wrong"]), xaxis="x2", yaxis="y2")]
+    lines = [figspec.hline(target_bias, "x", "y", f"tutorial's {target_bias:g}", color=ui.COLORS["neutral"],
+                           dash="dot"),
+             figspec.hline(1e-4, "x2", "y2", "stop below 0.0001", color=ui.COLORS["neutral"], dash="dot")]
+    layout["shapes"] = [shape for shape, _ in lines]
+    layout["annotations"] += [label for _, label in lines]
+    layout["yaxis2"].update(type="log", dtick=1, minor=dict(showgrid=False, ticks=""))   # powers of ten only
+    for name in ("xaxis", "xaxis2"):
+        layout[name]["title"] = dict(text="epoch")
+    layout.update(height=360, showlegend=False)
+    return figspec.figure(data, **layout)
 
 
 def residuals_figure(curve, doses, effects, residuals):

@@ -132,3 +132,32 @@ def test_plot_styles_the_spec_exactly_as_update_layout_did(big, height):
         assert spec == after.to_dict(), "the figure handed in is left as it was"
         assert ui.PlainFigure(ours).to_dict() is ours
         assert _spec(ui.PlainFigure(ours)) == _spec(_styled_with_graph_objects(after, big, height))
+
+
+def test_plot_validates_dict_figures_in_the_tests():
+    from ui import figspec
+    assert figspec.VALIDATE, "tests/conftest.py turns the check on"
+    with pytest.raises(ValueError, match="bogus"):
+        ui.plot(figspec.figure([dict(type="scatter", y=[1, 2], bogus=1)]))
+
+
+def test_figspec_helpers_write_what_graph_objects_write():
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from ui import figspec
+    theirs = make_subplots(rows=2, cols=2, subplot_titles=("a", "b", "c", "d"))
+    theirs.add_scatter(y=[1, 2], name="s", row=2, col=1)
+    theirs.add_hline(y=0.5, line_dash="dot", line_color="#777", annotation_text="half", row=2, col=1)
+    theirs.add_vline(x=1, line_width=3, annotation_text="one", row=2, col=1)
+    theirs.update_layout(height=300)
+    x, y = figspec.axes(2, 1, cols=2)
+    layout = figspec.grid(2, 2, subplot_titles=("a", "b", "c", "d"))
+    lines = [figspec.hline(0.5, x, y, "half", color="#777", dash="dot"), figspec.vline(1, x, y, "one", width=3)]
+    layout.update(shapes=[s for s, _ in lines], annotations=layout["annotations"] + [a for _, a in lines], height=300)
+    ours = figspec.figure([dict(type="scatter", y=[1, 2], name="s", xaxis=x, yaxis=y)], **layout)
+    assert (x, y) == ("x3", "y3") and figspec.axis(layout, "y3") is layout["yaxis3"]
+    assert _spec(ui.PlainFigure(ours)) == _spec(theirs)
+    assert go.Figure(ours).to_dict() == theirs.to_dict()
+    again = figspec.grid(2, 2, subplot_titles=("a", "b", "c", "d"))
+    assert again["xaxis"] is not layout["xaxis"], "every call gets its own copy of the cached grid"

@@ -1,0 +1,94 @@
+"""Figures written as Plotly's plain dicts, {"data": [trace, ...], "layout": {...}}, instead of built with
+plotly.graph_objects.
+
+A go.Figure validates and copies on every change: make_subplots alone costs ~5 ms of server time, each
+add_scatter, add_hline or update_layout 0.3-1 ms, and a class pays that on every rerun of every student.
+The same figure as dicts costs microseconds, and ui.plot sends it as it is (ui.PlainFigure). The price is
+that nothing checks the dicts: a misspelt property would be dropped silently by the browser. So the tests
+switch the check back on ($VALIDATE_FIGURES=1, set by tests/conftest.py for AppTest and the servers it starts:
+ui.plot then builds a go.Figure from every dict figure a page draws, which raises on anything Plotly does not
+know).
+
+The helpers give what graph_objects would have written, so a figure reads the same either way:
+    figure(data, **layout)        a figure with the app's Plotly template (what go.Figure adds by itself)
+    grid(rows, cols, **kwargs)    make_subplots' layout: each plot's axes and the subplot titles
+    axes(row, col, cols)          the axis names of one plot of a grid: ("x", "y"), ("x2", "y2"), ...
+    hline(y, xaxis, yaxis, ...)   add_hline's line (and its annotation) across one plot; vline the same upright
+"""
+import functools
+import json
+import os
+
+VALIDATE = os.environ.get("VALIDATE_FIGURES") == "1"  # the tests' switch: ui.plot validates every dict figure
+
+
+@functools.lru_cache(maxsize=1)
+def template():
+    """The Plotly template go.Figure writes into every figure's layout (Streamlit's, which its chart theme
+    recolours in the browser). One shared dict: read, never changed."""
+    import plotly.graph_objects as go
+    return go.Figure().to_dict()["layout"].get("template")
+
+
+def figure(data, **layout):
+    """A figure of these traces (dicts with "type") and this layout, as go.Figure(data, layout).to_dict()
+    would write it."""
+    spec_layout = {"template": template()} if template() is not None else {}
+    spec_layout.update(layout)
+    return {"data": list(data), "layout": spec_layout}
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_json(key):
+    from plotly.subplots import make_subplots
+    rows, cols, kwargs = json.loads(key)
+    layout = make_subplots(rows=rows, cols=cols, **kwargs).to_dict()["layout"]
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+def grid(rows, cols, **kwargs):
+    """make_subplots(rows, cols, **kwargs)'s layout as fresh dicts (computed once per arguments, then copied):
+    the axes of every plot ("xaxis", "xaxis2", ... with their domains and anchors) and, with subplot_titles,
+    one annotation per title. The template is added by figure()."""
+    return json.loads(_grid_json(json.dumps([rows, cols, kwargs], sort_keys=True)))
+
+
+def axes(row, col, cols):
+    """The axis names of the plot at (row, col), counted from 1, in a grid `cols` wide: ("x", "y") for the
+    first, then ("x2", "y2"), ... row by row, as make_subplots numbers them (and traces refer to them)."""
+    n = (row - 1) * cols + col
+    suffix = "" if n == 1 else str(n)
+    return "x" + suffix, "y" + suffix
+
+
+def axis(layout, name):
+    """layout's axis called `name` ("x", "y2", ...) as its layout key says it ("xaxis", "yaxis2"), made if missing."""
+    return layout.setdefault(name[0] + "axis" + name[1:], {})
+
+
+def hline(y, xaxis="x", yaxis="y", annotation_text=None, **line):
+    """What fig.add_hline(y, line_dash=..., line_color=..., annotation_text=...) adds to one plot: a shape (a line
+    across the plot's whole width) and, with annotation_text, its label at the top right. Returns
+    (shape, annotation or None); line: dash, color, width."""
+    shape = {"type": "line", "x0": 0, "x1": 1, "xref": f"{xaxis} domain", "y0": y, "y1": y, "yref": yaxis}
+    if line:
+        shape["line"] = line
+    label = None
+    if annotation_text is not None:
+        label = {"showarrow": False, "text": annotation_text, "x": 1, "xanchor": "right", "xref": f"{xaxis} domain",
+                 "y": y, "yanchor": "bottom", "yref": yaxis}
+    return shape, label
+
+
+def vline(x, xaxis="x", yaxis="y", annotation_text=None, **line):
+    """What fig.add_vline(x, ...) adds to one plot: a line across the plot's whole height (and its label at the
+    top right, with annotation_text). Returns (shape, annotation or None), as hline."""
+    shape = {"type": "line", "x0": x, "x1": x, "xref": xaxis, "y0": 0, "y1": 1, "yref": f"{yaxis} domain"}
+    if line:
+        shape["line"] = line
+    label = None
+    if annotation_text is not None:
+        label = {"showarrow": False, "text": annotation_text, "x": x, "xanchor": "left", "xref": xaxis,
+                 "y": 1, "yanchor": "top", "yref": f"{yaxis} domain"}
+    return shape, label
