@@ -269,8 +269,10 @@ def plot(fig, key=None, height=None):
     would cost ~50 ms of server time per chart on every rerun. The figure is styled as plain dicts and sent
     without a second validation (PlainFigure): go.Figure.update_layout alone cost 0.65 ms per chart.
     """
-    if figspec.VALIDATE and not isinstance(fig, go.Figure):
-        go.Figure(fig)  # the tests' check of a dict figure: raises on any property Plotly does not know
+    if not isinstance(fig, go.Figure):
+        if figspec.VALIDATE:
+            go.Figure(fig)  # the tests' check of a dict figure: raises on any property Plotly does not know
+        fig = figspec.typed_arrays(fig)  # numpy arrays as base64, as to_dict() sends them
     spec = styled_spec(figure_spec(fig), presenter(), height)
     st.plotly_chart(PlainFigure(spec), key=key, config={"displaylogo": False})
 

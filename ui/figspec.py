@@ -92,3 +92,20 @@ def vline(x, xaxis="x", yaxis="y", annotation_text=None, **line):
         label = {"showarrow": False, "text": annotation_text, "x": x, "xanchor": "left", "xref": xaxis,
                  "y": 1, "yanchor": "top", "yref": f"{yaxis} domain"}
     return shape, label
+
+
+_NOT_ARRAYS = {"geojson", "layer", "layers", "range"}  # keys whose arrays Plotly sends as they are
+
+
+def typed_arrays(spec):
+    """The figure with each numpy array (or tensor) in it written as Plotly's typed array (base64 of the raw
+    numbers, about a third of their JSON), as go.Figure.to_dict() writes them. The dicts on the way are copied,
+    `spec` is left as it was; lists of numbers are not walked (only lists of dicts: traces, shapes, ...)."""
+    from _plotly_utils.utils import is_homogeneous_array, to_typed_array_spec
+    if isinstance(spec, dict):
+        return {key: value if key in _NOT_ARRAYS else typed_arrays(value) for key, value in spec.items()}
+    if isinstance(spec, list) and spec and isinstance(spec[0], dict):
+        return [typed_arrays(item) for item in spec]
+    if not isinstance(spec, (list, tuple, str, int, float)) and spec is not None and is_homogeneous_array(spec):
+        return to_typed_array_spec(spec)
+    return spec

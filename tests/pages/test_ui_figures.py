@@ -161,3 +161,17 @@ def test_figspec_helpers_write_what_graph_objects_write():
     assert go.Figure(ours).to_dict() == theirs.to_dict()
     again = figspec.grid(2, 2, subplot_titles=("a", "b", "c", "d"))
     assert again["xaxis"] is not layout["xaxis"], "every call gets its own copy of the cached grid"
+
+
+def test_dict_figures_send_numpy_arrays_as_to_dict_does():
+    import plotly.graph_objects as go
+
+    from ui import figspec
+    z = np.arange(12, dtype=np.float32).reshape(3, 4)
+    spec = figspec.figure([dict(type="heatmap", z=z, x=[1, 2, 3, 4]),
+                           dict(type="bar", y=[1, 2, 3], marker=dict(color=np.arange(3)))],
+                          xaxis=dict(range=[0.0, 5.0], tickvals=np.array([0.5, 1.5])))
+    sent = figspec.typed_arrays(spec)
+    assert sent == go.Figure(spec).to_dict(), "base64 typed arrays where to_dict() writes them, lists stay lists"
+    assert sent["data"][0]["z"]["dtype"] == "f4" and sent["data"][0]["x"] == [1, 2, 3, 4]
+    assert spec["data"][0]["z"] is z, "the figure handed in is left as it was"
