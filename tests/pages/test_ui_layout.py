@@ -209,18 +209,18 @@ def test_network_picture_draws_the_real_weights_and_counts():
     from ui.network_picture import SHOWN, network_figure
     params = network.init_mlp([784, 128, 10], seed=3)
     fig = network_figure(params)
-    text = " ".join(a.text for a in fig.layout.annotations)
+    text = " ".join(a["text"] for a in fig["layout"]["annotations"])
     assert "W1 [784, 128] + b1 [128]: <b>100,480</b>" in text and "W2 [128, 10] + b2 [10]: <b>1,290</b>" in text
     assert "<b>784</b>" in text and "<b>128</b>" in text and "<b>10</b>" in text
     # every drawn line between inputs and hidden units has the colour of its weight's sign
     n_in, n_hid = SHOWN[0], SHOWN[1]
     W = params[0]["W"][:n_in, :n_hid]
-    negative = sum(len(t.x) // 3 for t in fig.data
-                   if t.mode == "lines" and t.line.color == ui.COLORS["forward"] and t.x[0] == 0)
+    negative = sum(len(t["x"]) // 3 for t in fig["data"]
+                   if t["mode"] == "lines" and t["line"]["color"] == ui.COLORS["forward"] and t["x"][0] == 0)
     assert negative == int((W < 0).sum()) and 0 < negative < n_in * n_hid
     flipped = network_figure([{"W": -p["W"], "b": p["b"]} for p in params])
-    assert sum(len(t.x) // 3 for t in flipped.data if t.mode == "lines" and t.line.color == ui.COLORS["forward"]
-               and t.x[0] == 0) == int((W > 0).sum())
+    assert sum(len(t["x"]) // 3 for t in flipped["data"] if t["mode"] == "lines"
+               and t["line"]["color"] == ui.COLORS["forward"] and t["x"][0] == 0) == int((W > 0).sum())
     assert torch.equal(params[0]["W"], network.init_mlp([784, 128, 10], seed=3)[0]["W"])   # not modified
 
 
