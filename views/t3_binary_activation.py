@@ -1,15 +1,14 @@
 """Tutorials 001 + 003: a binary classifier with a sigmoid output, a hand-made layer, and an activation you type."""
 import math
 
-import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.subplots import make_subplots
 
 import exports
 import ui
 from core import data, losses, network
 from labs import t3_binary_activation as lab
+from ui import t3_figures as figures
 
 L = ui.page("Binary classifier & your own activation",
             "Type a formula in x: it becomes the hidden activation of a yes/no classifier, trained here on 2-D points.")
@@ -163,20 +162,9 @@ if run is not None:
     m[3].metric("|our BCE - F.binary_cross_entropy|", f"{abs(run['bce_ours'] - run['bce_torch']):.1e}"
                 if all(map(lambda v: v == v, (run["bce_ours"], run["bce_torch"]))) else "n/a")
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("P(class 1) over the plane", "Loss per epoch"))
-    fig.add_heatmap(x=run["axis"], y=run["axis"], z=run["grid"], zmin=0, zmax=1, colorscale=ui.DIVERGING,
-                    showscale=False, row=1, col=1)
-    for label, colour in ((0, ui.COLORS["forward"]), (1, ui.COLORS["backward"])):
-        pts = run["X"][run["y"] == label]
-        fig.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"class {label}",
-                        marker=dict(color=colour, size=6, line=dict(color="black", width=0.5)), row=1, col=1)
-    fig.add_scatter(y=hist["loss"], name="BCE", line_color=ui.COLORS["wrong"], row=1, col=2)
-    fig.update_xaxes(range=[-2, 2], row=1, col=1)
-    fig.update_yaxes(range=[-2, 2], row=1, col=1)
-    fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # 0.1, 1, 10 only
-    fig.update_layout(height=400, legend=dict(orientation="h", y=-0.12))
     with L.picture:
-        ui.plot(fig, key="ca_train")
+        ui.plot(figures.classifier_figure(run["axis"], run["grid"], run["X"], run["y"], hist["loss"]),
+                key="ca_train")
 
     linear = train(runs[1], epochs)["history"]
     lin_acc = linear["accuracy"][-1] if linear["accuracy"] else float("nan")
@@ -196,13 +184,8 @@ with c1:
     st.markdown(f"**f'(x)** (sympy) = `{result['derivative']}`")
     st.metric("max |sympy f' - autograd f'| on [-2, 2]", f"{result['max_abs_diff']:.2e}")
 with c2:
-    fig = go.Figure()
-    fig.add_scatter(x=result["x"], y=result["f"], name="f(x)", line_color=ui.COLORS["forward"])
-    fig.add_scatter(x=result["x"], y=result["symbolic"], name="f'(x), sympy", line_color=ui.COLORS["backward"])
-    fig.add_scatter(x=result["x"], y=result["autograd"], name="f'(x), autograd",
-                    line=dict(color="black", dash="dot"))
-    fig.update_layout(height=320, xaxis_title="x", yaxis_range=[-3, 3])
-    ui.plot(fig, key="ca_fplot")
+    ui.plot(figures.activation_figure(result["x"], result["f"], result["symbolic"], result["autograd"]),
+            key="ca_fplot")
 
 d1, d2 = st.columns(2)
 with d1:

@@ -203,3 +203,51 @@ def test_fewer_epochs_cut_the_cached_run_with_the_numbers_of_a_shorter_run():
     assert metric(at, "Epochs run") == "120"
     assert metric(at, "Final training loss (BCE)") == f"{history['loss'][-1]:.4f}"
     assert metric(at, "Training accuracy") == f"{history['accuracy'][-1]:.1%}"
+
+
+def _figures_with_graph_objects(axis, grid, X, y, loss, curves):
+    """The page's two figures as it built them before (issue 12): make_subplots, go.Figure and add_*/update_*."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    import ui
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("P(class 1) over the plane", "Loss per epoch"))
+    fig.add_heatmap(x=axis, y=axis, z=grid, zmin=0, zmax=1, colorscale=ui.DIVERGING, showscale=False, row=1, col=1)
+    for label, colour in ((0, ui.COLORS["forward"]), (1, ui.COLORS["backward"])):
+        pts = X[y == label]
+        fig.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"class {label}",
+                        marker=dict(color=colour, size=6, line=dict(color="black", width=0.5)), row=1, col=1)
+    fig.add_scatter(y=loss, name="BCE", line_color=ui.COLORS["wrong"], row=1, col=2)
+    fig.update_xaxes(range=[-2, 2], row=1, col=1)
+    fig.update_yaxes(range=[-2, 2], row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)
+    fig.update_layout(height=400, legend=dict(orientation="h", y=-0.12))
+    act = go.Figure()
+    act.add_scatter(x=curves["x"], y=curves["f"], name="f(x)", line_color=ui.COLORS["forward"])
+    act.add_scatter(x=curves["x"], y=curves["symbolic"], name="f'(x), sympy", line_color=ui.COLORS["backward"])
+    act.add_scatter(x=curves["x"], y=curves["autograd"], name="f'(x), autograd", line=dict(color="black", dash="dot"))
+    act.update_layout(height=320, xaxis_title="x", yaxis_range=[-3, 3])
+    return fig, act
+
+
+@pytest.mark.parametrize("loss", [[0.7, 0.3, 0.05], [], [0.7, float("inf"), float("nan")]])
+def test_figures_are_the_graph_objects_figures(loss):
+    """Issue 12: the figures are plain dicts (ui.figspec), and draw exactly what make_subplots and go.Figure drew,
+    for an untrained classifier and a loss history that is long, empty or blown up."""
+    import plotly.graph_objects as go
+    import plotly.utils
+
+    from ui import t3_figures
+
+    def spec(fig):
+        return json.dumps(fig.to_dict(), cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
+    act = lab.activation_from_formula("exp(exp(exp(x)))")
+    curves = {k: v.numpy() for k, v in lab.compare_derivative(act).items() if k in ("x", "f", "symbolic", "autograd")}
+    axis, grid = lab.probability_grid(lab.binary_classifier(8, act["f"], seed=1))
+    X, y = data.make_2d("circles", n=300, noise=0.15, seed=1)
+    axis, grid, X, y = axis.numpy(), grid.numpy(), X.numpy(), y.numpy()
+    ours = (t3_figures.classifier_figure(axis, grid, X, y, loss),
+            t3_figures.activation_figure(curves["x"], curves["f"], curves["symbolic"], curves["autograd"]))
+    assert all(type(fig) is dict for fig in ours)
+    theirs = _figures_with_graph_objects(axis, grid, X, y, loss, curves)
+    assert [spec(go.Figure(fig)) for fig in ours] == [spec(fig) for fig in theirs]
