@@ -2,11 +2,11 @@
 import math
 
 import streamlit as st
-from plotly.subplots import make_subplots
 
 import exports
 import ui
 from labs import t2_linear_regression as lab
+from ui import t2_figures
 
 L = ui.page("Linear regression by hand",
             "Two numbers w and b, autograd and a hand-written update: the smallest complete training loop.",
@@ -75,41 +75,8 @@ else:
 
 # ---------------------------------------------------------------- pictures
 right, wrong = r["right"], r["wrong"]
-
-
-def finite(values, positive=False):
-    """Values a chart can draw; None (a gap) for inf, nan, beyond 1e9, and for <= 0 on a log scale."""
-    return [v if math.isfinite(v) and abs(v) < 1e9 and (v > 0 or not positive) else None for v in values]
-
-
-fig = make_subplots(rows=1, cols=3, subplot_titles=("Data and fitted line", "MSE per step (log scale)",
-                                                     "Path of (w, b)"))
-fig.add_scatter(x=r["x"], y=r["y"], mode="markers", name="data", marker=dict(color=ui.COLORS["neutral"], size=5),
-                row=1, col=1)
-xs = [-1.0, 1.0]
-for h, name, colour in ((right, "with zero_()", ui.COLORS["correct"]), (wrong, "without zero_()", ui.COLORS["wrong"])):
-    if math.isfinite(h["final_w"]) and math.isfinite(h["final_b"]):
-        fig.add_scatter(x=xs, y=[h["final_w"] * v + h["final_b"] for v in xs], mode="lines", name=name,
-                        line=dict(color=colour, width=4 if (h is wrong) == forget else 2,
-                                  dash="solid" if (h is wrong) == forget else "dot"), row=1, col=1)
-    fig.add_scatter(y=finite(h["loss"], positive=True), mode="lines", name=name,
-                    line=dict(color=colour, width=3 if (h is wrong) == forget else 1.5), showlegend=False,
-                    row=1, col=2)
-    fig.add_scatter(x=finite(h["w"]), y=finite(h["b"]), mode="lines+markers", name=name,
-                    marker=dict(size=4), line=dict(color=colour), showlegend=False, row=1, col=3)
-fig.add_scatter(x=[true_w], y=[true_b], mode="markers", name="true (w, b)",
-                marker=dict(symbol="x", size=14, color="black"), row=1, col=3)
-fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""), row=1, col=2)   # 1, 10, 100 only
-fig.update_xaxes(title_text="x", row=1, col=1)
-fig.update_xaxes(title_text="step", row=1, col=2)
-fig.update_xaxes(title_text="w", row=1, col=3)
-fig.update_yaxes(title_text="b", row=1, col=3)
-span = max(abs(true_w), abs(true_b), 1.0) * 3
-fig.update_xaxes(range=[-span, span], row=1, col=3)
-fig.update_yaxes(range=[-span, span], row=1, col=3)
-fig.update_layout(height=420, legend=dict(orientation="h", y=-0.2))
 with L.picture:
-    ui.plot(fig, key="lr_fig")
+    ui.plot(t2_figures.runs_figure(r["x"], r["y"], right, wrong, forget, true_w, true_b), key="lr_fig")
 if any(v == 0 for h in (right, wrong) for v in h["loss"]):
     st.caption("Some steps reached an MSE of exactly 0 (the line fits noise-free data perfectly): a log scale "
                "cannot show 0, so the MSE curve has a gap there.")

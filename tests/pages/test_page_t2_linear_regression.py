@@ -97,3 +97,30 @@ def test_learning_rate_prediction_quotes_the_run_at_1_5():
     shown = " ".join(e.value for e in at.success) + " ".join(e.value for e in at.error)
     at.select_slider(key="lr_lr").set_value(1.5).run()
     assert f"to {metric(at, 'Last MSE')} in {metric(at, 'Steps run')} steps" in shown
+
+
+def test_figure_leaves_gaps_for_values_it_cannot_draw_and_is_valid_plotly():
+    """ui.t2_figures draws nan, inf, |v| >= 1e9 (and an MSE <= 0 on the log axis) as gaps, leaves out a final line
+    that is not finite, and its plain dicts are a figure Plotly accepts."""
+    import math
+
+    import plotly.graph_objects as go
+
+    from ui import t2_figures
+    right = {"loss": [4.0, 0.0, math.inf], "w": [0.0, math.nan, 1e9], "b": [0.0, 0.5, -math.inf],
+             "final_w": math.nan, "final_b": 0.5}
+    wrong = {"loss": [4.0, 2.0, 1.0], "w": [0.0, 1.0, 2.0], "b": [0.0, -1.0, -2.0], "final_w": 2.0, "final_b": -1.0}
+    fig = t2_figures.runs_figure([0.5], [1.0], right, wrong, True, 2.0, -1.0)
+    go.Figure(fig)   # raises on a property Plotly does not know
+    lines = [t for t in fig["data"] if t.get("yaxis") == "y" and t["mode"] == "lines"]
+    assert [t["name"] for t in lines] == ["without zero_()"] and lines[0]["y"] == [-3.0, 1.0]
+    assert lines[0]["line"] == dict(color=lines[0]["line"]["color"], width=4, dash="solid")   # the run shown
+    mse = [t for t in fig["data"] if t.get("yaxis") == "y2"]
+    assert mse[0]["y"] == [4.0, None, None] and mse[1]["y"] == [4.0, 2.0, 1.0]
+    paths = [t for t in fig["data"] if t.get("yaxis") == "y3"]
+    assert paths[0]["x"] == [0.0, None, None] and paths[0]["y"] == [0.0, 0.5, None]
+    assert paths[-1]["x"] == [2.0] and paths[-1]["y"] == [-1.0]   # the true (w, b)
+    layout = fig["layout"]
+    assert layout["yaxis2"]["type"] == "log" and layout["xaxis3"]["range"] == [-6.0, 6.0] == layout["yaxis3"]["range"]
+    assert [a["text"] for a in layout["annotations"]] == ["Data and fitted line", "MSE per step (log scale)",
+                                                          "Path of (w, b)"]
