@@ -6,9 +6,8 @@ Presentation only, every function takes what it draws as arguments: the numbers 
 """
 import math
 
-import plotly.graph_objects as go
-
 import ui
+from ui import figspec
 
 FLOOR = 1e-10   # the log axis starts here; an exact 0 is drawn as a diamond just right of it
 
@@ -17,32 +16,35 @@ def difference_bars(names, diffs, tol, tol_label, x_title, selected=None, title=
     """One horizontal bar per row: max |from scratch - torch| (log axis, the tolerance `tol` as a dashed line
     labelled `tol_label`); exact zeros as diamonds at the left edge, green within `tol`, red above it.
     With `selected` (one of `names`) that row is in full colour and the others faded. The x axis ends at
-    `pad` decades right of the largest bar (or of `tol`), at least at 10**xmax_floor."""
+    `pad` decades right of the largest bar (or of `tol`), at least at 10**xmax_floor.
+    Plain dicts (ui.figspec): built with go.Figure, add_vline and update_* it cost ~8.5 ms per rerun."""
     colour = [ui.COLORS["correct"] if d <= tol else ui.COLORS["wrong"] for d in diffs]
     fade = [1.0 if selected is None or n == selected else 0.35 for n in names]
-    fig = go.Figure()
-    fig.add_bar(y=names, x=[d if d > 0 else None for d in diffs], orientation="h", name="max |difference|",
-                marker=dict(color=colour, opacity=fade), text=[f"{d:.1e}" if d > 0 else "" for d in diffs],
-                textposition="outside")
     zeros = [(n, f) for n, d, f in zip(names, diffs, fade) if d == 0]
-    fig.add_scatter(y=[n for n, _ in zeros], x=[FLOOR * 1.6] * len(zeros), mode="markers+text", name="exactly 0",
-                    text=["exactly 0"] * len(zeros), textposition="middle right",
-                    marker=dict(symbol="diamond", size=12, color=ui.COLORS["correct"], opacity=[f for _, f in zeros]))
-    fig.add_vline(x=tol, line_dash="dash", line_color="black", annotation_text=tol_label)
-    ui.clean_log_axis(fig, axis="x")
+    data = [dict(type="bar", y=list(names), x=[d if d > 0 else None for d in diffs], orientation="h",
+                 name="max |difference|", marker=dict(color=colour, opacity=fade),
+                 text=[f"{d:.1e}" if d > 0 else "" for d in diffs], textposition="outside"),
+            dict(type="scatter", y=[n for n, _ in zeros], x=[FLOOR * 1.6] * len(zeros), mode="markers+text",
+                 name="exactly 0", text=["exactly 0"] * len(zeros), textposition="middle right",
+                 marker=dict(symbol="diamond", size=12, color=ui.COLORS["correct"], opacity=[f for _, f in zeros]))]
+    shape, label = figspec.vline(tol, "x", "y", tol_label, color="black", dash="dash")
     top = max([d for d in diffs if d > 0], default=tol)
-    fig.update_xaxes(range=[math.log10(FLOOR), max(xmax_floor, math.log10(max(top, tol)) + pad)],
-                     title_text=x_title)
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=400, showlegend=False, margin=dict(l=10, r=10, t=30, b=10),
-                      **({"title": title} if title else {}))
-    return fig
+    layout = dict(shapes=[shape], annotations=[label], height=400, showlegend=False,
+                  margin=dict(l=10, r=10, t=30, b=10),
+                  xaxis=dict(type="log", dtick=1, minor=dict(showgrid=False, ticks=""),   # ui.clean_log_axis
+                             range=[math.log10(FLOOR), max(xmax_floor, math.log10(max(top, tol)) + pad)],
+                             title=dict(text=x_title)),
+                  yaxis=dict(autorange="reversed"))
+    if title:
+        layout["title"] = dict(text=title)
+    return figspec.figure(data, **layout)
 
 
 def activation_histograms(values):
-    """Overlaid histograms of hooked layer outputs [(name, numbers)], counts on a log axis."""
-    fig = go.Figure()
-    for (name, v), colour in zip(values, ui.PALETTE):
-        fig.add_histogram(x=v, name=name, opacity=0.6, marker_color=colour, nbinsx=80)
-    fig.update_layout(barmode="overlay", height=320, xaxis_title="activation value", yaxis_title="count")
-    return ui.clean_log_axis(fig, axis="y")
+    """Overlaid histograms of hooked layer outputs [(name, numbers)], counts on a log axis.
+    Plain dicts (ui.figspec): built with go.Figure and add_histogram it cost ~5.6 ms per rerun."""
+    data = [dict(type="histogram", x=v, name=name, opacity=0.6, marker=dict(color=colour), nbinsx=80)
+            for (name, v), colour in zip(values, ui.PALETTE)]
+    return figspec.figure(data, barmode="overlay", height=320, xaxis=dict(title=dict(text="activation value")),
+                          yaxis=dict(title=dict(text="count"), type="log", dtick=1,   # ui.clean_log_axis
+                                     minor=dict(showgrid=False, ticks="")))
