@@ -2,13 +2,13 @@
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 import exports
 import ui
 from labs import ch03_cross_entropy as lab
 from core import losses
+from ui import ch03_figures as figures
 
 L = ui.page("3 · Cross-entropy explorer",
             "Drag the logits: softmax turns them into probabilities, cross-entropy scores them as "
@@ -37,36 +37,12 @@ with L.controls:
                                   "where every exp() underflows to 0.")
 
 
-
-def two_panels(left_title, right_title, height):
-    """An empty figure with two side-by-side plots (built as a plain layout: make_subplots is slow)."""
-    return go.Figure(layout=dict(
-        height=height, xaxis=dict(domain=[0, 0.45]), xaxis2=dict(domain=[0.55, 1], anchor="y2"),
-        yaxis2=dict(anchor="x2"),
-        annotations=[dict(text=t, x=x, y=1.0, xref="paper", yref="paper", showarrow=False, yanchor="bottom",
-                          xanchor="center", font=dict(size=15))
-                     for t, x in ((left_title, 0.225), (right_title, 0.775))]))
-
-
 res = lab.explore(z, y, scale)
 classes = [str(i) for i in range(n)]  # class labels on the axes
 
 with L.picture:
-    colours = [ui.COLORS["correct"] if i == y else ui.COLORS["neutral"] for i in range(n)]
-    fig = two_panels("softmax probabilities", "gradient dLoss/dz", 360)
-    fig.add_bar(x=classes, y=res["probs"], marker_color=colours, text=[f"{p:.3f}" for p in res["probs"]],
-                textposition="outside", showlegend=False,
-                marker_line=dict(color=ui.COLORS["correct"], width=[3 if i == y else 0 for i in range(n)]))
-    fig.add_annotation(x=str(y), y=res["p_correct"] + 0.22, text="correct", showarrow=False,
-                       font=dict(color=ui.COLORS["correct"]))
-    fig.add_bar(x=classes, y=res["grad"], name="cross-entropy: softmax - one_hot",
-                marker_color=ui.COLORS["backward"], xaxis="x2", yaxis="y2")
-    fig.add_bar(x=classes, y=res["mse_grad"], name="MSE on the probabilities",
-                marker_color=ui.COLORS["wrong"], xaxis="x2", yaxis="y2")
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.3, yanchor="top"),
-                      yaxis=dict(range=[0, 1.3]),
-                      xaxis=dict(title="class", type="category"), xaxis2=dict(title="class", type="category"))
-    ui.plot(fig, key="ce_bars")
+    ui.plot(figures.probabilities_figure(classes, res["probs"], res["grad"], res["mse_grad"], y, res["p_correct"]),
+            key="ce_bars")
     m = st.columns(4) if not ui.presenter() else st.columns(2) * 2   # 2 x 2 where the type is large
     m[0].metric("Cross-entropy loss", f"{res['loss']:.4f}")
     m[1].metric("p(correct class)", f"{res['p_correct']:.4f}")
@@ -92,14 +68,8 @@ ui.predict("ch3_naive", "Multiply every logit above by 1000. What does the naive
 c1, c2 = st.columns(2)
 with c1:
     p_axis = np.logspace(-4, 0, 200)
-    curve = go.Figure()
-    curve.add_scatter(x=p_axis, y=-np.log(p_axis), name="-log(p)", line_color=ui.COLORS["forward"])
-    p_shown = max(res["p_correct"], 1e-4)
-    curve.add_scatter(x=[p_shown], y=[res["loss"]], mode="markers", name="this example",
-                      marker=dict(color=ui.COLORS["correct"], size=14, line=dict(color="black", width=1)))
-    curve.update_layout(height=340, title="Loss = -log(p of the correct class)", xaxis_title="p(correct)",
-                        yaxis_title="loss", showlegend=False)
-    ui.plot(ui.clean_log_axis(curve, axis="x"), key="ce_curve")
+    p_shown = max(res["p_correct"], 1e-4)   # off the left edge: drawn at the edge, at its true loss
+    ui.plot(figures.loss_curve_figure(p_axis, -np.log(p_axis), p_shown, res["loss"]), key="ce_curve")
     if res["p_correct"] < 1e-4:
         st.caption(f"p(correct) = {res['p_correct']:.1e} is off the left edge; the point sits at the edge, "
                    f"at its true loss {res['loss']:.1f}.")
@@ -153,15 +123,8 @@ ui.predict("ch3_mse", "The network is confidently wrong: the correct logit at -1
                f"MSE's {sweep['mse_grad'][0]:+.1e}"
                + (": the softmax is flat out there, so MSE's push has all but vanished. " if ce_push > 10 * mse_push
                   else ". ") + "The sweep below shows both along the whole range.")
-fig2 = two_panels("loss", "gradient on the correct logit", 360)
-for name, colour in (("ce", ui.COLORS["backward"]), ("mse", ui.COLORS["wrong"])):
-    label = "cross-entropy" if name == "ce" else "MSE"
-    fig2.add_scatter(x=sweep["value"], y=sweep[f"{name}_loss"], name=label, line_color=colour)
-    fig2.add_scatter(x=sweep["value"], y=sweep[f"{name}_grad"], name=label, line_color=colour,
-                     showlegend=False, xaxis="x2", yaxis="y2")
-fig2.update_xaxes(title_text="logit of the correct class")
 st.caption("The other logits stay at their slider values (unscaled) while the correct one slides.")
-ui.plot(fig2, key="ce_sweep")
+ui.plot(figures.sweep_figure(sweep), key="ce_sweep")
 k = 0  # the most wrong point of the sweep
 ui.stat_table([{"correct logit": sweep["value"][k], "p(correct)": f"{sweep['p_correct'][k]:.2e}",
                 "cross-entropy": round(sweep["ce_loss"][k], 4), "CE gradient": round(sweep["ce_grad"][k], 6),

@@ -1,6 +1,8 @@
 """Chapter 3 page (cross-entropy explorer) and labs.ch03_cross_entropy."""
 import math
 
+import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -164,3 +166,73 @@ def test_exp_thresholds_are_where_float32_exp_changes():
     assert torch.exp(below[0]) > 0 and torch.exp(below[1]) == 0
     # between the two floors exp is the smallest subnormal, not 0: "below -103.28 it is 0" would be false
     assert torch.exp(torch.tensor(-103.5)).item() == torch.finfo(torch.float32).smallest_normal * 2.0 ** -23
+
+
+def _figures_with_graph_objects(res, sweep, y, classes, p_axis):
+    """The page's three figures as it built them before (issue 12): go.Figure and add_*/update_*."""
+    import plotly.graph_objects as go
+
+    import ui
+
+    def two_panels(left_title, right_title, height):
+        return go.Figure(layout=dict(
+            height=height, xaxis=dict(domain=[0, 0.45]), xaxis2=dict(domain=[0.55, 1], anchor="y2"),
+            yaxis2=dict(anchor="x2"),
+            annotations=[dict(text=t, x=x, y=1.0, xref="paper", yref="paper", showarrow=False, yanchor="bottom",
+                              xanchor="center", font=dict(size=15))
+                         for t, x in ((left_title, 0.225), (right_title, 0.775))]))
+    n = len(classes)
+    colours = [ui.COLORS["correct"] if i == y else ui.COLORS["neutral"] for i in range(n)]
+    fig = two_panels("softmax probabilities", "gradient dLoss/dz", 360)
+    fig.add_bar(x=classes, y=res["probs"], marker_color=colours, text=[f"{p:.3f}" for p in res["probs"]],
+                textposition="outside", showlegend=False,
+                marker_line=dict(color=ui.COLORS["correct"], width=[3 if i == y else 0 for i in range(n)]))
+    fig.add_annotation(x=str(y), y=res["p_correct"] + 0.22, text="correct", showarrow=False,
+                       font=dict(color=ui.COLORS["correct"]))
+    fig.add_bar(x=classes, y=res["grad"], name="cross-entropy: softmax - one_hot",
+                marker_color=ui.COLORS["backward"], xaxis="x2", yaxis="y2")
+    fig.add_bar(x=classes, y=res["mse_grad"], name="MSE on the probabilities",
+                marker_color=ui.COLORS["wrong"], xaxis="x2", yaxis="y2")
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.3, yanchor="top"),
+                      yaxis=dict(range=[0, 1.3]),
+                      xaxis=dict(title="class", type="category"), xaxis2=dict(title="class", type="category"))
+    curve = go.Figure()
+    curve.add_scatter(x=p_axis, y=-np.log(p_axis), name="-log(p)", line_color=ui.COLORS["forward"])
+    curve.add_scatter(x=[max(res["p_correct"], 1e-4)], y=[res["loss"]], mode="markers", name="this example",
+                      marker=dict(color=ui.COLORS["correct"], size=14, line=dict(color="black", width=1)))
+    curve.update_layout(height=340, title="Loss = -log(p of the correct class)", xaxis_title="p(correct)",
+                        yaxis_title="loss", showlegend=False)
+    curve.update_xaxes(type="log", dtick=1, minor=dict(showgrid=False, ticks=""))
+    fig2 = two_panels("loss", "gradient on the correct logit", 360)
+    for name, colour in (("ce", ui.COLORS["backward"]), ("mse", ui.COLORS["wrong"])):
+        label = "cross-entropy" if name == "ce" else "MSE"
+        fig2.add_scatter(x=sweep["value"], y=sweep[f"{name}_loss"], name=label, line_color=colour)
+        fig2.add_scatter(x=sweep["value"], y=sweep[f"{name}_grad"], name=label, line_color=colour,
+                         showlegend=False, xaxis="x2", yaxis="y2")
+    fig2.update_xaxes(title_text="logit of the correct class")
+    return fig, curve, fig2
+
+
+@pytest.mark.parametrize("z, y, scale", [([2.0, 1.0, 0.1, -1.0], 0, 1.0), ([-10.0, 10.0], 0, 5.0),
+                                         ([10.0, -10.0, 10.0, -10.0, 10.0, 0.0, 1.0, 2.0, 3.0, -3.0], 9, 1000.0)])
+def test_figures_are_the_graph_objects_figures(z, y, scale):
+    """Issue 12: the figures are plain dicts (ui.figspec) and draw exactly what go.Figure drew, also where p(correct)
+    is off the curve's left edge (1e-4) and where exp overflows at x1000."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.utils
+
+    from ui import ch03_figures
+
+    def spec(fig):
+        return json.dumps(fig.to_dict(), cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
+    res, sweep = lab.explore(z, y, scale), lab.sweep_correct(z, y, np.linspace(-15, 15, 121))
+    classes, p_axis = [str(i) for i in range(len(z))], np.logspace(-4, 0, 200)
+    ours = (ch03_figures.probabilities_figure(classes, res["probs"], res["grad"], res["mse_grad"], y,
+                                              res["p_correct"]),
+            ch03_figures.loss_curve_figure(p_axis, -np.log(p_axis), max(res["p_correct"], 1e-4), res["loss"]),
+            ch03_figures.sweep_figure(sweep))
+    assert all(type(fig) is dict for fig in ours)
+    theirs = _figures_with_graph_objects(res, sweep, y, classes, p_axis)
+    assert [spec(go.Figure(fig)) for fig in ours] == [spec(fig) for fig in theirs]
