@@ -1,5 +1,4 @@
 """Chapter 2: follow a real MNIST batch through the forward pass and watch every shape."""
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -7,6 +6,7 @@ import exports
 import ui
 from core import data, losses, network
 from labs import ch02_shapes as lab
+from ui import ch02_figures as figures
 
 L = ui.page("2 · Shape propagation",
             "A batch of real digits goes through a fresh 784-H-10 network one operation at a time: watch "
@@ -70,43 +70,8 @@ with L.controls:
               help="The step-by-step trace against core.network's forward pass.")
 
 # ---------------------------------------------------------------- the tensors as boxes
-KIND = {"W1": "weight", "W2": "weight", "b1 broadcast": "bias", "b2 broadcast": "bias"}
-ROWS = [["x", "W1", "x @ W1", "b1 broadcast", "z1", "h"],
-        ["h", "W2", "h @ W2", "b2 broadcast", "logits", "probs"]]
-OPS = {"W1": "@", "x @ W1": "=", "b1 broadcast": "+", "z1": "=", "h": "relu",
-       "W2": "@", "h @ W2": "=", "b2 broadcast": "+", "logits": "=", "probs": "softmax"}
-shape_of = dict(res["blocks"])
-FILL = {"weight": ui.COLORS["neutral"], "bias": ui.COLORS["backward"], "data": ui.COLORS["forward"]}
-GAP = 4.0         # between two boxes; an operator written as a word (relu, softmax) gets room for its letters
-rects, tx, ty, texts = [], [], [], []  # built as plain lists: one figure call instead of dozens
-for r, names in enumerate(ROWS):
-    top = -r * 17.0
-    left = 0.0
-    for j, name in enumerate(names):
-        n_rows, n_cols = shape_of[name]
-        w, h = lab.block_size(n_cols), lab.block_size(n_rows)
-        kind = KIND.get(name, "data")
-        if j > 0:
-            gap = max(GAP, 1.8 * len(OPS.get(name, "")) + 1.0)
-            left += gap
-            if OPS.get(name):
-                tx.append(left - gap / 2)
-                ty.append(top - 3)
-                texts.append(OPS[name])
-        rects.append(dict(type="rect", x0=left, x1=left + w, y0=top - h, y1=top, fillcolor=FILL[kind],
-                          opacity=0.35 if kind == "bias" else 0.6,
-                          line=dict(color=FILL[kind], width=2, dash="dot" if kind == "bias" else "solid")))
-        tx += [left + w / 2, left + w / 2]
-        ty += [top + 1.0, top - h - 1.0]
-        texts += [f"<b>{name.replace(' broadcast', '')}</b>", f"[{n_rows}, {n_cols}]"]
-        left += w
-fig = go.Figure(go.Scatter(x=tx, y=ty, text=texts, mode="text", hoverinfo="skip",
-                           textfont=dict(size=16 if ui.presenter() else 13)),
-                layout=dict(shapes=rects, height=480, showlegend=False,
-                            title="Every tensor of the forward pass (sides on a log2 scale)",
-                            xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1)))
 with L.picture:
-    ui.plot(fig, key="shape_blocks")
+    ui.plot(figures.tensor_blocks(res["blocks"], big=ui.presenter()), key="shape_blocks")
     st.caption(f"Blue: data, grey: weights, dotted orange: a bias broadcast to every row. Input: {source}. "
                f"Weights: Kaiming-initialised, untrained (seed {seed}).")
 
@@ -139,11 +104,7 @@ with p2:
 
 c1, c2 = st.columns([1, 2])
 with c1:
-    img = go.Figure(go.Heatmap(z=res["image"], colorscale="gray_r", showscale=False))
-    img.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
-    img.update_xaxes(visible=False)
-    img.update_layout(height=260, title="Image 0 of the batch: row 0 of x")
-    ui.plot(img, key="shape_img")
+    ui.plot(figures.image_figure(res["image"]), key="shape_img")
     st.caption(f"True digit: {res['label']}. Untrained network's guess: {res['pred']}.")
 with c2:
     st.markdown("**Image 0, first six of each row: ReLU at work**")
