@@ -1,29 +1,29 @@
-"""Tutorial 001's figure (custom layer & a deeper MLP): the strip of held-out digits with the untrained network's
-guesses. Presentation only: it draws what it is given (labs.t1_custom_layer_mlp.untrained_guesses)."""
+"""Tutorial 001's figures (custom layer & a deeper MLP): the strip of held-out digits with the untrained network's
+guesses, and the training and held-out accuracy per epoch. Presentation only: they draw what they are given
+(labs.t1_custom_layer_mlp.untrained_guesses, train_epochs' rows), as plain dicts (ui.figspec)."""
 import functools
 import json
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 import ui
+from ui import figspec
 
 
-@functools.lru_cache(maxsize=8)
-def _grid_layout(n):
-    """make_subplots' own axes and title positions for n digits in 2 rows, as JSON (computed once per n; each
-    caller decodes its own copy, so nobody changes the cached one)."""
-    grid = make_subplots(rows=2, cols=(n + 1) // 2, horizontal_spacing=0.01, vertical_spacing=0.12,
-                         subplot_titles=[" "] * n)
-    return json.dumps(grid.to_dict()["layout"])
+@functools.lru_cache(maxsize=1)
+def _greys_json():
+    """Plotly's colour scale "Greys" (white to black) written out, as graph_objects writes a named scale. The name
+    itself must not be sent: plotly.js has its own "Greys", black to white, and the digits would come out inverted."""
+    import plotly.colors
+    return json.dumps(plotly.colors.get_colorscale("Greys"))
 
 
 def digits_strip(images, guesses, labels, title):
     """A strip of digits (2 rows), each titled with the network's guess (green right, red wrong).
 
-    The grid's geometry comes from make_subplots once; the figure itself is one constructor of dicts (building it
-    with make_subplots, add_heatmap and update_* cost ~60 ms of server time on every rerun of the page)."""
-    layout = json.loads(_grid_layout(len(images)))
+    The grid's geometry comes from make_subplots once (ui.figspec.grid); the figure itself is plain dicts (building
+    it with make_subplots, add_heatmap and update_* cost ~60 ms of server time on every rerun of the page, a
+    go.Figure of the same dicts 8-23 ms, the dicts alone 0.05 ms)."""
+    n = len(images)
+    layout = figspec.grid(2, (n + 1) // 2, horizontal_spacing=0.01, vertical_spacing=0.12, subplot_titles=[" "] * n)
     for ann, g, t in zip(layout["annotations"], guesses, labels):
         ann.update(text=f"guess {g}", font=dict(color=ui.COLORS["correct"] if g == t else ui.COLORS["wrong"], size=14))
     for name, axis in layout.items():
@@ -32,6 +32,19 @@ def digits_strip(images, guesses, labels, title):
         elif name.startswith("yaxis"):
             axis.update(visible=False, autorange="reversed", scaleanchor="x")
     layout.update(height=330, title=dict(text=title), margin=dict(l=10, r=10, t=70, b=10))
-    data = [dict(type="heatmap", z=img, colorscale="Greys", showscale=False,
+    greys = json.loads(_greys_json())   # one fresh copy per figure, shared by its digits
+    data = [dict(type="heatmap", z=img, colorscale=greys, showscale=False,
                  xaxis=f"x{i + 1 if i else ''}", yaxis=f"y{i + 1 if i else ''}") for i, img in enumerate(images)]
-    return go.Figure(dict(data=data, layout=layout))
+    return figspec.figure(data, **layout)
+
+
+def accuracy_figure(epochs, train_acc, test_acc):
+    """Training and held-out accuracy per epoch, the band between them (the overfitting gap) shaded.
+    Plain dicts: 2.3 ms -> 0.002 ms per build (go.Figure, add_scatter and update_layout in the page before)."""
+    data = [dict(type="scatter", x=epochs, y=train_acc, name="training images", line=dict(color=ui.COLORS["forward"])),
+            dict(type="scatter", x=epochs, y=test_acc, name="held-out images", line=dict(color=ui.COLORS["backward"]),
+                 fill="tonexty", fillcolor="rgba(213,94,0,0.12)")]
+    return figspec.figure(data, xaxis=dict(title=dict(text="epoch")),
+                          yaxis=dict(title=dict(text="accuracy"), tickformat=".0%"), height=380,
+                          title=dict(text="The shaded band is the overfitting gap"),
+                          legend=dict(orientation="h", y=-0.2))

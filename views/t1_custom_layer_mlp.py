@@ -1,5 +1,4 @@
 """Tutorial 001: a linear layer from nn.Parameter, a 784-128-64-10 MLP, and the overfitting gap."""
-import plotly.graph_objects as go
 import streamlit as st
 
 import exports
@@ -84,14 +83,8 @@ if result is not None:
             st.metric("Training accuracy", f"{last['train_acc']:.1%}")
             st.metric("Held-out accuracy", f"{last['test_acc']:.1%}")
             st.metric("Gap (overfitting)", f"{last['gap']:.1%}", help="training accuracy minus held-out accuracy")
-        epochs_axis = [h["epoch"] for h in history]
-        fig = go.Figure()
-        fig.add_scatter(x=epochs_axis, y=[h["train_acc"] for h in history], name="training images",
-                        line_color=ui.COLORS["forward"])
-        fig.add_scatter(x=epochs_axis, y=[h["test_acc"] for h in history], name="held-out images",
-                        line_color=ui.COLORS["backward"], fill="tonexty", fillcolor="rgba(213,94,0,0.12)")
-        fig.update_layout(xaxis_title="epoch", yaxis_title="accuracy", yaxis_tickformat=".0%", height=380,
-                          title="The shaded band is the overfitting gap", legend=dict(orientation="h", y=-0.2))
+        fig = t1_figures.accuracy_figure([h["epoch"] for h in history], [h["train_acc"] for h in history],
+                                         [h["test_acc"] for h in history])
         with L.picture:
             ui.plot(fig, key="dm_curves")
         ui.stat_table([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items() if k != "diverged"}

@@ -161,3 +161,36 @@ def test_before_train_the_picture_shows_the_untrained_networks_guesses(mnist_dir
     at.button(key="dm_train").click().run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert "overfitting gap" in spec["layout"]["title"]["text"]
+
+
+def test_accuracy_figure_is_the_graph_objects_figure():
+    """ui.t1_figures.accuracy_figure (plain dicts) sends exactly what the page's go.Figure + add_scatter +
+    update_layout sent: both curves, the held-out one filled down to the training one, percent ticks, the title."""
+    import json
+    import math
+
+    import plotly.graph_objects as go
+    import plotly.utils
+
+    import ui
+    from ui import figspec, t1_figures
+
+    def before(history):
+        epochs_axis = [h["epoch"] for h in history]
+        fig = go.Figure()
+        fig.add_scatter(x=epochs_axis, y=[h["train_acc"] for h in history], name="training images",
+                        line_color=ui.COLORS["forward"])
+        fig.add_scatter(x=epochs_axis, y=[h["test_acc"] for h in history], name="held-out images",
+                        line_color=ui.COLORS["backward"], fill="tonexty", fillcolor="rgba(213,94,0,0.12)")
+        fig.update_layout(xaxis_title="epoch", yaxis_title="accuracy", yaxis_tickformat=".0%", height=380,
+                          title="The shaded band is the overfitting gap", legend=dict(orientation="h", y=-0.2))
+        return fig.to_dict()
+
+    def sent(spec):
+        return json.dumps(spec, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
+
+    rows = [dict(epoch=e, train_acc=min(1.0, 0.5 + e / 30), test_acc=0.5 + e / 60) for e in range(1, 41)]
+    for history in (rows, rows[:1], [], [dict(epoch=1, train_acc=math.nan, test_acc=1.0)]):
+        ours = t1_figures.accuracy_figure([h["epoch"] for h in history], [h["train_acc"] for h in history],
+                                          [h["test_acc"] for h in history])
+        assert sent(figspec.typed_arrays(ours)) == sent(before(history))
