@@ -380,3 +380,27 @@ def test_the_leaderboard_shows_a_hostile_nickname_as_plain_text(db):
     teacher.run()
     assert_no_exception(teacher)
     assert list(teacher.dataframe[-1].value["nickname"]) == [store.clean_nickname(n) for n in HOSTILE]
+
+
+@pytest.mark.parametrize("revealed", [False, True])
+def test_tally_figure_is_the_graph_objects_figure(revealed):
+    """The teacher's bars are plain dicts (ui.figspec), sent as they are: the same JSON go.Bar made, counts as text
+    strings and the revealed answer green."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.utils
+
+    import ui
+    from ui import classmode as cm
+    q = dict(options=["x" * 80, "short", "[32, 128]"], counts=[12, 9, 0], revealed=revealed, answer=2)
+    last = ui.COLORS["correct" if revealed else "neutral"]
+    theirs = go.Figure(go.Bar(x=q["counts"], y=["x" * 57 + "...", "short", "[32, 128]"], orientation="h",
+                              marker_color=[ui.COLORS["neutral"]] * 2 + [last],
+                              text=q["counts"], textposition="auto", hoverinfo="skip"))
+    theirs.update_layout(yaxis=dict(autorange="reversed", type="category"), height=90 + 45 * 3, showlegend=False,
+                         xaxis=dict(title="answers", rangemode="tozero", dtick=2))
+    ours = cm.tally_figure(q)
+    assert ours["data"][0]["text"] == ["12", "9", "0"]
+    assert json.dumps(ours, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True) == \
+        json.dumps(theirs.to_dict(), cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
