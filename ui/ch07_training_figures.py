@@ -6,11 +6,10 @@ labs.ch07_training (grid_probs, hidden_unit_maps, the state's history). The pict
 same whether the page is playing or paused: plain images (cheap to send ~14 times a second) and Vega-Lite
 charts (they keep their place between frames; an Arrow table goes out as it is).
 """
-import plotly.graph_objects as go
 import pyarrow as pa
 
 import ui
-from ui import pictures
+from ui import figspec, pictures
 
 TRAIN, TEST = ui.COLORS["forward"], ui.PALETTE[4]
 GHOST = "previous run"
@@ -93,23 +92,24 @@ def boundary_figure(probs, xs, ys, points, class_colors, class_rgb, class_names,
     """The decision boundary as a zoomable Plotly figure with axes.
 
     probs [n, n, C] from labs.ch07_training.grid_probs; xs, ys: its grid [n] in the data's units;
-    points: {"train": (P [N, 2], y [N]), "test": (...)}; same_units: both axes in one unit (square cells)."""
+    points: {"train": (P [N, 2], y [N]), "test": (...)}; same_units: both axes in one unit (square cells).
+    Plain dicts (ui.figspec): built with add_scatter and update_xaxes / update_yaxes it cost ~11 ms per draw, now
+    ~0.7 ms, nearly all of it the PNG picture."""
     picture = pictures.png_data_uri(pictures.blend_class_colors(probs, class_rgb))
     dx, dy = (xs[1] - xs[0]).item(), (ys[1] - ys[0]).item()
-    fig = go.Figure(go.Image(source=picture, x0=xs[0].item(), dx=dx, y0=ys[0].item(), dy=dy, hoverinfo="skip"))
+    data = [dict(type="image", source=picture, x0=xs[0].item(), dx=dx, y0=ys[0].item(), dy=dy, hoverinfo="skip")]
     for k, name in enumerate(class_names):
         for part, symbol, show in (("train", "circle", True), ("test", "x", False)):
             P, y = points[part]
             pts = P[y == k]
-            fig.add_scatter(x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers",
-                            name=ui.plotly_plain(name), legendgroup=f"c{k}", showlegend=show,
-                            marker=dict(color=class_colors[k], size=7 if part == "train" else 8, symbol=symbol,
-                                        line=dict(color="black", width=0.6)),
-                            hovertemplate=f"class {k} ({part})<extra></extra>")
-    fig.update_xaxes(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False,
-                     title=ui.plotly_plain(axis_titles[0]))   # names from a file: Plotly reads <a href> in them
-    fig.update_yaxes(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False,
-                     title=ui.plotly_plain(axis_titles[1]), scaleanchor="x" if same_units else False,
-                     autorange=False)
-    fig.update_layout(height=470, legend=dict(orientation="h", y=-0.15))
-    return fig
+            data.append(dict(type="scatter", x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers",
+                             name=ui.plotly_plain(name), legendgroup=f"c{k}", showlegend=show,
+                             marker=dict(color=class_colors[k], size=7 if part == "train" else 8, symbol=symbol,
+                                         line=dict(color="black", width=0.6)),
+                             hovertemplate=f"class {k} ({part})<extra></extra>"))
+    xaxis = dict(range=[xs[0].item() - dx / 2, xs[-1].item() + dx / 2], showgrid=False,
+                 title=dict(text=ui.plotly_plain(axis_titles[0])))   # names from a file: Plotly reads <a href> in them
+    yaxis = dict(range=[ys[0].item() - dy / 2, ys[-1].item() + dy / 2], showgrid=False,
+                 title=dict(text=ui.plotly_plain(axis_titles[1])), scaleanchor="x" if same_units else False,
+                 autorange=False)
+    return figspec.figure(data, xaxis=xaxis, yaxis=yaxis, legend=dict(orientation="h", y=-0.15), height=470)
