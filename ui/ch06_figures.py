@@ -2,12 +2,11 @@
 through the shuffle into mini-batches, the loss curves of the three orders of examples, and the batch-size sweep.
 
 Presentation only, every function takes what it draws as arguments: the numbers come from labs.ch06_batching
-(loader_stages, stage_positions, train_ordering, train_batch_size). Each figure is built as one constructor of
-plain dicts (one validation pass instead of one per add_scatter / update_layout call).
+(loader_stages, stage_positions, train_ordering, train_batch_size). Each figure is written as plain dicts
+(ui.figspec) and sent as it is: no go.Figure validates and copies it on every frame of the animation.
 """
-import plotly.graph_objects as go
-
 import ui
+from ui import figspec
 
 ITEMS_HEIGHT = 420   # pixels: the loader's picture
 
@@ -33,9 +32,10 @@ def loader_figure(xy, t, labels, batches, extent, height=ITEMS_HEIGHT):
         fade = min(1.0, (t - 1.5) * 2)
         layout["shapes"] = [dict(type="rect", x0=-0.5, x1=len(b) - 0.5, y0=k - 0.5, y1=k + 0.5, opacity=fade,
                                  line=dict(color="#333333", width=1.5)) for k, b in enumerate(batches)]
-        layout["annotations"] = [dict(x=-0.6, y=k, text=f"batch {k}", showarrow=False, xanchor="right",
-                                      opacity=fade) for k in range(len(batches))] if len(batches) <= 20 else []
-    return go.Figure(dict(data=[items, *legend], layout=layout))
+        if len(batches) <= 20:   # names only where they fit
+            layout["annotations"] = [dict(x=-0.6, y=k, text=f"batch {k}", showarrow=False, xanchor="right",
+                                          opacity=fade) for k in range(len(batches))]
+    return figspec.figure([items, *legend], **layout)
 
 
 def stage_text(t, n, seed, shuffle, batches):
@@ -58,10 +58,11 @@ def ordering_curves_figure(curves, colours, per_epoch, epochs):
             for ordering, curve in curves.items()]
     bounds = [dict(type="line", x0=e * per_epoch, x1=e * per_epoch, y0=0, y1=1, yref="paper",
                    line=dict(color="#bbbbbb", dash="dot", width=1)) for e in range(1, epochs)]
-    return go.Figure(dict(data=data, layout=dict(
-        height=400, xaxis=dict(title=dict(text=f"step ({per_epoch} steps per epoch)")),
-        yaxis=dict(title=dict(text="loss on all 300 training points")), legend=dict(orientation="h", y=-0.2),
-        shapes=bounds)))
+    layout = dict(height=400, xaxis=dict(title=dict(text=f"step ({per_epoch} steps per epoch)")),
+                  yaxis=dict(title=dict(text="loss on all 300 training points")), legend=dict(orientation="h", y=-0.2))
+    if bounds:   # one epoch: no boundary (go.Figure left an empty list out too)
+        layout["shapes"] = bounds
+    return figspec.figure(data, **layout)
 
 
 def _sweep_axis(sizes):
@@ -76,9 +77,9 @@ def sweep_loss_figure(rows):
                  name="final loss (all points)", line=dict(color=ui.COLORS["forward"])),
             dict(type="scatter", x=sizes, y=[r["loss_spread"] for r in rows], mode="lines+markers",
                  name="batch-to-batch spread of the loss", line=dict(color=ui.COLORS["backward"], dash="dot"))]
-    return go.Figure(dict(data=data, layout=dict(
-        title=dict(text="Loss after the same number of epochs"), height=380, xaxis=_sweep_axis(sizes),
-        yaxis=dict(title=dict(text="cross-entropy")), legend=dict(orientation="h", y=-0.3))))
+    return figspec.figure(data, title=dict(text="Loss after the same number of epochs"), height=380,
+                          xaxis=_sweep_axis(sizes), yaxis=dict(title=dict(text="cross-entropy")),
+                          legend=dict(orientation="h", y=-0.3))
 
 
 def sweep_speed_figure(rows):
@@ -86,6 +87,6 @@ def sweep_speed_figure(rows):
     sizes = [r["batch_size"] for r in rows]
     data = [dict(type="scatter", x=sizes, y=[r["steps_per_s"] for r in rows], mode="lines+markers",
                  name="updates per second", line=dict(color=ui.COLORS["neutral"]))]
-    return go.Figure(dict(data=data, layout=dict(
-        title=dict(text="Updates per second, measured on this server"), height=380, xaxis=_sweep_axis(sizes),
-        yaxis=dict(title=dict(text="updates per second"), rangemode="tozero"))))
+    return figspec.figure(data, title=dict(text="Updates per second, measured on this server"), height=380,
+                          xaxis=_sweep_axis(sizes),
+                          yaxis=dict(title=dict(text="updates per second"), rangemode="tozero"))
