@@ -2,21 +2,32 @@
 loss curves grown to that step.
 
 Presentation only, every function takes what it draws as arguments: the numbers come from labs.ch05_optimizers
-(grid, map_heights, map_ranges, walks, classify). Each figure is one constructor of plain dicts: a figure built
-trace by trace and then updated costs 3-5x more server time.
+(grid, map_heights, map_ranges, walks, classify). Each figure is written as plain dicts (ui.figspec) and sent as
+it is: no go.Figure validates and copies it on every frame while the balls move.
 """
+import functools
+
 import numpy as np
-import plotly.graph_objects as go
+import plotly.colors
 
 import ui
 from labs.ch05_optimizers import at_step
+from ui import figspec
+
+
+@functools.lru_cache(maxsize=4)
+def _named_colorscale(name):
+    """Plotly's colour scale `name` as (position, colour) pairs: what go.Contour(colorscale=name) writes into the
+    figure (plotly.js has its own, different "Greys", so the name alone would draw another map)."""
+    return tuple(tuple(pair) for pair in plotly.colors.get_colorscale(name))
 
 
 def race_map(xs, ys, heights, title, minima, start, walks, t, x_range, y_range):
     """The contour map heights [n, n] over (xs, ys) (colour bar `title`), the surface's lowest points `minima`,
     the start, and each walk of `walks` ({name: {"path" [k, 2], "verdict"}}) drawn up to step t with its ball
     there (a cross where a diverged walk stopped)."""
-    traces = [dict(type="contour", x=xs, y=ys, z=heights, colorscale="Greys", reversescale=True, ncontours=30,
+    greys = [list(pair) for pair in _named_colorscale("Greys")]
+    traces = [dict(type="contour", x=xs, y=ys, z=heights, colorscale=greys, reversescale=True, ncontours=30,
                    contours=dict(showlines=True), line=dict(width=0.5), opacity=0.75,
                    colorbar=dict(title=dict(text=title)), hoverinfo="skip", name="surface")]
     if minima:
@@ -34,9 +45,9 @@ def race_map(xs, ys, heights, title, minima, start, walks, t, x_range, y_range):
         traces.append(dict(type="scatter", x=path[-1:, 0], y=path[-1:, 1], mode="markers", showlegend=False,
                            name=f"{name} now", marker=dict(symbol="x" if stopped else "circle", size=16, color=color,
                                                            line=dict(color="black", width=1.5))))
-    return go.Figure(dict(data=traces, layout=dict(
-        height=460, xaxis=dict(range=x_range, title=dict(text="x")), yaxis=dict(range=y_range, title=dict(text="y")),
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))))
+    return figspec.figure(traces, height=460, xaxis=dict(range=x_range, title=dict(text="x")),
+                          yaxis=dict(range=y_range, title=dict(text="y")),
+                          legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
 
 
 def loss_curves(walks, t, steps, f_min):
@@ -50,7 +61,6 @@ def loss_curves(walks, t, steps, f_min):
         curves.append(dict(type="scatter", y=loss, mode="lines", name=name, showlegend=False,
                            line=dict(color=ui.COLORS[name.lower()], width=2.5)))
     yaxis = dict(title=dict(text="f - f_min" if log_y else "f"), type="log" if log_y else "linear")
-    if log_y:  # ui.clean_log_axis's ticks (powers of ten only), set in the constructor
+    if log_y:  # ui.clean_log_axis's ticks (powers of ten only), written in the dicts
         yaxis.update(dtick=1, minor=dict(showgrid=False, ticks=""))
-    return go.Figure(dict(data=curves, layout=dict(height=240, xaxis=dict(title=dict(text="step"), range=[0, steps]),
-                                                   yaxis=yaxis)))
+    return figspec.figure(curves, height=240, xaxis=dict(title=dict(text="step"), range=[0, steps]), yaxis=yaxis)
