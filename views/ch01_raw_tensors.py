@@ -1,7 +1,6 @@
 """Chapter 1: a network is four tensors. What they hold, what they cost, and why their scale matters."""
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -10,6 +9,7 @@ import ui
 from core import network
 from labs import ch00_draw_digit
 from labs import ch01_raw_tensors as lab
+from ui import ch01_figures as figures
 
 FLOAT32_MAX = torch.finfo(torch.float32).max  # 3.40e38: anything larger becomes inf
 
@@ -86,28 +86,19 @@ W2 = tensors[2][1].detach()
 left, right = L.picture.columns([1, 1])
 with left:
     bound = float(W1.abs().max()) or 1.0
-    fig = ui.imshow(W1.numpy(), colorscale=ui.DIVERGING, zmin=-bound, zmax=bound, aspect="auto",
-                    labels=dict(x="hidden unit (column)", y="input pixel (row)", color="weight"),
-                    title="W1 [784, 128]: one column per unit")
-    ui.plot(fig, key="tensors_w1", height=440)
+    ui.plot(figures.weights_figure(W1.numpy(), bound), key="tensors_w1", height=440)
 with right:
     col = W1[:, unit]
     b = float(col.abs().max()) or 1.0
-    fig = ui.imshow(col.reshape(28, 28).numpy(), colorscale=ui.DIVERGING, zmin=-b, zmax=b,
-                    title=f"W1[:, {unit}] as 28 x 28", hide_ticks=True)
-    ui.plot(fig, key="tensors_unit_map", height=380)
+    ui.plot(figures.unit_figure(col.reshape(28, 28).numpy(), b, unit), key="tensors_unit_map", height=380)
     st.caption(f"Unit {unit}: weights from {col.min().item():.3f} to {col.max().item():.3f}. Orange pixels "
                "push the unit up, blue ones down. After training these look like pen-stroke detectors; "
                "fresh from the random generator they are noise.")
 
 with st.expander(":material/grid_on: W2 [128, 10] and the biases", expanded=False):
     b2w = float(W2.abs().max()) or 1.0
-    fig = ui.imshow(W2.T.numpy(), colorscale=ui.DIVERGING, zmin=-b2w, zmax=b2w, aspect="auto",
-                    labels=dict(x="hidden unit", y="digit", color="weight"), title="W2, drawn as [10, 128]")
-    ui.plot(ui.digit_axis(fig, axis="y"), key="tensors_w2", height=300)
-    fig = go.Figure(go.Bar(y=tensors[1][1].detach().numpy(), marker_color=ui.COLORS["forward"]))
-    fig.update_layout(title="b1 [128]", xaxis_title="hidden unit")
-    ui.plot(fig, key="tensors_b1", height=250)
+    ui.plot(figures.w2_figure(W2.T.numpy(), b2w), key="tensors_w2", height=300)
+    ui.plot(figures.bias_figure(tensors[1][1].detach().numpy(), ui.COLORS["forward"]), key="tensors_b1", height=250)
     st.caption("Fresh biases are all zero: the random weights already make every unit different.")
 
 ui.show_source(network.init_mlp, network.count_params, network.count_bytes)
@@ -151,16 +142,8 @@ with s2:
     width = ui.select_slider("Width (units per layer)", [8, 16, 32, 64, 128, 256, 512], 128, key="tensors_width")
 
 runs = spreads(depth, width, seed)
-fig = go.Figure()
-for name in INITS:
-    ys = [r["std"] if r["finite"] else None for r in runs[name]]
-    fig.add_trace(go.Scatter(x=[r["layer"] for r in runs[name]], y=ys, mode="lines+markers", name=INIT_LABELS[name],
-                             line=dict(color={"kaiming": ui.COLORS["correct"], "xavier": ui.COLORS["forward"],
-                                              "normal": ui.COLORS["wrong"]}[name])))
-fig.add_hline(y=1.0, line_dash="dot", line_color=ui.COLORS["neutral"], annotation_text="input spread 1")
-fig.update_layout(title="Spread of the activations, layer by layer (log scale)", xaxis_title="layer",
-                  yaxis_title="std of relu(h @ W)")
-ui.plot(ui.clean_log_axis(fig, axis="y"), key="tensors_spread", height=420)
+INIT_COLORS = {"kaiming": ui.COLORS["correct"], "xavier": ui.COLORS["forward"], "normal": ui.COLORS["wrong"]}
+ui.plot(figures.spread_figure(runs, INITS, INIT_LABELS, INIT_COLORS), key="tensors_spread", height=420)
 
 summary = []
 for name in INITS:

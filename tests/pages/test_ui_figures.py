@@ -1,6 +1,7 @@
 """ui's cheap figure builders draw exactly the figure the Plotly helper they replace would draw."""
 import numpy as np
 import plotly.express as px
+import plotly.graph_objects as go
 import pytest
 
 import ui
@@ -14,7 +15,9 @@ import ui
 def test_imshow_is_px_imshow(kwargs):
     z = np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32)
     theirs = px.imshow(z, color_continuous_scale=ui.DIVERGING, zmin=-2.5, zmax=2.5, **kwargs).to_dict()
-    ours = ui.imshow(z, colorscale=ui.DIVERGING, zmin=-2.5, zmax=2.5, **kwargs).to_dict()
+    fig = ui.imshow(z, colorscale=ui.DIVERGING, zmin=-2.5, zmax=2.5, **kwargs)
+    assert type(fig) is dict   # plain dicts (ui.figspec): no go.Figure built on the server
+    ours = go.Figure(fig).to_dict()
     np.testing.assert_array_equal(ours["data"][0].pop("z"), theirs["data"][0].pop("z"))
     assert ours == theirs
 
@@ -25,7 +28,8 @@ def test_imshow_hide_ticks_is_px_imshow_with_hidden_ticks():
     theirs.update_xaxes(showticklabels=False)
     theirs.update_yaxes(showticklabels=False)
     ours = ui.imshow(z, colorscale=ui.DIVERGING, zmin=-1, zmax=1, title="t", hide_ticks=True)
-    assert ours.to_dict() == theirs.to_dict()
+    assert type(ours) is dict
+    assert go.Figure(ours).to_dict() == theirs.to_dict()
 
 
 def _spec(fig):
@@ -129,7 +133,7 @@ def _figures():
     two.add_bar(x=["a", "b"], y=[1, 2], row=1, col=2)
     two.update_layout(font=dict(family="monospace", color="#333"), margin=dict(pad=4, t=99), title="Two panels")
     plain = go.Figure(go.Heatmap(z=[[1, 2], [3, 4]]))
-    return [two, plain, ui.imshow(np.eye(3), colorscale=ui.DIVERGING, zmin=-1, zmax=1, title="I")]
+    return [two, plain, go.Figure(ui.imshow(np.eye(3), colorscale=ui.DIVERGING, zmin=-1, zmax=1, title="I"))]
 
 
 @pytest.mark.parametrize("big", [False, True])
