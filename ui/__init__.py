@@ -80,20 +80,6 @@ def presenter_css():
 
 
 # ---------------------------------------------------------------- axes
-def clean_log_axis(fig, axis="x"):
-    """A log axis with ticks at powers of ten only (1, 10, 100, not '2 5 2 5' between them)."""
-    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
-    update(type="log", dtick=1, minor=dict(showgrid=False, ticks=""))
-    return fig
-
-
-def digit_axis(fig, axis="x"):
-    """An axis of the ten digit classes: every tick 0, 1, ..., 9 labelled."""
-    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
-    update(tickmode="linear", tick0=0, dtick=1)
-    return fig
-
-
 # ---------------------------------------------------------------- shared data
 @st.cache_resource(show_spinner="Reading the MNIST files...", max_entries=2)
 def mnist_split(split):

@@ -26,7 +26,7 @@ def w2_figure(w2_t, bound):
     """W2 drawn as [10, 128] (one row per digit, every digit labelled) on the scale -bound..bound."""
     fig = ui.imshow(w2_t, colorscale=ui.DIVERGING, zmin=-bound, zmax=bound, aspect="auto",
                     labels=dict(x="hidden unit", y="digit", color="weight"), title="W2, drawn as [10, 128]")
-    fig["layout"]["yaxis"].update(tickmode="linear", tick0=0, dtick=1)   # ui.digit_axis: ticks 0, 1, ..., 9
+    fig["layout"]["yaxis"].update(figspec.digit_axis())
     return fig
 
 
@@ -47,5 +47,4 @@ def spread_figure(runs, names, labels, colors):
     return figspec.figure(data, shapes=[line], annotations=[label],
                           title=dict(text="Spread of the activations, layer by layer (log scale)"),
                           xaxis=dict(title=dict(text="layer")),
-                          yaxis=dict(title=dict(text="std of relu(h @ W)"), type="log", dtick=1,
-                                     minor=dict(showgrid=False, ticks="")))   # ui.clean_log_axis's powers of ten
+                          yaxis=figspec.log_axis(title=dict(text="std of relu(h @ W)")))

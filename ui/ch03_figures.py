@@ -50,8 +50,7 @@ def loss_curve_figure(p, loss, p_shown, loss_shown):
             dict(type="scatter", x=[p_shown], y=[loss_shown], mode="markers", name="this example",
                  marker=dict(color=ui.COLORS["correct"], size=14, line=dict(color="black", width=1)))]
     return figspec.figure(data, height=340, title=dict(text="Loss = -log(p of the correct class)"),
-                          xaxis=dict(title=dict(text="p(correct)"), type="log", dtick=1,
-                                     minor=dict(showgrid=False, ticks="")),
+                          xaxis=figspec.log_axis(title=dict(text="p(correct)")),
                           yaxis=dict(title=dict(text="loss")), showlegend=False)
 
 

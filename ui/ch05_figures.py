@@ -61,6 +61,6 @@ def loss_curves(walks, t, steps, f_min):
         curves.append(dict(type="scatter", y=loss, mode="lines", name=name, showlegend=False,
                            line=dict(color=ui.COLORS[name.lower()], width=2.5)))
     yaxis = dict(title=dict(text="f - f_min" if log_y else "f"), type="log" if log_y else "linear")
-    if log_y:  # ui.clean_log_axis's ticks (powers of ten only), written in the dicts
-        yaxis.update(dtick=1, minor=dict(showgrid=False, ticks=""))
+    if log_y:
+        yaxis = figspec.log_axis(**yaxis)
     return figspec.figure(curves, height=240, xaxis=dict(title=dict(text="step"), range=[0, steps]), yaxis=yaxis)

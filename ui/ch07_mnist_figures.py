@@ -37,18 +37,17 @@ def accuracy_figure(hist, epochs):
 def confusion_figure(cm):
     """The [10, 10] confusion matrix (nested lists; row = true digit) with its counts, every digit labelled.
     Plain dicts (ui.figspec), the figure px.imshow(cm, text_auto=True, color_continuous_scale="Blues", ...) and
-    ui.digit_axis drew: that cost ~15 ms per rerun."""
+    ui.digit_axis drew: that cost ~15 ms per rerun (every digit labelled: figspec.digit_axis)."""
     digits = list(range(10))
     heatmap = dict(type="heatmap", z=np.asarray(cm), x=digits, y=digits, coloraxis="coloraxis", name="0",
                    texttemplate="%{z}", xaxis="x", yaxis="y",
                    hovertemplate="predicted digit: %{x}<br>true digit: %{y}<br>images: %{z}<extra></extra>")
-    every_digit = dict(tickmode="linear", tick0=0, dtick=1)
     return figspec.figure(
         [heatmap], title=dict(text="Confusion matrix on the held-out images"),
-        xaxis=dict(anchor="y", domain=[0.0, 1.0], scaleanchor="y", constrain="domain",
-                   title=dict(text="predicted digit"), **every_digit),
-        yaxis=dict(anchor="x", domain=[0.0, 1.0], autorange="reversed", constrain="domain",
-                   title=dict(text="true digit"), **every_digit),
+        xaxis=figspec.digit_axis(anchor="y", domain=[0.0, 1.0], scaleanchor="y", constrain="domain",
+                                 title=dict(text="predicted digit")),
+        yaxis=figspec.digit_axis(anchor="x", domain=[0.0, 1.0], autorange="reversed", constrain="domain",
+                                 title=dict(text="true digit")),
         coloraxis=dict(colorbar=dict(title=dict(text="images")), colorscale=BLUES, autocolorscale=False))
 
 

@@ -24,8 +24,7 @@ def agreement_figure(step, loss_scratch, loss_torch, max_abs_diff, eps):
             dict(type="scatter", x=[step[0], step[-1]], y=[eps, eps], mode="lines",
                  name=f"float32 rounding step near 1 ({eps:.1e})", line=dict(color=ui.COLORS["wrong"], dash="dot"),
                  xaxis="x2", yaxis="y2")]
-    layout["yaxis2"].update(type="log", dtick=1, minor=dict(showgrid=False, ticks=""),
-                            exponentformat="e")   # ticks at powers of ten only (ui.clean_log_axis, for one subplot)
+    layout["yaxis2"].update(figspec.log_axis(exponentformat="e"))
     for name in ("xaxis", "xaxis2"):
         layout[name]["title"] = dict(text="step")
     layout.update(height=400, legend=dict(orientation="h", y=-0.2))

@@ -23,9 +23,9 @@ def throughput_figure(curves, title, unit, lesson_batch=64):
     # (annotations on a log axis are placed by log10 of the value)
     note = dict(x=math.log10(lesson_batch), y=1, yref="paper", text=f"the lesson's batch of {lesson_batch}",
                 showarrow=False, xanchor="left", yanchor="top", font=dict(color=ui.COLORS["neutral"]))
-    log = dict(type="log", dtick=1, minor=dict(showgrid=False, ticks=""))   # ticks 1, 10, 100, 1000 only
     return figspec.figure(data, title=dict(text=title), shapes=[lesson], annotations=[note], height=420,
-                          xaxis=dict(title=dict(text="batch size B"), **log), yaxis=dict(title=dict(text=unit), **log),
+                          xaxis=figspec.log_axis(title=dict(text="batch size B")),
+                          yaxis=figspec.log_axis(title=dict(text=unit)),
                           legend=dict(orientation="h", y=-0.2))
 
 

@@ -31,8 +31,7 @@ def difference_bars(names, diffs, tol, tol_label, x_title, selected=None, title=
     top = max([d for d in diffs if d > 0], default=tol)
     layout = dict(shapes=[shape], annotations=[label], height=400, showlegend=False,
                   margin=dict(l=10, r=10, t=30, b=10),
-                  xaxis=dict(type="log", dtick=1, minor=dict(showgrid=False, ticks=""),   # ui.clean_log_axis
-                             range=[math.log10(FLOOR), max(xmax_floor, math.log10(max(top, tol)) + pad)],
+                  xaxis=figspec.log_axis(range=[math.log10(FLOOR), max(xmax_floor, math.log10(max(top, tol)) + pad)],
                              title=dict(text=x_title)),
                   yaxis=dict(autorange="reversed"))
     if title:
@@ -46,5 +45,4 @@ def activation_histograms(values):
     data = [dict(type="histogram", x=v, name=name, opacity=0.6, marker=dict(color=colour), nbinsx=80)
             for (name, v), colour in zip(values, ui.PALETTE)]
     return figspec.figure(data, barmode="overlay", height=320, xaxis=dict(title=dict(text="activation value")),
-                          yaxis=dict(title=dict(text="count"), type="log", dtick=1,   # ui.clean_log_axis
-                                     minor=dict(showgrid=False, ticks="")))
+                          yaxis=figspec.log_axis(title=dict(text="count")))

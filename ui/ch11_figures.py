@@ -49,6 +49,5 @@ def running_means(scaled, unscaled, mean_h):
     shape, label = figspec.hline(mean_h, "x", "y", "mean of h (eval mode)", color="black", dash="dot")
     return figspec.figure(
         data, shapes=[shape], annotations=[label], height=330, legend=dict(orientation="h", y=-0.25),
-        xaxis=dict(type="log", dtick=1, minor=dict(showgrid=False, ticks=""),   # powers of ten only (clean_log_axis)
-                   title=dict(text="number of random masks averaged")),
+        xaxis=figspec.log_axis(title=dict(text="number of random masks averaged")),
         yaxis=dict(title=dict(text="running mean of dropout(h)")))

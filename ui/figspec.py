@@ -14,6 +14,7 @@ The helpers give what graph_objects would have written, so a figure reads the sa
     grid(rows, cols, **kwargs)    make_subplots' layout: each plot's axes and the subplot titles
     axes(row, col, cols)          the axis names of one plot of a grid: ("x", "y"), ("x2", "y2"), ...
     hline(y, xaxis, yaxis, ...)   add_hline's line (and its annotation) across one plot; vline the same upright
+    log_axis(**axis)              a log axis ticked at powers of ten only; digit_axis: ticks 0, 1, ..., 9
 """
 import functools
 import json
@@ -65,6 +66,16 @@ def axes(row, col, cols):
 def axis(layout, name):
     """layout's axis called `name` ("x", "y2", ...) as its layout key says it ("xaxis", "yaxis2"), made if missing."""
     return layout.setdefault(name[0] + "axis" + name[1:], {})
+
+
+def log_axis(**axis):
+    """An axis dict: log scale with ticks at powers of ten only (1, 10, 100, not '2 5 2 5' between them)."""
+    return {"type": "log", "dtick": 1, "minor": {"showgrid": False, "ticks": ""}, **axis}
+
+
+def digit_axis(**axis):
+    """An axis dict for the ten digit classes: every tick 0, 1, ..., 9 labelled."""
+    return {"tickmode": "linear", "tick0": 0, "dtick": 1, **axis}
 
 
 def hline(y, xaxis="x", yaxis="y", annotation_text=None, **line):

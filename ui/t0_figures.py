@@ -57,7 +57,7 @@ def training_figure(hist, target_bias):
              figspec.hline(1e-4, "x2", "y2", "stop below 0.0001", color=ui.COLORS["neutral"], dash="dot")]
     layout["shapes"] = [shape for shape, _ in lines]
     layout["annotations"] += [label for _, label in lines]
-    layout["yaxis2"].update(type="log", dtick=1, minor=dict(showgrid=False, ticks=""))   # powers of ten only
+    layout["yaxis2"].update(figspec.log_axis())
     for name in ("xaxis", "xaxis2"):
         layout[name]["title"] = dict(text="epoch")
     layout.update(height=360, showlegend=False)

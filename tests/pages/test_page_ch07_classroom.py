@@ -109,7 +109,7 @@ def test_mnist_accuracy_curve_grows_one_point_per_epoch(mnist_dir, monkeypatch):
     original = ui.plot
 
     def recording(fig, key=None, height=None):
-        drawn.append((key, fig.layout.title.text, [len(t.x) for t in fig.data]))
+        drawn.append((key, fig["layout"]["title"]["text"], [len(t["x"]) for t in fig["data"]]))
         return original(fig, key=key, height=height)
 
     monkeypatch.setattr(ui, "plot", recording)

@@ -136,15 +136,19 @@ def test_predict_outside_a_class_touches_no_database(monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------- axes
-def test_clean_log_axis_ticks_only_powers_of_ten():
-    fig = ui.clean_log_axis(go.Figure(go.Scatter(x=[0.01, 1, 300], y=[1, 2, 3])), axis="x")
-    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.dtick == 1
-    fig = ui.clean_log_axis(go.Figure(go.Scatter(x=[1, 2], y=[1, 1e4])), axis="y")
+def test_log_axis_ticks_only_powers_of_ten():
+    from ui import figspec
+    fig = go.Figure(figspec.figure([dict(type="scatter", x=[0.01, 1, 300], y=[1, 2, 3])],
+                                   xaxis=figspec.log_axis(title=dict(text="x"))))
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.title.text == "x"
+    fig = go.Figure(figspec.figure([dict(type="scatter", x=[1, 2], y=[1, 1e4])], yaxis=figspec.log_axis()))
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == 1 and fig.layout.xaxis.type is None
+    assert fig.layout.yaxis.minor.showgrid is False
 
 
 def test_digit_axis_labels_every_digit():
-    fig = ui.digit_axis(go.Figure(go.Bar(x=list(range(10)), y=[1] * 10)), axis="x")
+    from ui import figspec
+    fig = go.Figure(figspec.figure([dict(type="bar", x=list(range(10)), y=[1] * 10)], xaxis=figspec.digit_axis()))
     assert (fig.layout.xaxis.tickmode, fig.layout.xaxis.tick0, fig.layout.xaxis.dtick) == ("linear", 0, 1)
 
 
