@@ -9,6 +9,7 @@ Data: the real MNIST training split if core.data finds it, else random tensors o
     python bench/train_speed.py                    # 5 repeats, 60,000 samples
     python bench/train_speed.py --repeats 3 --samples 20000
     python bench/train_speed.py --breakdown        # where one step's time goes, on each side
+    python bench/train_speed.py --fewest           # also the same step in the fewest torch operations
 
 Target: scratch time / torch.nn time <= 0.70. Wall-clock and process CPU time are both
 reported: on a shared machine the CPU time is the steadier of the two. Runs on 1 thread by
@@ -30,8 +31,8 @@ from datasets.mnist_files import find_mnist_dir, load_mnist  # noqa: E402
 from core.network import init_mlp, to_torch_sequential  # noqa: E402
 from core.losses import cross_entropy_and_grad  # noqa: E402
 from core.optim import adam_update, views_of  # noqa: E402
-from core.train import (make_config, make_torch_optimizer, torch_train_step, train_scratch,  # noqa: E402
-                        train_step, train_torch)
+from core.train import (loop, make_config, make_torch_optimizer, torch_train_step,  # noqa: E402
+                        train_scratch, train_step, train_torch)
 
 TARGET = 0.70
 
@@ -108,6 +109,17 @@ def fewest_ops_step(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     return step, (W1, b1, W2, b2)
 
 
+def train_fewest_ops(params, X, y, *, seed, **settings):
+    """The training loop of core.train (same batches, same checks) around fewest_ops_step, for --fewest."""
+    step, weights = fewest_ops_step(params)
+
+    def one_step(xb, yb):
+        loss, acc = step(xb, yb)
+        return {"loss": loss, "batch_acc": acc, "diverged": False}
+    yield from loop(one_step, lambda: weights, None, X, y, make_config("adam", 1e-3), 64, 1, None, seed, True,
+                    None, None, None)
+
+
 def breakdown(X, y, steps=400):
     """Where one step goes, on one fixed batch of 64: the matrix products both sides compute (the same five
     products), Adam's passes over 101,770 numbers (the same seven operations), and the rest: what the ratio
@@ -157,6 +169,8 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=60000)
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1, as in app.py)")
     parser.add_argument("--breakdown", action="store_true", help="where one step's time goes, then stop")
+    parser.add_argument("--fewest", action="store_true",
+                        help="also time the same step written in the fewest torch operations (not for students)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -167,17 +181,18 @@ def main(argv=None):
         return 0
     print(f"data: {source}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; 784-128-10, Adam lr=1e-3, batch 64")
-    for loop in (train_scratch, train_torch):            # warm-up, not timed
-        one_epoch(loop, X[:3200], y[:3200], seed=0)
-
-    wall = {"scratch": [], "torch.nn": []}
-    cpu = {"scratch": [], "torch.nn": []}
+    loops = [("scratch", train_scratch), ("torch.nn", train_torch)]
+    if args.fewest:
+        loops.append(("fewest ops", train_fewest_ops))
+    wall, cpu = {name: [] for name, _ in loops}, {name: [] for name, _ in loops}
+    for _, warm_up in loops:                               # warm-up, not timed
+        one_epoch(warm_up, X[:3200], y[:3200], seed=0)
     for r in range(args.repeats):
-        order = [("scratch", train_scratch), ("torch.nn", train_torch)]
+        order = list(loops)
         if r % 2:
             order.reverse()
-        for name, loop in order:
-            seconds, cpu_seconds, steps, loss = one_epoch(loop, X, y, seed=r)
+        for name, train in order:
+            seconds, cpu_seconds, steps, loss = one_epoch(train, X, y, seed=r)
             wall[name].append(seconds)
             cpu[name].append(cpu_seconds)
             print(f"  repeat {r + 1}: {name:8s} {seconds:7.3f} s wall, {cpu_seconds:7.3f} s CPU "
@@ -189,6 +204,9 @@ def main(argv=None):
         print(f"median {label} for one epoch: scratch {scratch:.3f} s, torch.nn {nn:.3f} s; "
               f"ratio scratch / torch.nn = {ratio:.2f} "
               f"(target <= {TARGET:.2f}: {'met' if ratio <= TARGET else 'NOT met'})")
+        if args.fewest:
+            few = statistics.median(times["fewest ops"])
+            print(f"  the same step in the fewest torch operations: {few:.3f} s, ratio {few / nn:.2f}")
     return 0
 
 
