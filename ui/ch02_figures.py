@@ -4,7 +4,6 @@ the batch.
 Presentation only, every function takes what it draws as arguments; the shapes come from labs.ch02_shapes
 (trace_forward's steps, block_size's log2 sides). Plain dicts (ui.figspec), not go.Figure and update_*.
 """
-import functools
 
 import ui
 from labs import ch02_shapes as lab
@@ -54,17 +53,10 @@ def tensor_blocks(blocks, big=False):
                           xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1))
 
 
-@functools.lru_cache(maxsize=4)
-def _colorscale(name):
-    """The colour stops go.Heatmap(colorscale=name) writes for a named Plotly scale (as tuples: copy before use)."""
-    from _plotly_utils.basevalidators import ColorscaleValidator
-    return tuple(tuple(stop) for stop in ColorscaleValidator("colorscale", "heatmap").validate_coerce(name))
-
-
 def image_figure(image):
     """One 28 x 28 image (0 white .. 1 black, row 0 at the top, square pixels, no axes).
     go.Figure and update_*: 5.2 ms, dicts: 0.001 ms."""
-    heatmap = dict(type="heatmap", z=image, colorscale=[list(stop) for stop in _colorscale("gray_r")],
+    heatmap = dict(type="heatmap", z=image, colorscale=figspec.colorscale("gray_r"),
                    showscale=False)
     return figspec.figure([heatmap], height=260, title=dict(text="Image 0 of the batch: row 0 of x"),
                           xaxis=dict(visible=False), yaxis=dict(autorange="reversed", visible=False, scaleanchor="x"))

@@ -5,28 +5,19 @@ Presentation only, every function takes what it draws as arguments: the numbers 
 (grid, map_heights, map_ranges, walks, classify). Each figure is written as plain dicts (ui.figspec) and sent as
 it is: no go.Figure validates and copies it on every frame while the balls move.
 """
-import functools
 
 import numpy as np
-import plotly.colors
 
 import ui
 from labs.ch05_optimizers import at_step
 from ui import figspec
 
 
-@functools.lru_cache(maxsize=4)
-def _named_colorscale(name):
-    """Plotly's colour scale `name` as (position, colour) pairs: what go.Contour(colorscale=name) writes into the
-    figure (plotly.js has its own, different "Greys", so the name alone would draw another map)."""
-    return tuple(tuple(pair) for pair in plotly.colors.get_colorscale(name))
-
-
 def race_map(xs, ys, heights, title, minima, start, walks, t, x_range, y_range):
     """The contour map heights [n, n] over (xs, ys) (colour bar `title`), the surface's lowest points `minima`,
     the start, and each walk of `walks` ({name: {"path" [k, 2], "verdict"}}) drawn up to step t with its ball
     there (a cross where a diverged walk stopped)."""
-    greys = [list(pair) for pair in _named_colorscale("Greys")]
+    greys = figspec.colorscale("Greys")   # the stops, not the name: plotly.js's own "Greys" runs the other way
     traces = [dict(type="contour", x=xs, y=ys, z=heights, colorscale=greys, reversescale=True, ncontours=30,
                    contours=dict(showlines=True), line=dict(width=0.5), opacity=0.75,
                    colorbar=dict(title=dict(text=title)), hoverinfo="skip", name="surface")]

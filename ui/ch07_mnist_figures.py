@@ -5,13 +5,9 @@ Presentation only, every function takes what it draws as arguments: the numbers 
 (train_with_history's history, confusion, race, moving_average).
 """
 import numpy as np
-from plotly.colors import sequential
 
 import ui
 from ui import figspec, pictures
-
-# px.imshow's color_continuous_scale="Blues": plotly.express's sequential Blues spread evenly over 0..1
-BLUES = [[i / (len(sequential.Blues) - 1), colour] for i, colour in enumerate(sequential.Blues)]
 
 
 def digit_strip(X, rows, cols=10, gap=4):
@@ -48,7 +44,8 @@ def confusion_figure(cm):
                                  title=dict(text="predicted digit")),
         yaxis=figspec.digit_axis(anchor="x", domain=[0.0, 1.0], autorange="reversed", constrain="domain",
                                  title=dict(text="true digit")),
-        coloraxis=dict(colorbar=dict(title=dict(text="images")), colorscale=BLUES, autocolorscale=False))
+        coloraxis=dict(colorbar=dict(title=dict(text="images")), colorscale=figspec.colorscale("Blues"),
+                       autocolorscale=False))
 
 
 def race_figure(curves, smoothed, names):

@@ -4,18 +4,8 @@ of dropout(h) with and without 1/(1 - p). The equivalence table's bars are page 
 Presentation only, every function takes what it draws as arguments: the numbers come from
 labs.ch11_mastery.dropout_demo.
 """
-import functools
-
 import ui
 from ui import figspec
-
-
-@functools.lru_cache(maxsize=1)
-def _viridis():
-    """Plotly's "Viridis" as the [position, colour] pairs go.Heatmap writes for it (colour i of n at i / (n - 1)).
-    One shared list: read, never changed."""
-    from plotly.colors import sequential
-    return [[i / (len(sequential.Viridis) - 1), colour] for i, colour in enumerate(sequential.Viridis)]
 
 
 def heatmaps(panels, height=330):
@@ -29,7 +19,7 @@ def heatmaps(panels, height=330):
             data.append(dict(type="heatmap", z=z, zmin=0, zmax=1, colorscale=[[0, "#222222"], [1, "#F0F0F0"]],
                              showscale=False, xaxis=x, yaxis=y))
         else:
-            data.append(dict(type="heatmap", z=z, zmin=0, zmax=top, colorscale=_viridis(),
+            data.append(dict(type="heatmap", z=z, zmin=0, zmax=top, colorscale=figspec.colorscale("Viridis"),
                              showscale=i == len(panels), xaxis=x, yaxis=y))
         figspec.axis(layout, x)["title"] = dict(text="hidden unit")
         figspec.axis(layout, y)["autorange"] = "reversed"

@@ -15,6 +15,7 @@ The helpers give what graph_objects would have written, so a figure reads the sa
     axes(row, col, cols)          the axis names of one plot of a grid: ("x", "y"), ("x2", "y2"), ...
     hline(y, xaxis, yaxis, ...)   add_hline's line (and its annotation) across one plot; vline the same upright
     log_axis(**axis)              a log axis ticked at powers of ten only; digit_axis: ticks 0, 1, ..., 9
+    colorscale(name)              a named Plotly colour scale as the stops go.Figure writes (never send the name)
 """
 import functools
 import json
@@ -66,6 +67,20 @@ def axes(row, col, cols):
 def axis(layout, name):
     """layout's axis called `name` ("x", "y2", ...) as its layout key says it ("xaxis", "yaxis2"), made if missing."""
     return layout.setdefault(name[0] + "axis" + name[1:], {})
+
+
+@functools.lru_cache(maxsize=16)
+def _colorscale_json(name):
+    from _plotly_utils.basevalidators import ColorscaleValidator
+    return json.dumps([list(stop) for stop in ColorscaleValidator("colorscale", "heatmap").validate_coerce(name)])
+
+
+def colorscale(name):
+    """Plotly's colour scale `name` ("Greys", "Viridis", "gray_r", ...) as the [position, colour] stops go.Figure
+    writes for it (the same validator, computed once per name; a fresh list each call). Send these, never the
+    name: plotly.js has scales of its own under some of the same names ("Greys" runs black to white there, white
+    to black in Plotly's Python), so the name alone would draw other colours."""
+    return json.loads(_colorscale_json(name))
 
 
 def log_axis(**axis):

@@ -1,19 +1,9 @@
 """Tutorial 001's figures (custom layer & a deeper MLP): the strip of held-out digits with the untrained network's
 guesses, and the training and held-out accuracy per epoch. Presentation only: they draw what they are given
 (labs.t1_custom_layer_mlp.untrained_guesses, train_epochs' rows), as plain dicts (ui.figspec)."""
-import functools
-import json
 
 import ui
 from ui import figspec
-
-
-@functools.lru_cache(maxsize=1)
-def _greys_json():
-    """Plotly's colour scale "Greys" (white to black) written out, as graph_objects writes a named scale. The name
-    itself must not be sent: plotly.js has its own "Greys", black to white, and the digits would come out inverted."""
-    import plotly.colors
-    return json.dumps(plotly.colors.get_colorscale("Greys"))
 
 
 def digits_strip(images, guesses, labels, title):
@@ -32,7 +22,7 @@ def digits_strip(images, guesses, labels, title):
         elif name.startswith("yaxis"):
             axis.update(visible=False, autorange="reversed", scaleanchor="x")
     layout.update(height=330, title=dict(text=title), margin=dict(l=10, r=10, t=70, b=10))
-    greys = json.loads(_greys_json())   # one fresh copy per figure, shared by its digits
+    greys = figspec.colorscale("Greys")   # one fresh copy per figure, shared by its digits
     data = [dict(type="heatmap", z=img, colorscale=greys, showscale=False,
                  xaxis=f"x{i + 1 if i else ''}", yaxis=f"y{i + 1 if i else ''}") for i, img in enumerate(images)]
     return figspec.figure(data, **layout)

@@ -188,3 +188,14 @@ def test_dict_figures_send_numpy_arrays_as_to_dict_does():
     assert sent == go.Figure(spec).to_dict(), "base64 typed arrays where to_dict() writes them, lists stay lists"
     assert sent["data"][0]["z"]["dtype"] == "f4" and sent["data"][0]["x"] == [1, 2, 3, 4]
     assert spec["data"][0]["z"] is z, "the figure handed in is left as it was"
+
+
+@pytest.mark.parametrize("name", ["Greys", "gray_r", "Viridis", "Blues"])
+def test_colorscale_is_what_graph_objects_writes_for_the_name(name):
+    import plotly.graph_objects as go
+
+    from ui import figspec
+    theirs = go.Figure(go.Heatmap(z=[[0, 1]], colorscale=name)).to_dict()["data"][0]["colorscale"]
+    ours = figspec.colorscale(name)
+    assert ours == [list(stop) for stop in theirs] and all(isinstance(stop[1], str) for stop in ours)
+    assert figspec.colorscale(name) is not ours, "a fresh list each call: a caller may change its copy"
