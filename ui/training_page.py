@@ -348,7 +348,8 @@ def live_metrics(state, config):
     h = state["history"]
     lr_now = optim.scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
                                 config["step_size"], config["gamma"])
-    for col, (label, value) in zip(st.columns(4) + st.columns(4)[:3], (
+    row = st.container(horizontal=True, gap="small")   # one block that wraps, not 2 rows of 4 columns (8 blocks)
+    for col, (label, value) in zip([row] * 7, (
             ("Step", state["step"]), ("Epoch", state["epoch"]), ("Train loss", f"{h['train_loss'][-1]:.4f}"),
             ("Test loss", f"{h['test_loss'][-1]:.4f}"), ("Train accuracy", f"{h['train_acc'][-1]:.1%}"),
             ("Test accuracy", f"{h['test_acc'][-1]:.1%}"), ("Learning rate now", f"{lr_now:.3g}"))):

@@ -163,12 +163,13 @@ def live_view(d, config, layer, class_rgb, run_label, steps_per_frame, show_unit
         tp.diverged_message(state["diverged"], lambda: tp.reset_lower_lr(LR_OPTIONS, 0.03))
     if units is not None:
         st.image(units, width="stretch")
-        tp.units_caption(width, activation, MAX_UNITS)
 
 
 with L.picture:
     live_view(d, config, layer, class_rgb, run_label, steps_per_frame, show_units, n_classes, width, activation,
               schedule, loss_name)
+    if show_units:   # under the unit sheet; it does not change from frame to frame, so it is not sent with them
+        tp.units_caption(width, activation, MAX_UNITS)
 
 with L.below:
     tp.predict_lr10(structure, config, sizes, d)
