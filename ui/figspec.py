@@ -35,9 +35,8 @@ def template():
 def figure(data, **layout):
     """A figure of these traces (dicts with "type") and this layout, as go.Figure(data, layout).to_dict()
     would write it."""
-    spec_layout = {"template": template()} if template() is not None else {}
-    spec_layout.update(layout)
-    return {"data": list(data), "layout": spec_layout}
+    shared = template()
+    return {"data": list(data), "layout": {**({"template": shared} if shared is not None else {}), **layout}}
 
 
 @functools.lru_cache(maxsize=32)

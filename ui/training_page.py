@@ -349,12 +349,12 @@ def live_metrics(state, config):
     lr_now = optim.scheduled_lr(config["lr"], state["step"], config["schedule"], config["total_steps"],
                                 config["step_size"], config["gamma"])
     row = st.container(horizontal=True, gap="small")   # one block that wraps, not 2 rows of 4 columns (8 blocks)
-    for col, (label, value) in zip([row] * 7, (
-            ("Step", state["step"]), ("Epoch", state["epoch"]), ("Train loss", f"{h['train_loss'][-1]:.4f}"),
-            ("Test loss", f"{h['test_loss'][-1]:.4f}"), ("Train accuracy", f"{h['train_acc'][-1]:.1%}"),
-            ("Test accuracy", f"{h['test_acc'][-1]:.1%}"), ("Learning rate now", f"{lr_now:.3g}"))):
-        col.metric(label, value, help="The learning rate the next step will use." if label.startswith("Learn")
-                   else None)
+    for label, value in (("Step", state["step"]), ("Epoch", state["epoch"]),
+                         ("Train loss", f"{h['train_loss'][-1]:.4f}"), ("Test loss", f"{h['test_loss'][-1]:.4f}"),
+                         ("Train accuracy", f"{h['train_acc'][-1]:.1%}"),
+                         ("Test accuracy", f"{h['test_acc'][-1]:.1%}")):
+        row.metric(label, value)
+    row.metric("Learning rate now", f"{lr_now:.3g}", help="The learning rate the next step will use.")
 
 
 def units_caption(width, activation, max_units):
